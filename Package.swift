@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+// cnnconv: a compact CNN model format, BatchNorm/Dropout folding, and a verifier.
+// Module map and dependencies: ../shared/DESIGN.md (copied into README.md, "Layout").
+import PackageDescription
+
+/// The executor's hot loops are array- and pointer-indexed; bounds checks there cost 2-10x.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "cnnconv",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cnnconv", targets: ["cnnconv"]),
+        .library(name: "CNNFormat", targets: ["CNNFormat"]),
+        .library(name: "CNNGraph", targets: ["CNNGraph"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "CNNFormat",
+            dependencies: ["CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(name: "CNNGraph", dependencies: ["CNNFormat"]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .executableTarget(
+            name: "cnnconv",
+            dependencies: [
+                "CNNFormat", "CNNGraph",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "CNNTestSupport", dependencies: ["CNNGraph"], path: "Tests/CNNTestSupport"),
+        .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport"]),
+        .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNTestSupport"]),
+        .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels"]),
+        .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
+    ]
+)
