@@ -1,0 +1,132 @@
+// The POSIX edge: a read-only memory mapping of a whole file, and atomic file replacement.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A file mapped read-only (`mmap(PROT_READ, MAP_PRIVATE)`), unmapped when the last reference
+/// goes. Tensors read zero-copy keep their mapping alive by holding this object.
+public final class MappedFile: @unchecked Sendable {
+    /// Start of the mapping (page-aligned), or nil for an empty file.
+    public let base: UnsafeRawPointer?
+    public let size: Int
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+
+    /// Maps `path`. Errors say what is wrong without the path; callers add it.
+    public init(path: String) throws(FormatError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .ioError(posixMessage(errno)) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .ioError(posixMessage(errno)) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile }
+        size = Int(info.st_size)
+        ownsAllocation = false
+        if size == 0 {
+            base = nil
+            return
+        }
+        let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let mapped, mapped != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw .ioError("cannot map the file: " + posixMessage(errno))
+        }
+        base = UnsafeRawPointer(mapped)
+    }
+
+    private let ownsAllocation: Bool
+
+    /// A 64-byte aligned in-memory copy of `bytes`, read like a mapped file (tests, pipes).
+    public init(copying bytes: UnsafeRawBufferPointer) {
+        size = bytes.count
+        ownsAllocation = true
+        if bytes.isEmpty {
+            base = nil
+            return
+        }
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        memory.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        base = UnsafeRawPointer(memory)
+    }
+
+    deinit {
+        guard let base else { return }
+        if ownsAllocation {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), size)
+        }
+    }
+}
+
+func posixMessage(_ code: Int32) -> String {
+    switch code {
+    case ENOENT: return "no such file"
+    case EACCES: return "permission denied"
+    case EISDIR: return "is a directory"
+    default: return String(cString: strerror(code))
+    }
+}
+
+/// Writes a file atomically: a temporary file in the destination's folder, fsync, rename,
+/// fsync of the folder. On any error the temporary file is removed and the destination is
+/// untouched.
+public struct AtomicFileWriter: ~Copyable {
+    public let destination: String
+    private let temporaryPath: String
+    private var fd: Int32
+    private var finished = false
+
+    public init(destination: String) throws(FormatError) {
+        self.destination = destination
+        let folder = (destination as NSString).deletingLastPathComponent
+        let name = (destination as NSString).lastPathComponent
+        var template = Array(((folder.isEmpty ? "." : folder) + "/." + name + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(errno)) }
+        self.fd = fd
+        self.temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        fchmod(fd, 0o644)
+    }
+
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, min(bytes.count - offset, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .ioError("cannot write \(destination): " + posixMessage(errno))
+            }
+            offset += n
+        }
+    }
+
+
+    /// fsyncs, renames over the destination, fsyncs the folder.
+    public consuming func commit() throws(FormatError) {
+        finished = true
+        guard fsync(fd) == 0 else {
+            let message = posixMessage(errno)
+            close(fd); unlink(temporaryPath)
+            throw .ioError("cannot sync \(destination): " + message)
+        }
+        close(fd)
+        guard rename(temporaryPath, destination) == 0 else {
+            let message = posixMessage(errno)
+            unlink(temporaryPath)
+            throw .ioError("cannot write \(destination): " + message)
+        }
+        let folder = (destination as NSString).deletingLastPathComponent
+        let dirfd = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY)
+        if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+    }
+
+    deinit {
+        if !finished {
+            close(fd)
+            unlink(temporaryPath)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+// Writing a cnnconv file: encode tensors, lay them out packed and 64-aligned, write atomically.
+import Foundation
+import SwiftProtobuf
+
+/// One tensor to write: its name, shape, how to store it, and its Float32 values.
+public struct TensorPayload: Sendable {
+    public var name: String
+    public var dims: [Int]
+    public var format: StorageFormat
+    public var values: FloatBuffer
+
+    public init(name: String, dims: [Int], format: StorageFormat = .f32Raw, values: FloatBuffer) {
+        self.name = name
+        self.dims = dims
+        self.format = format
+        self.values = values
+    }
+}
+
+public enum ModelFileWriter {
+    /// Writes `header` (its tensor table replaced by one built here) and `tensors`, in the
+    /// given order, to `path` atomically. The same inputs always give the same bytes.
+    public static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String) throws(ModelFileError) {
+        do {
+            let plan = try Plan(header: header, tensors: tensors)
+            var file = try AtomicFileWriter(destination: path)
+            try plan.emit { bytes in try file.write(bytes) }
+            try file.commit()
+        } catch let error as FormatError {
+            throw ModelFileError(path: path, reason: error)
+        } catch {
+            throw ModelFileError(path: path, reason: .ioError(String(describing: error)))
+        }
+    }
+
+    /// The file image in memory (tests, and callers that send it elsewhere).
+    public static func serialize(header: Cnnconv_V1_Model, tensors: [TensorPayload]) throws(FormatError) -> [UInt8] {
+        let plan = try Plan(header: header, tensors: tensors)
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(plan.preamble.dataOffset + plan.preamble.dataLength))
+        plan.emitInMemory { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// Everything decided before the first byte is written.
+    struct Plan {
+        var preamble = Preamble()
+        var headerBytes: [UInt8] = []
+        /// Per tensor: encoded bytes, or nil when the f32 values are written as they are.
+        var encoded: [[UInt8]?] = []
+        var tensors: [TensorPayload]
+
+        init(header: Cnnconv_V1_Model, tensors: [TensorPayload]) throws(FormatError) {
+            self.tensors = tensors
+            var header = header
+            header.tensors = []
+            var seen = Set<String>()
+            var offset: UInt64 = 0
+            // Encode in parallel: compression dominates the time of a compressed write.
+            let results = ParallelSlots<Result<[UInt8]?, FormatError>>(count: tensors.count, initial: .success(nil))
+            DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
+                let t = tensors[i]
+                if t.format == .f32Raw { return }
+                results[i] = t.values.withUnsafeBufferPointer { v in
+                    Result { () throws(FormatError) -> [UInt8]? in try TensorCodec.encode(v, as: t.format) }
+                }
+            }
+            for (i, t) in tensors.enumerated() {
+                guard seen.insert(t.name).inserted else { throw .duplicateTensorName(t.name) }
+                let bytes = try results[i].get()
+                encoded.append(bytes)
+                var entry = Cnnconv_V1_TensorEntry()
+                entry.name = t.name
+                entry.dtype = Self.dtype(t.format.elementType)
+                entry.encoding = Self.encoding(t.format.encoding)
+                entry.dims = t.dims.map { UInt64($0) }
+                offset = alignUp(offset)
+                entry.offset = offset
+                if let bytes {
+                    entry.storedLength = UInt64(bytes.count)
+                    entry.crc32 = bytes.withUnsafeBytes { crc32($0) }
+                } else {
+                    entry.storedLength = UInt64(t.values.count * 4)
+                    entry.crc32 = t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
+                }
+                offset += entry.storedLength
+                header.tensors.append(entry)
+            }
+            var options = BinaryEncodingOptions()
+            options.useDeterministicOrdering = true
+            do {
+                headerBytes = try header.serializedBytes(options: options)
+            } catch {
+                throw .malformedHeader("cannot serialize the header: \(error)")
+            }
+            preamble.headerLength = UInt64(headerBytes.count)
+            preamble.dataOffset = Preamble.dataOffset(forHeaderLength: preamble.headerLength)
+            preamble.dataLength = offset
+            preamble.headerCRC32 = headerBytes.withUnsafeBytes { crc32($0) }
+        }
+
+        func emitInMemory(_ sink: (UnsafeRawBufferPointer) -> Void) {
+            // The sink cannot fail, so neither can emit.
+            try? emit { sink($0) }
+        }
+
+        func emit(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+            let zeros = [UInt8](repeating: 0, count: Int(FormatLimits.alignment))
+            func pad(_ n: Int) throws {
+                if n > 0 { try zeros.withUnsafeBytes { z in try sink(UnsafeRawBufferPointer(rebasing: z[0..<n])) } }
+            }
+            try preamble.encoded().withUnsafeBytes { b in try sink(b) }
+            try headerBytes.withUnsafeBytes { b in try sink(b) }
+            try pad(Int(preamble.dataOffset) - FormatLimits.preambleLength - headerBytes.count)
+            var position: UInt64 = 0
+            for (i, t) in tensors.enumerated() {
+                let aligned = alignUp(position)
+                try pad(Int(aligned - position))
+                position = aligned
+                if let bytes = encoded[i] {
+                    try bytes.withUnsafeBytes { b in try sink(b) }
+                    position += UInt64(bytes.count)
+                } else {
+                    try t.values.withUnsafeBufferPointer { v in try sink(UnsafeRawBufferPointer(v)) }
+                    position += UInt64(t.values.count * 4)
+                }
+            }
+        }
+
+        static func dtype(_ type: StorageFormat.ElementType) -> Cnnconv_V1_DataType {
+            switch type {
+            case .float32: return .float32
+            case .float16: return .float16
+            case .bfloat16: return .bfloat16
+            }
+        }
+
+        static func encoding(_ encoding: StorageFormat.Encoding) -> Cnnconv_V1_Encoding {
+            switch encoding {
+            case .raw: return .raw
+            case .deflate: return .deflate
+            case .shuffle: return .shuffleDeflate
+            }
+        }
+    }
+}
+
+/// Slots written by index from `concurrentPerform` workers; each index is written by one worker.
+final class ParallelSlots<T>: @unchecked Sendable {
+    private var storage: [T]
+    init(count: Int, initial: T) { storage = Array(repeating: initial, count: count) }
+    subscript(index: Int) -> T {
+        get { storage.withUnsafeBufferPointer { $0[index] } }
+        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+    }
+}

@@ -1,0 +1,137 @@
+// The fixed 64-byte preamble of a cnnconv file (FORMAT.md, section 1) and the format's limits.
+
+/// Named limits and constants of format 1.x. FORMAT.md states the same numbers.
+public enum FormatLimits {
+    public static let magic: [UInt8] = [0x89, 0x43, 0x4E, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A]
+    public static let majorVersion: UInt16 = 1
+    public static let minorVersion: UInt16 = 0
+    public static let preambleLength = 64
+    /// Alignment of the data section and of every tensor in it.
+    public static let alignment: UInt64 = 64
+    public static let maxHeaderLength: UInt64 = 256 << 20
+    /// Tensors hold fewer elements than this (2^40).
+    public static let maxTensorElements: UInt64 = 1 << 40
+    /// Deflate never expands more than 1032:1; a larger claim is a hostile or damaged file.
+    public static let maxDeflateRatio: UInt64 = 1032
+    public static let headerMessageDepthLimit = 100
+}
+
+/// The preamble's fields, in file order.
+public struct Preamble: Equatable, Sendable {
+    public var majorVersion: UInt16 = FormatLimits.majorVersion
+    public var minorVersion: UInt16 = FormatLimits.minorVersion
+    public var flags: UInt32 = 0
+    public var headerOffset: UInt64 = UInt64(FormatLimits.preambleLength)
+    public var headerLength: UInt64 = 0
+    public var dataOffset: UInt64 = 0
+    public var dataLength: UInt64 = 0
+    public var headerCRC32: UInt32 = 0
+
+    public init() {}
+
+    /// Where the data section starts for a header of `headerLength` bytes.
+    public static func dataOffset(forHeaderLength headerLength: UInt64) -> UInt64 {
+        alignUp(UInt64(FormatLimits.preambleLength) + headerLength)
+    }
+
+    /// Parses and checks the preamble of a file of `fileSize` bytes, in the order FORMAT.md
+    /// section 6 gives, with overflow-checked arithmetic.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, fileSize: UInt64) throws(FormatError) -> Preamble {
+        if fileSize == 0 { throw .empty }
+        guard bytes.count >= FormatLimits.preambleLength, fileSize >= UInt64(FormatLimits.preambleLength) else {
+            if bytes.count >= 4, !bytes.prefix(min(bytes.count, 8)).elementsEqual(FormatLimits.magic.prefix(min(bytes.count, 8))) {
+                throw .badMagic(found: Array(bytes.prefix(8)))
+            }
+            throw .tooShort(fileSize: fileSize)
+        }
+        var reader = LittleEndianReader(bytes)
+        let magic = reader.bytes(8)
+        guard magic == FormatLimits.magic else { throw .badMagic(found: magic) }
+        let storedPreambleCRC = bytes.loadUnaligned(fromByteOffset: 56, as: UInt32.self).littleEndian
+        let computedPreambleCRC = crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<56]))
+        guard storedPreambleCRC == computedPreambleCRC else {
+            throw .preambleChecksumMismatch(stored: storedPreambleCRC, computed: computedPreambleCRC)
+        }
+        var p = Preamble()
+        p.majorVersion = reader.u16()
+        p.minorVersion = reader.u16()
+        guard p.majorVersion == FormatLimits.majorVersion else {
+            throw .unsupportedMajorVersion(found: p.majorVersion, supported: FormatLimits.majorVersion)
+        }
+        p.flags = reader.u32()
+        guard p.flags == 0 else { throw .reservedFieldNotZero(field: "flags", value: UInt64(p.flags)) }
+        p.headerOffset = reader.u64()
+        p.headerLength = reader.u64()
+        p.dataOffset = reader.u64()
+        p.dataLength = reader.u64()
+        p.headerCRC32 = reader.u32()
+        let reserved1 = reader.u32()
+        _ = reader.u32() // preamble CRC, checked above
+        let reserved2 = reader.u32()
+        guard reserved1 == 0 else { throw .reservedFieldNotZero(field: "reserved field at byte 52", value: UInt64(reserved1)) }
+        guard reserved2 == 0 else { throw .reservedFieldNotZero(field: "reserved field at byte 60", value: UInt64(reserved2)) }
+        guard p.headerOffset == UInt64(FormatLimits.preambleLength) else { throw .headerOffsetInvalid(p.headerOffset) }
+        guard p.headerLength <= FormatLimits.maxHeaderLength else {
+            throw .headerTooLarge(length: p.headerLength, limit: FormatLimits.maxHeaderLength)
+        }
+        let expectedDataOffset = dataOffset(forHeaderLength: p.headerLength)
+        guard p.dataOffset == expectedDataOffset else {
+            throw .dataOffsetInvalid(found: p.dataOffset, expected: expectedDataOffset)
+        }
+        let (end, overflow) = p.dataOffset.addingReportingOverflow(p.dataLength)
+        guard !overflow, end == fileSize else {
+            throw .lengthMismatch(declared: overflow ? UInt64.max : end, fileSize: fileSize)
+        }
+        return p
+    }
+
+    /// The 64 preamble bytes, preamble CRC included.
+    public func encoded() -> [UInt8] {
+        var out = FormatLimits.magic
+        out.reserveCapacity(FormatLimits.preambleLength)
+        appendLittleEndian(majorVersion, to: &out)
+        appendLittleEndian(minorVersion, to: &out)
+        appendLittleEndian(flags, to: &out)
+        appendLittleEndian(headerOffset, to: &out)
+        appendLittleEndian(headerLength, to: &out)
+        appendLittleEndian(dataOffset, to: &out)
+        appendLittleEndian(dataLength, to: &out)
+        appendLittleEndian(headerCRC32, to: &out)
+        appendLittleEndian(UInt32(0), to: &out)
+        let crc = out.withUnsafeBytes { crc32($0) }
+        appendLittleEndian(crc, to: &out)
+        appendLittleEndian(UInt32(0), to: &out)
+        return out
+    }
+}
+
+/// The first multiple of 64 at or after `value`. Callers keep `value` far below 2^64.
+@inline(__always)
+public func alignUp(_ value: UInt64) -> UInt64 {
+    (value + FormatLimits.alignment - 1) & ~(FormatLimits.alignment - 1)
+}
+
+func appendLittleEndian<I: FixedWidthInteger>(_ value: I, to out: inout [UInt8]) {
+    withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+}
+
+/// Reads little-endian integers from a buffer the caller has sized (bounds are checked once).
+struct LittleEndianReader {
+    let buffer: UnsafeRawBufferPointer
+    var position = 0
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    mutating func bytes(_ n: Int) -> [UInt8] {
+        precondition(position + n <= buffer.count)
+        defer { position += n }
+        return Array(buffer[position..<position + n])
+    }
+    mutating func integer<I: FixedWidthInteger>(_: I.Type) -> I {
+        precondition(position + MemoryLayout<I>.size <= buffer.count)
+        defer { position += MemoryLayout<I>.size }
+        return I(littleEndian: buffer.loadUnaligned(fromByteOffset: position, as: I.self))
+    }
+    mutating func u16() -> UInt16 { integer(UInt16.self) }
+    mutating func u32() -> UInt32 { integer(UInt32.self) }
+    mutating func u64() -> UInt64 { integer(UInt64.self) }
+}
