@@ -31,6 +31,12 @@ let package = Package(
         .target(name: "CNNGraph", dependencies: ["CNNFormat"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(
+            name: "CCNNLoader",
+            exclude: ["Makefile", "README.md", "tools"],
+            cSettings: [.unsafeFlags(["-std=c99"])],
+            linkerSettings: [.linkedLibrary("protobuf-c"), .linkedLibrary("z"), .linkedLibrary("m")]
+        ),
         .executableTarget(
             name: "cnnconv",
             dependencies: [
@@ -41,6 +47,7 @@ let package = Package(
         .target(name: "CNNTestSupport", dependencies: ["CNNGraph"], path: "Tests/CNNTestSupport"),
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport"]),
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNTestSupport"]),
+        .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
     ]
