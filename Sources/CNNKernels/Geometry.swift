@@ -1,0 +1,90 @@
+// Small value types shared by the spatial kernels (kernel/stride/dilation sizes, four-sided
+// padding, NCHW shapes) and the one error type their validating initializers throw.
+
+/// A height/width pair: a kernel size, a stride or a dilation.
+public struct Size2D: Hashable, Sendable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+    public init(_ height: Int, _ width: Int) { self.height = height; self.width = width }
+    /// The same value for both axes.
+    public init(_ both: Int) { self.init(both, both) }
+    public static let one = Size2D(1, 1)
+    public var description: String { "\(height)x\(width)" }
+}
+
+/// Padding on four sides, in input pixels. ONNX's `pads` = [top, left, bottom, right].
+public struct Padding2D: Hashable, Sendable, CustomStringConvertible {
+    public var top: Int, left: Int, bottom: Int, right: Int
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        self.top = top; self.left = left; self.bottom = bottom; self.right = right
+    }
+    /// The same padding on every side.
+    public init(_ all: Int) { self.init(top: all, left: all, bottom: all, right: all) }
+    public static let zero = Padding2D(0)
+    var isNonNegative: Bool { top >= 0 && left >= 0 && bottom >= 0 && right >= 0 }
+    public var description: String { "[t\(top) l\(left) b\(bottom) r\(right)]" }
+}
+
+/// A dense NCHW shape.
+public struct Shape4D: Hashable, Sendable, CustomStringConvertible {
+    public var batch: Int, channels: Int, height: Int, width: Int
+    public init(batch: Int, channels: Int, height: Int, width: Int) {
+        self.batch = batch; self.channels = channels; self.height = height; self.width = width
+    }
+    /// Elements in one channel plane.
+    public var spatial: Int { height * width }
+    /// Elements in total.
+    public var count: Int { batch * channels * height * width }
+    public var description: String { "[\(batch), \(channels), \(height), \(width)]" }
+}
+
+/// Why a kernel geometry or argument is invalid. Each case names the offending value.
+public enum KernelError: Error, Equatable, CustomStringConvertible {
+    /// A size that must be positive is not (e.g. a kernel, stride, dilation or batch).
+    case nonPositive(String, Int)
+    /// A padding that must be non-negative is negative.
+    case negativePadding(Padding2D)
+    /// Channels not divisible by groups.
+    case groupsDoNotDivide(channels: Int, groups: Int)
+    /// The window does not fit in the padded input: the output would be empty.
+    case emptyOutput(String)
+    /// An axis outside `0..<rank`.
+    case axisOutOfRange(axis: Int, rank: Int)
+    /// Two shapes that must agree do not.
+    case shapeMismatch(String)
+    /// A probability outside its allowed range.
+    case invalidProbability(String, Double)
+    /// Training-mode statistics need at least two values per channel.
+    case tooFewValuesPerChannel(Int)
+
+    public var description: String {
+        switch self {
+        case let .nonPositive(what, v): return "\(what) must be positive, got \(v)"
+        case let .negativePadding(p): return "padding must be non-negative, got \(p)"
+        case let .groupsDoNotDivide(c, g): return "\(c) channels are not divisible by \(g) groups"
+        case let .emptyOutput(what): return "\(what): output would be empty"
+        case let .axisOutOfRange(a, r): return "axis \(a) is out of range for rank \(r)"
+        case let .shapeMismatch(what): return "shape mismatch: \(what)"
+        case let .invalidProbability(what, p): return "\(what) must be in range, got \(p)"
+        case let .tooFewValuesPerChannel(n):
+            return "batch statistics need more than 1 value per channel, got \(n)"
+        }
+    }
+}
+
+func requirePositive(_ name: String, _ v: Int) throws(KernelError) {
+    if v <= 0 { throw .nonPositive(name, v) }
+}
+
+/// Output length of a sliding window along one axis (floor mode):
+/// `floor((in + padBegin + padEnd - dilation*(k-1) - 1) / stride) + 1`.
+@inline(__always)
+func windowOutputLength(input: Int, kernel: Int, stride: Int, dilation: Int,
+                        padBegin: Int, padEnd: Int, ceilMode: Bool = false) -> Int {
+    let span = input + padBegin + padEnd - dilation * (kernel - 1) - 1
+    if span < 0 { return 0 }
+    var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+    // PyTorch/ONNX: with ceil mode the last window must start inside the input or left padding.
+    if ceilMode && (out - 1) * stride >= input + padBegin { out -= 1 }
+    return out
+}

@@ -1,0 +1,74 @@
+// The element types the kernels run on: Float (the fast path) and Double (the high-precision
+// reference mode). Everything a kernel needs from its scalar that the standard library does not
+// give generically (GEMM, exp, tanh, pow) is a requirement of `KernelScalar`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CBLAS
+
+/// A scalar the kernels are generic over. Only `Float` and `Double` conform; every public
+/// kernel is pre-specialized for both, so a generic call from another module runs specialized
+/// code rather than going through witness tables per element.
+public protocol KernelScalar: BinaryFloatingPoint, Sendable {
+    /// Row-major `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape `m×k`, `op(B)`
+    /// of shape `k×n` and `C` of shape `m×n`; `lda`, `ldb`, `ldc` are the row strides of the
+    /// matrices *as stored* (before transposition). Forwards to OpenBLAS `cblas_?gemm`.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// e^x
+    static func exp(_ x: Self) -> Self
+    /// Hyperbolic tangent.
+    static func tanh(_ x: Self) -> Self
+    /// x^y
+    static func pow(_ x: Self, _ y: Self) -> Self
+}
+
+// File-level wrappers: inside the extensions below, `exp` would name the static requirement.
+@inline(__always) private func libmExp(_ x: Double) -> Double { exp(x) }
+@inline(__always) private func libmTanh(_ x: Double) -> Double { tanh(x) }
+@inline(__always) private func libmPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+
+@inline(__always)
+private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension Float: KernelScalar {
+    @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
+    @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
+    @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+                    beta, c, blasint(ldc))
+    }
+}
+
+extension Double: KernelScalar {
+    @inline(__always) public static func exp(_ x: Double) -> Double { libmExp(x) }
+    @inline(__always) public static func tanh(_ x: Double) -> Double { libmTanh(x) }
+    @inline(__always) public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
+
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        cblas_dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+                    beta, c, blasint(ldc))
+    }
+}
