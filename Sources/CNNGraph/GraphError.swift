@@ -1,0 +1,41 @@
+// Everything that can be wrong with a graph, naming the node or tensor at fault.
+
+public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
+    case duplicateNodeName(String)
+    case duplicateValue(value: String, node: String)
+    case missingValue(node: String, value: String)
+    case usedBeforeProduced(node: String, value: String, producer: String)
+    case cycle([String])
+    case missingOutput(String)
+    case noInputs
+    case missingTensor(node: String, role: String, tensor: String)
+    case unreferencedTensors([String])
+    case conflictingTensor(String)
+    case invalidAttribute(node: String, message: String)
+    case shapeMismatch(node: String, message: String)
+    case badParameter(node: String, tensor: String, message: String)
+    case wrongInputCount(node: String, op: String, expected: String, found: Int)
+    case unsupportedInFormat(String)
+
+    public var description: String {
+        switch self {
+        case .duplicateNodeName(let n): return "two nodes are named '\(n)'"
+        case .duplicateValue(let v, let n): return "node '\(n)' produces '\(v)', which another node or input already defines"
+        case .missingValue(let n, let v): return "node '\(n)' reads '\(v)', which no input or node produces"
+        case .usedBeforeProduced(let n, let v, let p):
+            return "node '\(n)' reads '\(v)' before node '\(p)' produces it — nodes must be in topological order"
+        case .cycle(let path): return "the graph has a cycle: " + path.joined(separator: " → ")
+        case .missingOutput(let v): return "graph output '\(v)' is produced by no node or input"
+        case .noInputs: return "the graph declares no inputs"
+        case .missingTensor(let n, let role, let t): return "node '\(n)' names \(role) tensor '\(t)', which the tensor table lacks"
+        case .unreferencedTensors(let names):
+            return "tensors no node uses: " + names.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+        case .conflictingTensor(let t): return "two different tensors are named '\(t)'"
+        case .invalidAttribute(let n, let m): return "node '\(n)': \(m)"
+        case .shapeMismatch(let n, let m): return "node '\(n)': \(m)"
+        case .badParameter(let n, let t, let m): return "node '\(n)', tensor '\(t)': \(m)"
+        case .wrongInputCount(let n, let op, let e, let f): return "node '\(n)' (\(op)) takes \(e) input(s), has \(f)"
+        case .unsupportedInFormat(let m): return m
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// Structural validation: names, topological order, cycles, outputs; and parameter sanity.
+
+extension Graph {
+    /// Checks the whole graph: structure, attributes and shapes (at batch 1), and parameter
+    /// values (finite; BN variances ≥ 0). Returns the inferred shapes.
+    @discardableResult
+    public func validate(batch: Int = 1) throws(GraphError) -> ShapeMap {
+        try validateStructure()
+        let shapes = try inferShapes(batch: batch)
+        try validateParameterValues()
+        return shapes
+    }
+
+    /// Unique names, every input defined earlier (no cycles), every output produced.
+    public func validateStructure() throws(GraphError) {
+        guard !inputs.isEmpty else { throw .noInputs }
+        var defined = Set(inputs.map(\.name))
+        var nodeNames = Set<String>()
+        var laterProducer: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() { for o in node.outputs where laterProducer[o] == nil { laterProducer[o] = i } }
+        for (i, node) in nodes.enumerated() {
+            guard nodeNames.insert(node.name).inserted else { throw .duplicateNodeName(node.name) }
+            for input in node.inputs where !defined.contains(input) {
+                if let p = laterProducer[input], p >= i {
+                    if let cycle = findCycle(from: i) { throw .cycle(cycle) }
+                    throw .usedBeforeProduced(node: node.name, value: input, producer: nodes[p].name)
+                }
+                throw .missingValue(node: node.name, value: input)
+            }
+            guard !node.outputs.isEmpty else {
+                throw .invalidAttribute(node: node.name, message: "the node has no outputs")
+            }
+            for o in node.outputs {
+                guard defined.insert(o).inserted else { throw .duplicateValue(value: o, node: node.name) }
+            }
+        }
+        for o in outputs where !defined.contains(o.name) { throw .missingOutput(o.name) }
+    }
+
+    /// A cycle through node `start`, as node names, if one exists.
+    func findCycle(from start: Int) -> [String]? {
+        var producer: [String: Int] = [:]
+        for (i, n) in nodes.enumerated() { for o in n.outputs { producer[o] = i } }
+        var path: [Int] = []
+        var visited = Set<Int>()
+        func visit(_ i: Int) -> [String]? {
+            if let at = path.firstIndex(of: i) { return (path[at...] + [i]).map { nodes[$0].name } }
+            guard visited.insert(i).inserted else { return nil }
+            path.append(i)
+            defer { path.removeLast() }
+            for input in nodes[i].inputs { if let p = producer[input], let c = visit(p) { return c } }
+            return nil
+        }
+        return visit(start)
+    }
+
+    /// Every parameter finite; BN running variances ≥ 0; dropout rates in [0, 1).
+    public func validateParameterValues() throws(GraphError) {
+        for node in nodes {
+            for (role, tensor) in node.op.parameters {
+                let bad = tensor.values.withUnsafeBufferPointer { $0.firstIndex { !$0.isFinite } }
+                if let bad {
+                    throw .badParameter(node: node.name, tensor: tensor.name,
+                                        message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")
+                }
+            }
+            switch node.op {
+            case .batchNorm(let bn):
+                let negative = bn.runningVariance.values.withUnsafeBufferPointer { $0.firstIndex { $0 < 0 } }
+                if let negative {
+                    throw .badParameter(node: node.name, tensor: bn.runningVariance.name,
+                                        message: "running variance of channel \(negative) is \(bn.runningVariance.values[negative]), must be ≥ 0")
+                }
+                guard bn.epsilon >= 0, bn.epsilon.isFinite else {
+                    throw .invalidAttribute(node: node.name, message: "epsilon is \(bn.epsilon), must be ≥ 0")
+                }
+            case .dropout(let d):
+                guard d.rate >= 0, d.rate < 1 else {
+                    throw .invalidAttribute(node: node.name, message: "dropout rate is \(d.rate), must be in [0, 1)")
+                }
+            default:
+                break
+            }
+        }
+    }
+}
