@@ -37,10 +37,14 @@ let package = Package(
             cSettings: [.unsafeFlags(["-std=c99"])],
             linkerSettings: [.linkedLibrary("protobuf-c"), .linkedLibrary("z"), .linkedLibrary("m")]
         ),
+        .target(
+            name: "CNNONNX",
+            dependencies: ["CNNGraph", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .executableTarget(
             name: "cnnconv",
             dependencies: [
-                "CNNFormat", "CNNGraph",
+                "CNNFormat", "CNNGraph", "CNNONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +52,7 @@ let package = Package(
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport"]),
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNTestSupport"]),
+        .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
     ]
