@@ -1,0 +1,260 @@
+// What `cnnconv inspect` reports: per-node shapes, parameters and MACs, BN/dropout plans,
+import Foundation
+// statistic warnings. Built here so tests and other commands reach it; rendering is separate.
+import CNNFormat
+
+public struct InspectionReport: Codable, Sendable {
+    public struct FileInfo: Codable, Sendable {
+        public var path: String
+        public var formatVersion: String
+        public var fileSize: UInt64
+        public var tensorCount: Int
+        /// "f32 raw" → number of tensors stored that way.
+        public var storage: [String: Int]
+        /// "ok" when every CRC was checked, "not checked" otherwise.
+        public var checksums: String
+    }
+    public struct Value: Codable, Sendable {
+        public var name: String
+        public var shape: [String]
+    }
+    public struct NodeRow: Codable, Sendable {
+        public var index: Int
+        public var name: String
+        public var op: String
+        /// Key attributes: "3→16 k3 s1 p1", "p=0.5 inverted".
+        public var attributes: String
+        public var inputs: [String]
+        public var inputShapes: [[Int]]
+        public var outputShape: [Int]
+        public var parameters: Int
+        public var macs: Int
+        public var notes: [String]
+    }
+    public struct BatchNormEntry: Codable, Sendable {
+        public var node: String
+        /// "producer", "consumer" or "affine".
+        public var plan: String
+        public var target: String?
+        public var reason: String?
+        public var minVariance: Double
+        public var maxVariance: Double
+        /// Largest |γ|/√(σ²+ε): how much folding grows weights.
+        public var maxScale: Double
+    }
+    public struct DropoutEntry: Codable, Sendable {
+        public var node: String
+        public var rate: Double
+        public var convention: String
+        public var granularity: String
+        /// "removed", "scale-consumer", "scale-producer", "affine".
+        public var inference: String
+        public var target: String?
+        public var keep: Double
+        public var reason: String?
+    }
+
+    public var file: FileInfo?
+    public var name: String
+    public var producer: String
+    public var folded: Bool
+    public var appliedPasses: [String]
+    public var inputs: [Value]
+    public var outputs: [Value]
+    public var nodes: [NodeRow]
+    public var parameters: Int
+    public var parameterBytes: Int
+    public var macs: Int
+    public var batchNorm: [BatchNormEntry]
+    public var dropout: [DropoutEntry]
+    public var opCounts: [String: Int]
+    public var warnings: [String]
+
+    /// Folding a weight by more than this loses precision in f16 (10 mantissa bits).
+    public static let largeScaleWarning = 100.0
+
+    public init(graph: Graph, file: ModelFile? = nil) throws(GraphError) {
+        let shapes = try graph.validate()
+        let analysis = FoldingAnalysis(graph)
+        name = graph.name
+        producer = graph.producer
+        appliedPasses = graph.appliedPasses
+        folded = !graph.appliedPasses.isEmpty
+        inputs = graph.inputs.map { Value(name: $0.name, shape: $0.shape.map(\.description)) }
+        outputs = graph.outputs.map { Value(name: $0.name, shape: $0.shape.map(\.description)) }
+        if let file {
+            var storage: [String: Int] = [:]
+            for e in file.tensorEntries { storage[file.storageFormat(of: e).description, default: 0] += 1 }
+            self.file = FileInfo(path: file.path, formatVersion: "\(file.preamble.majorVersion).\(file.preamble.minorVersion)",
+                                 fileSize: file.fileSize, tensorCount: file.tensorEntries.count, storage: storage,
+                                 checksums: file.checksumsVerified ? "ok" : "not checked")
+        }
+        var notesByNode: [String: [String]] = [:]
+        batchNorm = []
+        dropout = []
+        warnings = []
+        opCounts = [:]
+        for node in graph.nodes {
+            opCounts[node.op.kindName, default: 0] += 1
+            if case .batchNorm(let bn) = node.op, let plan = analysis.batchNorm[node.name] {
+                let stats = Self.statistics(bn)
+                var entry = BatchNormEntry(node: node.name, plan: "affine", target: nil, reason: nil,
+                                           minVariance: stats.minVariance, maxVariance: stats.maxVariance, maxScale: stats.maxScale)
+                switch plan {
+                case .intoProducer(let target):
+                    entry.plan = "producer"; entry.target = target
+                    notesByNode[node.name, default: []].append("folds into \(target)")
+                case .intoConsumer(let target, _):
+                    entry.plan = "consumer"; entry.target = target
+                    notesByNode[node.name, default: []].append("folds into \(target) (forward)")
+                case .affine(let reason):
+                    entry.reason = reason
+                    notesByNode[node.name, default: []].append("becomes an affine: \(reason)")
+                }
+                batchNorm.append(entry)
+                if stats.maxScale >= Self.largeScaleWarning {
+                    warnings.append("\(node.name) running variance down to \(sci(stats.minVariance)) — folded weights grow ×\(sci(stats.maxScale)); f16 storage would lose precision there")
+                }
+                if stats.maxVariance > 1e6 {
+                    warnings.append("\(node.name) running variance up to \(sci(stats.maxVariance)) — check the statistics were tracked")
+                }
+            }
+            if case .dropout(let d) = node.op, let plan = analysis.dropout[node.name] {
+                var entry = DropoutEntry(node: node.name, rate: d.rate, convention: d.convention.rawValue,
+                                         granularity: d.granularity.rawValue, inference: "removed", target: nil,
+                                         keep: d.keepProbability, reason: nil)
+                switch plan {
+                case .remove:
+                    notesByNode[node.name, default: []].append("removed at inference")
+                case .scaleConsumer(let target, let keep):
+                    entry.inference = "scale-consumer"; entry.target = target
+                    notesByNode[node.name, default: []].append("×\(trimmed(keep)) into \(target)'s weights")
+                case .scaleProducer(let target, let keep, _):
+                    entry.inference = "scale-producer"; entry.target = target
+                    notesByNode[node.name, default: []].append("×\(trimmed(keep)) into \(target)'s weights and bias")
+                case .affine(let keep, let reason):
+                    entry.inference = "affine"; entry.reason = reason
+                    notesByNode[node.name, default: []].append("becomes ×\(trimmed(keep)): \(reason)")
+                }
+                dropout.append(entry)
+            }
+        }
+        nodes = graph.nodes.enumerated().map { i, node in
+            let ins = node.inputs.map { shapes[$0] ?? [] }
+            let out = shapes[node.output] ?? []
+            return NodeRow(index: i, name: node.name, op: node.op.kindName, attributes: node.op.attributeSummary(inputShapes: ins),
+                           inputs: node.inputs, inputShapes: ins, outputShape: out,
+                           parameters: node.op.parameters.reduce(0) { $0 + $1.tensor.count },
+                           macs: node.op.macs(inputShapes: ins, outputShape: out) / max(1, ins.first?.first ?? 1),
+                           notes: notesByNode[node.name] ?? [])
+        }
+        parameters = graph.parameterCount
+        parameterBytes = parameters * 4
+        macs = nodes.reduce(0) { $0 + $1.macs }
+    }
+
+    static func statistics(_ bn: BatchNorm) -> (minVariance: Double, maxVariance: Double, maxScale: Double) {
+        let variance = bn.runningVariance.array
+        let gamma = bn.scale?.array
+        var maxScale = 0.0
+        for c in variance.indices {
+            let g = gamma.map { Double($0[c]) } ?? 1
+            maxScale = max(maxScale, abs(g) / (Double(variance[c]) + bn.epsilon).squareRoot())
+        }
+        return (Double(variance.min() ?? 0), Double(variance.max() ?? 0), maxScale)
+    }
+}
+
+extension Op {
+    /// Multiply-accumulates for the whole batch of the given shapes (callers divide by N).
+    public func macs(inputShapes: [[Int]], outputShape: [Int]) -> Int {
+        switch self {
+        case .conv2d(let c):
+            return outputShape.reduce(1, *) * c.weight.shape.dropFirst().reduce(1, *)
+        case .convTranspose2d(let c):
+            return (inputShapes.first ?? []).reduce(1, *) * c.weight.shape.dropFirst().reduce(1, *)
+        case .linear(let l):
+            return outputShape.reduce(1, *) * l.inFeatures
+        default:
+            return 0
+        }
+    }
+
+    /// Key attributes in the field's shorthand: "3→16 k3 s2 p1 g32", "p=0.5 classic".
+    public func attributeSummary(inputShapes: [[Int]]) -> String {
+        func window(_ w: Window2d) -> String {
+            var parts: [String] = []
+            parts.append(w.kernelH == w.kernelW ? "k\(w.kernelH)" : "k\(w.kernelH)×\(w.kernelW)")
+            parts.append(w.strideH == w.strideW ? "s\(w.strideH)" : "s\(w.strideH)×\(w.strideW)")
+            let pads = [w.padTop, w.padLeft, w.padBottom, w.padRight]
+            if Set(pads).count == 1 { parts.append("p\(w.padTop)") } else { parts.append("p(\(pads.map(String.init).joined(separator: ",")))") }
+            if w.dilationH != 1 || w.dilationW != 1 { parts.append(w.dilationH == w.dilationW ? "d\(w.dilationH)" : "d\(w.dilationH)×\(w.dilationW)") }
+            return parts.joined(separator: " ")
+        }
+        switch self {
+        case .conv2d(let c):
+            var s = "\(c.inChannels)→\(c.outChannels) " + window(c.window)
+            if c.groups > 1 { s += " g\(c.groups)" }
+            if c.bias == nil { s += " no-bias" }
+            switch c.reparameterization {
+            case .weightNorm?: s += " weight-norm"
+            case .weightStandardization?: s += " weight-std"
+            case nil: break
+            }
+            return s
+        case .convTranspose2d(let c):
+            var s = "\(c.inChannels)→\(c.outChannels) " + window(c.window)
+            if c.groups > 1 { s += " g\(c.groups)" }
+            if c.outputPadding.h != 0 || c.outputPadding.w != 0 { s += " op\(c.outputPadding.h)" }
+            return s
+        case .batchNorm(let b):
+            return "eps=\(sci(b.epsilon))" + (b.affine ? "" : " no-affine")
+        case .dropout(let d):
+            return "p=\(trimmed(d.rate)) \(d.convention.rawValue)" + (d.granularity == .channel ? " channel" : "")
+        case .linear(let l):
+            var s = "\(l.inFeatures)→\(l.outFeatures)" + (l.bias == nil ? " no-bias" : "")
+            if l.reparameterization != nil { s += " reparam" }
+            return s
+        case .activation(let a):
+            switch a {
+            case .clip(let lo, let hi): return lo == 0 && hi == 6 ? "" : "[\(trimmed(Double(lo))), \(trimmed(Double(hi)))]"
+            case .leakyRelu(let alpha): return "α=\(trimmed(Double(alpha)))"
+            case .hardSigmoid(let alpha, let beta): return "α=\(trimmed(Double(alpha))) β=\(trimmed(Double(beta)))"
+            default: return ""
+            }
+        case .pool2d(let p):
+            return window(p.window) + (p.ceilMode ? " ceil" : "") + (p.kind == .average && p.countIncludePad ? " count-pad" : "")
+        case .flatten(let axis): return "axis=\(axis)"
+        case .concat(let axis): return "axis=\(axis)"
+        case .softmax(let axis): return "axis=\(axis)"
+        case .add: return "\(inputShapes.count) inputs"
+        case .layerNorm(let n): return "axis=\(n.axis) eps=\(sci(n.epsilon))"
+        case .groupNorm(let n): return "groups=\(n.groups) eps=\(sci(n.epsilon))"
+        case .instanceNorm(let n): return "eps=\(sci(n.epsilon))"
+        case .lrn(let l): return "size=\(l.size) α=\(trimmed(Double(l.alpha))) β=\(trimmed(Double(l.beta))) k=\(trimmed(Double(l.bias)))"
+        case .channelShuffle(let g): return "groups=\(g)"
+        case .resize(let r): return "\(r.mode.rawValue) ×\(trimmed(r.scaleH))" + (r.scaleH == r.scaleW ? "" : "×\(trimmed(r.scaleW))") + " \(r.coordinateTransform.rawValue)"
+        case .affine, .mul, .globalPool, .identity: return ""
+        }
+    }
+}
+
+/// 1e-05, 3.1e-07, 1.8e+03 style: two significant digits.
+public func sci(_ v: Double) -> String {
+    if v == 0 { return "0" }
+    let e = Int((log10(abs(v))).rounded(.down))
+    if e >= -3 && e <= 3 { return trimmed(v, digits: 3) }
+    let m = v / pow(10, Double(e))
+    let mantissa = trimmed((m * 10).rounded() / 10, digits: 1)
+    return "\(mantissa)e\(e < 0 ? "-" : "+")\(String(format: "%02d", abs(e)))"
+}
+
+/// A number without trailing zeros: 0.5, 0.8, 6, 0.167.
+public func trimmed(_ v: Double, digits: Int = 4) -> String {
+    var s = String(format: "%.\(digits)f", v)
+    if s.contains(".") {
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+    }
+    return s == "-0" ? "0" : s
+}
