@@ -1,0 +1,979 @@
+/*
+ * cnnm_load.c — opening a cnnconv file: preamble, header, tensor table, tensor decoding, and
+ * the read-only accessors. FORMAT.md section 6 is the order of the checks; the Swift reader
+ * (Sources/CNNFormat/ModelFile.swift, Preamble.swift) makes the same checks in the same order,
+ * so one damaged file gets the same error from both.
+ *
+ * Hostile input rule: every offset and length from the file is proven in bounds with
+ * overflow-free arithmetic before a byte at it is touched.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cnnm_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const unsigned char cnnm_magic[8] = {0x89, 0x43, 0x4E, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A};
+
+/* protobuf-c may allocate at most this many bytes per header byte (plus a floor), and never
+ * more than CNNM_MAX_HEADER_ALLOCATION in total: an empty submessage costs 2 wire bytes but
+ * ~100 bytes of struct, so a 256 MiB hostile header could otherwise ask for gigabytes. */
+#define CNNM_HEADER_ALLOCATION_RATIO 64u
+#define CNNM_HEADER_ALLOCATION_FLOOR (1u << 20)
+#define CNNM_MAX_HEADER_ALLOCATION ((uint64_t)1 << 30)
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+cnnm_status cnnm_fail(cnnm_error *err, cnnm_status code, const char *path, const char *format, ...) {
+    if (err) {
+        size_t used = 0;
+        err->code = code;
+        err->message[0] = '\0';
+        if (path) {
+            int n = snprintf(err->message, sizeof err->message, "%s: ", path);
+            used = n < 0 ? 0 : ((size_t)n < sizeof err->message ? (size_t)n : sizeof err->message - 1);
+        }
+        va_list args;
+        va_start(args, format);
+        vsnprintf(err->message + used, sizeof err->message - used, format, args);
+        va_end(args);
+    }
+    return code;
+}
+
+static void cnnm_ok(cnnm_error *err) {
+    if (err) {
+        err->code = CNNM_OK;
+        err->message[0] = '\0';
+    }
+}
+
+const char *cnnm_status_name(cnnm_status status) {
+    switch (status) {
+    case CNNM_OK: return "CNNM_OK";
+    case CNNM_ERR_IO: return "CNNM_ERR_IO";
+    case CNNM_ERR_NOT_REGULAR_FILE: return "CNNM_ERR_NOT_REGULAR_FILE";
+    case CNNM_ERR_EMPTY: return "CNNM_ERR_EMPTY";
+    case CNNM_ERR_TOO_SHORT: return "CNNM_ERR_TOO_SHORT";
+    case CNNM_ERR_BAD_MAGIC: return "CNNM_ERR_BAD_MAGIC";
+    case CNNM_ERR_PREAMBLE_CHECKSUM: return "CNNM_ERR_PREAMBLE_CHECKSUM";
+    case CNNM_ERR_UNSUPPORTED_VERSION: return "CNNM_ERR_UNSUPPORTED_VERSION";
+    case CNNM_ERR_RESERVED_NOT_ZERO: return "CNNM_ERR_RESERVED_NOT_ZERO";
+    case CNNM_ERR_HEADER_OFFSET: return "CNNM_ERR_HEADER_OFFSET";
+    case CNNM_ERR_HEADER_TOO_LARGE: return "CNNM_ERR_HEADER_TOO_LARGE";
+    case CNNM_ERR_DATA_OFFSET: return "CNNM_ERR_DATA_OFFSET";
+    case CNNM_ERR_LENGTH_MISMATCH: return "CNNM_ERR_LENGTH_MISMATCH";
+    case CNNM_ERR_HEADER_CHECKSUM: return "CNNM_ERR_HEADER_CHECKSUM";
+    case CNNM_ERR_MALFORMED_HEADER: return "CNNM_ERR_MALFORMED_HEADER";
+    case CNNM_ERR_PADDING_NOT_ZERO: return "CNNM_ERR_PADDING_NOT_ZERO";
+    case CNNM_ERR_DUPLICATE_TENSOR: return "CNNM_ERR_DUPLICATE_TENSOR";
+    case CNNM_ERR_UNKNOWN_DTYPE: return "CNNM_ERR_UNKNOWN_DTYPE";
+    case CNNM_ERR_UNKNOWN_ENCODING: return "CNNM_ERR_UNKNOWN_ENCODING";
+    case CNNM_ERR_TENSOR_TOO_LARGE: return "CNNM_ERR_TENSOR_TOO_LARGE";
+    case CNNM_ERR_TENSOR_LENGTH: return "CNNM_ERR_TENSOR_LENGTH";
+    case CNNM_ERR_TENSOR_DECOMPRESSED_TOO_LARGE: return "CNNM_ERR_TENSOR_DECOMPRESSED_TOO_LARGE";
+    case CNNM_ERR_TENSOR_MISPLACED: return "CNNM_ERR_TENSOR_MISPLACED";
+    case CNNM_ERR_TENSOR_OUT_OF_BOUNDS: return "CNNM_ERR_TENSOR_OUT_OF_BOUNDS";
+    case CNNM_ERR_DATA_UNCOVERED: return "CNNM_ERR_DATA_UNCOVERED";
+    case CNNM_ERR_TENSOR_CHECKSUM: return "CNNM_ERR_TENSOR_CHECKSUM";
+    case CNNM_ERR_TENSOR_CORRUPT: return "CNNM_ERR_TENSOR_CORRUPT";
+    case CNNM_ERR_GRAPH_MISSING_TENSOR: return "CNNM_ERR_GRAPH_MISSING_TENSOR";
+    case CNNM_ERR_GRAPH_UNDEFINED_VALUE: return "CNNM_ERR_GRAPH_UNDEFINED_VALUE";
+    case CNNM_ERR_GRAPH_DUPLICATE_NAME: return "CNNM_ERR_GRAPH_DUPLICATE_NAME";
+    case CNNM_ERR_GRAPH_SHAPE: return "CNNM_ERR_GRAPH_SHAPE";
+    case CNNM_ERR_GRAPH_ATTRIBUTE: return "CNNM_ERR_GRAPH_ATTRIBUTE";
+    case CNNM_ERR_INVALID_ARGUMENT: return "CNNM_ERR_INVALID_ARGUMENT";
+    case CNNM_ERR_OUT_OF_MEMORY: return "CNNM_ERR_OUT_OF_MEMORY";
+    case CNNM_ERR_UNSUPPORTED_OP: return "CNNM_ERR_UNSUPPORTED_OP";
+    case CNNM_ERR_INPUT_SHAPE: return "CNNM_ERR_INPUT_SHAPE";
+    }
+    return "CNNM_ERR_UNKNOWN";
+}
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static uint16_t le16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | ((uint64_t)le32(p + 4) << 32); }
+
+/* zlib's crc32 takes uInt lengths: feed it in chunks. */
+static uint32_t crc32_of(const unsigned char *p, uint64_t n) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return (uint32_t)crc;
+}
+
+static uint64_t align_up(uint64_t v) { return (v + (CNNM_ALIGNMENT - 1)) & ~(uint64_t)(CNNM_ALIGNMENT - 1); }
+
+static int host_is_little_endian(void) {
+    const uint16_t probe = 1;
+    unsigned char b;
+    memcpy(&b, &probe, 1);
+    return b == 1;
+}
+
+static char *dup_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *out = malloc(n);
+    if (out) memcpy(out, s, n);
+    return out;
+}
+
+/* True for well-formed UTF-8 (what SwiftProtobuf demands of proto3 strings). */
+static int valid_utf8(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        int extra;
+        uint32_t cp;
+        if (c < 0x80) { p++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { extra = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { extra = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { extra = 3; cp = c & 0x07; }
+        else return 0;
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (*p & 0x3F);
+        }
+        if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- a counting allocator for protobuf-c --------------------------------------------------- */
+
+typedef struct budget {
+    uint64_t limit;
+    uint64_t remaining;
+    int exceeded;
+} budget;
+
+typedef union alloc_prefix {
+    size_t size;
+    long double align_ld; /* with the members below: keeps the payload aligned for any type */
+    long long align_ll;
+    void *align_p;
+} alloc_prefix;
+
+static void *budget_alloc(void *data, size_t size) {
+    budget *b = data;
+    if (size > SIZE_MAX - sizeof(alloc_prefix) || (uint64_t)size > b->remaining) {
+        b->exceeded = 1;
+        return NULL;
+    }
+    alloc_prefix *p = malloc(sizeof(alloc_prefix) + size);
+    if (!p) return NULL;
+    p->size = size;
+    b->remaining -= size;
+    return p + 1;
+}
+
+static void budget_free(void *data, void *pointer) {
+    if (!pointer) return;
+    budget *b = data;
+    alloc_prefix *p = (alloc_prefix *)pointer - 1;
+    b->remaining += p->size;
+    free(p);
+}
+
+/* ---- closing ------------------------------------------------------------------------------ */
+
+void cnnm_close(cnnm_model *m) {
+    if (!m) return;
+    if (m->decoded && m->header) {
+        for (size_t i = 0; i < m->header->n_tensors; i++) free(m->decoded[i]);
+    }
+    free(m->decoded);
+    free(m->tensors);
+    free(m->inputs);
+    free(m->outputs);
+    free(m->dims);
+    free(m->nodes);
+    if (m->header) protobuf_c_message_free_unpacked(&m->header->base, &m->allocator);
+    free(m->allocator_state);
+    if (m->mapping) munmap(m->mapping, (size_t)m->size);
+    free(m->allocation);
+    free((char *)m->path);
+    free(m);
+}
+
+/* ---- 1-2: the preamble --------------------------------------------------------------------- */
+
+static void hex8(const unsigned char *p, size_t n, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 8; i++) {
+        if (i) out[k++] = ' ';
+        out[k++] = digits[p[i] >> 4];
+        out[k++] = digits[p[i] & 15];
+    }
+    out[k] = '\0';
+}
+
+static cnnm_status bad_magic(cnnm_error *err, const char *path, const unsigned char *p, size_t n) {
+    char hex[32];
+    hex8(p, n, hex);
+    if (n >= 4 && p[1] == 0x43 && p[2] == 0x4E && p[3] == 0x4E)
+        return cnnm_fail(err, CNNM_ERR_BAD_MAGIC, path,
+                         "the magic bytes are damaged (%s) — the file went through a text-mode transfer (CR/LF conversion)", hex);
+    return cnnm_fail(err, CNNM_ERR_BAD_MAGIC, path,
+                     "not a cnnconv file: it starts with %s, not 89 43 4e 4e 0d 0a 1a 0a", hex);
+}
+
+static cnnm_status check_preamble(cnnm_model *m, cnnm_error *err) {
+    const unsigned char *b = m->bytes;
+    const char *path = m->path;
+    uint64_t size = m->size;
+    if (size == 0) return cnnm_fail(err, CNNM_ERR_EMPTY, path, "the file is empty");
+    if (size < 64) {
+        size_t n = size < 8 ? (size_t)size : 8;
+        if (size >= 4 && memcmp(b, cnnm_magic, n) != 0) return bad_magic(err, path, b, n);
+        return cnnm_fail(err, CNNM_ERR_TOO_SHORT, path,
+                         "the file is %llu bytes, shorter than the 64-byte preamble — not a cnnconv file, or truncated",
+                         (unsigned long long)size);
+    }
+    if (memcmp(b, cnnm_magic, 8) != 0) return bad_magic(err, path, b, 8);
+    uint32_t stored_crc = le32(b + 56), computed_crc = crc32_of(b, 56);
+    if (stored_crc != computed_crc)
+        return cnnm_fail(err, CNNM_ERR_PREAMBLE_CHECKSUM, path,
+                         "the preamble checksum is 0x%08x, the file says 0x%08x — the first 64 bytes are damaged",
+                         computed_crc, stored_crc);
+    m->major = le16(b + 8);
+    m->minor = le16(b + 10);
+    if (m->major != CNNM_FORMAT_MAJOR) {
+        if (m->major > CNNM_FORMAT_MAJOR)
+            return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_VERSION, path,
+                             "the file is format %u.x, written by a newer cnnconv; this reader supports format %u.x — upgrade the loader",
+                             m->major, CNNM_FORMAT_MAJOR);
+        return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_VERSION, path,
+                         "the file is format %u.x; this reader supports format %u.x only", m->major, CNNM_FORMAT_MAJOR);
+    }
+    uint32_t flags = le32(b + 12);
+    if (flags != 0)
+        return cnnm_fail(err, CNNM_ERR_RESERVED_NOT_ZERO, path,
+                         "the preamble's flags is %u, must be 0 in format 1.x — the file is damaged or from an incompatible writer", flags);
+    uint64_t header_offset = le64(b + 16);
+    m->header_length = le64(b + 24);
+    m->data_offset = le64(b + 32);
+    m->data_length = le64(b + 40);
+    uint32_t reserved1 = le32(b + 52), reserved2 = le32(b + 60);
+    if (reserved1 != 0)
+        return cnnm_fail(err, CNNM_ERR_RESERVED_NOT_ZERO, path,
+                         "the preamble's reserved field at byte 52 is %u, must be 0 in format 1.x — the file is damaged or from an incompatible writer", reserved1);
+    if (reserved2 != 0)
+        return cnnm_fail(err, CNNM_ERR_RESERVED_NOT_ZERO, path,
+                         "the preamble's reserved field at byte 60 is %u, must be 0 in format 1.x — the file is damaged or from an incompatible writer", reserved2);
+    if (header_offset != 64)
+        return cnnm_fail(err, CNNM_ERR_HEADER_OFFSET, path, "the header offset is %llu, must be 64",
+                         (unsigned long long)header_offset);
+    if (m->header_length > CNNM_MAX_HEADER_LENGTH)
+        return cnnm_fail(err, CNNM_ERR_HEADER_TOO_LARGE, path,
+                         "the header claims %llu bytes, more than the %u bytes limit — the file is damaged",
+                         (unsigned long long)m->header_length, CNNM_MAX_HEADER_LENGTH);
+    uint64_t expected = align_up(64 + m->header_length); /* header_length <= 256 MiB: no overflow */
+    if (m->data_offset != expected)
+        return cnnm_fail(err, CNNM_ERR_DATA_OFFSET, path,
+                         "the data section starts at byte %llu, expected %llu — the preamble is inconsistent",
+                         (unsigned long long)m->data_offset, (unsigned long long)expected);
+    int overflow = m->data_length > UINT64_MAX - m->data_offset;
+    uint64_t end = overflow ? UINT64_MAX : m->data_offset + m->data_length;
+    if (overflow || end != size)
+        return cnnm_fail(err, CNNM_ERR_LENGTH_MISMATCH, path,
+                         end > size ? "the file is %llu bytes but its preamble declares %llu bytes — the file is truncated"
+                                    : "the file is %llu bytes but its preamble declares %llu bytes — trailing bytes after the data section",
+                         (unsigned long long)size, (unsigned long long)end);
+    return CNNM_OK;
+}
+
+/* ---- 3: the header -------------------------------------------------------------------------- */
+
+static cnnm_status check_zero(const cnnm_model *m, uint64_t from, uint64_t to, cnnm_error *err) {
+    /* Callers pass from <= to <= size. */
+    for (uint64_t i = from; i < to; i++)
+        if (m->bytes[i] != 0)
+            return cnnm_fail(err, CNNM_ERR_PADDING_NOT_ZERO, m->path, "padding byte %llu is not zero — the file is damaged",
+                             (unsigned long long)i);
+    return CNNM_OK;
+}
+
+#define CHECK_UTF8(s, what)                                                                   \
+    do {                                                                                      \
+        if (!valid_utf8(s))                                                                   \
+            return cnnm_fail(err, CNNM_ERR_MALFORMED_HEADER, m->path,                         \
+                             "the header does not decode: %s is not valid UTF-8", what);      \
+    } while (0)
+
+static cnnm_status check_strings(const cnnm_model *m, cnnm_error *err) {
+    const Cnnconv__V1__Model *h = m->header;
+    CHECK_UTF8(h->name, "the model name");
+    CHECK_UTF8(h->producer, "the producer");
+    for (size_t i = 0; i < h->n_metadata; i++) {
+        CHECK_UTF8(h->metadata[i]->key, "a metadata key");
+        CHECK_UTF8(h->metadata[i]->value, "a metadata value");
+    }
+    for (size_t i = 0; i < h->n_applied_passes; i++) CHECK_UTF8(h->applied_passes[i], "an applied pass name");
+    for (int io = 0; io < 2; io++) {
+        size_t n = io ? h->n_outputs : h->n_inputs;
+        Cnnconv__V1__ValueInfo **v = io ? h->outputs : h->inputs;
+        for (size_t i = 0; i < n; i++) {
+            CHECK_UTF8(v[i]->name, "a graph input/output name");
+            for (size_t d = 0; d < v[i]->n_shape; d++)
+                if (v[i]->shape[d]->value_case == CNNCONV__V1__DIMENSION__VALUE_SYMBOL)
+                    CHECK_UTF8(v[i]->shape[d]->symbol, "a dimension symbol");
+        }
+    }
+    for (size_t i = 0; i < h->n_tensors; i++) CHECK_UTF8(h->tensors[i]->name, "a tensor name");
+    for (size_t i = 0; i < h->n_nodes; i++) {
+        const Cnnconv__V1__Node *n = h->nodes[i];
+        CHECK_UTF8(n->name, "a node name");
+        for (size_t k = 0; k < n->n_inputs; k++) CHECK_UTF8(n->inputs[k], "a node input name");
+        for (size_t k = 0; k < n->n_outputs; k++) CHECK_UTF8(n->outputs[k], "a node output name");
+        const char *refs[4] = {0};
+        switch (n->op_case) {
+        case CNNCONV__V1__NODE__OP_CONV2D: refs[0] = n->conv2d->weight; refs[1] = n->conv2d->bias;
+            if (n->conv2d->reparameterization && n->conv2d->reparameterization->kind_case == CNNCONV__V1__WEIGHT_REPARAMETERIZATION__KIND_WEIGHT_NORM)
+                refs[2] = n->conv2d->reparameterization->weight_norm->gain;
+            break;
+        case CNNCONV__V1__NODE__OP_CONV_TRANSPOSE2D: refs[0] = n->conv_transpose2d->weight; refs[1] = n->conv_transpose2d->bias; break;
+        case CNNCONV__V1__NODE__OP_BATCH_NORM: refs[0] = n->batch_norm->scale; refs[1] = n->batch_norm->bias;
+            refs[2] = n->batch_norm->running_mean; refs[3] = n->batch_norm->running_variance; break;
+        case CNNCONV__V1__NODE__OP_LINEAR: refs[0] = n->linear->weight; refs[1] = n->linear->bias;
+            if (n->linear->reparameterization && n->linear->reparameterization->kind_case == CNNCONV__V1__WEIGHT_REPARAMETERIZATION__KIND_WEIGHT_NORM)
+                refs[2] = n->linear->reparameterization->weight_norm->gain;
+            break;
+        case CNNCONV__V1__NODE__OP_AFFINE: refs[0] = n->affine->scale; refs[1] = n->affine->shift; break;
+        case CNNCONV__V1__NODE__OP_LAYER_NORM: refs[0] = n->layer_norm->scale; refs[1] = n->layer_norm->bias; break;
+        case CNNCONV__V1__NODE__OP_GROUP_NORM: refs[0] = n->group_norm->scale; refs[1] = n->group_norm->bias; break;
+        case CNNCONV__V1__NODE__OP_INSTANCE_NORM: refs[0] = n->instance_norm->scale; refs[1] = n->instance_norm->bias; break;
+        default: break;
+        }
+        for (int k = 0; k < 4; k++)
+            if (refs[k]) CHECK_UTF8(refs[k], "a tensor reference");
+    }
+    return CNNM_OK;
+}
+
+static cnnm_status decode_header(cnnm_model *m, cnnm_error *err) {
+    const unsigned char *header = m->bytes + 64;
+    uint32_t computed = crc32_of(header, m->header_length);
+    uint32_t stored = le32(m->bytes + 48);
+    if (computed != stored)
+        return cnnm_fail(err, CNNM_ERR_HEADER_CHECKSUM, m->path,
+                         "the header checksum is 0x%08x, the file says 0x%08x — the header is damaged", computed, stored);
+    budget *b = calloc(1, sizeof *b);
+    if (!b) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding the header");
+    uint64_t limit = m->header_length * CNNM_HEADER_ALLOCATION_RATIO + CNNM_HEADER_ALLOCATION_FLOOR;
+    b->remaining = b->limit = limit < CNNM_MAX_HEADER_ALLOCATION ? limit : CNNM_MAX_HEADER_ALLOCATION;
+    m->allocator_state = b;
+    m->allocator.alloc = budget_alloc;
+    m->allocator.free = budget_free;
+    m->allocator.allocator_data = b;
+    /* The schema has no recursive message, so nesting is bounded by the schema itself (the
+     * Swift reader's 100-level limit cannot be reached); unknown fields are kept unparsed. */
+    m->header = cnnconv__v1__model__unpack(&m->allocator, (size_t)m->header_length, header);
+    if (!m->header) {
+        if (b->exceeded)
+            return cnnm_fail(err, CNNM_ERR_MALFORMED_HEADER, m->path,
+                             "the header does not decode: it would need more than %llu bytes of memory",
+                             (unsigned long long)b->limit);
+        return cnnm_fail(err, CNNM_ERR_MALFORMED_HEADER, m->path,
+                         "the header does not decode: it is not a valid cnnconv.v1.Model protobuf message");
+    }
+    cnnm_status s = check_strings(m, err);
+    if (s != CNNM_OK) return s;
+    return check_zero(m, 64 + m->header_length, m->data_offset, err);
+}
+
+/* ---- 4: the tensor table -------------------------------------------------------------------- */
+
+static cnnm_status check_tensor_table(cnnm_model *m, cnnm_error *err) {
+    const Cnnconv__V1__Model *h = m->header;
+    const char *path = m->path;
+    uint64_t expected_offset = 0;
+    for (size_t i = 0; i < h->n_tensors; i++) {
+        const Cnnconv__V1__TensorEntry *e = h->tensors[i];
+        const char *name = e->name;
+        /* Names unique: a linear scan per entry is fine for tables of thousands. */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(h->tensors[j]->name, name) == 0)
+                return cnnm_fail(err, CNNM_ERR_DUPLICATE_TENSOR, path, "two tensors are named '%s'", name);
+        int width;
+        switch ((int)e->dtype) {
+        case CNNM_DTYPE_FLOAT32: width = 4; break;
+        case CNNM_DTYPE_FLOAT16: case CNNM_DTYPE_BFLOAT16: width = 2; break;
+        default:
+            return cnnm_fail(err, CNNM_ERR_UNKNOWN_DTYPE, path, "tensor '%s' has unknown data type %d", name, (int)e->dtype);
+        }
+        int encoding = (int)e->encoding;
+        if (encoding != CNNM_ENCODING_RAW && encoding != CNNM_ENCODING_DEFLATE && encoding != CNNM_ENCODING_SHUFFLE_DEFLATE)
+            return cnnm_fail(err, CNNM_ERR_UNKNOWN_ENCODING, path, "tensor '%s' has unknown encoding %d", name, encoding);
+        uint64_t count = 1;
+        int overflow = 0;
+        for (size_t d = 0; d < e->n_dims; d++) {
+            uint64_t dim = e->dims[d];
+            if (dim != 0 && count > UINT64_MAX / dim) overflow = 1;
+            count *= dim; /* unsigned: wraps like Swift's multipliedReportingOverflow */
+        }
+        if (overflow || count >= CNNM_MAX_TENSOR_ELEMENTS) {
+            if (overflow)
+                return cnnm_fail(err, CNNM_ERR_TENSOR_TOO_LARGE, path,
+                                 "tensor '%s' claims more than 2^64 elements, over the limit of %llu", name,
+                                 (unsigned long long)(CNNM_MAX_TENSOR_ELEMENTS - 1));
+            return cnnm_fail(err, CNNM_ERR_TENSOR_TOO_LARGE, path, "tensor '%s' claims %llu elements, over the limit of %llu",
+                             name, (unsigned long long)count, (unsigned long long)(CNNM_MAX_TENSOR_ELEMENTS - 1));
+        }
+        uint64_t raw_length = count * (uint64_t)width; /* < 2^42 */
+        if (encoding == CNNM_ENCODING_RAW) {
+            if (e->stored_length != raw_length)
+                return cnnm_fail(err, CNNM_ERR_TENSOR_LENGTH, path, "tensor '%s' stores %llu bytes, its shape and type need %llu bytes",
+                                 name, (unsigned long long)e->stored_length, (unsigned long long)raw_length);
+        } else {
+            int big = e->stored_length > UINT64_MAX / CNNM_MAX_DEFLATE_RATIO;
+            if (e->stored_length == 0 || (!big && raw_length > e->stored_length * CNNM_MAX_DEFLATE_RATIO))
+                return cnnm_fail(err, CNNM_ERR_TENSOR_DECOMPRESSED_TOO_LARGE, path,
+                                 "tensor '%s' would decompress %llu bytes into %llu bytes, beyond deflate's 1032:1 limit",
+                                 name, (unsigned long long)e->stored_length, (unsigned long long)raw_length);
+        }
+        if (e->offset != expected_offset)
+            return cnnm_fail(err, CNNM_ERR_TENSOR_MISPLACED, path,
+                             "tensor '%s' starts at data offset %llu, expected %llu (tensors are packed in order, 64-byte aligned) — overlapping or misplaced",
+                             name, (unsigned long long)e->offset, (unsigned long long)expected_offset);
+        int o1 = e->stored_length > UINT64_MAX - e->offset;
+        uint64_t end = e->offset + e->stored_length;
+        int o2 = o1 || end > UINT64_MAX - m->data_offset;
+        if (o1 || o2 || end > m->data_length)
+            return cnnm_fail(err, CNNM_ERR_TENSOR_OUT_OF_BOUNDS, path,
+                             "tensor '%s' ends at byte %llu, past the end of the file (%llu bytes) — the file is truncated or damaged",
+                             name, (unsigned long long)(o1 || o2 ? UINT64_MAX : m->data_offset + end), (unsigned long long)m->size);
+        /* From here offset..end lies inside the data section, itself inside the file. */
+        expected_offset = align_up(end); /* end <= data_length < 2^64 - 64 */
+        uint64_t gap_end = expected_offset < m->data_length ? expected_offset : m->data_length;
+        cnnm_status s = check_zero(m, m->data_offset + end, m->data_offset + gap_end, err);
+        if (s != CNNM_OK) return s;
+        uint32_t computed = crc32_of(m->bytes + m->data_offset + e->offset, e->stored_length);
+        if (computed != e->crc32)
+            return cnnm_fail(err, CNNM_ERR_TENSOR_CHECKSUM, path,
+                             "tensor '%s' checksum is 0x%08x, the file says 0x%08x — its data is damaged", name, computed, e->crc32);
+    }
+    uint64_t used = h->n_tensors ? h->tensors[h->n_tensors - 1]->offset + h->tensors[h->n_tensors - 1]->stored_length : 0;
+    if (used != m->data_length)
+        return cnnm_fail(err, CNNM_ERR_DATA_UNCOVERED, path, "the tensors cover %llu bytes of the %llu bytes data section",
+                         (unsigned long long)used, (unsigned long long)m->data_length);
+    return CNNM_OK;
+}
+
+/* ---- 5: tensor values ----------------------------------------------------------------------- */
+
+/* Inflates a zlib stream into exactly out_len bytes; returns NULL or what is wrong. */
+static const char *inflate_exact(const unsigned char *in, uint64_t in_len, unsigned char *out, uint64_t out_len) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit(&zs) != Z_OK) return "inflateInit failed";
+    uint64_t consumed = 0, produced = 0;
+    const char *failure = NULL;
+    for (;;) {
+        if (zs.avail_in == 0 && consumed < in_len) {
+            uint64_t chunk = in_len - consumed > (1u << 30) ? (1u << 30) : in_len - consumed;
+            zs.next_in = (Bytef *)(in + consumed);
+            zs.avail_in = (uInt)chunk;
+            consumed += chunk;
+        }
+        unsigned char spare = 0;
+        int status;
+        if (produced < out_len) {
+            uint64_t room = out_len - produced > (1u << 30) ? (1u << 30) : out_len - produced;
+            zs.next_out = out + produced;
+            zs.avail_out = (uInt)room;
+            status = inflate(&zs, Z_NO_FLUSH);
+            produced += room - zs.avail_out;
+        } else {
+            /* One spare byte past the expected size detects a stream that decodes to more. */
+            zs.next_out = &spare;
+            zs.avail_out = 1;
+            status = inflate(&zs, Z_NO_FLUSH);
+            if (zs.avail_out == 0) { failure = "the stream decompresses to more bytes than the tensor holds"; break; }
+        }
+        if (status == Z_STREAM_END) {
+            if (produced != out_len) failure = "the stream decompresses to fewer bytes than the tensor holds";
+            else if (zs.avail_in != 0 || consumed != in_len) failure = "bytes follow the end of the zlib stream";
+            break;
+        }
+        if (status == Z_OK) continue;
+        if (status == Z_BUF_ERROR) {
+            if (zs.avail_in == 0 && consumed == in_len) { failure = "the zlib stream is truncated"; break; }
+            continue;
+        }
+        failure = status == Z_DATA_ERROR ? "corrupt zlib stream" : "inflate failed";
+        break;
+    }
+    inflateEnd(&zs);
+    return failure;
+}
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+    uint32_t bits;
+    if (exponent == 0) {
+        if (mantissa == 0) {
+            bits = sign;
+        } else { /* subnormal: normalize */
+            int e = -1;
+            do { mantissa <<= 1; e++; } while ((mantissa & 0x400) == 0);
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((mantissa & 0x3FF) << 13);
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static cnnm_status decode_tensors(cnnm_model *m, cnnm_error *err) {
+    const Cnnconv__V1__Model *h = m->header;
+    size_t n = h->n_tensors;
+    m->tensors = calloc(n ? n : 1, sizeof *m->tensors);
+    m->decoded = calloc(n ? n : 1, sizeof *m->decoded);
+    if (!m->tensors || !m->decoded) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory");
+    int little = host_is_little_endian();
+    for (size_t i = 0; i < n; i++) {
+        const Cnnconv__V1__TensorEntry *e = h->tensors[i];
+        cnnm_tensor *t = &m->tensors[i];
+        t->name = e->name;
+        t->dtype = (cnnm_dtype)e->dtype;
+        t->encoding = (cnnm_encoding)e->encoding;
+        t->rank = e->n_dims;
+        t->dims = e->dims;
+        t->count = 1;
+        for (size_t d = 0; d < e->n_dims; d++) t->count *= e->dims[d]; /* checked < 2^40 */
+        t->file_offset = m->data_offset + e->offset;
+        t->stored_length = e->stored_length;
+        t->crc32 = e->crc32;
+        const unsigned char *stored = m->bytes + t->file_offset;
+        int width = t->dtype == CNNM_DTYPE_FLOAT32 ? 4 : 2;
+        uint64_t raw_length = t->count * (uint64_t)width;
+        if (t->dtype == CNNM_DTYPE_FLOAT32 && t->encoding == CNNM_ENCODING_RAW && little) {
+            t->data = (const float *)(const void *)stored; /* 64-aligned: see cnnm_open_memory */
+            t->mapped = 1;
+            continue;
+        }
+        if (raw_length > SIZE_MAX || t->count > SIZE_MAX / sizeof(float))
+            return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "tensor '%s' is too large for this machine", t->name);
+        float *values = malloc(t->count ? (size_t)t->count * sizeof(float) : 1);
+        if (!values) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding tensor '%s'", t->name);
+        m->decoded[i] = values;
+        t->data = values;
+        const unsigned char *raw = stored;
+        unsigned char *inflated = NULL;
+        if (t->encoding != CNNM_ENCODING_RAW) {
+            inflated = malloc(raw_length ? (size_t)raw_length : 1);
+            if (!inflated) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding tensor '%s'", t->name);
+            const char *failure = inflate_exact(stored, t->stored_length, inflated, raw_length);
+            if (failure) {
+                free(inflated);
+                return cnnm_fail(err, CNNM_ERR_TENSOR_CORRUPT, m->path, "tensor '%s' cannot be decoded: %s", t->name, failure);
+            }
+            raw = inflated;
+        }
+        /* Byte b of element k sits at k*width + b (interleaved) or b*count + k (shuffled). */
+        int shuffled = t->encoding == CNNM_ENCODING_SHUFFLE_DEFLATE;
+        size_t count = (size_t)t->count;
+        for (size_t k = 0; k < count; k++) {
+            unsigned char x[4];
+            for (int b = 0; b < width; b++) x[b] = shuffled ? raw[(size_t)b * count + k] : raw[k * (size_t)width + (size_t)b];
+            if (width == 4) {
+                uint32_t bits = le32(x);
+                memcpy(&values[k], &bits, 4);
+            } else if (t->dtype == CNNM_DTYPE_FLOAT16) {
+                values[k] = half_to_float(le16(x));
+            } else {
+                uint32_t bits = (uint32_t)le16(x) << 16;
+                memcpy(&values[k], &bits, 4);
+            }
+        }
+        free(inflated);
+    }
+    return CNNM_OK;
+}
+
+/* ---- the API structs ---------------------------------------------------------------------- */
+
+static const cnnm_tensor *resolve(const cnnm_model *m, const char *name) {
+    return (name && name[0]) ? cnnm_tensor_find(m, name) : NULL;
+}
+
+static void window_of(const Cnnconv__V1__Window2d *w, cnnm_window *out) {
+    memset(out, 0, sizeof *out);
+    if (!w) return;
+    out->kernel_h = w->kernel_h; out->kernel_w = w->kernel_w;
+    out->stride_h = w->stride_h; out->stride_w = w->stride_w;
+    out->dilation_h = w->dilation_h; out->dilation_w = w->dilation_w;
+    out->pad_top = w->pad_top; out->pad_left = w->pad_left;
+    out->pad_bottom = w->pad_bottom; out->pad_right = w->pad_right;
+}
+
+static void reparam_of(const cnnm_model *m, const Cnnconv__V1__WeightReparameterization *r, cnnm_reparameterization *out) {
+    memset(out, 0, sizeof *out);
+    if (!r) return;
+    if (r->kind_case == CNNCONV__V1__WEIGHT_REPARAMETERIZATION__KIND_WEIGHT_NORM) {
+        out->kind = CNNM_REPARAM_WEIGHT_NORM;
+        out->gain = resolve(m, r->weight_norm->gain);
+    } else if (r->kind_case == CNNCONV__V1__WEIGHT_REPARAMETERIZATION__KIND_WEIGHT_STANDARDIZATION) {
+        out->kind = CNNM_REPARAM_WEIGHT_STANDARDIZATION;
+        out->epsilon = r->weight_standardization->epsilon;
+    }
+}
+
+static cnnm_status build_api(cnnm_model *m, cnnm_error *err) {
+    const Cnnconv__V1__Model *h = m->header;
+    size_t total_dims = 0;
+    for (size_t i = 0; i < h->n_inputs; i++) total_dims += h->inputs[i]->n_shape;
+    for (size_t i = 0; i < h->n_outputs; i++) total_dims += h->outputs[i]->n_shape;
+    m->inputs = calloc(h->n_inputs ? h->n_inputs : 1, sizeof *m->inputs);
+    m->outputs = calloc(h->n_outputs ? h->n_outputs : 1, sizeof *m->outputs);
+    m->dims = calloc(total_dims ? total_dims : 1, sizeof *m->dims);
+    m->nodes = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *m->nodes);
+    if (!m->inputs || !m->outputs || !m->dims || !m->nodes)
+        return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory");
+    size_t next_dim = 0;
+    for (int io = 0; io < 2; io++) {
+        size_t n = io ? h->n_outputs : h->n_inputs;
+        Cnnconv__V1__ValueInfo **src = io ? h->outputs : h->inputs;
+        cnnm_value_info *dst = io ? m->outputs : m->inputs;
+        for (size_t i = 0; i < n; i++) {
+            dst[i].name = src[i]->name;
+            dst[i].dtype = (cnnm_dtype)src[i]->dtype;
+            dst[i].rank = src[i]->n_shape;
+            dst[i].dims = m->dims + next_dim;
+            for (size_t d = 0; d < src[i]->n_shape; d++) {
+                cnnm_dim *out = &m->dims[next_dim++];
+                const Cnnconv__V1__Dimension *dim = src[i]->shape[d];
+                out->size = -1;
+                out->symbol = NULL;
+                if (dim->value_case == CNNCONV__V1__DIMENSION__VALUE_SIZE && dim->size <= (uint64_t)INT64_MAX)
+                    out->size = (int64_t)dim->size;
+                else if (dim->value_case == CNNCONV__V1__DIMENSION__VALUE_SYMBOL)
+                    out->symbol = dim->symbol;
+            }
+        }
+    }
+    for (size_t i = 0; i < h->n_nodes; i++) {
+        const Cnnconv__V1__Node *n = h->nodes[i];
+        cnnm_node *out = &m->nodes[i];
+        out->name = n->name;
+        out->n_inputs = n->n_inputs;
+        out->inputs = (const char *const *)n->inputs;
+        out->n_outputs = n->n_outputs;
+        out->outputs = (const char *const *)n->outputs;
+        out->op = (cnnm_op)n->op_case;
+        switch (n->op_case) {
+        case CNNCONV__V1__NODE__OP_CONV2D:
+            out->attr.conv2d.weight = resolve(m, n->conv2d->weight);
+            out->attr.conv2d.bias = resolve(m, n->conv2d->bias);
+            window_of(n->conv2d->window, &out->attr.conv2d.window);
+            out->attr.conv2d.groups = n->conv2d->groups;
+            reparam_of(m, n->conv2d->reparameterization, &out->attr.conv2d.reparameterization);
+            break;
+        case CNNCONV__V1__NODE__OP_CONV_TRANSPOSE2D:
+            out->attr.conv_transpose2d.weight = resolve(m, n->conv_transpose2d->weight);
+            out->attr.conv_transpose2d.bias = resolve(m, n->conv_transpose2d->bias);
+            window_of(n->conv_transpose2d->window, &out->attr.conv_transpose2d.window);
+            out->attr.conv_transpose2d.groups = n->conv_transpose2d->groups;
+            out->attr.conv_transpose2d.output_padding_h = n->conv_transpose2d->output_padding_h;
+            out->attr.conv_transpose2d.output_padding_w = n->conv_transpose2d->output_padding_w;
+            break;
+        case CNNCONV__V1__NODE__OP_BATCH_NORM:
+            out->attr.batch_norm.scale = resolve(m, n->batch_norm->scale);
+            out->attr.batch_norm.bias = resolve(m, n->batch_norm->bias);
+            out->attr.batch_norm.running_mean = resolve(m, n->batch_norm->running_mean);
+            out->attr.batch_norm.running_variance = resolve(m, n->batch_norm->running_variance);
+            out->attr.batch_norm.epsilon = n->batch_norm->epsilon;
+            out->attr.batch_norm.momentum = n->batch_norm->momentum;
+            out->attr.batch_norm.affine = n->batch_norm->affine ? 1 : 0;
+            out->attr.batch_norm.num_batches_tracked = n->batch_norm->num_batches_tracked;
+            break;
+        case CNNCONV__V1__NODE__OP_DROPOUT:
+            out->attr.dropout.rate = n->dropout->rate;
+            out->attr.dropout.classic = n->dropout->convention == CNNCONV__V1__DROPOUT_CONVENTION__DROPOUT_CONVENTION_CLASSIC;
+            out->attr.dropout.channelwise = n->dropout->granularity == CNNCONV__V1__DROPOUT_GRANULARITY__DROPOUT_GRANULARITY_CHANNEL;
+            break;
+        case CNNCONV__V1__NODE__OP_LINEAR:
+            out->attr.linear.weight = resolve(m, n->linear->weight);
+            out->attr.linear.bias = resolve(m, n->linear->bias);
+            reparam_of(m, n->linear->reparameterization, &out->attr.linear.reparameterization);
+            break;
+        case CNNCONV__V1__NODE__OP_CLIP:
+            out->attr.clip.min = n->clip->min;
+            out->attr.clip.max = n->clip->max;
+            break;
+        case CNNCONV__V1__NODE__OP_LEAKY_RELU: out->attr.leaky_relu.alpha = n->leaky_relu->alpha; break;
+        case CNNCONV__V1__NODE__OP_HARD_SIGMOID:
+            out->attr.hard_sigmoid.alpha = n->hard_sigmoid->alpha;
+            out->attr.hard_sigmoid.beta = n->hard_sigmoid->beta;
+            break;
+        case CNNCONV__V1__NODE__OP_POOL2D:
+            out->attr.pool2d.kind = n->pool2d->kind == CNNCONV__V1__POOL_KIND__POOL_KIND_AVERAGE ? CNNM_POOL_AVERAGE : CNNM_POOL_MAX;
+            window_of(n->pool2d->window, &out->attr.pool2d.window);
+            out->attr.pool2d.ceil_mode = n->pool2d->ceil_mode ? 1 : 0;
+            out->attr.pool2d.count_include_pad = n->pool2d->count_include_pad ? 1 : 0;
+            break;
+        case CNNCONV__V1__NODE__OP_GLOBAL_POOL:
+            out->attr.global_pool.kind = n->global_pool->kind == CNNCONV__V1__POOL_KIND__POOL_KIND_AVERAGE ? CNNM_POOL_AVERAGE : CNNM_POOL_MAX;
+            break;
+        case CNNCONV__V1__NODE__OP_FLATTEN: out->attr.flatten.axis = n->flatten->axis; break;
+        case CNNCONV__V1__NODE__OP_CONCAT: out->attr.concat.axis = n->concat->axis; break;
+        case CNNCONV__V1__NODE__OP_SOFTMAX: out->attr.softmax.axis = n->softmax->axis; break;
+        case CNNCONV__V1__NODE__OP_AFFINE:
+            out->attr.affine.scale = resolve(m, n->affine->scale);
+            out->attr.affine.shift = resolve(m, n->affine->shift);
+            break;
+        case CNNCONV__V1__NODE__OP_LAYER_NORM:
+            out->attr.layer_norm.scale = resolve(m, n->layer_norm->scale);
+            out->attr.layer_norm.bias = resolve(m, n->layer_norm->bias);
+            out->attr.layer_norm.epsilon = n->layer_norm->epsilon;
+            out->attr.layer_norm.axis = n->layer_norm->axis;
+            break;
+        case CNNCONV__V1__NODE__OP_GROUP_NORM:
+            out->attr.group_norm.num_groups = n->group_norm->num_groups;
+            out->attr.group_norm.scale = resolve(m, n->group_norm->scale);
+            out->attr.group_norm.bias = resolve(m, n->group_norm->bias);
+            out->attr.group_norm.epsilon = n->group_norm->epsilon;
+            break;
+        case CNNCONV__V1__NODE__OP_INSTANCE_NORM:
+            out->attr.instance_norm.scale = resolve(m, n->instance_norm->scale);
+            out->attr.instance_norm.bias = resolve(m, n->instance_norm->bias);
+            out->attr.instance_norm.epsilon = n->instance_norm->epsilon;
+            break;
+        case CNNCONV__V1__NODE__OP_LRN:
+            out->attr.lrn.size = n->lrn->size;
+            out->attr.lrn.alpha = n->lrn->alpha;
+            out->attr.lrn.beta = n->lrn->beta;
+            out->attr.lrn.bias = n->lrn->bias;
+            break;
+        case CNNCONV__V1__NODE__OP_CHANNEL_SHUFFLE: out->attr.channel_shuffle.groups = n->channel_shuffle->groups; break;
+        case CNNCONV__V1__NODE__OP_RESIZE:
+            out->attr.resize.bilinear = n->resize->mode == CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_BILINEAR;
+            out->attr.resize.scale_h = n->resize->scale_h;
+            out->attr.resize.scale_w = n->resize->scale_w;
+            out->attr.resize.coordinate_transform = (int)n->resize->coordinate_transform;
+            out->attr.resize.nearest_rounding = (int)n->resize->nearest_rounding;
+            break;
+        case CNNCONV__V1__NODE__OP_RELU: case CNNCONV__V1__NODE__OP_SIGMOID: case CNNCONV__V1__NODE__OP_TANH:
+        case CNNCONV__V1__NODE__OP_HARD_SWISH: case CNNCONV__V1__NODE__OP_SILU: case CNNCONV__V1__NODE__OP_ADD:
+        case CNNCONV__V1__NODE__OP_MUL: case CNNCONV__V1__NODE__OP_IDENTITY:
+            break;
+        default:
+            out->op = CNNM_OP_UNKNOWN;
+            break;
+        }
+    }
+    return CNNM_OK;
+}
+
+/* ---- opening ------------------------------------------------------------------------------ */
+
+static cnnm_status open_image(cnnm_model *m, cnnm_model **model, cnnm_error *err) {
+    cnnm_status s = check_preamble(m, err);
+    if (s == CNNM_OK) s = decode_header(m, err);
+    if (s == CNNM_OK) s = check_tensor_table(m, err);
+    if (s == CNNM_OK) s = decode_tensors(m, err);
+    if (s == CNNM_OK) s = build_api(m, err);
+    if (s == CNNM_OK) s = cnnm_validate_graph(m, err);
+    if (s != CNNM_OK) {
+        cnnm_close(m);
+        return s;
+    }
+    *model = m;
+    cnnm_ok(err);
+    return CNNM_OK;
+}
+
+static cnnm_model *new_model(const char *path, cnnm_error *err) {
+    cnnm_model *m = calloc(1, sizeof *m);
+    char *p = dup_string(path);
+    if (!m || !p) {
+        free(m);
+        free(p);
+        cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, path, "out of memory");
+        return NULL;
+    }
+    m->path = p;
+    return m;
+}
+
+cnnm_status cnnm_open_memory(const void *bytes, size_t length, cnnm_model **model, cnnm_error *err) {
+    if (!model) return cnnm_fail(err, CNNM_ERR_INVALID_ARGUMENT, NULL, "cnnm_open_memory: model is NULL");
+    *model = NULL;
+    if (!bytes && length > 0) return cnnm_fail(err, CNNM_ERR_INVALID_ARGUMENT, NULL, "cnnm_open_memory: bytes is NULL");
+    cnnm_model *m = new_model("<memory>", err);
+    if (!m) return CNNM_ERR_OUT_OF_MEMORY;
+    m->size = length;
+    if (length == 0 || ((uintptr_t)bytes % CNNM_ALIGNMENT) == 0) {
+        m->bytes = bytes;
+    } else {
+        if (length > SIZE_MAX - CNNM_ALIGNMENT) {
+            cnnm_close(m);
+            return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, "<memory>", "out of memory");
+        }
+        m->allocation = malloc(length + CNNM_ALIGNMENT);
+        if (!m->allocation) {
+            cnnm_close(m);
+            return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, "<memory>", "out of memory copying %zu bytes", length);
+        }
+        uintptr_t base = (uintptr_t)m->allocation;
+        unsigned char *aligned = (unsigned char *)m->allocation + ((CNNM_ALIGNMENT - base % CNNM_ALIGNMENT) % CNNM_ALIGNMENT);
+        memcpy(aligned, bytes, length);
+        m->bytes = aligned;
+    }
+    return open_image(m, model, err);
+}
+
+cnnm_status cnnm_open_file(const char *path, cnnm_model **model, cnnm_error *err) {
+    if (!model) return cnnm_fail(err, CNNM_ERR_INVALID_ARGUMENT, NULL, "cnnm_open_file: model is NULL");
+    *model = NULL;
+    if (!path) return cnnm_fail(err, CNNM_ERR_INVALID_ARGUMENT, NULL, "cnnm_open_file: path is NULL");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return cnnm_fail(err, CNNM_ERR_IO, path, "%s",
+                         e == ENOENT ? "no such file" : e == EACCES ? "permission denied" : e == EISDIR ? "is a directory" : strerror(e));
+    }
+    struct stat info;
+    if (fstat(fd, &info) != 0) {
+        int e = errno;
+        close(fd);
+        return cnnm_fail(err, CNNM_ERR_IO, path, "%s", strerror(e));
+    }
+    if (!S_ISREG(info.st_mode)) {
+        close(fd);
+        return cnnm_fail(err, CNNM_ERR_NOT_REGULAR_FILE, path, "is a directory or not a regular file");
+    }
+    if (info.st_size < 0 || (uint64_t)info.st_size > (uint64_t)SIZE_MAX) {
+        close(fd);
+        return cnnm_fail(err, CNNM_ERR_IO, path, "the file is too large to map on this machine");
+    }
+    cnnm_model *m = new_model(path, err);
+    if (!m) {
+        close(fd);
+        return CNNM_ERR_OUT_OF_MEMORY;
+    }
+    m->size = (uint64_t)info.st_size;
+    if (m->size > 0) {
+        void *mapped = mmap(NULL, (size_t)m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (mapped == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            cnnm_close(m);
+            return cnnm_fail(err, CNNM_ERR_IO, path, "cannot map the file: %s", strerror(e));
+        }
+        m->mapping = mapped;
+        m->bytes = mapped;
+    }
+    close(fd);
+    return open_image(m, model, err);
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+void cnnm_format_version(const cnnm_model *m, unsigned *major, unsigned *minor) {
+    if (major) *major = m->major;
+    if (minor) *minor = m->minor;
+}
+const char *cnnm_model_name(const cnnm_model *m) { return m->header->name; }
+const char *cnnm_model_producer(const cnnm_model *m) { return m->header->producer; }
+
+size_t cnnm_metadata_count(const cnnm_model *m) { return m->header->n_metadata; }
+const char *cnnm_metadata_key(const cnnm_model *m, size_t i) {
+    return i < m->header->n_metadata ? m->header->metadata[i]->key : NULL;
+}
+const char *cnnm_metadata_value(const cnnm_model *m, size_t i) {
+    return i < m->header->n_metadata ? m->header->metadata[i]->value : NULL;
+}
+const char *cnnm_metadata_get(const cnnm_model *m, const char *key) {
+    /* A map written twice keeps the last value, as protobuf maps do. */
+    const char *found = NULL;
+    for (size_t i = 0; key && i < m->header->n_metadata; i++)
+        if (strcmp(m->header->metadata[i]->key, key) == 0) found = m->header->metadata[i]->value;
+    return found;
+}
+
+size_t cnnm_applied_pass_count(const cnnm_model *m) { return m->header->n_applied_passes; }
+const char *cnnm_applied_pass(const cnnm_model *m, size_t i) {
+    return i < m->header->n_applied_passes ? m->header->applied_passes[i] : NULL;
+}
+
+size_t cnnm_input_count(const cnnm_model *m) { return m->header->n_inputs; }
+const cnnm_value_info *cnnm_input(const cnnm_model *m, size_t i) { return i < m->header->n_inputs ? &m->inputs[i] : NULL; }
+size_t cnnm_output_count(const cnnm_model *m) { return m->header->n_outputs; }
+const cnnm_value_info *cnnm_output(const cnnm_model *m, size_t i) { return i < m->header->n_outputs ? &m->outputs[i] : NULL; }
+
+size_t cnnm_node_count(const cnnm_model *m) { return m->header->n_nodes; }
+const cnnm_node *cnnm_node_at(const cnnm_model *m, size_t i) { return i < m->header->n_nodes ? &m->nodes[i] : NULL; }
+
+size_t cnnm_tensor_count(const cnnm_model *m) { return m->header->n_tensors; }
+const cnnm_tensor *cnnm_tensor_at(const cnnm_model *m, size_t i) { return i < m->header->n_tensors ? &m->tensors[i] : NULL; }
+const cnnm_tensor *cnnm_tensor_find(const cnnm_model *m, const char *name) {
+    if (!name) return NULL;
+    for (size_t i = 0; i < m->header->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL;
+}
+
+const struct Cnnconv__V1__Model *cnnm_header(const cnnm_model *m) { return m->header; }
+
+const char *cnnm_op_name(cnnm_op op) {
+    switch (op) {
+    case CNNM_OP_UNKNOWN: return "unknown";
+    case CNNM_OP_CONV2D: return "conv2d";
+    case CNNM_OP_CONV_TRANSPOSE2D: return "conv_transpose2d";
+    case CNNM_OP_BATCH_NORM: return "batch_norm";
+    case CNNM_OP_DROPOUT: return "dropout";
+    case CNNM_OP_LINEAR: return "linear";
+    case CNNM_OP_RELU: return "relu";
+    case CNNM_OP_CLIP: return "clip";
+    case CNNM_OP_LEAKY_RELU: return "leaky_relu";
+    case CNNM_OP_SIGMOID: return "sigmoid";
+    case CNNM_OP_TANH: return "tanh";
+    case CNNM_OP_HARD_SIGMOID: return "hard_sigmoid";
+    case CNNM_OP_HARD_SWISH: return "hard_swish";
+    case CNNM_OP_SILU: return "silu";
+    case CNNM_OP_POOL2D: return "pool2d";
+    case CNNM_OP_GLOBAL_POOL: return "global_pool";
+    case CNNM_OP_FLATTEN: return "flatten";
+    case CNNM_OP_ADD: return "add";
+    case CNNM_OP_MUL: return "mul";
+    case CNNM_OP_CONCAT: return "concat";
+    case CNNM_OP_SOFTMAX: return "softmax";
+    case CNNM_OP_AFFINE: return "affine";
+    case CNNM_OP_LAYER_NORM: return "layer_norm";
+    case CNNM_OP_GROUP_NORM: return "group_norm";
+    case CNNM_OP_INSTANCE_NORM: return "instance_norm";
+    case CNNM_OP_LRN: return "lrn";
+    case CNNM_OP_CHANNEL_SHUFFLE: return "channel_shuffle";
+    case CNNM_OP_RESIZE: return "resize";
+    case CNNM_OP_IDENTITY: return "identity";
+    }
+    return "unknown";
+}
