@@ -48,7 +48,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "CNNTestSupport", dependencies: ["CNNGraph"], path: "Tests/CNNTestSupport"),
+        .target(name: "CNNFixtures", dependencies: ["CNNGraph"]),
+        .executableTarget(name: "make-fixtures", dependencies: ["CNNFixtures"]),
+        .target(name: "CNNTestSupport", dependencies: ["CNNGraph", "CNNFixtures"], path: "Tests/CNNTestSupport"),
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport"]),
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNTestSupport"]),

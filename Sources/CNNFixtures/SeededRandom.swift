@@ -1,0 +1,33 @@
+// A small deterministic generator for fixtures and tests: the same seed, the same numbers,
+// everywhere (no dependence on the system's random source).
+import Foundation
+
+/// SplitMix64, with uniform and Gaussian (Box–Muller) draws.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1), 53 bits.
+    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+    public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * uniform() }
+
+    public mutating func gaussian(mean: Double = 0, std: Double = 1) -> Double {
+        let u1 = max(uniform(), 0x1.0p-60)
+        let u2 = uniform()
+        return mean + std * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+
+    public mutating func floats(_ count: Int, _ draw: (inout SeededRandom) -> Double) -> [Float] {
+        (0..<count).map { _ in Float(draw(&self)) }
+    }
+}
+
