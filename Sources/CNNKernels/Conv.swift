@@ -65,11 +65,6 @@ public struct ConvGeometry: Hashable, Sendable {
     }
     /// One input channel per group (depthwise, possibly with a channel multiplier).
     public var isDepthwise: Bool { inChannelsPerGroup == 1 && groups > 1 }
-    /// Elements of `T` of scratch `conv2d` needs (0 when it needs none).
-    public var workspaceCount: Int {
-        if isPointwise || isDepthwise { return 0 }
-        return inChannelsPerGroup * kernel.height * kernel.width * output.spatial
-    }
     /// Floating-point operations (multiply and add counted separately), for throughput reports.
     public var flops: Int {
         2 * output.count * inChannelsPerGroup * kernel.height * kernel.width
@@ -84,6 +79,7 @@ public struct ConvGeometry: Hashable, Sendable {
 ///   - bias: `outChannels` elements, or nil for none.
 ///   - output: `geometry.output.count` elements, NCHW; must not overlap `input`.
 ///   - workspace: scratch reused across calls; when nil, a temporary one is allocated per call.
+///     Size it up front with `geometry.workspaceCount(threads:)` if you want no growth later.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 public func conv2d<T: KernelScalar>(
@@ -95,28 +91,92 @@ public func conv2d<T: KernelScalar>(
         depthwiseConv2d(g, input: input, weight: weight, bias: bias, output: output)
         return
     }
+    let threads = KernelThreads.count
+    let plan = ConvTiling(g, threads: threads)
     let ws = workspace ?? Workspace()
-    let col: UnsafeMutablePointer<T>? = g.isPointwise ? nil : ws.buffer(g.workspaceCount, of: T.self)
+    let scratch = ws.buffer(max(1, plan.workspaceCount), of: T.self)
     let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup
     let inPlane = g.input.spatial, outPlane = g.output.spatial
-    let k = cinG * g.kernel.height * g.kernel.width
+    let k = plan.depth
+    let beta: T = bias == nil ? 0 : 1
     for n in 0..<g.input.batch {
         let outImage = output + n * g.outChannels * outPlane
         if let bias { fillChannels(outImage, channels: g.outChannels, plane: outPlane, values: bias) }
         for group in 0..<g.groups {
             let inGroup = input + (n * g.input.channels + group * cinG) * inPlane
-            let right: UnsafePointer<T>
-            if let col {
-                im2col(g, input: inGroup, col: col)
-                right = UnsafePointer(col)
+            let w = weight + group * coutG * k
+            let outGroup = outImage + group * coutG * outPlane
+            if g.isPointwise {
+                parallelGemm(transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
+                             a: w, lda: k, b: inGroup, ldb: inPlane, beta: beta, c: outGroup, ldc: outPlane)
+            } else if plan.tiles > 1 {
+                // Column tiles: each thread unfolds a tile into its own L2-sized buffer and
+                // multiplies it at once, while it is hot.
+                parallelChunks(plan.tiles, costPerItem: coutG * k * plan.tile, maxThreads: threads) { chunk, range in
+                    let col = scratch + chunk * k * plan.tile
+                    for t in range {
+                        let c0 = t * plan.tile, c1 = min(outPlane, c0 + plan.tile)
+                        im2col(g, input: inGroup, col: col, columns: c0..<c1, rows: 0..<k)
+                        T.gemm(transposeA: false, transposeB: false, m: coutG, n: c1 - c0, k: k,
+                               alpha: 1, a: w, lda: k, b: col, ldb: c1 - c0,
+                               beta: beta, c: outGroup + c0, ldc: outPlane)
+                    }
+                }
             } else {
-                right = inGroup
+                // Small output planes: unfold everything (rows split across threads), then split
+                // the GEMM by output channels.
+                parallelFor(k, costPerItem: outPlane) { rows in
+                    im2col(g, input: inGroup, col: scratch, columns: 0..<outPlane, rows: rows)
+                }
+                parallelGemm(transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
+                             a: w, lda: k, b: scratch, ldb: outPlane, beta: beta, c: outGroup, ldc: outPlane)
             }
-            T.gemm(transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
-                   alpha: 1, a: weight + group * coutG * k, lda: k,
-                   b: right, ldb: outPlane,
-                   beta: bias == nil ? 0 : 1, c: outImage + group * coutG * outPlane, ldc: outPlane)
         }
+    }
+}
+
+/// How `conv2d` cuts the im2col matrix `[depth, outH*outW]` into column tiles.
+struct ConvTiling {
+    /// Rows of the im2col matrix: inChannels/groups · kh · kw.
+    let depth: Int
+    /// Columns per tile (a multiple of 16 unless it is the whole plane).
+    let tile: Int
+    /// Number of tiles; 1 means the whole plane is unfolded at once.
+    let tiles: Int
+    /// Elements of scratch needed.
+    let workspaceCount: Int
+
+    /// Aim: one tile of the im2col matrix fits in half of a 1 MiB L2 (as Float).
+    static let tileBytes = 512 * 1024
+
+    init(_ g: ConvGeometry, threads: Int) {
+        depth = g.inChannelsPerGroup * g.kernel.height * g.kernel.width
+        let plane = g.output.spatial
+        if g.isPointwise || g.isDepthwise {
+            (tile, tiles, workspaceCount) = (plane, 1, 0)
+            return
+        }
+        let threads = max(1, threads)
+        let widest = max(64, (Self.tileBytes / 4 / depth) / 16 * 16)
+        // Enough tiles for every thread, and a multiple of the thread count for balance.
+        var count = max((plane + widest - 1) / widest, threads)
+        count = (count + threads - 1) / threads * threads
+        let width = ((plane + count - 1) / count + 15) / 16 * 16
+        let realTiles = (plane + width - 1) / width
+        if width < 64 || realTiles < 2 {
+            (tile, tiles, workspaceCount) = (plane, 1, depth * plane)
+        } else {
+            tile = width
+            tiles = realTiles
+            workspaceCount = min(threads, realTiles) * depth * width
+        }
+    }
+}
+
+extension ConvGeometry {
+    /// Elements of `T` of scratch `conv2d` uses with `threads` threads (0 when none).
+    public func workspaceCount(threads: Int = KernelThreads.count) -> Int {
+        ConvTiling(self, threads: threads).workspaceCount
     }
 }
 
@@ -139,39 +199,44 @@ func validOutputRange(outLength: Int, inLength: Int, stride: Int, offset: Int) -
     return l..<h
 }
 
-/// Unfolds one group of one image into `col`, shaped `[cinG*kh*kw, outH*outW]`, zeros where
-/// the window covers padding.
+/// Unfolds `rows` of the im2col matrix of one group of one image, restricted to output
+/// positions `columns` (flattened oy·outW + ox), into `col` with row stride `columns.count`
+/// (row `r` at `col + r·columns.count`). Zeros where the window covers padding.
 @inline(__always)
-func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: UnsafeMutablePointer<T>) {
+func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: UnsafeMutablePointer<T>,
+                             columns: Range<Int>, rows: Range<Int>) {
     let kh = g.kernel.height, kw = g.kernel.width
     let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
     let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width
     let padT = g.padding.top, padL = g.padding.left
-    let rows = g.inChannelsPerGroup * kh * kw
-    let outPlane = oh * ow
-    parallelFor(rows, costPerItem: outPlane) { range in
-        for row in range {
-            let c = row / (kh * kw), ki = (row / kw) % kh, kj = row % kw
-            let plane = input + c * ih * iw
-            let dst = col + row * outPlane
-            let hRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
-            let wRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: kj * dw - padL)
-            let xOffset = kj * dw - padL
-            if hRange.lowerBound > 0 { dst.update(repeating: 0, count: hRange.lowerBound * ow) }
-            if hRange.upperBound < oh {
-                (dst + hRange.upperBound * ow).update(repeating: 0, count: (oh - hRange.upperBound) * ow)
-            }
-            for y in hRange {
-                let src = plane + (y * sh + ki * dh - padT) * iw
-                let d = dst + y * ow
-                if wRange.lowerBound > 0 { d.update(repeating: 0, count: wRange.lowerBound) }
-                if wRange.upperBound < ow { (d + wRange.upperBound).update(repeating: 0, count: ow - wRange.upperBound) }
+    let width = columns.count, c0 = columns.lowerBound, c1 = columns.upperBound
+    for row in rows {
+        let c = row / (kh * kw), ki = (row / kw) % kh, kj = row % kw
+        let plane = input + c * ih * iw
+        let xOffset = kj * dw - padL
+        let hRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
+        let wRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: xOffset)
+        // `dst[oy*ow + ox]` is this row's entry for output position (oy, ox).
+        let dst = col + row * width - c0
+        var pos = c0
+        while pos < c1 {
+            let y = pos / ow, x0 = pos % ow
+            let x1 = min(ow, x0 + (c1 - pos))
+            let d = dst + y * ow
+            if !hRange.contains(y) {
+                (d + x0).update(repeating: 0, count: x1 - x0)
+            } else {
+                let lo = min(max(wRange.lowerBound, x0), x1), hi = max(min(wRange.upperBound, x1), lo)
+                if lo > x0 { (d + x0).update(repeating: 0, count: lo - x0) }
+                if hi < x1 { (d + hi).update(repeating: 0, count: x1 - hi) }
+                let src = plane + (y * sh + ki * dh - padT) * iw + xOffset
                 if sw == 1 {
-                    (d + wRange.lowerBound).update(from: src + wRange.lowerBound + xOffset, count: wRange.count)
+                    (d + lo).update(from: src + lo, count: hi - lo)
                 } else {
-                    for x in wRange { d[x] = src[x * sw + xOffset] }
+                    for x in lo..<hi { d[x] = src[x * sw] }
                 }
             }
+            pos += x1 - x0
         }
     }
 }

@@ -108,14 +108,14 @@ public func convTranspose2d<T: KernelScalar>(
             let w = weight + group * cinG * coutG * kk
             let outGroup = outImage + group * coutG * outPlane
             if let col {
-                T.gemm(transposeA: true, transposeB: false, m: coutG * kk, n: inPlane, k: cinG,
-                       alpha: 1, a: w, lda: coutG * kk, b: x, ldb: inPlane,
-                       beta: 0, c: col, ldc: inPlane)
+                parallelGemm(transposeA: true, transposeB: false, m: coutG * kk, n: inPlane, k: cinG,
+                             a: w, lda: coutG * kk, b: x, ldb: inPlane,
+                             beta: 0, c: col, ldc: inPlane)
                 col2im(g, col: UnsafePointer(col), output: outGroup)
             } else {
-                T.gemm(transposeA: true, transposeB: false, m: coutG, n: inPlane, k: cinG,
-                       alpha: 1, a: w, lda: coutG, b: x, ldb: inPlane,
-                       beta: 1, c: outGroup, ldc: outPlane)
+                parallelGemm(transposeA: true, transposeB: false, m: coutG, n: inPlane, k: cinG,
+                             a: w, lda: coutG, b: x, ldb: inPlane,
+                             beta: 1, c: outGroup, ldc: outPlane)
             }
         }
     }

@@ -15,7 +15,8 @@ import CBLAS
 public protocol KernelScalar: BinaryFloatingPoint, Sendable {
     /// Row-major `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape `m×k`, `op(B)`
     /// of shape `k×n` and `C` of shape `m×n`; `lda`, `ldb`, `ldc` are the row strides of the
-    /// matrices *as stored* (before transposition). Forwards to OpenBLAS `cblas_?gemm`.
+    /// matrices *as stored* (before transposition). Forwards to OpenBLAS `cblas_?gemm`,
+    /// single-threaded: use `parallelGemm` (internal) or split the work yourself for threads.
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Self, a: UnsafePointer<Self>, lda: Int,
@@ -49,6 +50,7 @@ extension Float: KernelScalar {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        _ = openBLASSingleThreaded
         cblas_sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
                     beta, c, blasint(ldc))
@@ -67,6 +69,7 @@ extension Double: KernelScalar {
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        _ = openBLASSingleThreaded
         cblas_dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
                     beta, c, blasint(ldc))

@@ -1,6 +1,8 @@
-// How many cores the kernels use, and the one helper that splits a loop over them.
-// GEMMs run on OpenBLAS's own thread pool; every other loop is split over batch and channels
-// with `DispatchQueue.concurrentPerform` when the work is large enough to pay for it.
+// How many cores the kernels use, and the helpers that split work over them.
+// OpenBLAS runs single-threaded; the kernels split GEMMs (by column or row blocks) and every
+// other loop (by batch, channel or column tile) themselves with `DispatchQueue.concurrentPerform`,
+// when the work is large enough to pay for it. One pool, no oversubscription, no spinning
+// OpenBLAS threads competing with ours on a 2-core machine.
 
 import CBLAS
 import Dispatch
@@ -10,9 +12,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The thread count every kernel uses. Set it once, before running kernels (it also sets
-/// OpenBLAS's thread count, which is process-wide); it is not meant to change while kernels
-/// run on other threads.
+/// The thread count every kernel uses (default: the number of online processors). Set it
+/// before running kernels; it is not meant to change while kernels run on other threads.
+/// The kernels set OpenBLAS's process-wide thread count to 1 on first use and do their own
+/// splitting.
 public enum KernelThreads {
     nonisolated(unsafe) private static var storage: Int = defaultCount
 
@@ -21,29 +24,37 @@ public enum KernelThreads {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Threads used by the kernels, at least 1. Setting it also calls
-    /// `openblas_set_num_threads`.
+    /// Threads used by the kernels, at least 1.
     public static var count: Int {
         get { storage }
-        set {
-            storage = max(1, newValue)
-            openblas_set_num_threads(Int32(storage))
-        }
+        set { storage = max(1, newValue) }
     }
 }
+
+/// Makes OpenBLAS single-threaded, once (a lazily initialized global: thread-safe).
+let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
 
 /// Below this many scalar operations a loop runs on the calling thread: dispatching to a second
 /// core costs a few microseconds.
 let parallelGrain = 32_768
 
-/// Runs `body` over `0..<count`, split into contiguous chunks across `KernelThreads.count`
-/// threads when `count * costPerItem` is large enough; otherwise on the calling thread.
-/// `body` receives a half-open range of items and must only write to memory those items own.
+/// How many threads a loop of `count` items of `costPerItem` scalar operations should use.
 @inline(__always)
-func parallelFor(_ count: Int, costPerItem: Int, _ body: (Range<Int>) -> Void) {
-    let threads = min(KernelThreads.count, count)
-    if threads <= 1 || count &* costPerItem < parallelGrain {
-        if count > 0 { body(0..<count) }
+func threadsFor(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count) -> Int {
+    let threads = min(maxThreads, count)
+    return threads <= 1 || count &* costPerItem < parallelGrain ? 1 : threads
+}
+
+/// Runs `body(chunk, range)` over `0..<count` split into contiguous chunks, one per thread
+/// (`chunk` in `0..<threadsFor(count, costPerItem)`, usable to pick per-thread scratch), or on
+/// the calling thread when the work is small. `body` must only write memory its items own.
+/// Pass `maxThreads` when per-thread scratch was sized for a given count.
+@inline(__always)
+func parallelChunks(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count,
+                    _ body: (Int, Range<Int>) -> Void) {
+    let threads = threadsFor(count, costPerItem: costPerItem, maxThreads: maxThreads)
+    if threads == 1 {
+        if count > 0 { body(0, 0..<count) }
         return
     }
     withoutActuallyEscaping(body) { body in
@@ -53,9 +64,15 @@ func parallelFor(_ count: Int, costPerItem: Int, _ body: (Range<Int>) -> Void) {
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let lo = count * t / threads
             let hi = count * (t + 1) / threads
-            if lo < hi { box.value(lo..<hi) }
+            if lo < hi { box.value(t, lo..<hi) }
         }
     }
+}
+
+/// Runs `body` over `0..<count` in contiguous chunks across threads (see `parallelChunks`).
+@inline(__always)
+func parallelFor(_ count: Int, costPerItem: Int, _ body: (Range<Int>) -> Void) {
+    parallelChunks(count, costPerItem: costPerItem) { _, range in body(range) }
 }
 
 struct UncheckedSendableBox<Value>: @unchecked Sendable {

@@ -129,16 +129,26 @@ func checkConv<T: KernelScalar>(_: T.Type, _ c: ConvCase, seed: UInt64, workspac
         }
     }
 
-    /// A large-enough layer that im2col and the depthwise loop split across threads; results
-    /// must not depend on the thread count.
-    @Test func threadCountDoesNotChangeResults() throws {
+    /// Layers large enough to be cut into column tiles and split across threads (tiled im2col,
+    /// row-split im2col + M-split GEMM, pointwise N-split GEMM, depthwise planes), with 1, 2
+    /// and 3 threads (3 gives uneven chunks).
+    @Test func correctWithAnyThreadCount() throws {
         let cases = [
             ConvCase(n: 2, cin: 16, h: 33, w: 31, cout: 16, k: Size2D(3), pad: Padding2D(1)),
+            ConvCase(n: 1, cin: 64, h: 7, w: 7, cout: 40, k: Size2D(3), pad: Padding2D(1)),
+            ConvCase(n: 1, cin: 24, h: 29, w: 30, cout: 20, k: Size2D(2, 3), s: Size2D(1, 2),
+                     pad: Padding2D(top: 1, left: 0, bottom: 0, right: 2), groups: 2),
+            ConvCase(n: 2, cin: 32, h: 40, w: 40, cout: 48),
             ConvCase(n: 2, cin: 32, h: 40, w: 40, cout: 32, k: Size2D(3), s: Size2D(2), pad: Padding2D(1), groups: 32),
         ]
-        for c in cases {
-            try checkConv(Float.self, c, seed: 9)
-            try checkConv(Double.self, c, seed: 9)
+        let saved = KernelThreads.count
+        defer { KernelThreads.count = saved }
+        for threads in [1, 2, 3] {
+            KernelThreads.count = threads
+            for c in cases {
+                try checkConv(Float.self, c, seed: 9)
+                try checkConv(Double.self, c, seed: 9)
+            }
         }
     }
 
