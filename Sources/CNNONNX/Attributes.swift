@@ -1,0 +1,83 @@
+// Typed access to an ONNX node's attributes: a wrong type or missing required value is an error
+// naming the node, op and attribute.
+import Foundation
+
+struct NodeAttributes {
+    let nodeName: String
+    let opType: String
+    private var byName: [String: Onnx_AttributeProto] = [:]
+
+    init(_ node: Onnx_NodeProto, name: String) {
+        nodeName = name
+        opType = node.opType
+        for a in node.attribute { byName[a.name] = a }
+    }
+
+    func has(_ key: String) -> Bool { byName[key] != nil }
+    var names: [String] { byName.keys.sorted() }
+
+    func fail(_ key: String, _ message: String) -> ONNXError {
+        .badAttribute(node: nodeName, opType: opType, attribute: key, message: message)
+    }
+
+    /// The attribute's type, from `type` or (old writers omit it) from which field is set.
+    private func kind(_ a: Onnx_AttributeProto) -> Onnx_AttributeProto.AttributeType {
+        if a.hasType, a.type != .undefined { return a.type }
+        if a.hasI { return .int }
+        if a.hasF { return .float }
+        if a.hasS { return .string }
+        if a.hasT { return .tensor }
+        if !a.ints.isEmpty { return .ints }
+        if !a.floats.isEmpty { return .floats }
+        if !a.strings.isEmpty { return .strings }
+        return .undefined
+    }
+
+    func int(_ key: String) throws(ONNXError) -> Int? {
+        guard let a = byName[key] else { return nil }
+        guard kind(a) == .int else { throw fail(key, "must be an int") }
+        guard let v = Int(exactly: a.i) else { throw fail(key, "is out of range") }
+        return v
+    }
+    func int(_ key: String, default d: Int) throws(ONNXError) -> Int { try int(key) ?? d }
+
+    func ints(_ key: String) throws(ONNXError) -> [Int]? {
+        guard let a = byName[key] else { return nil }
+        let k = kind(a)
+        // An empty list written without a type reads as undefined.
+        guard k == .ints || (k == .undefined && a.ints.isEmpty) else { throw fail(key, "must be a list of ints") }
+        return a.ints.map { Int(truncatingIfNeeded: $0) }
+    }
+
+    func float(_ key: String) throws(ONNXError) -> Float? {
+        guard let a = byName[key] else { return nil }
+        switch kind(a) {
+        case .float: return a.f
+        case .int: return Float(a.i)  // some writers store integral floats as ints
+        default: throw fail(key, "must be a float")
+        }
+    }
+    func float(_ key: String, default d: Float) throws(ONNXError) -> Float { try float(key) ?? d }
+
+    func floats(_ key: String) throws(ONNXError) -> [Float]? {
+        guard let a = byName[key] else { return nil }
+        let k = kind(a)
+        guard k == .floats || (k == .undefined && a.floats.isEmpty) else { throw fail(key, "must be a list of floats") }
+        return a.floats
+    }
+
+    func string(_ key: String) throws(ONNXError) -> String? {
+        guard let a = byName[key] else { return nil }
+        guard kind(a) == .string else { throw fail(key, "must be a string") }
+        return String(decoding: a.s, as: UTF8.self)
+    }
+    func string(_ key: String, default d: String) throws(ONNXError) -> String { try string(key) ?? d }
+
+    func tensor(_ key: String) throws(ONNXError) -> Onnx_TensorProto? {
+        guard let a = byName[key] else { return nil }
+        guard kind(a) == .tensor else { throw fail(key, "must be a tensor") }
+        return a.t
+    }
+
+    func raw(_ key: String) -> Onnx_AttributeProto? { byName[key] }
+}

@@ -1,0 +1,540 @@
+// One ONNX node → intermediate nodes: attributes read per opset, weights taken from constants.
+import CNNGraph
+
+struct ConvertNode {
+    let importer: Importer
+    let node: Onnx_NodeProto
+    let name: String
+    let attrs: NodeAttributes
+    var op: String { node.opType }
+    var opset: Int { importer.opset }
+
+    init(importer: Importer, node: Onnx_NodeProto, name: String) {
+        self.importer = importer; self.node = node; self.name = name
+        attrs = NodeAttributes(node, name: name)
+    }
+
+    func fail(_ m: String) -> ONNXError { .unsupportedUsage(node: name, opType: op, message: m) }
+
+    func inputName(_ i: Int) -> String? { i < node.input.count && !node.input[i].isEmpty ? node.input[i] : nil }
+
+    /// A run-time input and its shape.
+    func act(_ i: Int) throws(ONNXError) -> (String, [Int]) {
+        guard let v = inputName(i) else { throw fail("input \(i) is required") }
+        if let s = importer.shapes[v] { return (v, s) }
+        if importer.consts[v] != nil { throw fail("input '\(v)' is a constant; this op is supported only on run-time values") }
+        throw .missingValue(node: name, opType: op, value: v)
+    }
+
+    /// A constant input (weights, bias, statistics, scales).
+    func const(_ i: Int, _ role: String) throws(ONNXError) -> ConstTensor {
+        guard let c = try optConst(i, role) else { throw fail("the \(role) input is required") }
+        return c
+    }
+
+    func optConst(_ i: Int, _ role: String) throws(ONNXError) -> ConstTensor? {
+        guard let v = inputName(i) else { return nil }
+        if let c = importer.consts[v] { return c }
+        if importer.shapes[v] != nil { throw fail("the \(role) '\(v)' is computed at run time; only constant \(role)s (initializers or constant sub-graphs) are supported") }
+        throw .missingValue(node: name, opType: op, value: v)
+    }
+
+    var output: String { node.output.first ?? "" }
+
+    /// Refuses when an optional extra output (training statistics, masks, indices) is read.
+    func requireUnused(from index: Int, _ what: String) throws(ONNXError) {
+        for o in node.output.dropFirst(index) where !o.isEmpty {
+            if (importer.onnxUses[o] ?? 0) > 0 { throw fail("output '\(o)' (\(what)) is used; cnnconv imports inference graphs only") }
+        }
+        if node.output.dropFirst(index).contains(where: { !$0.isEmpty }) {
+            importer.note("\(op) outputs for \(what) are ignored (nothing reads them)")
+        }
+    }
+
+    func emit(_ kind: IRKind, inputs: [String]) throws(ONNXError) {
+        guard !output.isEmpty else { throw fail("the node has no output") }
+        try importer.emit(name, op, kind, inputs: inputs, output: output)
+    }
+
+    func emitOp(_ o: Op, inputs: [String]) throws(ONNXError) { try emit(.op(o), inputs: inputs) }
+
+    func tensor(_ c: ConstTensor, _ role: String, shape: [Int]? = nil, values: [Float]? = nil) -> Tensor {
+        importer.tensor(c, node: name, role: role, shape: shape, values: values)
+    }
+
+    func scalar(_ c: ConstTensor?, _ role: String) throws(ONNXError) -> Float? {
+        guard let c else { return nil }
+        guard c.count == 1 else { throw fail("\(role) must be a scalar, has shape \(formatShape(c.shape))") }
+        return c.floats[0]
+    }
+
+    // MARK: Geometry
+
+    func pair(_ key: String, _ d: Int) throws(ONNXError) -> [Int] {
+        guard let v = try attrs.ints(key) else { return [d, d] }
+        guard v.count == 2 else { throw attrs.fail(key, "has \(v.count) values; only 2-D (H, W) ops are supported") }
+        return v
+    }
+
+    /// Kernel, stride, dilation and padding (explicit or auto_pad) of a 2-D conv or pool.
+    func window(kernel: [Int], input: [Int]) throws(ONNXError) -> Window2d {
+        let strides = try pair("strides", 1), dilations = try pair("dilations", 1)
+        guard strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }) else {
+            throw attrs.fail("strides", "and dilations must be ≥ 1 (strides \(strides), dilations \(dilations))")
+        }
+        var pads = try attrs.ints("pads") ?? [0, 0, 0, 0]
+        guard pads.count == 4 else { throw attrs.fail("pads", "has \(pads.count) values, expected 4 (top, left, bottom, right)") }
+        let autoPad = try attrs.string("auto_pad", default: "NOTSET")
+        switch autoPad {
+        case "NOTSET", "": break
+        case "VALID": pads = [0, 0, 0, 0]
+        case "SAME_UPPER", "SAME_LOWER":
+            for i in 0..<2 {
+                let inSize = input[2 + i], s = strides[i]
+                let out = (inSize + s - 1) / s
+                let total = max((out - 1) * s + (kernel[i] - 1) * dilations[i] + 1 - inSize, 0)
+                let small = total / 2, big = total - small
+                pads[i] = autoPad == "SAME_UPPER" ? small : big
+                pads[i + 2] = autoPad == "SAME_UPPER" ? big : small
+            }
+        default: throw attrs.fail("auto_pad", "'\(autoPad)' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+        }
+        guard pads.allSatisfy({ $0 >= 0 }) else { throw attrs.fail("pads", "\(pads) has a negative value") }
+        return Window2d(kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
+                        padding: (pads[0], pads[1], pads[2], pads[3]))
+    }
+
+    func require4D(_ s: [Int], _ what: String = "input") throws(ONNXError) {
+        guard s.count == 4 else { throw fail("only 2-D \(op) on NCHW input is supported; the \(what) is \(formatShape(s))") }
+    }
+
+    // MARK: Conversion
+
+    func convert() throws(ONNXError) {
+        switch op {
+        case "Conv": try conv()
+        case "ConvTranspose": try convTranspose()
+        case "BatchNormalization": try batchNorm()
+        case "Dropout": try dropout()
+        case "Relu": try emitOp(.activation(.relu), inputs: [act(0).0])
+        case "Sigmoid": try emitOp(.activation(.sigmoid), inputs: [act(0).0])
+        case "Tanh": try emitOp(.activation(.tanh), inputs: [act(0).0])
+        case "LeakyRelu": try emitOp(.activation(.leakyRelu(alpha: try attrs.float("alpha", default: 0.01))), inputs: [act(0).0])
+        case "HardSigmoid":
+            try emitOp(.activation(.hardSigmoid(alpha: try attrs.float("alpha", default: 0.2), beta: try attrs.float("beta", default: 0.5))), inputs: [act(0).0])
+        case "HardSwish": try emitOp(.activation(.hardSwish), inputs: [act(0).0])
+        case "Clip": try clip()
+        case "MaxPool", "AveragePool": try pool()
+        case "GlobalAveragePool": try emitOp(.globalPool(.average), inputs: [act(0).0])
+        case "GlobalMaxPool": try emitOp(.globalPool(.max), inputs: [act(0).0])
+        case "Flatten":
+            let (x, s) = try act(0)
+            let a = try attrs.int("axis", default: 1)
+            let axis = a < 0 ? a + s.count : a
+            guard axis >= 0, axis <= s.count else { throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)") }
+            try emitOp(.flatten(axis: axis), inputs: [x])
+        case "Gemm": try gemm()
+        case "MatMul": try matmul()
+        case "Add", "Sub", "Mul", "Div": try binary()
+        case "Sum":
+            var xs: [(String, [Int])] = []
+            for i in node.input.indices { xs.append(try act(i)) }
+            guard let first = xs.first else { throw fail("Sum has no inputs") }
+            for x in xs where x.1 != first.1 { throw fail("Sum of differently shaped inputs (\(formatShape(first.1)), \(formatShape(x.1))) is not supported") }
+            try emitOp(xs.count == 1 ? .identity : .add, inputs: xs.map(\.0))
+        case "Concat":
+            var xs: [String] = []
+            for i in node.input.indices where inputName(i) != nil { xs.append(try act(i).0) }
+            let rank = importer.shapes[xs.first ?? ""]?.count ?? 0
+            guard let a = try attrs.int("axis") else { throw attrs.fail("axis", "is required") }
+            try emitOp(.concat(axis: a < 0 ? a + rank : a), inputs: xs)
+        case "Softmax":
+            let (x, s) = try act(0)
+            let a = try attrs.int("axis", default: opset < 13 ? 1 : -1)
+            let axis = a < 0 ? a + s.count : a
+            guard axis >= 0, axis < s.count else { throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)") }
+            if opset < 13 && ShapeMath.count(Array(s[(axis + 1)...])) != 1 {
+                throw fail("Softmax-\(opset) normalizes over all axes from \(axis) of \(formatShape(s)); only one axis (opset 13 semantics, or trailing axes of size 1) is supported")
+            }
+            try emitOp(.softmax(axis: axis), inputs: [x])
+        case "InstanceNormalization":
+            let (x, _) = try act(0)
+            let scale = try const(1, "scale"), bias = try const(2, "bias")
+            try emitOp(.instanceNorm(InstanceNorm(scale: tensor(scale, "scale"), bias: tensor(bias, "bias"),
+                                                  epsilon: Double(try attrs.float("epsilon", default: 1e-5)))), inputs: [x])
+        case "LayerNormalization": try layerNorm()
+        case "GroupNormalization": try groupNorm()
+        case "LRN":
+            guard let size = try attrs.int("size") else { throw attrs.fail("size", "is required") }
+            let lrn = LRN(size: size, alpha: try attrs.float("alpha", default: 1e-4), beta: try attrs.float("beta", default: 0.75),
+                          bias: try attrs.float("bias", default: 1))
+            try emitOp(.lrn(lrn), inputs: [act(0).0])
+        case "Resize", "Upsample": try resize()
+        case "Pad": try pad()
+        case "Identity": try emitOp(.identity, inputs: [act(0).0])
+        case "Reshape":
+            let (x, s) = try act(0)
+            let target = try const(1, "shape").ints
+            guard let t = ShapeMath.reshapeTarget(target, input: s, allowZero: try attrs.int("allowzero", default: 0) != 0) else {
+                throw fail("cannot reshape \(formatShape(s)) to \(target)")
+            }
+            try emit(.reshape(t), inputs: [x])
+        case "Squeeze", "Unsqueeze":
+            let (x, s) = try act(0)
+            let axes: [Int]? = opset >= 13 ? try optConst(1, "axes")?.ints : try attrs.ints("axes")
+            try emit(.reshape(try squeezeShape(s, axes: axes, unsqueeze: op == "Unsqueeze")), inputs: [x])
+        case "Transpose":
+            let (x, s) = try act(0)
+            let perm = try attrs.ints("perm") ?? Array((0..<s.count).reversed())
+            guard perm.sorted() == Array(0..<s.count) else { throw attrs.fail("perm", "\(perm) is not a permutation of \(s.count) axes") }
+            try emit(.transpose(perm), inputs: [x])
+        default:
+            throw .unsupportedOp(node: name, opType: op, domain: node.domain, supported: ONNXImporter.supportedOps)
+        }
+    }
+
+    func squeezeShape(_ s: [Int], axes: [Int]?, unsqueeze: Bool) throws(ONNXError) -> [Int] {
+        var shape = s
+        if unsqueeze {
+            guard let axes else { throw fail("axes are required") }
+            let rank = s.count + axes.count
+            let normalized = axes.map { $0 < 0 ? $0 + rank : $0 }.sorted()
+            for a in normalized {
+                guard a >= 0, a < rank else { throw attrs.fail("axes", "\(axes) are out of range") }
+                shape.insert(1, at: min(a, shape.count))
+            }
+            return shape
+        }
+        guard let axes else { return s.filter { $0 != 1 } }
+        let normalized = Set(axes.map { $0 < 0 ? $0 + s.count : $0 })
+        for a in normalized where a < 0 || a >= s.count || s[a] != 1 { throw fail("cannot squeeze axis \(a) of \(formatShape(s))") }
+        return s.enumerated().filter { !normalized.contains($0.offset) }.map(\.element)
+    }
+
+    func conv() throws(ONNXError) {
+        let (x, s) = try act(0)
+        try require4D(s)
+        let w = try const(1, "weight")
+        guard w.shape.count == 4 else { throw fail("weight has shape \(formatShape(w.shape)); only 2-D convolution is supported") }
+        if let k = try attrs.ints("kernel_shape"), k != Array(w.shape[2...]) {
+            throw attrs.fail("kernel_shape", "\(k) disagrees with the weight's \(formatShape(w.shape))")
+        }
+        let bias = try optConst(2, "bias")
+        let window = try window(kernel: Array(w.shape[2...]), input: s)
+        let group = try attrs.int("group", default: 1)
+        guard group >= 1 else { throw attrs.fail("group", "is \(group), must be ≥ 1") }
+        let conv = Conv2d(weight: tensor(w, "weight"), bias: bias.map { tensor($0, "bias", shape: [$0.count]) }, window: window, groups: group)
+        try emitOp(.conv2d(conv), inputs: [x])
+    }
+
+    func convTranspose() throws(ONNXError) {
+        let (x, s) = try act(0)
+        try require4D(s)
+        let w = try const(1, "weight")
+        guard w.shape.count == 4 else { throw fail("weight has shape \(formatShape(w.shape)); only 2-D transposed convolution is supported") }
+        let kernel = Array(w.shape[2...])
+        if let k = try attrs.ints("kernel_shape"), k != kernel {
+            throw attrs.fail("kernel_shape", "\(k) disagrees with the weight's \(formatShape(w.shape))")
+        }
+        let bias = try optConst(2, "bias")
+        let strides = try pair("strides", 1), dilations = try pair("dilations", 1)
+        let outputPadding = try pair("output_padding", 0)
+        var pads = try attrs.ints("pads") ?? [0, 0, 0, 0]
+        guard pads.count == 4 else { throw attrs.fail("pads", "has \(pads.count) values, expected 4") }
+        let autoPad = try attrs.string("auto_pad", default: "NOTSET")
+        var outputShape = try attrs.ints("output_shape")
+        if let o = outputShape, o.count > 2 { outputShape = Array(o.suffix(2)) }
+        if outputShape != nil || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
+            for i in 0..<2 {
+                let out = outputShape?[i] ?? s[2 + i] * strides[i]
+                let total = strides[i] * (s[2 + i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - out
+                guard total >= 0 else { throw attrs.fail("output_shape", "\(outputShape ?? []) needs negative padding") }
+                let half = total / 2
+                pads[i] = autoPad == "SAME_UPPER" ? half : total - half
+                pads[i + 2] = total - pads[i]
+            }
+        } else if autoPad == "VALID" {
+            pads = [0, 0, 0, 0]
+        }
+        guard pads.allSatisfy({ $0 >= 0 }) else { throw attrs.fail("pads", "\(pads) has a negative value") }
+        let window = Window2d(kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
+                              padding: (pads[0], pads[1], pads[2], pads[3]))
+        let group = try attrs.int("group", default: 1)
+        let conv = ConvTranspose2d(weight: tensor(w, "weight"), bias: bias.map { tensor($0, "bias", shape: [$0.count]) },
+                                   window: window, groups: group, outputPadding: (outputPadding[0], outputPadding[1]))
+        try emitOp(.convTranspose2d(conv), inputs: [x])
+    }
+
+    func batchNorm() throws(ONNXError) {
+        let (x, _) = try act(0)
+        let scale = try const(1, "scale"), bias = try const(2, "bias"), mean = try const(3, "mean"), variance = try const(4, "variance")
+        if opset < 9, try attrs.int("spatial", default: 1) != 1 {
+            throw attrs.fail("spatial", "is 0 (per-activation statistics); only spatial BatchNormalization is supported")
+        }
+        if try attrs.int("training_mode", default: 0) != 0 {
+            throw attrs.fail("training_mode", "is 1: the node computes batch statistics; export the model in eval mode")
+        }
+        try requireUnused(from: 1, "training statistics")
+        let epsilon = try attrs.float("epsilon", default: 1e-5)
+        let momentum = try attrs.float("momentum", default: 0.9)
+        for (c, role) in [(scale, "scale"), (bias, "bias"), (mean, "mean"), (variance, "variance")] where c.shape.count > 1 {
+            throw fail("\(role) has shape \(formatShape(c.shape)); expected one value per channel")
+        }
+        // ONNX momentum weighs the old running value; PyTorch's (ours) weighs the new one.
+        let bn = BatchNorm(scale: tensor(scale, "scale"), bias: tensor(bias, "bias"), runningMean: tensor(mean, "running_mean"),
+                           runningVariance: tensor(variance, "running_variance"), epsilon: Double(epsilon), momentum: 1 - Double(momentum))
+        try emitOp(.batchNorm(bn), inputs: [x])
+    }
+
+    func dropout() throws(ONNXError) {
+        let (x, _) = try act(0)
+        var ratio: Float = 0.5
+        if opset < 12 {
+            ratio = try attrs.float("ratio", default: 0.5)
+        } else {
+            if let r = try scalar(try optConst(1, "ratio"), "ratio") { ratio = r }
+            if let t = try scalar(try optConst(2, "training_mode"), "training_mode"), t != 0 {
+                importer.note("Dropout '\(name)': training_mode=true is ignored; the graph keeps the dropout and runs it as the identity at inference")
+            }
+        }
+        guard ratio >= 0, ratio < 1 else { throw attrs.fail("ratio", "is \(ratio), must be in [0, 1)") }
+        try requireUnused(from: 1, "the dropout mask")
+        try emitOp(.dropout(Dropout(rate: Double(ratio), convention: .inverted, granularity: .element)), inputs: [x])
+    }
+
+    func clip() throws(ONNXError) {
+        let (x, _) = try act(0)
+        var lo = -Float.infinity, hi = Float.infinity
+        if opset < 11 {
+            if let v = try attrs.float("min"), v > -Float.greatestFiniteMagnitude { lo = v }
+            if let v = try attrs.float("max"), v < Float.greatestFiniteMagnitude { hi = v }
+        } else {
+            if let v = try scalar(try optConst(1, "min"), "min") { lo = v }
+            if let v = try scalar(try optConst(2, "max"), "max") { hi = v }
+        }
+        guard lo <= hi else { throw fail("min \(lo) is above max \(hi)") }
+        try emitOp(.activation(lo == 0 && hi == .infinity ? .relu : .clip(min: lo, max: hi)), inputs: [x])
+    }
+
+    func pool() throws(ONNXError) {
+        let (x, s) = try act(0)
+        try require4D(s)
+        guard let kernel = try attrs.ints("kernel_shape"), kernel.count == 2, kernel.allSatisfy({ $0 >= 1 }) else {
+            throw attrs.fail("kernel_shape", "must hold 2 values ≥ 1 (2-D pooling)")
+        }
+        let window = try window(kernel: kernel, input: s)
+        let ceil = try attrs.int("ceil_mode", default: 0) != 0
+        if op == "MaxPool" {
+            try requireUnused(from: 1, "the argmax indices")
+            try emitOp(.pool2d(Pool2d(kind: .max, window: window, ceilMode: ceil)), inputs: [x])
+        } else {
+            let include = try attrs.int("count_include_pad", default: 0) != 0
+            if include && ceil && opset < 19 {
+                importer.note("AveragePool '\(name)' (opset \(opset)) with ceil_mode and count_include_pad is imported with the ONNX spec's divisor (taps inside the padded input); onnxruntime before opset 19 divides by the kernel size")
+            }
+            try emitOp(.pool2d(Pool2d(kind: .average, window: window, ceilMode: ceil, countIncludePad: include)), inputs: [x])
+        }
+    }
+
+    func gemm() throws(ONNXError) {
+        let (x, s) = try act(0)
+        guard s.count == 2 else { throw fail("input A is \(formatShape(s)); Gemm takes 2-D input") }
+        if try attrs.int("transA", default: 0) != 0 { throw attrs.fail("transA", "is 1; only an untransposed run-time input A is supported") }
+        let b = try const(1, "weight")
+        guard b.shape.count == 2 else { throw fail("B has shape \(formatShape(b.shape)), expected 2-D") }
+        let transB = try attrs.int("transB", default: 0) != 0
+        let alpha = try attrs.float("alpha", default: 1), beta = try attrs.float("beta", default: 1)
+        let (out, inF) = transB ? (b.shape[0], b.shape[1]) : (b.shape[1], b.shape[0])
+        guard inF == s[1] else { throw fail("A is \(formatShape(s)) but B \(formatShape(b.shape)) (transB=\(transB ? 1 : 0)) takes \(inF) features") }
+        var w = b.floats
+        if !transB { w = ConstTensor(shape: b.shape, floats: w).gathering(ShapeMath.transposeIndices(b.shape, perm: [1, 0]).0, shape: [out, inF]).floats }
+        if alpha != 1 { w = w.map { $0 * alpha } }
+        var bias: Tensor? = nil
+        if let c = try optConst(2, "bias") {
+            guard let values = perFeature(c, features: out, rank: 2) else {
+                throw fail("C has shape \(formatShape(c.shape)); only a bias broadcast over the batch ([\(out)], [1, \(out)] or a scalar) is supported")
+            }
+            bias = tensor(c, "bias", shape: [out], values: beta == 1 ? values : values.map { $0 * beta })
+        }
+        try emitOp(.linear(Linear(weight: tensor(b, "weight", shape: [out, inF], values: w), bias: bias)), inputs: [x])
+    }
+
+    /// `c`'s values expanded to `features` when it varies only along the last of `rank` axes.
+    func perFeature(_ c: ConstTensor, features: Int, rank: Int) -> [Float]? {
+        guard c.shape.count <= rank else { return nil }
+        let padded = [Int](repeating: 1, count: rank - c.shape.count) + c.shape
+        guard padded.dropLast().allSatisfy({ $0 == 1 }), let last = padded.last, last == 1 || last == features else { return nil }
+        return last == 1 ? [Float](repeating: c.floats[0], count: features) : c.floats
+    }
+
+    func matmul() throws(ONNXError) {
+        let (x, s) = try act(0)
+        let b = try const(1, "weight")
+        guard s.count >= 2 else { throw fail("input is \(formatShape(s)); MatMul needs 2-D or higher input") }
+        guard b.shape.count == 2, b.shape[0] == s.last else {
+            throw fail("B has shape \(formatShape(b.shape)); only a constant 2-D [\(s.last ?? 0), M] right operand is supported")
+        }
+        let (inF, out) = (b.shape[0], b.shape[1])
+        let w = b.gathering(ShapeMath.transposeIndices(b.shape, perm: [1, 0]).0, shape: [out, inF]).floats
+        try emitOp(.linear(Linear(weight: tensor(b, "weight", shape: [out, inF], values: w))), inputs: [x])
+    }
+
+    func binary() throws(ONNXError) {
+        guard let a = inputName(0), let b = inputName(1) else { throw fail("\(op) takes two inputs") }
+        let ca = importer.consts[a], cb = importer.consts[b]
+        let kind = BinaryKind(rawValue: op)!
+        if ca == nil && cb == nil {
+            let (_, sa) = try act(0), (_, sb) = try act(1)
+            func perChannel(_ small: [Int], _ big: [Int]) -> Bool {
+                small.count == big.count && big.count >= 2 && small[0] == big[0] && small[1] == big[1] && small.dropFirst(2).allSatisfy { $0 == 1 }
+            }
+            switch kind {
+            case .add:
+                guard sa == sb else { throw fail("adding \(formatShape(sa)) and \(formatShape(sb)) needs broadcasting; only same-shaped run-time inputs are supported") }
+                try emitOp(.add, inputs: [a, b])
+            case .mul:
+                if sa == sb || perChannel(sb, sa) { try emitOp(.mul, inputs: [a, b]) }
+                else if perChannel(sa, sb) { try emitOp(.mul, inputs: [b, a]) }
+                else { throw fail("multiplying \(formatShape(sa)) by \(formatShape(sb)) is not supported; only same shapes or a per-channel [N, C, 1, 1] factor are") }
+            case .sub, .div:
+                throw fail("\(op) of two run-time values is not supported (only by a constant)")
+            }
+            return
+        }
+        let constFirst = ca != nil
+        let c = (ca ?? cb)!
+        let (x, s) = try act(constFirst ? 1 : 0)
+        if constFirst && kind == .div { throw fail("dividing a constant by a run-time value is not supported") }
+        guard ShapeMath.broadcast([s, c.shape]) == s else {
+            throw fail("the constant of shape \(formatShape(c.shape)) broadcasts \(formatShape(s)) to a different shape")
+        }
+        try emit(.constBinary(kind, c, constFirst: constFirst), inputs: [x])
+    }
+
+    func layerNorm() throws(ONNXError) {
+        let (x, s) = try act(0)
+        let a = try attrs.int("axis", default: -1)
+        let axis = a < 0 ? a + s.count : a
+        guard axis >= 0, axis < s.count else { throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)") }
+        try requireUnused(from: 1, "mean and inverse standard deviation")
+        let normalized = Array(s[axis...])
+        func expand(_ c: ConstTensor?, _ role: String) throws(ONNXError) -> Tensor? {
+            guard let c else { return nil }
+            if c.count == ShapeMath.count(normalized) { return tensor(c, role) }
+            guard ShapeMath.broadcast([normalized, c.shape]) == normalized else {
+                throw fail("\(role) of shape \(formatShape(c.shape)) does not broadcast to the normalized shape \(formatShape(normalized))")
+            }
+            let v = c.gathering(ShapeMath.broadcastIndices(from: c.shape, to: normalized), shape: normalized)
+            return tensor(c, role, shape: normalized, values: v.floats)
+        }
+        let ln = LayerNorm(scale: try expand(try const(1, "scale"), "scale"), bias: try expand(try optConst(2, "bias"), "bias"),
+                           epsilon: Double(try attrs.float("epsilon", default: 1e-5)), axis: axis)
+        try emitOp(.layerNorm(ln), inputs: [x])
+    }
+
+    func groupNorm() throws(ONNXError) {
+        let (x, s) = try act(0)
+        guard let groups = try attrs.int("num_groups") else { throw attrs.fail("num_groups", "is required") }
+        guard s.count >= 3, groups >= 1, s[1] % groups == 0 else { throw fail("\(s.count >= 2 ? s[1] : 0) channels do not divide into \(groups) groups") }
+        let channels = s[1]
+        func perChannel(_ c: ConstTensor, _ role: String) throws(ONNXError) -> Tensor {
+            if c.count == channels && (opset >= 21 || channels == groups) { return tensor(c, role, shape: [channels]) }
+            if opset < 21 && c.count == groups {
+                // GroupNormalization-18: one value per group; repeat it over the group's channels.
+                let v = c.floats
+                importer.note("GroupNormalization-\(opset) '\(name)': per-group scale/bias expanded to per-channel")
+                return tensor(c, role, shape: [channels], values: (0..<channels).map { v[$0 / (channels / groups)] })
+            }
+            throw fail("\(role) has \(c.count) values; GroupNormalization-\(opset) expects \(opset >= 21 ? channels : groups)")
+        }
+        let gn = GroupNorm(groups: groups, scale: try perChannel(try const(1, "scale"), "scale"), bias: try perChannel(try const(2, "bias"), "bias"),
+                           epsilon: Double(try attrs.float("epsilon", default: 1e-5)))
+        try emitOp(.groupNorm(gn), inputs: [x])
+    }
+
+    func resize() throws(ONNXError) {
+        let (x, s) = try act(0)
+        try require4D(s)
+        let modeName = try attrs.string("mode", default: "nearest")
+        let mode: Resize.Mode
+        switch modeName {
+        case "nearest": mode = .nearest
+        case "linear", "bilinear": mode = .bilinear
+        default: throw attrs.fail("mode", "'\(modeName)' is not supported (nearest and linear are)")
+        }
+        var transform = Resize.CoordinateTransform.asymmetric
+        var rounding = Resize.NearestRounding.floor
+        var scales: [Float]? = nil
+        var sizes: [Int]? = nil
+        if op == "Upsample" || opset < 11 {
+            // Upsample and Resize-10: asymmetric coordinates, nearest rounds down.
+            if op == "Upsample" && opset < 9 { scales = try attrs.floats("scales") } else { scales = try optConst(1, "scales")?.floats }
+        } else {
+            let ctm = try attrs.string("coordinate_transformation_mode", default: "half_pixel")
+            guard let t = Resize.CoordinateTransform(rawValue: ctm) else {
+                throw attrs.fail("coordinate_transformation_mode", "'\(ctm)' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)")
+            }
+            transform = t
+            let nm = try attrs.string("nearest_mode", default: "round_prefer_floor")
+            guard let r = Resize.NearestRounding(rawValue: nm) else { throw attrs.fail("nearest_mode", "'\(nm)' is not supported") }
+            rounding = r
+            if try attrs.int("antialias", default: 0) != 0 { throw attrs.fail("antialias", "is 1; antialiased resizing is not supported") }
+            let sc = try optConst(2, "scales")
+            if let sc, sc.count > 0 { scales = sc.floats }
+            if let sz = try optConst(3, "sizes"), sz.count > 0 { sizes = sz.ints }
+            if let axes = try attrs.ints("axes") {
+                let normalized = axes.map { $0 < 0 ? $0 + 4 : $0 }
+                guard normalized == [2, 3] else { throw attrs.fail("axes", "\(axes) is not supported (only the spatial axes [2, 3])") }
+                scales = scales.map { [1, 1] + $0 }
+                sizes = sizes.map { [s[0], s[1]] + $0 }
+            }
+            if sizes != nil, try attrs.string("keep_aspect_ratio_policy", default: "stretch") != "stretch" {
+                throw attrs.fail("keep_aspect_ratio_policy", "is not 'stretch'; only stretching to the given sizes is supported")
+            }
+        }
+        var scaleH: Double, scaleW: Double
+        if let scales {
+            guard scales.count == 4, scales[0] == 1, scales[1] == 1 else { throw fail("scales \(scales) must be [1, 1, h, w] (resize H and W only)") }
+            scaleH = Double(scales[2]); scaleW = Double(scales[3])
+        } else if let sizes {
+            guard sizes.count == 4, sizes[0] == s[0], sizes[1] == s[1], sizes[2] > 0, sizes[3] > 0 else {
+                throw fail("sizes \(sizes) must keep N and C of \(formatShape(s)) (resize H and W only)")
+            }
+            // out/in, nudged up until floor(in · scale) gives exactly `out`.
+            func scale(_ out: Int, _ inSize: Int) -> Double {
+                var v = Double(out) / Double(inSize)
+                while Int((Double(inSize) * v).rounded(.down)) < out { v = v.nextUp }
+                return v
+            }
+            scaleH = scale(sizes[2], s[2]); scaleW = scale(sizes[3], s[3])
+        } else {
+            throw fail("neither scales nor sizes is given")
+        }
+        try emitOp(.resize(Resize(mode: mode, scaleH: scaleH, scaleW: scaleW, coordinateTransform: transform, nearestRounding: rounding)), inputs: [x])
+    }
+
+    func pad() throws(ONNXError) {
+        let (x, s) = try act(0)
+        let mode = try attrs.string("mode", default: "constant")
+        guard mode == "constant" else { throw attrs.fail("mode", "is '\(mode)'; only constant padding is supported") }
+        var pads: [Int], value: Float = 0
+        var axes = Array(0..<s.count)
+        if opset < 11 {
+            let named = try attrs.ints("pads"), legacy = try attrs.ints("paddings")
+            guard let p = named ?? legacy else { throw attrs.fail("pads", "is required") }
+            pads = p
+            value = try attrs.float("value", default: 0)
+        } else {
+            pads = try const(1, "pads").ints
+            if let v = try scalar(try optConst(2, "constant_value"), "constant_value") { value = v }
+            if let a = try optConst(3, "axes") { axes = a.ints.map { $0 < 0 ? $0 + s.count : $0 } }
+        }
+        guard pads.count == 2 * axes.count, axes.allSatisfy({ $0 >= 0 && $0 < s.count }) else {
+            throw fail("pads \(pads) do not match the \(axes.count) padded axes of \(formatShape(s))")
+        }
+        guard pads.allSatisfy({ $0 >= 0 }) else { throw fail("negative pads \(pads) (cropping) are not supported") }
+        var begin = [Int](repeating: 0, count: s.count), end = begin
+        for (k, a) in axes.enumerated() { begin[a] = pads[k]; end[a] = pads[k + axes.count] }
+        try emit(.pad(begin: begin, end: end, value: value), inputs: [x])
+    }
+}

@@ -1,0 +1,391 @@
+// ONNX → Graph. Reads a ModelProto, folds what is known at import time, converts each node to
+// an intermediate form, then recognises exporters' multi-node patterns (SiLU, HardSwish, MatMul+Add,
+// Pad+Conv, channel shuffle, per-channel Mul/Add) and lowers everything to the typed graph.
+import CNNGraph
+import Foundation
+import SwiftProtobuf
+
+/// What an import did: the source model's facts, what was folded or fused, and notes on
+/// anything the user should know (ignored training outputs, converted conventions).
+public struct ImportReport: Sendable, Codable, Equatable {
+    public var source: String
+    public var irVersion: Int
+    public var opset: Int
+    /// The ONNX model's producer ("pytorch 2.4.0"), empty when it names none.
+    public var producer: String
+    public var onnxNodeCount: Int
+    public var graphNodeCount: Int
+    /// ONNX nodes evaluated at import (constants, shape arithmetic).
+    public var foldedNodeCount: Int
+    /// Multi-node patterns recognised, by the op they became ("SiLU": 3).
+    public var fusedPatterns: [String: Int]
+    /// Converted nodes whose results nothing used.
+    public var removedDeadNodeCount: Int
+    public var notes: [String]
+}
+
+public enum ONNXImporter {
+    /// The oldest default-domain opset read.
+    public static let minimumOpset = 7
+
+    /// Every ONNX op type the importer accepts (some only in the forms its message explains).
+    public static let supportedOps: [String] = Array(Set([
+        "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "ConvTranspose", "Div", "Dropout",
+        "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "GroupNormalization", "HardSigmoid", "HardSwish",
+        "Identity", "InstanceNormalization", "LRN", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool", "Mul",
+        "Pad", "Relu", "Reshape", "Resize", "Sigmoid", "Softmax", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
+        "Unsqueeze", "Upsample", "Shape", "Size",
+    ]).union(ConstantFolder.foldable)).sorted()
+
+    /// Imports the model at `path`. `inputShape` gives the shape of a graph input whose shape the
+    /// model leaves open (beyond a symbolic batch); a symbolic batch stays symbolic.
+    public static func importModel(path: String, inputShape: [Int]? = nil) throws(ONNXError) -> (Graph, ImportReport) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .io(path: path, message: "cannot read: \(error.localizedDescription)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        return try importModel(data: data, source: path, baseDirectory: base.isEmpty ? "." : base, inputShape: inputShape)
+    }
+
+    /// Imports a serialized ModelProto. `baseDirectory` resolves external-data files;
+    /// `inputShapes` gives shapes by input name, `inputShape` for the (single) open input.
+    public static func importModel(data: Data, source: String = "<memory>", baseDirectory: String? = nil,
+                                   inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
+        var options = BinaryDecodingOptions()
+        // ONNX nests graphs only inside control-flow attributes, which the importer refuses anyway.
+        options.messageDepthLimit = 64
+        let model: Onnx_ModelProto
+        do { model = try Onnx_ModelProto(serializedBytes: data, options: options) } catch {
+            throw .malformedProtobuf(path: source, message: String(describing: error))
+        }
+        let importer = Importer(source: source, baseDirectory: baseDirectory, inputShape: inputShape, inputShapes: inputShapes)
+        return try importer.run(model)
+    }
+}
+
+// MARK: - Intermediate form
+
+enum BinaryKind: String { case add = "Add", sub = "Sub", mul = "Mul", div = "Div" }
+
+/// A converted node before pattern rewriting; the non-`op` kinds must be rewritten away.
+enum IRKind {
+    case op(Op)
+    case reshape([Int])
+    case transpose([Int])
+    case pad(begin: [Int], end: [Int], value: Float)
+    /// x ∘ c (or c ∘ x when `constFirst`).
+    case constBinary(BinaryKind, ConstTensor, constFirst: Bool)
+}
+
+struct IRNode {
+    var name: String
+    var onnxOp: String
+    var kind: IRKind
+    var inputs: [String]
+    var outputs: [String]
+    var removed = false
+}
+
+// MARK: - The importer
+
+final class Importer {
+    let source: String
+    let baseDirectory: String?
+    let givenShape: [Int]?
+    let givenShapes: [String: [Int]]
+
+    var opset = 0
+    var folder: ConstantFolder!
+    var consts: [String: ConstTensor] = [:]
+    /// Concrete shapes of run-time values (symbolic batch at `batch`).
+    var shapes: [String: [Int]] = [:]
+    var nodes: [IRNode] = []
+    var notes: [String] = []
+    var nodeNames = Set<String>()
+    var tensors: [String: Tensor] = [:]
+    var graphOutputs = Set<String>()
+    /// How often each value is read by ONNX nodes or is a graph output.
+    var onnxUses: [String: Int] = [:]
+    var folded = 0
+    var fused: [String: Int] = [:]
+
+    init(source: String, baseDirectory: String?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
+        self.source = source; self.baseDirectory = baseDirectory; givenShape = inputShape; givenShapes = inputShapes
+    }
+
+    func note(_ s: String) { if !notes.contains(s) { notes.append(s) } }
+
+    func run(_ model: Onnx_ModelProto) throws(ONNXError) -> (Graph, ImportReport) {
+        guard model.hasGraph else { throw .invalidModel(path: source, message: "it has no graph") }
+        guard let defaultOpset = model.opsetImport.first(where: { $0.domain.isEmpty || $0.domain == "ai.onnx" }) else {
+            throw .invalidModel(path: source, message: "it imports no default-domain (ai.onnx) opset")
+        }
+        opset = Int(defaultOpset.version)
+        guard opset >= ONNXImporter.minimumOpset else {
+            throw .unsupportedOpset(domain: "", version: opset, minimum: ONNXImporter.minimumOpset)
+        }
+        folder = ConstantFolder(opset: opset, baseDirectory: baseDirectory)
+        let g = model.graph
+        if !g.sparseInitializer.isEmpty {
+            throw .invalidModel(path: source, message: "sparse initializers are not supported ('\(g.sparseInitializer[0].values.name)')")
+        }
+        for t in g.initializer {
+            guard !t.name.isEmpty else { throw .invalidModel(path: source, message: "an initializer has no name") }
+            consts[t.name] = try TensorDecoder.decode(t, baseDirectory: baseDirectory)
+        }
+        for n in g.node { for i in n.input where !i.isEmpty { onnxUses[i, default: 0] += 1 } }
+        for o in g.output { onnxUses[o.name, default: 0] += 1; graphOutputs.insert(o.name) }
+
+        let inputs = try readInputs(g)
+        for (i, n) in try topologicalOrder(g, defined: Set(inputs.map(\.info.name)).union(consts.keys)).enumerated() {
+            try process(n, index: i)
+        }
+        for o in g.output {
+            if consts[o.name] != nil {
+                throw .invalidModel(path: source, message: "graph output '\(o.name)' is a constant; cnnconv graphs compute their outputs from inputs")
+            }
+            guard shapes[o.name] != nil else { throw .invalidModel(path: source, message: "graph output '\(o.name)' is produced by no node") }
+        }
+        try rewrite()
+        let removedDead = eliminateDeadNodes()
+
+        var graph = Graph(name: g.name.isEmpty ? "model" : g.name)
+        var metadata: [String: String] = ["onnx.opset": String(opset), "onnx.ir_version": String(model.irVersion)]
+        let producer = [model.producerName, model.producerVersion].filter { !$0.isEmpty }.joined(separator: " ")
+        if !producer.isEmpty { metadata["onnx.producer"] = producer }
+        for p in model.metadataProps { metadata["onnx.metadata." + p.key] = p.value }
+        graph.metadata = metadata
+        graph.inputs = inputs.map(\.info)
+        graph.nodes = try nodes.filter { !$0.removed }.map { (n) throws(ONNXError) -> Node in
+            guard case .op(let op) = n.kind else { throw leftoverError(n) }
+            return Node(name: n.name, op: op, inputs: n.inputs, outputs: n.outputs)
+        }
+        graph.outputs = g.output.map { ValueInfo(name: $0.name, shape: []) }
+        try declareOutputShapes(&graph, inputs: inputs)
+        do { try graph.validate(batch: inputs.first?.batch ?? 1) } catch { throw .invalidGraph(error) }
+
+        let report = ImportReport(source: source, irVersion: Int(model.irVersion), opset: opset, producer: producer,
+                                  onnxNodeCount: g.node.count, graphNodeCount: graph.nodes.count, foldedNodeCount: folded,
+                                  fusedPatterns: fused, removedDeadNodeCount: removedDead, notes: notes)
+        return (graph, report)
+    }
+
+    // MARK: Inputs
+
+    struct InputInfo { var info: ValueInfo; var batch: Int }
+
+    func readInputs(_ g: Onnx_GraphProto) throws(ONNXError) -> [InputInfo] {
+        let runtime = g.input.filter { consts[$0.name] == nil }
+        let inits = Set(g.input.map(\.name)).intersection(consts.keys)
+        if !inits.isEmpty {
+            note("\(inits.count) graph input(s) with an initializer (IR < 4 style) are treated as constants")
+        }
+        guard !runtime.isEmpty else { throw .invalidModel(path: source, message: "it has no run-time inputs") }
+        var result: [InputInfo] = []
+        for input in runtime {
+            let name = input.name
+            guard input.type.value != nil, case .tensorType(let tt)? = input.type.value else {
+                throw .invalidModel(path: source, message: "input '\(name)' is not a tensor")
+            }
+            if tt.elemType != 0 && tt.elemType != ONNXDataType.float.rawValue {
+                throw .invalidModel(path: source, message: "input '\(name)' has element type \(ONNXDataType(rawValue: tt.elemType).map { "\($0)" } ?? String(tt.elemType)); only float32 inputs are supported")
+            }
+            var declared: [CNNGraph.Dimension?]? = nil
+            if tt.hasShape {
+                declared = tt.shape.dim.map { d -> CNNGraph.Dimension? in
+                    switch d.value {
+                    case .dimValue(let v)?: return v > 0 ? .fixed(Int(v)) : nil
+                    case .dimParam(let p)?: return .symbol(p)
+                    case nil: return nil
+                    }
+                }
+            }
+            let describe = declared.map { "[" + $0.map { $0?.description ?? "?" }.joined(separator: ", ") + "]" } ?? "unknown"
+            let given = givenShapes[name] ?? (runtime.count == 1 ? givenShape : nil)
+            var shape: [CNNGraph.Dimension]
+            var concrete: [Int]
+            if let given {
+                guard given.allSatisfy({ $0 > 0 }) else { throw .inputShapeMismatch(input: name, given: given, message: "every dimension must be ≥ 1") }
+                if let declared {
+                    guard declared.count == given.count else {
+                        throw .inputShapeMismatch(input: name, given: given, message: "the model declares rank \(declared.count) (\(describe))")
+                    }
+                    for (d, v) in zip(declared, given) {
+                        if case .fixed(let n)? = d, n != v {
+                            throw .inputShapeMismatch(input: name, given: given, message: "the model declares \(describe)")
+                        }
+                    }
+                }
+                concrete = given
+                shape = given.map { .fixed($0) }
+                if let first = declared?.first, first.map({ if case .fixed = $0 { return false } else { return true } }) ?? true {
+                    shape[0] = .symbol(first?.description ?? "N")
+                }
+            } else {
+                guard let declared, !declared.isEmpty, declared.dropFirst().allSatisfy({ if case .fixed? = $0 { return true } else { return false } }) else {
+                    throw .unknownInputShape(input: name, declared: describe)
+                }
+                shape = declared.enumerated().map { $0.element ?? .symbol($0.offset == 0 ? "N" : "?") }
+                concrete = shape.map { if case .fixed(let n) = $0 { return n } else { return 1 } }
+            }
+            shapes[name] = concrete
+            result.append(InputInfo(info: ValueInfo(name: name, shape: shape), batch: concrete[0]))
+        }
+        for name in givenShapes.keys where !runtime.contains(where: { $0.name == name }) {
+            throw .inputShapeMismatch(input: name, given: givenShapes[name] ?? [], message: "the model has no such input (inputs: \(runtime.map(\.name).joined(separator: ", ")))")
+        }
+        if givenShape != nil && runtime.count > 1 && givenShapes.isEmpty {
+            throw .inputShapeMismatch(input: runtime[0].name, given: givenShape ?? [], message: "the model has \(runtime.count) inputs; name the one meant")
+        }
+        return result
+    }
+
+    /// Output shapes from shape inference; a dimension that follows the batch becomes symbolic.
+    func declareOutputShapes(_ graph: inout Graph, inputs: [InputInfo]) throws(ONNXError) {
+        let batch = inputs.first?.batch ?? 1
+        let symbolic = inputs.first.flatMap { i -> String? in
+            if case .symbol(let s)? = i.info.shape.first { return s } else { return nil }
+        }
+        do {
+            let a = try graph.inferShapes(batch: batch)
+            let b = symbolic == nil ? a : try graph.inferShapes(batch: batch + 1)
+            for i in graph.outputs.indices {
+                let name = graph.outputs[i].name
+                guard let sa = a[name], let sb = b[name] else { continue }
+                graph.outputs[i].shape = zip(sa, sb).map { $0 == $1 ? .fixed($0) : .symbol(symbolic ?? "N") }
+            }
+        } catch {
+            throw .invalidGraph(error)
+        }
+    }
+
+    /// The nodes in an order where every input is defined first (ONNX requires it; some
+    /// writers get it wrong).
+    func topologicalOrder(_ g: Onnx_GraphProto, defined start: Set<String>) throws(ONNXError) -> [Onnx_NodeProto] {
+        var defined = start
+        var pending = Array(g.node)
+        var ordered: [Onnx_NodeProto] = []
+        ordered.reserveCapacity(pending.count)
+        while !pending.isEmpty {
+            var rest: [Onnx_NodeProto] = []
+            for n in pending {
+                if n.input.allSatisfy({ $0.isEmpty || defined.contains($0) }) {
+                    ordered.append(n)
+                    for o in n.output where !o.isEmpty { defined.insert(o) }
+                } else {
+                    rest.append(n)
+                }
+            }
+            if rest.count == pending.count {
+                let n = rest[0]
+                let missing = n.input.first { !$0.isEmpty && !defined.contains($0) } ?? ""
+                throw .missingValue(node: n.name.isEmpty ? n.opType : n.name, opType: n.opType, value: missing)
+            }
+            pending = rest
+        }
+        return ordered
+    }
+
+    // MARK: Per-node conversion
+
+    func uniqueNodeName(_ base: String) -> String {
+        var name = base, k = 1
+        while nodeNames.contains(name) { name = "\(base)_\(k)"; k += 1 }
+        nodeNames.insert(name)
+        return name
+    }
+
+    /// A graph tensor for `c`. The first claim of a name keeps it; a later claim with other
+    /// values (a transposed or scaled copy) gets a fresh name.
+    func tensor(_ c: ConstTensor, node: String, role: String, shape: [Int]? = nil, values: [Float]? = nil) -> Tensor {
+        let base = c.name ?? "\(node).\(role)"
+        let t = Tensor(name: base, shape: shape ?? c.shape, values: values ?? c.floats)
+        return claim(t)
+    }
+
+    func claim(_ t: Tensor) -> Tensor {
+        var t = t
+        let base = t.name
+        var k = 1
+        while let existing = tensors[t.name] {
+            if existing.shape == t.shape && existing.values == t.values { return existing }
+            t.name = "\(base)_\(k)"; k += 1
+        }
+        tensors[t.name] = t
+        return t
+    }
+
+    func process(_ n: Onnx_NodeProto, index: Int) throws(ONNXError) {
+        let op = n.opType
+        let name = uniqueNodeName(n.name.isEmpty ? "\(op)_\(index)" : n.name)
+        guard n.domain.isEmpty || n.domain == "ai.onnx" else {
+            throw .unsupportedOp(node: name, opType: op, domain: n.domain, supported: ONNXImporter.supportedOps)
+        }
+        let present = n.input.filter { !$0.isEmpty }
+        if ConstantFolder.foldable.contains(op) && present.allSatisfy({ consts[$0] != nil }) {
+            let outs = try folder.fold(n, name: name, inputs: n.input.map { $0.isEmpty ? nil : consts[$0] })
+            for (o, v) in zip(n.output, outs) where !o.isEmpty {
+                var v = v
+                if v.name == nil || op != "Constant" { v.name = o }
+                consts[o] = v
+            }
+            folded += 1
+            return
+        }
+        if op == "Shape" || op == "Size", let x = n.input.first, let s = shapes[x] {
+            let value = op == "Size" ? ConstTensor(shape: [], ints: [Int64(ShapeMath.count(s))])
+                : try folder.fold(n, name: name, inputs: [ConstTensor(shape: s, ints: [])])[0]
+            if let o = n.output.first { consts[o] = ConstTensor(shape: value.shape, values: value.values, name: o) }
+            folded += 1
+            return
+        }
+        if ConstantFolder.foldOnly.contains(op) {
+            let runtime = present.first { consts[$0] == nil } ?? ""
+            throw .unsupportedUsage(node: name, opType: op, message: "\(op) is supported only on values known at import (shape arithmetic); input '\(runtime)' is computed at run time")
+        }
+        try ConvertNode(importer: self, node: n, name: name).convert()
+    }
+
+    /// Records a converted node and the shape of its output.
+    func emit(_ name: String, _ onnxOp: String, _ kind: IRKind, inputs: [String], output: String) throws(ONNXError) {
+        let inShapes = inputs.map { shapes[$0] ?? [] }
+        let out: [Int]
+        switch kind {
+        case .op(let op):
+            do { out = try Node(name: name, op: op, inputs: inputs, outputs: [output]).inferOutputShape(inShapes) } catch {
+                throw .unsupportedUsage(node: name, opType: onnxOp, message: graphMessage(error))
+            }
+        case .reshape(let t): out = t
+        case .transpose(let p): out = p.map { inShapes[0][$0] }
+        case .pad(let b, let e, _): out = zip(inShapes[0], zip(b, e)).map { $0 + $1.0 + $1.1 }
+        case .constBinary: out = inShapes[0]
+        }
+        shapes[output] = out
+        nodes.append(IRNode(name: name, onnxOp: onnxOp, kind: kind, inputs: inputs, outputs: [output]))
+    }
+
+    func leftoverError(_ n: IRNode) -> ONNXError {
+        let x = n.inputs.first.flatMap { shapes[$0] }.map(formatShape) ?? "?"
+        switch n.kind {
+        case .op: return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "internal: converted node left unlowered")
+        case .reshape(let t):
+            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "reshaping \(x) to \(formatShape(t)) is not supported; only flattening to 2-D (as Flatten does) and the Reshape–Transpose–Reshape channel shuffle are")
+        case .transpose(let p):
+            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "transposing \(x) by \(p) is not supported; Transpose is read only as part of a Reshape–Transpose–Reshape channel shuffle")
+        case .pad:
+            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "Pad is supported only as constant padding of H and W that feeds a Conv, AveragePool or MaxPool it can merge into (zero padding before MaxPool needs a non-negative input)")
+        case .constBinary(let k, let c, _):
+            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "\(k.rawValue) of \(x) by a constant of shape \(formatShape(c.shape)) is not supported; only scalars and per-channel constants ([C,1,1], [1,C,1,1]) are")
+        }
+    }
+}
+
+/// The part of a GraphError's message after its node name.
+func graphMessage(_ e: GraphError) -> String {
+    switch e {
+    case .shapeMismatch(_, let m), .invalidAttribute(_, let m): return m
+    case .badParameter(_, let t, let m): return "tensor '\(t)': \(m)"
+    default: return e.description
+    }
+}
