@@ -33,7 +33,11 @@ cnnm_status cnnm_check_runnable(const cnnm_model *model, cnnm_error *err) {
     size_t count = cnnm_node_count(model);
     for (size_t i = 0; i < count; i++) {
         const cnnm_node *n = &model->nodes[i];
-        if (runnable(n)) continue;
+        if (runnable(n) && n->n_outputs == 1) continue;
+        if (runnable(n)) {
+            return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_OP, model->path, "node '%s' (%s) has %zu outputs; the C executor runs single-output nodes",
+                             n->name, cnnm_op_name(n->op), n->n_outputs);
+        }
         const char *hint = "";
         if (n->op == CNNM_OP_BATCH_NORM) hint = " — fold BatchNorm into the preceding conv/linear first (the converter's fold pass)";
         else if (n->op == CNNM_OP_DROPOUT) hint = " — remove dropout first (the converter's dropout pass)";
@@ -143,7 +147,7 @@ static void pool2d(const cnnm_node *node, const value *x, float *y, const cnnm_s
     size_t planes = (size_t)x->shape.d[0] * (size_t)x->shape.d[1];
     long ih = (long)x->shape.d[2], iw = (long)x->shape.d[3], oh = (long)ys->d[2], ow = (long)ys->d[3];
     long kh = (long)win->kernel_h, kw = (long)win->kernel_w;
-    long sh = win->stride_h ? (long)win->stride_h : kh, sw = win->stride_w ? (long)win->stride_w : kw;
+    long sh = (long)win->stride_h, sw = (long)win->stride_w;
     long dh = (long)cnnm_or_one(win->dilation_h), dw = (long)cnnm_or_one(win->dilation_w);
     long pt = (long)win->pad_top, pl = (long)win->pad_left, pb = (long)win->pad_bottom, pr = (long)win->pad_right;
     int average = node->attr.pool2d.kind == CNNM_POOL_AVERAGE, include_pad = node->attr.pool2d.count_include_pad;

@@ -40,17 +40,17 @@ cnnm_status cnnm_fail(cnnm_error *err, cnnm_status code, const char *path, const
 /* FORMAT.md section 5, on a model whose container is already proven sound. */
 cnnm_status cnnm_validate_graph(const cnnm_model *model, cnnm_error *err);
 
-/* Shape inference shared by validation (dims -1 = unknown) and the executor (all known).
- * Writes the output shape of `node` given its input shapes; on error fills err. */
+/* Shape inference shared by validation (at batch 1) and the executor (real sizes). Writes
+ * the output shape of `node` given its input shapes and checks attributes and parameter shapes
+ * against them; on error fills err. Sizes are >= 1 and <= 2^40. */
 typedef struct cnnm_shape {
-    int rank;                     /* -1: unknown rank */
-    int64_t d[CNNM_MAX_RANK];     /* -1: unknown size */
+    int rank;
+    int64_t d[CNNM_MAX_RANK];
 } cnnm_shape;
 
 cnnm_status cnnm_infer_shape(const cnnm_model *model, const cnnm_node *node,
                              const cnnm_shape *const *in, cnnm_shape *out, cnnm_error *err);
 
-/* Effective geometry: 0 strides/dilations read as 1 (pools: stride 0 = kernel). */
 uint32_t cnnm_or_one(uint32_t v);
 
 /* Output length of a sliding window; <= 0 means empty. */

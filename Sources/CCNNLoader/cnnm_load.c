@@ -91,6 +91,7 @@ const char *cnnm_status_name(cnnm_status status) {
     case CNNM_ERR_GRAPH_DUPLICATE_NAME: return "CNNM_ERR_GRAPH_DUPLICATE_NAME";
     case CNNM_ERR_GRAPH_SHAPE: return "CNNM_ERR_GRAPH_SHAPE";
     case CNNM_ERR_GRAPH_ATTRIBUTE: return "CNNM_ERR_GRAPH_ATTRIBUTE";
+    case CNNM_ERR_GRAPH_UNREFERENCED_TENSOR: return "CNNM_ERR_GRAPH_UNREFERENCED_TENSOR";
     case CNNM_ERR_INVALID_ARGUMENT: return "CNNM_ERR_INVALID_ARGUMENT";
     case CNNM_ERR_OUT_OF_MEMORY: return "CNNM_ERR_OUT_OF_MEMORY";
     case CNNM_ERR_UNSUPPORTED_OP: return "CNNM_ERR_UNSUPPORTED_OP";
@@ -705,8 +706,8 @@ static cnnm_status build_api(cnnm_model *m, cnnm_error *err) {
             out->attr.conv_transpose2d.output_padding_w = n->conv_transpose2d->output_padding_w;
             break;
         case CNNCONV__V1__NODE__OP_BATCH_NORM:
-            out->attr.batch_norm.scale = resolve(m, n->batch_norm->scale);
-            out->attr.batch_norm.bias = resolve(m, n->batch_norm->bias);
+            out->attr.batch_norm.scale = n->batch_norm->affine ? resolve(m, n->batch_norm->scale) : NULL;
+            out->attr.batch_norm.bias = n->batch_norm->affine ? resolve(m, n->batch_norm->bias) : NULL;
             out->attr.batch_norm.running_mean = resolve(m, n->batch_norm->running_mean);
             out->attr.batch_norm.running_variance = resolve(m, n->batch_norm->running_variance);
             out->attr.batch_norm.epsilon = n->batch_norm->epsilon;

@@ -78,6 +78,7 @@ typedef enum cnnm_status {
     CNNM_ERR_GRAPH_DUPLICATE_NAME,      /* two nodes, or two values, share a name */
     CNNM_ERR_GRAPH_SHAPE,               /* parameter shapes disagree with channels or groups */
     CNNM_ERR_GRAPH_ATTRIBUTE,           /* an attribute or parameter value out of its range */
+    CNNM_ERR_GRAPH_UNREFERENCED_TENSOR, /* a table entry no node uses */
     /* API use and the executor. */
     CNNM_ERR_INVALID_ARGUMENT,          /* NULL where a pointer is needed, wrong input count */
     CNNM_ERR_OUT_OF_MEMORY,
@@ -177,8 +178,7 @@ typedef enum cnnm_op {
 /* The schema's name of an op: "conv2d", "batch_norm", "unknown". */
 const char *cnnm_op_name(cnnm_op op);
 
-/* Spatial geometry as stored (a 0 stride/dilation is stored as 0; the executor reads 0 as 1,
- * and a pool's 0 stride as its kernel size). */
+/* Spatial geometry as stored. Kernel, stride and dilation are >= 1 in a valid file. */
 typedef struct cnnm_window {
     uint32_t kernel_h, kernel_w;
     uint32_t stride_h, stride_w;
@@ -201,7 +201,8 @@ typedef struct cnnm_reparameterization {
 typedef enum cnnm_pool_kind { CNNM_POOL_MAX = 0, CNNM_POOL_AVERAGE = 1 } cnnm_pool_kind;
 
 /* A node: its op, activation inputs/outputs by name, and the op's attributes. Tensor
- * attributes are resolved to table entries; NULL means "none" (an empty name in the file). */
+ * attributes are resolved to table entries; NULL means "none" (an empty name in the file, or
+ * batch_norm's scale/bias when affine is 0). */
 typedef struct cnnm_node {
     const char *name;
     cnnm_op op;
