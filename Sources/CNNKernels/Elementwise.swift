@@ -131,6 +131,18 @@ public func add<T: KernelScalar>(_ inputs: [UnsafePointer<T>], output: UnsafeMut
     }
 }
 
+/// `output = factor · input` over `count` elements (e.g. classic dropout's inference rule,
+/// factor = keepProbability).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+public func scale<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
+                                   count: Int, by factor: Double) {
+    let f = T(factor)
+    forEachBlock(count) { s, n in
+        for i in s..<(s + n) { output[i] = f * input[i] }
+    }
+}
+
 /// Element-wise product of two same-shape tensors.
 @_specialize(where T == Float)
 @_specialize(where T == Double)

@@ -47,7 +47,7 @@ public struct PoolGeometry: Hashable, Sendable {
 }
 
 /// Max pooling. Padding never wins (it acts as -infinity); a window lying wholly in padding
-/// yields -infinity.
+/// yields -infinity. NaN propagates, as in PyTorch and ONNX Runtime.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 public func maxPool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePointer<T>,
@@ -61,24 +61,21 @@ public func maxPool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePo
         for p in range {
             let src = input + p * ih * iw
             let dst = output + p * oh * ow
-            for y in 0..<oh {
-                let y0 = y * sh - padT
-                for x in 0..<ow {
-                    let x0 = x * sw - padL
-                    var m = -T.infinity
-                    for ki in 0..<kh {
-                        let yy = y0 + ki * dh
-                        if yy < 0 || yy >= ih { continue }
-                        let row = src + yy * iw
-                        for kj in 0..<kw {
-                            let xx = x0 + kj * dw
-                            if xx < 0 || xx >= iw { continue }
-                            let v = row[xx]
-                            // NaN propagates, as in PyTorch and ONNX Runtime.
-                            if v > m || v.isNaN { m = v }
+            dst.update(repeating: -T.infinity, count: oh * ow)
+            // Tap by tap, over whole output rows: no per-tap bounds checks in the inner loop.
+            for ki in 0..<kh {
+                let yRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
+                for kj in 0..<kw {
+                    let xOffset = kj * dw - padL
+                    let xRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: xOffset)
+                    for y in yRange {
+                        let s = src + (y * sh + ki * dh - padT) * iw + xOffset
+                        let d = dst + y * ow
+                        for x in xRange {
+                            let v = s[x * sw], m = d[x]
+                            d[x] = (v > m || v != v) && m == m ? v : m
                         }
                     }
-                    dst[y * ow + x] = m
                 }
             }
         }
@@ -98,43 +95,60 @@ public func averagePool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: Unsa
     let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width
     let padT = g.padding.top, padL = g.padding.left
     let padB = g.padding.bottom, padR = g.padding.right
-    parallelFor(g.input.batch * g.input.channels, costPerItem: oh * ow * kh * kw) { range in
-        for p in range {
-            let src = input + p * ih * iw
-            let dst = output + p * oh * ow
-            for y in 0..<oh {
-                let y0 = y * sh - padT
-                var rowsInside = 0, rowsPadded = 0
+    // Reciprocal divisor per output position: (counted rows of y) · (counted columns of x).
+    func counted(_ o: Int, _ s: Int, _ d: Int, _ k: Int, _ pb: Int, _ pe: Int, _ n: Int) -> Int {
+        var c = 0
+        for t in 0..<k {
+            let i = o * s - pb + t * d
+            if countIncludePadding ? (i >= -pb && i < n + pe) : (i >= 0 && i < n) { c += 1 }
+        }
+        return c
+    }
+    withUnsafeTemporaryAllocation(of: T.self, capacity: oh * ow) { inverse in
+        let inv = inverse.baseAddress!
+        for y in 0..<oh {
+            let rows = counted(y, sh, dh, kh, padT, padB, ih)
+            for x in 0..<ow {
+                let n = rows * counted(x, sw, dw, kw, padL, padR, iw)
+                inv[y * ow + x] = n == 0 ? 0 : 1 / T(n)
+            }
+        }
+        let invC = UnsafePointer(inv)
+        parallelFor(g.input.batch * g.input.channels, costPerItem: oh * ow * kh * kw) { range in
+            for p in range {
+                let src = input + p * ih * iw
+                let dst = output + p * oh * ow
+                dst.update(repeating: 0, count: oh * ow)
                 for ki in 0..<kh {
-                    let yy = y0 + ki * dh
-                    if yy >= 0 && yy < ih { rowsInside += 1 }
-                    if yy >= -padT && yy < ih + padB { rowsPadded += 1 }
-                }
-                for x in 0..<ow {
-                    let x0 = x * sw - padL
-                    var colsInside = 0, colsPadded = 0
+                    let yRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
                     for kj in 0..<kw {
-                        let xx = x0 + kj * dw
-                        if xx >= 0 && xx < iw { colsInside += 1 }
-                        if xx >= -padL && xx < iw + padR { colsPadded += 1 }
-                    }
-                    var sum: T = 0
-                    for ki in 0..<kh {
-                        let yy = y0 + ki * dh
-                        if yy < 0 || yy >= ih { continue }
-                        let row = src + yy * iw
-                        for kj in 0..<kw {
-                            let xx = x0 + kj * dw
-                            if xx < 0 || xx >= iw { continue }
-                            sum += row[xx]
+                        let xOffset = kj * dw - padL
+                        let xRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: xOffset)
+                        for y in yRange {
+                            let s = src + (y * sh + ki * dh - padT) * iw + xOffset
+                            let d = dst + y * ow
+                            for x in xRange { d[x] += s[x * sw] }
                         }
                     }
-                    let divisor = countIncludePadding ? rowsPadded * colsPadded : rowsInside * colsInside
-                    dst[y * ow + x] = divisor == 0 ? 0 : sum / T(divisor)
                 }
+                for i in 0..<(oh * ow) { dst[i] *= invC[i] }
             }
         }
     }
+}
+
+/// Sum of `count` values with eight independent accumulators (a serial sum is latency-bound).
+@inline(__always)
+func fastSum<T: KernelScalar>(_ p: UnsafePointer<T>, _ count: Int) -> T {
+    var a0: T = 0, a1: T = 0, a2: T = 0, a3: T = 0, a4: T = 0, a5: T = 0, a6: T = 0, a7: T = 0
+    var i = 0
+    while i + 8 <= count {
+        a0 += p[i]; a1 += p[i + 1]; a2 += p[i + 2]; a3 += p[i + 3]
+        a4 += p[i + 4]; a5 += p[i + 5]; a6 += p[i + 6]; a7 += p[i + 7]
+        i += 8
+    }
+    while i < count { a0 += p[i]; i += 1 }
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 }
 
 /// Mean over each channel plane: `[N, C, H, W] -> [N, C, 1, 1]`.
@@ -145,10 +159,7 @@ public func globalAveragePool<T: KernelScalar>(_ shape: Shape4D, input: UnsafePo
     let plane = shape.spatial
     parallelFor(shape.batch * shape.channels, costPerItem: plane) { range in
         for p in range {
-            let src = input + p * plane
-            var sum: T = 0
-            for i in 0..<plane { sum += src[i] }
-            output[p] = sum / T(plane)
+            output[p] = fastSum(input + p * plane, plane) / T(plane)
         }
     }
 }

@@ -62,6 +62,8 @@ let activationCases: [(Activation, @Sendable (Double) -> Double)] = [
                 channelAffine(s, input: p[0], output: o, scale: p[1], shift: nil)
             }
             expectClose(noShift, (0..<s.count).map { (i: Int) -> Double in a[channel[i]] * x[i] }, tolerance: tolerance(T.self), "affine no shift")
+            let scaled = run(T.self, [x], outputCount: s.count) { p, o in scale(input: p[0], output: o, count: s.count, by: 0.3) }
+            expectClose(scaled, x.map { Double(T(0.3)) * $0 }, tolerance: tolerance(T.self), "scale")
             let prod = run(T.self, [x, y], outputCount: s.count) { p, o in multiply(p[0], p[1], output: o, count: s.count) }
             expectClose(prod, zip(x, y).map { $0 * $1 }, tolerance: tolerance(T.self), "mul")
             let bc = run(T.self, [x, sc], outputCount: s.count) { p, o in multiplyChannels(s, input: p[0], scale: p[1], output: o) }
