@@ -57,29 +57,81 @@ public func maxPool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePo
     let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
     let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width
     let padT = g.padding.top, padL = g.padding.left
+    // Output positions whose whole window lies inside the input take an unchecked path.
+    let yInner = validOutputRange(outLength: oh, inLength: ih - (kh - 1) * dh, stride: sh, offset: -padT)
+    let xInner = validOutputRange(outLength: ow, inLength: iw - (kw - 1) * dw, stride: sw, offset: -padL)
+    let is3x3 = kh == 3 && kw == 3 && dh == 1 && dw == 1
     parallelFor(g.input.batch * g.input.channels, costPerItem: oh * ow * kh * kw) { range in
         for p in range {
             let src = input + p * ih * iw
             let dst = output + p * oh * ow
-            dst.update(repeating: -T.infinity, count: oh * ow)
-            // Tap by tap, over whole output rows: no per-tap bounds checks in the inner loop.
-            for ki in 0..<kh {
-                let yRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
-                for kj in 0..<kw {
-                    let xOffset = kj * dw - padL
-                    let xRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: xOffset)
-                    for y in yRange {
-                        let s = src + (y * sh + ki * dh - padT) * iw + xOffset
-                        let d = dst + y * ow
-                        for x in xRange {
-                            let v = s[x * sw], m = d[x]
-                            d[x] = (v > m || v != v) && m == m ? v : m
+            for y in 0..<oh {
+                let y0 = y * sh - padT
+                let d = dst + y * ow
+                let inner = yInner.contains(y) ? xInner : 0..<0
+                for x in 0..<ow where !inner.contains(x) {
+                    let x0 = x * sw - padL
+                    var m = -T.infinity
+                    for ki in 0..<kh {
+                        let yy = y0 + ki * dh
+                        if yy < 0 || yy >= ih { continue }
+                        let row = src + yy * iw
+                        for kj in 0..<kw {
+                            let xx = x0 + kj * dw
+                            if xx < 0 || xx >= iw { continue }
+                            let v = row[xx]
+                            if v > m || v != v { m = v; if v != v { break } }
                         }
+                        if m != m { break }
+                    }
+                    d[x] = m
+                }
+                if inner.isEmpty { continue }
+                let r0 = src + y0 * iw - padL
+                if is3x3 {
+                    let r1 = r0 + iw, r2 = r1 + iw
+                    for x in inner {
+                        let o = x * sw
+                        // max via `>` keeps a NaN out; the sum below detects one instead.
+                        var m = r0[o]
+                        var v = r0[o + 1]; m = v > m ? v : m
+                        v = r0[o + 2]; m = v > m ? v : m
+                        v = r1[o]; m = v > m ? v : m
+                        v = r1[o + 1]; m = v > m ? v : m
+                        v = r1[o + 2]; m = v > m ? v : m
+                        v = r2[o]; m = v > m ? v : m
+                        v = r2[o + 1]; m = v > m ? v : m
+                        v = r2[o + 2]; m = v > m ? v : m
+                        let nanProbe = (r0[o] + r0[o + 1] + r0[o + 2]) + (r1[o] + r1[o + 1] + r1[o + 2])
+                            + (r2[o] + r2[o + 1] + r2[o + 2])
+                        d[x] = nanProbe != nanProbe && windowHasNaN(r0 + o, r1 + o, r2 + o) ? .nan : m
+                    }
+                } else {
+                    for x in inner {
+                        var m = -T.infinity
+                        var nan = false
+                        for ki in 0..<kh {
+                            let row = r0 + ki * dh * iw + x * sw
+                            for kj in 0..<kw {
+                                let v = row[kj * dw]
+                                m = v > m ? v : m
+                                nan = nan || v != v
+                            }
+                        }
+                        d[x] = nan ? .nan : m
                     }
                 }
             }
         }
     }
+}
+
+/// Whether a 3x3 window holds a NaN. Called only when the window's sum is NaN, which
+/// `inf + -inf` also produces.
+@inline(never)
+func windowHasNaN<T: KernelScalar>(_ r0: UnsafePointer<T>, _ r1: UnsafePointer<T>, _ r2: UnsafePointer<T>) -> Bool {
+    for i in 0..<3 where r0[i].isNaN || r1[i].isNaN || r2[i].isNaN { return true }
+    return false
 }
 
 /// Average pooling. With `countIncludePadding`, the divisor counts window taps that fall in the

@@ -135,6 +135,38 @@ func checkPool<T: KernelScalar>(_: T.Type, _ p: PoolCase, max isMax: Bool, inclu
         #expect(abs(incl[8] - 1.0 / 4.0) < 1e-15)   // rows and cols: 1 real of 2 counted
     }
 
+    /// NaN propagates through max pooling (as in PyTorch); +inf and −inf in one window are not
+    /// mistaken for a NaN. 3x3 and 2x2 windows take different code paths.
+    @Test(arguments: [3, 2])
+    func maxPoolNaNAndInfinities(kernel: Int) throws {
+        var x = (0..<49).map { Double($0 % 11) }
+        x[3 * 7 + 3] = .nan          // centre
+        x[0] = .infinity; x[1] = -.infinity
+        x[6 * 7 + 6] = -.infinity
+        let p = PoolCase(n: 1, c: 1, h: 7, w: 7, k: Size2D(kernel), s: Size2D(1), pad: Padding2D(1))
+        for t in [Precision.float, .double] {
+            func check<T: KernelScalar>(_: T.Type) throws {
+                let g = try PoolGeometry(input: Shape4D(batch: 1, channels: 1, height: 7, width: 7), kernel: p.k,
+                                         stride: p.s, padding: p.pad)
+                let got = run(T.self, [x], outputCount: g.output.count) { ptr, o in maxPool2d(g, input: ptr[0], output: o) }
+                let ow = g.output.width
+                for y in 0..<g.output.height {
+                    for xo in 0..<ow {
+                        var window: [Double] = []
+                        for ki in 0..<kernel { for kj in 0..<kernel {
+                            let iy = y - 1 + ki, ix = xo - 1 + kj
+                            if iy >= 0 && iy < 7 && ix >= 0 && ix < 7 { window.append(x[iy * 7 + ix]) }
+                        } }
+                        let want = window.contains { $0.isNaN } ? Double.nan : window.max()!
+                        let v = got[y * ow + xo]
+                        #expect(v == want || (v.isNaN && want.isNaN), "\(T.self) k\(kernel) at (\(y), \(xo)): \(v) vs \(want)")
+                    }
+                }
+            }
+            if t == .float { try check(Float.self) } else { try check(Double.self) }
+        }
+    }
+
     @Test func globalPools() {
         for t in [Precision.float, .double] {
             func check<T: KernelScalar>(_: T.Type) {
