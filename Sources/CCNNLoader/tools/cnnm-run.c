@@ -4,6 +4,7 @@
  *
  *   cnnm-run MODEL INPUT.npy OUTPUT.npy   run a one-input, one-output model
  *   cnnm-run --check MODEL...             open and check each model only (CI: hostile files)
+ *   cnnm-run --input-shape MODEL          print the first input's shape, symbols read as 1
  *
  * Exit codes (as the cnnconv CLI): 0 ok, 2 usage error, 3 invalid or corrupt input (model,
  * .npy, or an op the executor does not run), 1 anything else (writing the output, memory).
@@ -20,7 +21,8 @@
 static const char *program = "cnnm-run";
 
 static int usage(void) {
-    fprintf(stderr, "usage: %s MODEL INPUT.npy OUTPUT.npy\n       %s --check MODEL...\n", program, program);
+    fprintf(stderr, "usage: %s MODEL INPUT.npy OUTPUT.npy\n       %s --check MODEL...\n       %s --input-shape MODEL\n",
+            program, program, program);
     return EXIT_USAGE;
 }
 
@@ -184,6 +186,20 @@ static int check_models(int count, char **paths) {
 int main(int argc, char **argv) {
     if (argc > 0 && argv[0]) program = argv[0];
     if (argc >= 3 && strcmp(argv[1], "--check") == 0) return check_models(argc - 2, argv + 2);
+    if (argc == 3 && strcmp(argv[1], "--input-shape") == 0) {
+        cnnm_model *model = NULL;
+        cnnm_error err;
+        if (cnnm_open_file(argv[2], &model, &err) != CNNM_OK) {
+            fprintf(stderr, "%s: %s [%s]\n", program, err.message, cnnm_status_name(err.code));
+            return EXIT_INVALID;
+        }
+        const cnnm_value_info *in = cnnm_input(model, 0);
+        for (size_t d = 0; in && d < in->rank; d++)
+            printf("%s%lld", d ? " " : "", (long long)(in->dims[d].size > 0 ? in->dims[d].size : 1));
+        printf("\n");
+        cnnm_close(model);
+        return 0;
+    }
     if (argc != 4 || argv[1][0] == '-') return usage();
     cnnm_model *model = NULL;
     cnnm_error err;

@@ -1,0 +1,123 @@
+#!/bin/sh
+# ci-check.sh — builds the C loader standalone with -Wall -Wextra -Werror, builds the
+# AddressSanitizer + UndefinedBehaviorSanitizer variant, and runs cnnm-run under the sanitizers on
+#   1. MODEL (a folded model) with INPUT.npy, or with a zero input of the model's input shape;
+#   2. hostile files derived from MODEL: empty, a directory, a missing path, prefixes, flipped
+#      bytes, trailing bytes, a bad magic, and malformed .npy inputs.
+# Exits non-zero on a build failure, a sanitizer report, a crash, an accepted hostile file, or
+# a failed run of MODEL.
+#
+# usage: Sources/CCNNLoader/tools/ci-check.sh MODEL [INPUT.npy]
+#   CC=clang, PREFIX_STEP=N (prefix stride beyond the first 160 bytes), FLIP_STEP=N (byte stride)
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+[ $# -ge 1 ] || { echo "usage: $0 MODEL [INPUT.npy]" >&2; exit 2; }
+model=$1
+input=${2:-}
+[ -f "$model" ] || { echo "ci-check: $model: no such file" >&2; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/cnnm-ci.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+echo "== build (-Wall -Wextra -Werror)"
+make -s -C "$here" BUILD="$work/build" all
+echo "== build (ASan + UBSan)"
+make -s -C "$here" BUILD="$work/build" sanitize
+run="$work/build/sanitize/cnnm-run"
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=90
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=91
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# Runs cnnm-run with the given arguments; $1 is the exit status expected (0 or 3).
+expect() {
+    want=$1; shift
+    set +e
+    "$run" "$@" >"$work/out.txt" 2>"$work/err.txt"
+    got=$?
+    set -e
+    if grep -q -e "Sanitizer" -e "runtime error" "$work/err.txt"; then
+        fail "sanitizer report for cnnm-run $*"; cat "$work/err.txt" >&2
+    elif [ "$got" -ne "$want" ]; then
+        fail "cnnm-run $* exited $got, expected $want"; cat "$work/err.txt" >&2
+    fi
+}
+
+# Like expect 3, and no file among them may be accepted.
+expect_refused() {
+    expect 3 --check "$@"
+    if grep -q ': ok:' "$work/out.txt"; then fail "accepted: $(grep ': ok:' "$work/out.txt" | head -3)"; fi
+}
+
+echo "== run $model"
+if [ -z "$input" ]; then
+    shape=$("$work/build/cnnm-run" --input-shape "$model")
+    count=1
+    for d in $shape; do count=$((count * d)); done
+    dict="{'descr': '<f4', 'fortran_order': False, 'shape': ($(echo "$shape" | sed 's/ /, /g'),), }"
+    # Pad so that the 10-byte prefix + dict + newline is a multiple of 64.
+    total=$((10 + ${#dict} + 1)); padded=$(( (total + 63) / 64 * 64 )); hlen=$((padded - 10))
+    input="$work/input.npy"
+    {
+        printf '\223NUMPY\001\000'
+        printf "$(printf '\\%03o\\%03o' $((hlen % 256)) $((hlen / 256)))"
+        printf '%s' "$dict"
+        printf '%*s\n' $((hlen - ${#dict} - 1)) ''
+        head -c $((count * 4)) /dev/zero
+    } >"$input"
+fi
+expect 0 "$model" "$input" "$work/output.npy"
+[ -s "$work/output.npy" ] || fail "no output written for $model"
+
+echo "== hostile inputs"
+size=$(wc -c <"$model" | tr -d ' ')
+: >"$work/empty.cnnm"
+mkdir "$work/dir.cnnm"
+expect_refused "$work/empty.cnnm" "$work/dir.cnnm" "$work/missing.cnnm"
+cp "$model" "$work/trailing.cnnm"; printf '\000' >>"$work/trailing.cnnm"
+expect_refused "$work/trailing.cnnm"
+{ printf 'XCNN'; tail -c +5 "$model"; } >"$work/magic.cnnm"
+expect_refused "$work/magic.cnnm"
+
+# Prefixes: every length up to 160 bytes, then every PREFIX_STEP bytes.
+step=${PREFIX_STEP:-509}
+n=0
+set --
+while [ "$n" -lt "$size" ]; do
+    head -c "$n" "$model" >"$work/prefix-$n.cnnm"
+    set -- "$@" "$work/prefix-$n.cnnm"
+    if [ "$n" -lt 160 ]; then n=$((n + 1)); else n=$((n + step)); fi
+done
+expect_refused "$@"
+rm -f "$work"/prefix-*.cnnm
+
+# Flipped bytes (xor 0x01 by rewriting one byte) every FLIP_STEP bytes, and the last one.
+step=${FLIP_STEP:-97}
+n=0
+set --
+while [ "$n" -lt "$size" ]; do
+    cp "$model" "$work/flip-$n.cnnm"
+    byte=$(od -An -tu1 -j "$n" -N1 "$model" | tr -d ' ')
+    printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$work/flip-$n.cnnm" bs=1 seek="$n" conv=notrunc 2>/dev/null
+    set -- "$@" "$work/flip-$n.cnnm"
+    if [ "$n" -lt 64 ]; then n=$((n + 1)); else n=$((n + step)); fi
+done
+expect_refused "$@"
+rm -f "$work"/flip-*.cnnm
+
+# Malformed .npy inputs: not an npy, wrong dtype, truncated data.
+printf 'not an npy file' >"$work/bad.npy"
+expect 3 "$model" "$work/bad.npy" "$work/o.npy"
+sed 's/<f4/<f8/' "$input" >"$work/f8.npy"
+expect 3 "$model" "$work/f8.npy" "$work/o.npy"
+head -c $(( $(wc -c <"$input") - 4 )) "$input" >"$work/short.npy"
+expect 3 "$model" "$work/short.npy" "$work/o.npy"
+
+if [ "$failures" -ne 0 ]; then
+    echo "ci-check: $failures failure(s)" >&2
+    exit 1
+fi
+echo "ci-check: ok (build -Werror, ASan+UBSan run of $(basename "$model"), hostile files refused cleanly)"
