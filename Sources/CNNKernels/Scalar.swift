@@ -1,6 +1,19 @@
 // The element types the kernels run on: Float (the fast path) and Double (the high-precision
 // reference mode). Everything a kernel needs from its scalar that the standard library does not
 // give generically (GEMM, exp, tanh, pow) is a requirement of `KernelScalar`.
+//
+// Conventions of the whole CNNKernels module:
+// - Data is dense row-major; 4-D tensors are NCHW. Kernels take `UnsafePointer` inputs and an
+//   `UnsafeMutablePointer` output that the caller owns and has sized as documented (usually
+//   from a validated geometry struct: `ConvGeometry`, `PoolGeometry`, ...). Kernels never
+//   allocate per element; scratch comes from a caller-held `Workspace`.
+// - Geometry structs validate in their throwing initializers; a kernel given a valid geometry
+//   and correctly sized buffers cannot go out of bounds. Other argument errors throw
+//   `KernelError`.
+// - Threads: `KernelThreads.count` (default: all online processors). OpenBLAS is kept
+//   single-threaded and the kernels split the work themselves.
+// - Every public generic kernel is pre-specialized (`@_specialize`) for Float and Double, so
+//   calls from other modules run specialized code.
 
 #if canImport(Glibc)
 import Glibc
