@@ -109,17 +109,23 @@ public func conv2d<T: KernelScalar>(
             if g.isPointwise {
                 parallelGemm(transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
                              a: w, lda: k, b: inGroup, ldb: inPlane, beta: beta, c: outGroup, ldc: outPlane)
-            } else if plan.tiles > 1 {
-                // Column tiles: each thread unfolds a tile into its own L2-sized buffer and
-                // multiplies it at once, while it is hot.
-                parallelChunks(plan.tiles, costPerItem: coutG * k * plan.tile, maxThreads: threads) { chunk, range in
+            } else if plan.tiled {
+                // Each thread takes an equal range of output columns and walks it in tiles:
+                // unfold a tile into its own L2-sized buffer, multiply it while it is hot.
+                let parts = plan.threads
+                parallelChunks(parts, costPerItem: coutG * k * outPlane / parts, maxThreads: parts) { chunk, range in
                     let col = scratch + chunk * k * plan.tile
-                    for t in range {
-                        let c0 = t * plan.tile, c1 = min(outPlane, c0 + plan.tile)
-                        im2col(g, input: inGroup, col: col, columns: c0..<c1, rows: 0..<k)
-                        T.gemm(transposeA: false, transposeB: false, m: coutG, n: c1 - c0, k: k,
-                               alpha: 1, a: w, lda: k, b: col, ldb: c1 - c0,
-                               beta: beta, c: outGroup + c0, ldc: outPlane)
+                    for part in range {
+                        var c0 = outPlane * part / parts
+                        let end = outPlane * (part + 1) / parts
+                        while c0 < end {
+                            let c1 = min(end, c0 + plan.tile)
+                            im2col(g, input: inGroup, col: col, columns: c0..<c1, rows: 0..<k)
+                            T.gemm(transposeA: false, transposeB: false, m: coutG, n: c1 - c0, k: k,
+                                   alpha: 1, a: w, lda: k, b: col, ldb: c1 - c0,
+                                   beta: beta, c: outGroup + c0, ldc: outPlane)
+                            c0 = c1
+                        }
                     }
                 }
             } else {
@@ -135,40 +141,46 @@ public func conv2d<T: KernelScalar>(
     }
 }
 
-/// How `conv2d` cuts the im2col matrix `[depth, outH*outW]` into column tiles.
+/// How `conv2d` cuts the im2col matrix `[depth, outH*outW]`: either each thread takes an
+/// equal range of columns and unfolds it tile by tile (`tiled`), or, for small output planes,
+/// the whole matrix is unfolded once and the GEMM is split by output channels.
 struct ConvTiling {
     /// Rows of the im2col matrix: inChannels/groups · kh · kw.
     let depth: Int
-    /// Columns per tile (a multiple of 16 unless it is the whole plane).
+    /// Threads the tiled path uses (one column range and one tile buffer each).
+    let threads: Int
+    /// Whether the column-range/tile path is used.
+    let tiled: Bool
+    /// Columns per tile.
     let tile: Int
-    /// Number of tiles; 1 means the whole plane is unfolded at once.
-    let tiles: Int
     /// Elements of scratch needed.
     let workspaceCount: Int
 
     /// Aim: one tile of the im2col matrix fits in half of a 1 MiB L2 (as Float).
     static let tileBytes = 512 * 1024
+    /// Narrower GEMMs than this run OpenBLAS well below its peak.
+    static let minimumColumns = 64
 
     init(_ g: ConvGeometry, threads: Int) {
         depth = g.inChannelsPerGroup * g.kernel.height * g.kernel.width
         let plane = g.output.spatial
         if g.isPointwise || g.isDepthwise {
-            (tile, tiles, workspaceCount) = (plane, 1, 0)
+            (self.threads, tiled, tile, workspaceCount) = (1, false, plane, 0)
             return
         }
-        let threads = max(1, threads)
-        let widest = max(64, (Self.tileBytes / 4 / depth) / 16 * 16)
-        // Enough tiles for every thread, and a multiple of the thread count for balance.
-        var count = max((plane + widest - 1) / widest, threads)
-        count = (count + threads - 1) / threads * threads
-        let width = ((plane + count - 1) / count + 15) / 16 * 16
-        let realTiles = (plane + width - 1) / width
-        if width < 64 || realTiles < 2 {
-            (tile, tiles, workspaceCount) = (plane, 1, depth * plane)
+        // Threads only where each gets a GEMM wide enough to run well.
+        let parts = max(1, min(threads, plane / Self.minimumColumns))
+        let perPart = (plane + parts - 1) / parts
+        let widest = max(Self.minimumColumns, Self.tileBytes / 4 / depth)
+        if perPart >= Self.minimumColumns && (parts > 1 || perPart > widest) {
+            // Equal tiles within a part: ceil(perPart / ceil(perPart / widest)).
+            let tilesPerPart = (perPart + widest - 1) / widest
+            self.threads = parts
+            tiled = true
+            tile = (perPart + tilesPerPart - 1) / tilesPerPart
+            workspaceCount = parts * depth * tile
         } else {
-            tile = width
-            tiles = realTiles
-            workspaceCount = min(threads, realTiles) * depth * width
+            (self.threads, tiled, tile, workspaceCount) = (1, false, plane, depth * plane)
         }
     }
 }
