@@ -293,3 +293,18 @@ func linearMatchesNaive(batch: Int, inFeatures: Int, outFeatures: Int) {
         check(Double.self, bias: bias)
     }
 }
+
+/// Plain matmul, including shapes split across threads along N (wide) and along M (tall).
+@Test(arguments: [(1, 1, 1), (3, 5, 7), (200, 17, 33), (9, 300, 40), (64, 1000, 64)])
+func matmulMatchesNaive(m: Int, n: Int, k: Int) {
+    func check<T: KernelScalar>(_: T.Type) {
+        var r = TestRandom(UInt64(m * 7 + n * 3 + k))
+        let a = r.values(m * k, T.self), b = r.values(k * n, T.self)
+        let got = run(T.self, [a, b], outputCount: m * n) { p, o in matmul(p[0], p[1], into: o, m: m, n: n, k: k) }
+        var ref = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for t in 0..<k { ref[i * n + j] += a[i * k + t] * b[t * n + j] } } }
+        expectClose(got, ref, tolerance: tolerance(T.self), "\(T.self) matmul \(m)x\(n)x\(k)")
+    }
+    check(Float.self)
+    check(Double.self)
+}
