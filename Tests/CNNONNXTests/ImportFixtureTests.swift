@@ -93,6 +93,10 @@ struct ImportFixtureTests {
         #expect(again.inputs == graph.inputs)
         #expect(again.outputs == graph.outputs)
         #expect(try !ONNXExporter.exportModel(graph).graph.node.isEmpty)
+        // For scripts/check_onnx_exports.sh: onnx.checker and onnxruntime on every export.
+        if let dir = ProcessInfo.processInfo.environment["CNNCONV_ONNX_EXPORT_DIR"] {
+            try ONNXExporter.write(graph, to: "\(dir)/\(c.name).onnx")
+        }
     }
 
     func checkAttributes(_ c: Manifest.Case, _ n: Manifest.NodeEntry, _ op: Op, params: [String: [Double]]) throws {
