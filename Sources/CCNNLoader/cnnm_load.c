@@ -673,8 +673,8 @@ static cnnm_status build_api(cnnm_model *m, cnnm_error *err) {
                 const Cnnconv__V1__Dimension *dim = src[i]->shape[d];
                 out->size = -1;
                 out->symbol = NULL;
-                if (dim->value_case == CNNCONV__V1__DIMENSION__VALUE_SIZE && dim->size <= (uint64_t)INT64_MAX)
-                    out->size = (int64_t)dim->size;
+                if (dim->value_case == CNNCONV__V1__DIMENSION__VALUE_SIZE) /* huge sizes saturate; refused later */
+                    out->size = dim->size <= (uint64_t)INT64_MAX ? (int64_t)dim->size : INT64_MAX;
                 else if (dim->value_case == CNNCONV__V1__DIMENSION__VALUE_SYMBOL)
                     out->symbol = dim->symbol;
             }

@@ -55,6 +55,48 @@ final class HostileFileTests: XCTestCase {
         XCTAssertEqual(refused, 2 * bytes.count)
     }
 
+    /// Header bytes mutated behind valid CRCs: both decoders (protobuf-c, SwiftProtobuf) and both
+    /// graph checkers meet the damage; they must agree on accept/refuse and on the error.
+    ///
+    /// One known, deliberate difference: a known field encoded with the wrong wire type (say a
+    /// varint where a submessage belongs). SwiftProtobuf and protoc keep it as an unknown field;
+    /// protobuf-c refuses the message, so the C loader says CNNM_ERR_MALFORMED_HEADER. No writer
+    /// produces such a header; the C side is stricter, never more lenient. (≈ 0.6% of these cases.)
+    func testMutatedHeadersBehindValidChecksumsAgreeWithSwift() throws {
+        let bytes = try smallModelBytes()
+        let headerLength = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self))) }
+        let header = Array(bytes[64..<64 + headerLength])
+        let data = dataSection(bytes)
+        var rng = SplitMix64(seed: 99)
+        var mismatches: [String] = []
+        var stricter = 0
+        for case_ in 0..<1500 {
+            var h = header
+            for _ in 0..<(1 + Int(rng.next() % 3)) {
+                let p = Int(rng.next() % UInt64(h.count))
+                switch rng.next() % 4 {
+                case 0: h[p] = UInt8(truncatingIfNeeded: rng.next())
+                case 1: h.remove(at: p)
+                case 2: h.insert(UInt8(truncatingIfNeeded: rng.next()), at: p)
+                default: h[p] ^= UInt8(1 << (rng.next() % 8))
+                }
+            }
+            var p = Preamble()
+            p.headerLength = UInt64(h.count)
+            p.dataOffset = Preamble.dataOffset(forHeaderLength: p.headerLength)
+            p.dataLength = UInt64(data.count)
+            p.headerCRC32 = crc32(h)
+            var image = p.encoded() + h
+            image += [UInt8](repeating: 0, count: Int(p.dataOffset) - image.count)
+            image += data
+            guard let m = verdictMismatch(image) else { continue }
+            if CLoader.open(bytes: image).status == CNNM_ERR_MALFORMED_HEADER { stricter += 1; continue }
+            mismatches.append("case \(case_): \(m)")
+        }
+        XCTAssertLessThan(stricter, 30, "protobuf-c refused \(stricter) headers SwiftProtobuf reads")
+        XCTAssertTrue(mismatches.isEmpty, "\(mismatches.count) disagreements, e.g.\n" + mismatches.prefix(8).joined(separator: "\n"))
+    }
+
     func testTrailingBytesAndTextModeDamage() throws {
         let bytes = try smallModelBytes()
         expect(bytes + [0], CNNM_ERR_LENGTH_MISMATCH, mentioning: "trailing")
