@@ -6,6 +6,8 @@ import PackageDescription
 /// The executor's hot loops are array- and pointer-indexed; bounds checks there cost 2-10x.
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+
 let package = Package(
     name: "cnnconv",
     platforms: [.macOS(.v13)],
@@ -31,6 +33,7 @@ let package = Package(
         .target(name: "CNNGraph", dependencies: ["CNNFormat"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"], swiftSettings: fastMath),
         .target(
             name: "CCNNLoader",
             exclude: ["Makefile", "README.md", "tools"],
@@ -44,17 +47,18 @@ let package = Package(
         .executableTarget(
             name: "cnnconv",
             dependencies: [
-                "CNNFormat", "CNNGraph", "CNNONNX",
+                "CNNFormat", "CNNGraph", "CNNONNX", "CNNRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "CNNFixtures", dependencies: ["CNNGraph"]),
         .executableTarget(name: "make-fixtures", dependencies: ["CNNFixtures"]),
-        .target(name: "CNNTestSupport", dependencies: ["CNNGraph", "CNNFixtures"], path: "Tests/CNNTestSupport"),
-        .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport"]),
-        .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNTestSupport"]),
+        .target(name: "CNNTestSupport", dependencies: ["CNNFormat", "CNNGraph", "CNNFixtures", protobuf], path: "Tests/CNNTestSupport"),
+        .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport", protobuf]),
+        .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNFixtures", "CNNTestSupport", protobuf]),
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNTestSupport"]),
+        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
     ]

@@ -141,7 +141,7 @@ public enum FixtureModels {
         x = b.add("identity", .identity, x)
         x = b.add("ln", .layerNorm(LayerNorm(scale: p.tensor("ln.weight", [16 * 9 * 18]) { 1 + $0.gaussian(std: 0.1) },
                                              bias: nil, epsilon: 1e-5, axis: 1)), x)
-        x = b.add("gmp", .globalPool(.average), x)
+        x = b.add("gap", .globalPool(.average), x)
         x = b.add("flatten", .flatten(axis: 1), x)
         x = b.add("fc_ws", .linear(Linear(weight: p.weight("fc_ws.weight", [8, 16]), bias: p.bias("fc_ws.bias", 8),
                                           reparameterization: .weightStandardization(epsilon: 1e-5))), x)

@@ -37,14 +37,15 @@ extension Graph {
         for o in outputs where !defined.contains(o.name) { throw .missingOutput(o.name) }
     }
 
-    /// A cycle through node `start`, as node names, if one exists.
+    /// A cycle through node `start`, as node names in data-flow order, if one exists.
     func findCycle(from start: Int) -> [String]? {
         var producer: [String: Int] = [:]
         for (i, n) in nodes.enumerated() { for o in n.outputs { producer[o] = i } }
         var path: [Int] = []
         var visited = Set<Int>()
         func visit(_ i: Int) -> [String]? {
-            if let at = path.firstIndex(of: i) { return (path[at...] + [i]).map { nodes[$0].name } }
+            // The path follows inputs backwards; report it in the direction data flows.
+            if let at = path.firstIndex(of: i) { return (path[at...] + [i]).reversed().map { nodes[$0].name } }
             guard visited.insert(i).inserted else { return nil }
             path.append(i)
             defer { path.removeLast() }

@@ -1,0 +1,109 @@
+// Monte Carlo dropout (Gal & Ghahramani 2016): N stochastic passes with dropout sampling on and
+// BatchNorm on its running statistics; per-output mean and spread, and for softmax outputs the
+// predictive entropy of the mean and the mutual information (BALD).
+import CNNGraph
+import CNNKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Per-output statistics of N Monte Carlo dropout passes. Accumulated in Float64.
+public struct MonteCarloOutput: Sendable, Equatable {
+    public var name: String
+    /// Element-wise mean over the passes.
+    public var mean: NDArray<Double>
+    /// Element-wise population standard deviation over the passes (divides by N).
+    public var standardDeviation: NDArray<Double>
+    /// When the output is a softmax: −Σ p̄·ln p̄ of the mean probabilities along the softmax axis
+    /// (nats), one value per distribution (the output shape without that axis). nil otherwise.
+    public var predictiveEntropy: NDArray<Double>?
+    /// When the output is a softmax: predictive entropy minus the mean per-pass entropy (the
+    /// mutual information between prediction and weights, "BALD"). nil otherwise.
+    public var mutualInformation: NDArray<Double>?
+}
+
+public struct MonteCarloResult: Sendable, Equatable {
+    public var samples: Int
+    public var seed: UInt64
+    public var outputs: [String: MonteCarloOutput]
+}
+
+extension Executor {
+    /// Runs the graph `samples` times in `.monteCarloDropout` mode. One generator seeded with
+    /// `seed` runs through all passes, so the result depends on `seed` and `samples` only.
+    public func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int,
+                                  seed: UInt64 = 0) throws(RuntimeError) -> MonteCarloResult {
+        guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
+        let state = RunState(mode: .monteCarloDropout, generator: Xoshiro256StarStar(seed: seed))
+        struct Accumulator {
+            var sum: [Double], squares: [Double], entropySum: [Double]
+            let softmaxAxis: Int?
+        }
+        var accumulators: [String: Accumulator] = [:]
+        for o in graph.outputs {
+            let n = shapes[o.name]!.reduce(1, *)
+            var axis: Int? = nil
+            if let p = graph.producerIndex(of: o.name), case .softmax(let a) = graph.nodes[p].op {
+                let rank = shapes[o.name]!.count
+                axis = a < 0 ? a + rank : a
+            }
+            accumulators[o.name] = Accumulator(sum: .init(repeating: 0, count: n), squares: .init(repeating: 0, count: n),
+                                               entropySum: [], softmaxAxis: axis)
+        }
+        for _ in 0..<samples {
+            try execute(inputs, state)
+            for o in graph.outputs {
+                guard var acc = accumulators[o.name], let p = readable[o.name] else { continue }
+                for i in acc.sum.indices {
+                    let v = Double(p[i])
+                    acc.sum[i] += v
+                    acc.squares[i] += v * v
+                }
+                if let axis = acc.softmaxAxis {
+                    let e = Self.entropy(UnsafeBufferPointer(start: p, count: acc.sum.count), shape: shapes[o.name]!, axis: axis)
+                    if acc.entropySum.isEmpty { acc.entropySum = e } else { for i in e.indices { acc.entropySum[i] += e[i] } }
+                }
+                accumulators[o.name] = acc
+            }
+        }
+        var outputs: [String: MonteCarloOutput] = [:]
+        let n = Double(samples)
+        for o in graph.outputs {
+            guard let acc = accumulators[o.name] else { continue }
+            let shape = shapes[o.name]!
+            let mean = acc.sum.map { $0 / n }
+            let std = zip(acc.squares, mean).map { (sq, m) in max(0, sq / n - m * m).squareRoot() }
+            var entropy: NDArray<Double>? = nil, information: NDArray<Double>? = nil
+            if let axis = acc.softmaxAxis {
+                let h = mean.withUnsafeBufferPointer { Self.entropy($0, shape: shape, axis: axis) }
+                var reduced = shape
+                reduced.remove(at: axis)
+                entropy = NDArray(shape: reduced, values: h)
+                information = NDArray(shape: reduced, values: zip(h, acc.entropySum).map { max(0, $0 - $1 / n) })
+            }
+            outputs[o.name] = MonteCarloOutput(name: o.name, mean: NDArray(shape: shape, values: mean),
+                                               standardDeviation: NDArray(shape: shape, values: std),
+                                               predictiveEntropy: entropy, mutualInformation: information)
+        }
+        return MonteCarloResult(samples: samples, seed: seed, outputs: outputs)
+    }
+
+    /// −Σ p·ln p along `axis` (0·ln 0 = 0), one value per position of the other axes.
+    static func entropy<S: BinaryFloatingPoint>(_ p: UnsafeBufferPointer<S>, shape: [Int], axis: Int) -> [Double] {
+        let outer = shape[..<axis].reduce(1, *), length = shape[axis], inner = shape[(axis + 1)...].reduce(1, *)
+        var out = [Double](repeating: 0, count: outer * inner)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                var h = 0.0
+                for k in 0..<length {
+                    let v = Double(p[(o * length + k) * inner + i])
+                    if v > 0 { h -= v * log(v) }
+                }
+                out[o * inner + i] = h
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,267 @@
+// Planning: assigns every value a buffer (shared between values whose lifetimes do not
+// overlap), converts parameters, validates each node's kernel geometry, and turns each node into
+// a step that calls the CNNKernels kernel on fixed pointers.
+import CNNGraph
+import CNNKernels
+
+extension Executor {
+    func plan() throws(RuntimeError) {
+        let nodes = graph.nodes
+        let pinned = Set(graph.inputs.map(\.name) + graph.outputs.map(\.name))
+        func count(_ name: String) -> Int { shapes[name].map { $0.reduce(1, *) } ?? 0 }
+
+        // Buffer assignment: greedy best fit over slots freed after a value's last reader.
+        var lastUse: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
+        var pointers: [String: UnsafeMutablePointer<Scalar>] = [:]
+        for input in graph.inputs {
+            let p = memory.allocate(count(input.name))
+            pointers[input.name] = p
+            readable[input.name] = p
+            inputBuffers.append((input.name, shapes[input.name] ?? [], p))
+        }
+        var capacities: [Int] = []
+        var freeSlots: [Int] = []
+        var slotOf: [String: Int] = [:]
+        var dedicated: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() {
+            let out = node.output
+            let needed = count(out)
+            if retainsAllValues || pinned.contains(out) {
+                dedicated[out] = needed
+            } else {
+                let fits = freeSlots.filter { capacities[$0] >= needed }
+                let pick = fits.min { capacities[$0] < capacities[$1] } ?? freeSlots.max { capacities[$0] < capacities[$1] }
+                if let s = pick {
+                    freeSlots.removeAll { $0 == s }
+                    capacities[s] = max(capacities[s], needed)
+                    slotOf[out] = s
+                } else {
+                    capacities.append(needed)
+                    slotOf[out] = capacities.count - 1
+                }
+            }
+            // Release what this node read last (and its own output when nobody reads it).
+            var released = Set<String>()
+            for v in node.inputs + [out] where (lastUse[v] ?? i) == i && !released.contains(v) {
+                released.insert(v)
+                if let s = slotOf[v] { freeSlots.append(s) }
+            }
+        }
+        let slotPointers = capacities.map { memory.allocate($0) }
+        for node in nodes {
+            let out = node.output
+            let p = dedicated[out].map { memory.allocate($0) } ?? slotPointers[slotOf[out]!]
+            for o in node.outputs { pointers[o] = p }
+            if dedicated[out] != nil { for o in node.outputs { readable[o] = p } }
+        }
+
+        var workspaceNeed = 0
+        for (i, node) in nodes.enumerated() {
+            let ins = node.inputs.map { UnsafePointer(pointers[$0]!) }
+            let inShapes = node.inputs.map { shapes[$0]! }
+            let y = pointers[out: node.output, pointers]
+            let outShape = shapes[node.output]!
+            do {
+                let (body, scratch) = try makeStep(node, ins, inShapes, y, outShape)
+                workspaceNeed = max(workspaceNeed, scratch)
+                steps.append(Step(node: i, body: body))
+            } catch {
+                throw .kernel(node: node.name, message: error.description)
+            }
+            // Extra outputs alias the first (the format allows them; they carry the same value).
+        }
+        _ = workspace.buffer(workspaceNeed, of: Scalar.self)
+    }
+
+    /// The step running one node, and the `Workspace` elements it needs.
+    func makeStep(_ node: Node, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
+                  _ y: UnsafeMutablePointer<Scalar>, _ outShape: [Int])
+        throws(KernelError) -> (body: (RunState) throws -> Void, scratch: Int) {
+        let x = ins.first!, xs = inShapes.first!
+        let n = outShape.reduce(1, *)
+        let ws = workspace
+        func convert(_ t: Tensor) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(Parameters.doubles(t).map { Scalar($0) })) }
+        func convert(_ values: [Double]) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(values.map { Scalar($0) })) }
+        func constant(_ value: Double, _ count: Int) -> UnsafePointer<Scalar> { convert([Double](repeating: value, count: count)) }
+        let copy: (RunState) throws -> Void = { _ in y.update(from: x, count: n) }
+
+        switch node.op {
+        case .conv2d(let c):
+            let w = c.window
+            let g = try ConvGeometry(input: shape4(xs), outChannels: c.outChannels, kernel: Size2D(w.kernelH, w.kernelW),
+                                     stride: Size2D(w.strideH, w.strideW), dilation: Size2D(w.dilationH, w.dilationW),
+                                     padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
+                                     groups: c.groups)
+            let weight = convert(Parameters.effectiveWeight(c.weight, c.reparameterization))
+            let bias = c.bias.map(convert)
+            return ({ _ in conv2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
+                    g.workspaceCount(threads: threads))
+        case .convTranspose2d(let c):
+            let w = c.window
+            let g = try ConvTransposeGeometry(
+                input: shape4(xs), outChannels: c.outChannels, kernel: Size2D(w.kernelH, w.kernelW),
+                stride: Size2D(w.strideH, w.strideW), dilation: Size2D(w.dilationH, w.dilationW),
+                padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
+                outputPadding: Size2D(c.outputPadding.h, c.outputPadding.w), groups: c.groups)
+            let weight = convert(c.weight)
+            let bias = c.bias.map(convert)
+            return ({ _ in convTranspose2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
+                    g.workspaceCount)
+        case .linear(let l):
+            let weight = convert(Parameters.effectiveWeight(l.weight, l.reparameterization))
+            let bias = l.bias.map(convert)
+            let rows = n / l.outFeatures, inF = l.inFeatures, outF = l.outFeatures
+            return ({ _ in linear(input: x, weight: weight, bias: bias, output: y, batch: rows, inFeatures: inF, outFeatures: outF) }, 0)
+        case .batchNorm(let bn):
+            return (batchNormStep(node, bn, x, xs, y), 0)
+        case .dropout(let d):
+            let shape = shape4(xs), keep = d.keepProbability
+            let scaling: DropoutScaling = d.convention == .inverted ? .inverted : .classic
+            let granularity: DropoutGranularity = d.granularity == .element ? .element : .channel
+            return ({ state in
+                switch state.mode {
+                case .eval:
+                    if scaling == .classic { scale(input: x, output: y, count: n, by: keep) } else { y.update(from: x, count: n) }
+                case .train, .monteCarloDropout:
+                    try dropout(shape, input: x, output: y, keepProbability: keep, scaling: scaling,
+                                granularity: granularity, generator: &state.generator)
+                }
+            }, 0)
+        case .activation(let a):
+            let k = kernelActivation(a)
+            return ({ _ in activate(k, input: x, output: y, count: n) }, 0)
+        case .pool2d(let p):
+            let w = p.window
+            let g = try PoolGeometry(input: shape4(xs), kernel: Size2D(w.kernelH, w.kernelW), stride: Size2D(w.strideH, w.strideW),
+                                     dilation: Size2D(w.dilationH, w.dilationW),
+                                     padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
+                                     ceilMode: p.ceilMode)
+            if p.kind == .max { return ({ _ in maxPool2d(g, input: x, output: y) }, 0) }
+            let include = p.countIncludePad
+            return ({ _ in averagePool2d(g, input: x, output: y, countIncludePadding: include) }, 0)
+        case .globalPool(let kind):
+            let shape = shape4(xs)
+            if kind == .max { return ({ _ in globalMaxPool(shape, input: x, output: y) }, 0) }
+            return ({ _ in globalAveragePool(shape, input: x, output: y) }, 0)
+        case .flatten, .identity:
+            return (copy, 0)
+        case .add:
+            let inputs = ins
+            if inputs.count == 1 { return (copy, 0) }
+            return ({ _ in add(inputs, output: y, count: n) }, 0)
+        case .mul:
+            let s = ins[1]
+            if inShapes[1] == xs { return ({ _ in multiply(x, s, output: y, count: n) }, 0) }
+            let shape = shape4(xs)
+            return ({ _ in multiplyChannels(shape, input: x, scale: s, output: y) }, 0)
+        case .concat(let axis):
+            let a = axis < 0 ? axis + xs.count : axis
+            let parts = zip(ins, inShapes).map { (data: $0.0, shape: $0.1) }
+            guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
+            return ({ _ in try concat(parts, axis: a, output: y) }, 0)
+        case .softmax(let axis):
+            let a = axis < 0 ? axis + xs.count : axis
+            guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
+            return ({ _ in try softmax(input: x, output: y, shape: xs, axis: a) }, 0)
+        case .affine(let af):
+            let shape = shape4(xs), sc = convert(af.scale), sh = convert(af.shift)
+            return ({ _ in channelAffine(shape, input: x, output: y, scale: sc, shift: sh) }, 0)
+        case .layerNorm(let ln):
+            let a = ln.axis < 0 ? ln.axis + xs.count : ln.axis
+            guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: ln.axis, rank: xs.count) }
+            let inner = xs[a...].reduce(1, *)
+            let sc = ln.scale.map(convert) ?? constant(1, inner), b = ln.bias.map(convert)
+            let eps = ln.epsilon
+            return ({ _ in try layerNorm(input: x, output: y, shape: xs, axis: a, scale: sc, bias: b, epsilon: eps) }, 0)
+        case .groupNorm(let gn):
+            let shape = shape4(xs), c = shape.channels, groups = gn.groups, eps = gn.epsilon
+            let sc = gn.scale.map(convert) ?? constant(1, c), b = gn.bias.map(convert) ?? constant(0, c)
+            return ({ _ in try groupNorm(shape, groups: groups, input: x, output: y, scale: sc, bias: b, epsilon: eps) }, 0)
+        case .instanceNorm(let inorm):
+            let shape = shape4(xs), c = shape.channels, eps = inorm.epsilon
+            let sc = inorm.scale.map(convert) ?? constant(1, c), b = inorm.bias.map(convert) ?? constant(0, c)
+            return ({ _ in instanceNorm(shape, input: x, output: y, scale: sc, bias: b, epsilon: eps) }, 0)
+        case .lrn(let l):
+            let shape = shape4(xs)
+            let size = l.size, alpha = Double(l.alpha), beta = Double(l.beta), bias = Double(l.bias)
+            return ({ _ in try localResponseNorm(shape, input: x, output: y, size: size, alpha: alpha, beta: beta, bias: bias) }, 0)
+        case .channelShuffle(let groups):
+            let shape = shape4(xs)
+            return ({ _ in try channelShuffle(shape, groups: groups, input: x, output: y) }, 0)
+        case .resize(let r):
+            let g = try ResizeGeometry(input: shape4(xs), scaleHeight: r.scaleH, scaleWidth: r.scaleW)
+            guard let transform = CoordinateTransform(rawValue: r.coordinateTransform.rawValue) else {
+                throw .shapeMismatch("unknown coordinate transform \(r.coordinateTransform.rawValue)")
+            }
+            if r.mode == .bilinear { return ({ _ in resizeBilinear(g, input: x, output: y, transform: transform) }, 0) }
+            guard let rounding = NearestRounding(rawValue: r.nearestRounding.rawValue) else {
+                throw .shapeMismatch("unknown nearest rounding \(r.nearestRounding.rawValue)")
+            }
+            return ({ _ in resizeNearest(g, input: x, output: y, transform: transform, rounding: rounding) }, 0)
+        }
+    }
+
+    /// BatchNorm: running statistics in eval and MC dropout modes; batch statistics (and the
+    /// momentum update of the running ones, reported in the run state) in train mode.
+    func batchNormStep(_ node: Node, _ bn: BatchNorm, _ x: UnsafePointer<Scalar>, _ xs: [Int],
+                       _ y: UnsafeMutablePointer<Scalar>) -> (RunState) throws -> Void {
+        let shape = shape4(xs), c = shape.channels
+        func convert(_ values: [Double]) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(values.map { Scalar($0) })) }
+        let gamma = convert(bn.scale.map(Parameters.doubles) ?? [Double](repeating: 1, count: c))
+        let beta = convert(bn.bias.map(Parameters.doubles) ?? [Double](repeating: 0, count: c))
+        let runningMean = Parameters.doubles(bn.runningMean), runningVariance = Parameters.doubles(bn.runningVariance)
+        let mean = convert(runningMean), variance = convert(runningVariance)
+        let batchMean = memory.allocate(c), batchVariance = memory.allocate(c)
+        let eps = bn.epsilon, momentum = bn.momentum, name = node.name
+        let m = Double(shape.batch * shape.spatial)
+        return { state in
+            guard state.mode == .train else {
+                batchNormInference(shape, input: x, output: y, scale: gamma, bias: beta,
+                                   runningMean: mean, runningVariance: variance, epsilon: eps)
+                return
+            }
+            try batchNormTraining(shape, input: x, output: y, scale: gamma, bias: beta, epsilon: eps,
+                                  batchMean: batchMean, batchVariance: batchVariance)
+            let bm = (0..<c).map { Double(batchMean[$0]) }
+            let unbiased = (0..<c).map { Double(batchVariance[$0]) }
+            state.batchNorm[name] = BatchNormStatistics(
+                node: name, batchMean: bm, batchVariance: unbiased.map { $0 * (m - 1) / m },
+                unbiasedBatchVariance: unbiased,
+                runningMean: (0..<c).map { (1 - momentum) * runningMean[$0] + momentum * bm[$0] },
+                runningVariance: (0..<c).map { (1 - momentum) * runningVariance[$0] + momentum * unbiased[$0] })
+        }
+    }
+}
+
+/// A dense shape as NCHW: [N, C, rest…] → (N, C, ∏rest, 1); [N] → (N, 1, 1, 1).
+func shape4(_ s: [Int]) -> Shape4D {
+    Shape4D(batch: s.first ?? 1, channels: s.count > 1 ? s[1] : 1,
+            height: s.count > 2 ? s[2...].reduce(1, *) : 1, width: 1)
+        .withSpatial(s)
+}
+
+extension Shape4D {
+    /// Keeps H and W apart for true 4-D shapes (the spatial kernels need both).
+    func withSpatial(_ s: [Int]) -> Shape4D {
+        s.count == 4 ? Shape4D(batch: s[0], channels: s[1], height: s[2], width: s[3]) : self
+    }
+}
+
+/// The kernels' activation for a graph activation (parameters widened to Double).
+func kernelActivation(_ a: CNNGraph.Activation) -> CNNKernels.Activation {
+    switch a {
+    case .relu: return .relu
+    case let .clip(lo, hi): return .clip(min: Double(lo), max: Double(hi))
+    case .leakyRelu(let alpha): return .leakyRelu(alpha: Double(alpha))
+    case .sigmoid: return .sigmoid
+    case .tanh: return .tanh
+    case let .hardSigmoid(alpha, beta): return .hardSigmoid(alpha: Double(alpha), beta: Double(beta))
+    case .hardSwish: return .hardSwish
+    case .silu: return .silu
+    }
+}
+
+private extension Dictionary where Key == String {
+    subscript(out name: String, _ d: [String: Value]) -> Value { d[name]! }
+}

@@ -1,0 +1,94 @@
+// What every command shares: exit codes, the one-line error, terminal detection, number formats.
+import ArgumentParser
+import CNNGraph
+import Foundation
+
+/// The documented exit codes.
+enum ExitStatus: Int32 {
+    case ok = 0
+    case verificationFailed = 1
+    case usage = 2
+    case invalidInput = 3
+
+    var code: ExitCode { ExitCode(rawValue) }
+}
+
+/// A failure a command reports as `cnnconv: <message>` with an exit code.
+struct CLIFailure: Error {
+    var message: String
+    var exitCode: ExitStatus
+    init(_ message: String, exitCode: ExitStatus = .invalidInput) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+    /// Any error from the libraries: their descriptions already name file, node or tensor.
+    init(_ error: Error, exitCode: ExitStatus = .invalidInput) {
+        self.init(String(describing: error), exitCode: exitCode)
+    }
+}
+
+enum Terminal {
+    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+    static var colorEnabled: Bool {
+        isTerminal(STDOUT_FILENO) && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data(("cnnconv: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    static func bold(_ s: String) -> String { colorEnabled ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
+    static func yellow(_ s: String) -> String { colorEnabled ? "\u{1B}[33m\(s)\u{1B}[0m" : s }
+    static func green(_ s: String) -> String { colorEnabled ? "\u{1B}[32m\(s)\u{1B}[0m" : s }
+    static func red(_ s: String) -> String { colorEnabled ? "\u{1B}[31m\(s)\u{1B}[0m" : s }
+}
+
+enum Format {
+    /// 1.9 MB, 96.4 KB, 812 bytes (decimal units).
+    static func bytes<I: BinaryInteger>(_ n: I) -> String {
+        let v = Double(n)
+        if v >= 1e9 { return String(format: "%.2f GB", v / 1e9) }
+        if v >= 1e6 { return String(format: "%.1f MB", v / 1e6) }
+        if v >= 1e3 { return String(format: "%.1f KB", v / 1e3) }
+        return "\(n) bytes"
+    }
+
+    /// 640, 442K, 38.2M, 4.1G.
+    static func count<I: BinaryInteger>(_ n: I) -> String {
+        let v = Double(n)
+        if v >= 1e9 { return String(format: "%.1fG", v / 1e9) }
+        if v >= 1e6 { return String(format: "%.1fM", v / 1e6) }
+        if v >= 1e4 { return String(format: "%.0fK", v / 1e3) }
+        return String(n)
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Left-aligned columns; `rightAligned` holds column indices to right-align.
+    static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+        guard let width = rows.map(\.count).max() else { return [] }
+        var widths = [Int](repeating: 0, count: width)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return rightAligned.contains(i) ? pad + cell : (i == row.count - 1 ? cell : cell + pad)
+            }.joined(separator: "  ").trimmingSpaces
+        }
+    }
+}
+
+/// Loads a model file, turning any failure into exit code 3 with the library's message.
+func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
+    do { return try Graph(contentsOf: path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
+}
