@@ -37,11 +37,7 @@ extension Executor {
                                   seed: UInt64 = 0) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
         let state = RunState(mode: .monteCarloDropout, generator: Xoshiro256StarStar(seed: seed))
-        struct Accumulator {
-            var sum: [Double], squares: [Double], entropySum: [Double]
-            let softmaxAxis: Int?
-        }
-        var accumulators: [String: Accumulator] = [:]
+        var accumulators: [String: MonteCarloAccumulator] = [:]
         for o in graph.outputs {
             let n = shapes[o.name]!.reduce(1, *)
             var axis: Int? = nil
@@ -49,7 +45,7 @@ extension Executor {
                 let rank = shapes[o.name]!.count
                 axis = a < 0 ? a + rank : a
             }
-            accumulators[o.name] = Accumulator(sum: .init(repeating: 0, count: n), squares: .init(repeating: 0, count: n),
+            accumulators[o.name] = MonteCarloAccumulator(sum: .init(repeating: 0, count: n), squares: .init(repeating: 0, count: n),
                                                entropySum: [], softmaxAxis: axis)
         }
         for _ in 0..<samples {
@@ -106,4 +102,10 @@ extension Executor {
         }
         return out
     }
+}
+
+/// Running sums of one output over the passes.
+struct MonteCarloAccumulator {
+    var sum: [Double], squares: [Double], entropySum: [Double]
+    let softmaxAxis: Int?
 }
