@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"], swiftSettings: fastMath),
         .target(
             name: "CCNNLoader",
-            exclude: ["Makefile", "README.md", "tools"],
+            exclude: ["Makefile", "README.md", "tools", "build"],
             cSettings: [.unsafeFlags(["-std=c99"])],
             linkerSettings: [.linkedLibrary("protobuf-c"), .linkedLibrary("z"), .linkedLibrary("m")]
         ),
@@ -58,7 +58,8 @@ let package = Package(
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNFixtures", "CNNTestSupport", protobuf]),
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNTestSupport"]),
-        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
+        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNTestSupport"]),
+        .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNONNX"], path: "Benchmarks/Sources"),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
     ]

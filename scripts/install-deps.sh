@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cnnconv builds against, if missing (needs root or sudo).
+#   zlib1g-dev        CZlib: CRC-32 and deflate for the format
+#   libopenblas-dev   CBLAS: the executor's GEMM
+#   libprotobuf-c-dev CCNNLoader: the C loader's header parsing
+#   pkg-config, make  SwiftPM's zlib lookup; the C loader's standalone build
+set -euo pipefail
+packages=(zlib1g-dev libopenblas-dev libprotobuf-c-dev pkg-config make)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.1 or newer" >&2; exit 1; }
