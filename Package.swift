@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"], swiftSettings: fastMath),
+        .target(name: "CNNPasses", dependencies: ["CNNGraph"]),
+        .target(name: "CNNVerify", dependencies: ["CNNGraph", "CNNRuntime"]),
         .target(
             name: "CCNNLoader",
             exclude: ["Makefile", "README.md", "tools", "build"],
@@ -47,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "cnnconv",
             dependencies: [
-                "CNNFormat", "CNNGraph", "CNNONNX", "CNNRuntime",
+                "CNNFormat", "CNNGraph", "CNNONNX", "CNNRuntime", "CNNPasses", "CNNVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNTestSupport"]),
         .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNONNX"], path: "Benchmarks/Sources"),
+        .testTarget(name: "CNNPassesTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
     ]
