@@ -1,0 +1,156 @@
+// cnnconv-bench: builds ResNet-18/50 with random weights, exports it to ONNX (so onnxruntime
+// runs the same model), and times the CNNRuntime executor on it. Prints one JSON object;
+// Benchmarks/bench.py runs it and onnxruntime side by side.
+//
+//   cnnconv-bench MODEL [--variant bn|folded] [--threads T] [--repeat N] [--batch B] [--onnx PATH] [--f64]
+//
+// MODEL: resnet18 | resnet50. `bn` keeps Conv→BatchNorm→ReLU as trained; `folded` is the same
+// architecture with the BatchNorms already folded into conv biases (what `cnnconv fold` yields).
+import CNNGraph
+import CNNKernels
+import CNNONNX
+import CNNRuntime
+import Foundation
+
+struct Options {
+    var model = "resnet18", variant = "bn", threads = KernelThreads.defaultCount, repeats = 20, batch = 1
+    var onnx: String? = nil, f64 = false
+}
+
+func parse() -> Options {
+    var o = Options()
+    var args = CommandLine.arguments.dropFirst()
+    func next(_ flag: String) -> String {
+        guard let v = args.popFirst() else { FileHandle.standardError.write(Data("missing value for \(flag)\n".utf8)); exit(2) }
+        return v
+    }
+    while let a = args.popFirst() {
+        switch a {
+        case "--variant": o.variant = next(a)
+        case "--threads": o.threads = Int(next(a)) ?? 1
+        case "--repeat": o.repeats = Int(next(a)) ?? 20
+        case "--batch": o.batch = Int(next(a)) ?? 1
+        case "--onnx": o.onnx = next(a)
+        case "--f64": o.f64 = true
+        default: o.model = a
+        }
+    }
+    return o
+}
+
+/// Deterministic parameters (SplitMix-style) so runs are comparable.
+struct Params {
+    var rng = Xoshiro256StarStar(seed: 20_261_125)
+    mutating func gaussian(_ std: Double) -> Float {
+        let u1 = max(rng.nextUnit(), 1e-300), u2 = rng.nextUnit()
+        return Float(std * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+    mutating func tensor(_ name: String, _ shape: [Int], _ draw: (inout Params) -> Float) -> Tensor {
+        var v = [Float](); v.reserveCapacity(shape.reduce(1, *))
+        for _ in 0..<shape.reduce(1, *) { v.append(draw(&self)) }
+        return Tensor(name: name, shape: shape, values: v)
+    }
+}
+
+func resnet(depth: Int, folded: Bool) throws -> Graph {
+    var p = Params()
+    var b = GraphBuilder(name: "resnet\(depth)\(folded ? "_folded" : "")")
+    var x = b.input("image", [.symbol("N"), .fixed(3), .fixed(224), .fixed(224)])
+    func convBN(_ name: String, _ x: String, _ cin: Int, _ cout: Int, k: Int, s: Int, relu: Bool) -> String {
+        let std = (2.0 / Double(cin * k * k)).squareRoot()
+        let w = p.tensor("\(name).weight", [cout, cin, k, k]) { $0.gaussian(std) }
+        var y: String
+        if folded {
+            let bias = p.tensor("\(name).bias", [cout]) { $0.gaussian(0.05) }
+            y = b.add(name, .conv2d(Conv2d(weight: w, bias: bias, window: Window2d(k: k, s: s, p: k / 2))), x)
+        } else {
+            y = b.add(name, .conv2d(Conv2d(weight: w, bias: nil, window: Window2d(k: k, s: s, p: k / 2))), x)
+            let g = p.tensor("\(name).bn.weight", [cout]) { 1 + $0.gaussian(0.1) }
+            let be = p.tensor("\(name).bn.bias", [cout]) { $0.gaussian(0.05) }
+            let m = p.tensor("\(name).bn.running_mean", [cout]) { $0.gaussian(0.1) }
+            let v = p.tensor("\(name).bn.running_var", [cout]) { 0.5 + abs($0.gaussian(0.5)) }
+            y = b.add("\(name).bn", .batchNorm(BatchNorm(scale: g, bias: be, runningMean: m, runningVariance: v)), y)
+        }
+        return relu ? b.add("\(name).relu", .activation(.relu), y) : y
+    }
+    x = convBN("stem", x, 3, 64, k: 7, s: 2, relu: true)
+    x = b.add("maxpool", .pool2d(Pool2d(kind: .max, window: Window2d(k: 3, s: 2, p: 1))), x)
+    let bottleneck = depth >= 50
+    let blocks = depth == 18 ? [2, 2, 2, 2] : depth == 34 ? [3, 4, 6, 3] : [3, 4, 6, 3]
+    var cin = 64
+    for (stage, count) in blocks.enumerated() {
+        let width = 64 << stage
+        let cout = bottleneck ? width * 4 : width
+        for i in 0..<count {
+            let s = (i == 0 && stage > 0) ? 2 : 1
+            let name = "layer\(stage + 1).\(i)"
+            var y: String
+            if bottleneck {
+                y = convBN("\(name).conv1", x, cin, width, k: 1, s: 1, relu: true)
+                y = convBN("\(name).conv2", y, width, width, k: 3, s: s, relu: true)
+                y = convBN("\(name).conv3", y, width, cout, k: 1, s: 1, relu: false)
+            } else {
+                y = convBN("\(name).conv1", x, cin, width, k: 3, s: s, relu: true)
+                y = convBN("\(name).conv2", y, width, cout, k: 3, s: 1, relu: false)
+            }
+            let shortcut = (s != 1 || cin != cout) ? convBN("\(name).downsample", x, cin, cout, k: 1, s: s, relu: false) : x
+            let sum = b.add("\(name).add", .add, y, shortcut)
+            x = b.add("\(name).relu", .activation(.relu), sum)
+            cin = cout
+        }
+    }
+    x = b.add("avgpool", .globalPool(.average), x)
+    x = b.add("flatten", .flatten(axis: 1), x)
+    let std = (1.0 / Double(cin)).squareRoot()
+    let fc = Linear(weight: p.tensor("fc.weight", [1000, cin]) { $0.gaussian(std) }, bias: p.tensor("fc.bias", [1000]) { $0.gaussian(0.01) })
+    x = b.add("fc", .linear(fc), x)
+    b.output(x)
+    return try b.build()
+}
+
+func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [String: Any] {
+    let exec = try Executor<S>(graph: graph, batch: o.batch, threads: o.threads)
+    let shape = graph.inputs[0].concreteShape(batch: o.batch)
+    var rng = Xoshiro256StarStar(seed: 1)
+    let input = NDArray<S>(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in S(rng.nextUnit() * 2 - 1) })
+    _ = try exec.run(input)   // warm-up
+    var times: [Double] = []
+    for _ in 0..<o.repeats {
+        let t0 = Date()
+        _ = try exec.run(input)
+        times.append(Date().timeIntervalSince(t0) * 1000)
+    }
+    times.sort()
+    // One profiled run: time per op kind and the convolutions' throughput.
+    exec.profiling = true
+    var kinds: [String: Double] = [:]
+    var convSeconds = 0.0, convFlops = 0
+    for _ in 0..<3 {
+        _ = try exec.run(input)
+        for (i, node) in graph.nodes.enumerated() {
+            kinds[node.op.kindName, default: 0] += exec.lastRunNodeSeconds[i] * 1000 / 3
+            if case .conv2d = node.op { convSeconds += exec.lastRunNodeSeconds[i]; convFlops += exec.nodeFlops[i] }
+        }
+    }
+    let totalFlops = exec.nodeFlops.reduce(0, +)
+    return [
+        "model": graph.name, "threads": o.threads, "batch": o.batch, "precision": S.self == Float.self ? "f32" : "f64",
+        "latency_ms": ["min": times.first!, "median": times[times.count / 2]],
+        "per_op_kind_ms": kinds, "gflop": Double(totalFlops) / 1e9,
+        "conv_gflops_per_s": Double(convFlops) / convSeconds / 1e9,
+        "allocated_mb": Double(exec.allocatedBytes) / 1e6,
+    ]
+}
+
+let o = parse()
+do {
+    let depth = o.model == "resnet50" ? 50 : o.model == "resnet34" ? 34 : 18
+    let graph = try resnet(depth: depth, folded: o.variant == "folded")
+    if let path = o.onnx { try ONNXExporter.write(graph, to: path) }
+    let report = o.f64 ? try bench(graph, o, Double.self) : try bench(graph, o, Float.self)
+    let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+} catch {
+    FileHandle.standardError.write(Data("cnnconv-bench: \(error)\n".utf8))
+    exit(3)
+}
