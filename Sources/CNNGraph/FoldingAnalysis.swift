@@ -26,16 +26,18 @@ public enum DropoutPlan: Sendable, Equatable {
 }
 
 public struct FoldingAnalysis: Sendable {
+    /// Plans for BatchNorm nodes, and for Affine nodes, which fold the same way.
     public let batchNorm: [String: BatchNormPlan]
     public let dropout: [String: DropoutPlan]
 
     public init(_ graph: Graph) {
         let index = GraphIndex(graph)
+        let shapes = (try? graph.inferShapes()) ?? [:]
         var bn: [String: BatchNormPlan] = [:]
         var dropout: [String: DropoutPlan] = [:]
         for node in graph.nodes {
             switch node.op {
-            case .batchNorm: bn[node.name] = Self.plan(batchNorm: node, graph: graph, index: index)
+            case .batchNorm, .affine: bn[node.name] = Self.plan(batchNorm: node, graph: graph, index: index, shapes: shapes)
             case .dropout(let d): dropout[node.name] = Self.plan(dropout: node, d, graph: graph, index: index)
             default: break
             }
@@ -58,12 +60,16 @@ public struct FoldingAnalysis: Sendable {
         return "it also feeds " + others.prefix(3).joined(separator: ", ") + (others.count > 3 ? ", …" : "")
     }
 
-    static func plan(batchNorm node: Node, graph: Graph, index: GraphIndex) -> BatchNormPlan {
+    /// Per-channel scaling (axis 1) commutes into a Linear only when axis 1 is its feature axis.
+    static func plan(batchNorm node: Node, graph: Graph, index: GraphIndex, shapes: ShapeMap) -> BatchNormPlan {
         let input = node.inputs.first ?? ""
+        let rank = shapes[input]?.count
         var reasons: [String] = []
         if let p = index.producer[input] {
             let producer = graph.nodes[p]
             switch producer.op {
+            case .linear where rank != 2:
+                reasons.append("its producer \(producer.name) is a Linear whose output is not [N, features]")
             case .conv2d, .convTranspose2d, .linear:
                 if soleConsumer(of: input, graph: graph, index: index) != nil {
                     return .intoProducer(node: producer.name)
@@ -81,11 +87,15 @@ public struct FoldingAnalysis: Sendable {
         while let c = soleConsumer(of: value, graph: graph, index: index) {
             let consumer = graph.nodes[c]
             switch consumer.op {
-            case .flatten, .dropout, .identity:
+            case .flatten(let axis) where axis == 1 || (rank.map { axis == 1 - $0 } ?? false):
                 through.append(consumer.name)
                 value = consumer.output
                 continue
-            case .linear:
+            case .dropout, .identity:
+                through.append(consumer.name)
+                value = consumer.output
+                continue
+            case .linear where shapes[consumer.inputs[0]]?.count == 2 && (rank == 2 || through.contains { graph.node(named: $0)?.op.kindName == "Flatten" }):
                 return .intoConsumer(node: consumer.name, through: through)
             case .conv2d(let conv):
                 if !conv.window.hasPadding { return .intoConsumer(node: consumer.name, through: through) }

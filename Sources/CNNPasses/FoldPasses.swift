@@ -1,0 +1,275 @@
+// The folding passes: weight reparameterizations, BatchNorm/Affine into neighbours, dropout's
+// inference rule, leftover BatchNorms as affines, and clean-up. Each is Graph → Graph + report.
+import CNNGraph
+
+public enum FoldPasses {
+    /// Every pass, in the order `fold` runs them.
+    public static let all: [Pass] = [reparameterization, batchNorm, dropout, batchNorm, affine, cleanup]
+
+    public static var names: [String] { uniqueNames(all) }
+
+    static func uniqueNames(_ passes: [Pass]) -> [String] {
+        var seen = Set<String>()
+        return passes.map(\.name).filter { seen.insert($0).inserted }
+    }
+
+    /// The standard pipeline restricted to `names` (in pipeline order).
+    public static func pipeline(_ names: [String]?) throws(PassError) -> [Pass] {
+        guard let names else { return all }
+        for n in names where !self.names.contains(n) { throw .unknownPass(n, known: self.names) }
+        return all.filter { names.contains($0.name) }
+    }
+
+    // MARK: Weight reparameterizations
+
+    public static let reparameterization = Pass(name: "fold-weight-reparameterization",
+                                                summary: "weight norm and weight standardization → plain weights") { graph, options in
+        var g = graph
+        var report = PassReport(pass: "fold-weight-reparameterization")
+        for i in g.nodes.indices {
+            switch g.nodes[i].op {
+            case .conv2d(var c) where c.reparameterization != nil:
+                c.weight = plainWeight(c.weight, c.reparameterization!, options: options)
+                report.record(.folded, g.nodes[i].name, describe(c.reparameterization!) + " folded into plain weights")
+                c.reparameterization = nil
+                g.nodes[i].op = .conv2d(c)
+            case .linear(var l) where l.reparameterization != nil:
+                l.weight = plainWeight(l.weight, l.reparameterization!, options: options)
+                report.record(.folded, g.nodes[i].name, describe(l.reparameterization!) + " folded into plain weights")
+                l.reparameterization = nil
+                g.nodes[i].op = .linear(l)
+            default: break
+            }
+        }
+        return (g, report)
+    }
+
+    static func describe(_ r: WeightReparameterization) -> String {
+        switch r {
+        case .weightNorm: return "weight norm"
+        case .weightStandardization: return "weight standardization"
+        }
+    }
+
+    /// The weight a reparameterization stands for, per output channel (axis 0).
+    public static func plainWeight(_ v: Tensor, _ r: WeightReparameterization, options: FoldOptions = FoldOptions()) -> Tensor {
+        let outputs = v.shape[0]
+        let fan = v.count / max(1, outputs)
+        let values = v.array
+        var out = [Float](repeating: 0, count: values.count)
+        for o in 0..<outputs {
+            let row = values[(o * fan)..<((o + 1) * fan)].map(Double.init)
+            switch r {
+            case .weightNorm(let gain):
+                let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let g = Double(gain.values[o])
+                for (k, x) in row.enumerated() { out[o * fan + k] = options.round(norm == 0 ? 0 : g * x / norm) }
+            case .weightStandardization(let epsilon):
+                let mean = row.reduce(0, +) / Double(fan)
+                let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(fan)
+                let d = (variance + epsilon).squareRoot()
+                for (k, x) in row.enumerated() { out[o * fan + k] = options.round((x - mean) / d) }
+            }
+        }
+        return Tensor(name: v.name, shape: v.shape, values: out, storage: v.storage)
+    }
+
+    // MARK: BatchNorm and Affine into a neighbouring layer
+
+    public static let batchNorm = Pass(name: "fold-batchnorm",
+                                       summary: "BatchNorm/Affine into the producing or following conv/linear") { graph, options in
+        var g = graph
+        var report = PassReport(pass: "fold-batchnorm")
+        var skipped: [String: String] = [:]
+        // One fold at a time: each changes the neighbourhood the next plan depends on.
+        while true {
+            let analysis = FoldingAnalysis(g)
+            guard let (index, plan) = g.nodes.enumerated().lazy.compactMap({ i, n -> (Int, BatchNormPlan)? in
+                guard let plan = analysis.batchNorm[n.name] else { return nil }
+                if case .affine(let reason) = plan { skipped[n.name] = reason; return nil }
+                return (i, plan)
+            }).first else { break }
+            let node = g.nodes[index]
+            guard let transform = ChannelAffine(node.op) else { break }
+            skipped[node.name] = nil
+            switch plan {
+            case .intoProducer(let target):
+                guard let t = g.nodes.firstIndex(where: { $0.name == target }) else { break }
+                let biasName = g.freshTensorName(target + ".bias")
+                switch g.nodes[t].op {
+                case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.intoConv(c, transform, biasName: biasName, options: options))
+                case .convTranspose2d(let c): g.nodes[t].op = .convTranspose2d(Fold.intoConvTranspose(c, transform, biasName: biasName, options: options))
+                case .linear(let l): g.nodes[t].op = .linear(Fold.intoLinear(l, transform, biasName: biasName, options: options))
+                default: break
+                }
+                _ = g.bypass(nodeAt: index)
+                report.record(.folded, node.name, "into \(target)'s weights and bias (its producer)", target: target)
+            case .intoConsumer(let target, let through):
+                guard let t = g.nodes.firstIndex(where: { $0.name == target }) else { break }
+                let biasName = g.freshTensorName(target + ".bias")
+                switch g.nodes[t].op {
+                case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.beforeConv(c, transform, biasName: biasName, options: options))
+                case .linear(let l): g.nodes[t].op = .linear(Fold.beforeLinear(l, transform, biasName: biasName, options: options))
+                default: break
+                }
+                _ = g.bypass(nodeAt: index)
+                report.record(.folded, node.name, "into \(target)'s input weights and bias (the layer after" + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target)
+            case .affine:
+                break
+            }
+        }
+        for node in g.nodes where skipped[node.name] != nil {
+            report.record(.skipped, node.name, skipped[node.name]!)
+        }
+        return (g, report)
+    }
+
+    // MARK: Dropout
+
+    public static let dropout = Pass(name: "fold-dropout",
+                                     summary: "inverted dropout removed; classic dropout's keep factor into weights") { graph, options in
+        var g = graph
+        var report = PassReport(pass: "fold-dropout")
+        let shapes = (try? g.inferShapes()) ?? [:]
+        while let index = g.nodes.firstIndex(where: { if case .dropout = $0.op { return true } else { return false } }) {
+            let node = g.nodes[index]
+            guard case .dropout(let d) = node.op, let plan = FoldingAnalysis(g).dropout[node.name] else { break }
+            switch plan {
+            case .remove:
+                if !g.bypass(nodeAt: index) { g.nodes[index].op = .identity }
+                report.record(.removed, node.name, d.rate == 0 ? "rate 0" : "inverted dropout is the identity at inference")
+            case .scaleConsumer(let target, let keep):
+                if let t = g.nodes.firstIndex(where: { $0.name == target }) {
+                    switch g.nodes[t].op {
+                    case .conv2d(var c): c.weight = Fold.scaled(c.weight, by: keep, options: options); g.nodes[t].op = .conv2d(c)
+                    case .linear(var l): l.weight = Fold.scaled(l.weight, by: keep, options: options); g.nodes[t].op = .linear(l)
+                    default: break
+                    }
+                }
+                if !g.bypass(nodeAt: index) { g.nodes[index].op = .identity }
+                report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target)
+            case .scaleProducer(let target, let keep, let through):
+                if let t = g.nodes.firstIndex(where: { $0.name == target }) {
+                    switch g.nodes[t].op {
+                    case .conv2d(var c):
+                        c.weight = Fold.scaled(c.weight, by: keep, options: options)
+                        c.bias = c.bias.map { Fold.scaled($0, by: keep, options: options) }
+                        g.nodes[t].op = .conv2d(c)
+                    case .convTranspose2d(var c):
+                        c.weight = Fold.scaled(c.weight, by: keep, options: options)
+                        c.bias = c.bias.map { Fold.scaled($0, by: keep, options: options) }
+                        g.nodes[t].op = .convTranspose2d(c)
+                    case .linear(var l):
+                        l.weight = Fold.scaled(l.weight, by: keep, options: options)
+                        l.bias = l.bias.map { Fold.scaled($0, by: keep, options: options) }
+                        g.nodes[t].op = .linear(l)
+                    default: break
+                    }
+                }
+                if !g.bypass(nodeAt: index) { g.nodes[index].op = .identity }
+                report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights and bias"
+                              + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target)
+            case .affine(let keep, let reason):
+                let channels = shapes[node.inputs[0]].map { $0.count >= 2 ? $0[1] : 1 } ?? 1
+                let name = g.freshTensorName(node.name)
+                let a = ChannelAffine(scale: [Double](repeating: keep, count: channels), shift: [Double](repeating: 0, count: channels))
+                g.nodes[index].op = .affine(a.affine(named: name, options: options))
+                report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)")
+            }
+        }
+        return (g, report)
+    }
+
+    // MARK: Leftover BatchNorms → Affine; chains of Affines merge
+
+    public static let affine = Pass(name: "batchnorm-to-affine",
+                                    summary: "BatchNorms that cannot fold become per-channel affines; affine chains merge") { graph, options in
+        var g = graph
+        var report = PassReport(pass: "batchnorm-to-affine")
+        let reasons = FoldingAnalysis(g).batchNorm
+        for i in g.nodes.indices {
+            guard case .batchNorm(let bn) = g.nodes[i].op else { continue }
+            let name = g.freshTensorName(g.nodes[i].name)
+            g.nodes[i].op = .affine(ChannelAffine(bn).affine(named: name, options: options))
+            var why = ""
+            if case .affine(let reason)? = reasons[g.nodes[i].name] { why = " — " + reason }
+            report.record(.converted, g.nodes[i].name, "BatchNorm → affine with precomputed scale and shift" + why)
+        }
+        // Affine → Affine where the first feeds only the second: one affine.
+        var merged = true
+        while merged {
+            merged = false
+            let index = GraphIndex(g)
+            for (i, node) in g.nodes.enumerated() {
+                guard case .affine(let second) = node.op, let p = index.producer[node.inputs[0]],
+                      case .affine(let first) = g.nodes[p].op, index.consumers[g.nodes[p].output]?.count == 1,
+                      !g.isGraphOutput(g.nodes[p].output), first.channels == second.channels else { continue }
+                let combined = ChannelAffine(second).after(ChannelAffine(first))
+                g.nodes[i].op = .affine(combined.affine(named: g.freshTensorName(node.name + ".merged"), options: options))
+                let firstName = g.nodes[p].name
+                _ = g.bypass(nodeAt: p)
+                report.record(.merged, node.name, "merged with the affine \(firstName) before it")
+                merged = true
+                break
+            }
+        }
+        return (g, report)
+    }
+
+    // MARK: Clean-up
+
+    public static let cleanup = Pass(name: "remove-identity", summary: "identity and unused nodes removed") { graph, _ in
+        var g = graph
+        var report = PassReport(pass: "remove-identity")
+        var i = 0
+        while i < g.nodes.count {
+            if case .identity = g.nodes[i].op {
+                let name = g.nodes[i].name
+                if g.bypass(nodeAt: i) {
+                    report.record(.removed, name, "identity")
+                    continue
+                }
+                report.record(.skipped, name, "identity between a graph input and a graph output")
+            }
+            i += 1
+        }
+        for name in g.removeDeadNodes() { report.record(.removed, name, "its output is never used") }
+        return (g, report)
+    }
+}
+
+/// The result of folding a graph.
+public struct FoldResult: Sendable {
+    public var graph: Graph
+    public var reports: [PassReport]
+    /// True when the input was already folded and nothing changed.
+    public var wasAlreadyFolded: Bool
+}
+
+extension FoldPasses {
+    public static let appliedPassName = "fold"
+
+    /// Runs `passes` (default: all) and records them in the graph's `appliedPasses`.
+    public static func fold(_ graph: Graph, passes: [Pass]? = nil, options: FoldOptions = FoldOptions()) throws(PassError) -> FoldResult {
+        do { try graph.validate() } catch { throw .invalidGraph(error) }
+        var g = graph
+        var reports: [PassReport] = []
+        for pass in passes ?? all {
+            let (next, report) = try pass.run(g, options: options)
+            g = next
+            if let existing = reports.firstIndex(where: { $0.pass == report.pass }) {
+                // A pass that runs twice reports once; later skips supersede earlier ones.
+                let earlierChanges = reports[existing].lines.filter { $0.action != .skipped }
+                reports[existing].lines = earlierChanges + report.lines
+            } else {
+                reports.append(report)
+            }
+        }
+        let changed = reports.contains { $0.changed }
+        if changed {
+            g.appliedPasses += uniqueNames(passes ?? all).filter { name in reports.contains { $0.pass == name && $0.changed } }
+        }
+        do { try g.validate() } catch { throw .invalidGraph(error) }
+        return FoldResult(graph: g, reports: reports, wasAlreadyFolded: !changed && !graph.appliedPasses.isEmpty)
+    }
+}
