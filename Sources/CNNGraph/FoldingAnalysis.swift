@@ -6,7 +6,7 @@ public enum BatchNormPlan: Sendable, Equatable {
     /// Scale and shift the producing Conv2d/ConvTranspose2d/Linear's weights and bias.
     case intoProducer(node: String)
     /// Scale the following Linear/Conv2d's input weights and shift its bias (exact when the
-    /// consumer pads nothing); `through` lists Flatten/Dropout/Identity nodes in between.
+    /// consumer pads nothing); `through` lists Flatten/inverted Dropout/Identity nodes in between.
     case intoConsumer(node: String, through: [String])
     /// Stays as a per-channel affine y = a·x + b; the reason says why it cannot fold.
     case affine(reason: String)
@@ -91,7 +91,12 @@ public struct FoldingAnalysis: Sendable {
                 through.append(consumer.name)
                 value = consumer.output
                 continue
-            case .dropout, .identity:
+            case .identity:
+                through.append(consumer.name)
+                value = consumer.output
+                continue
+            case .dropout(let d) where d.convention == .inverted || d.rate == 0:
+                // Identity at inference. A classic dropout scales the shift too: fold it first.
                 through.append(consumer.name)
                 value = consumer.output
                 continue

@@ -214,7 +214,15 @@ public enum Verifier {
                 let next = reference.nodes[consumers[0]]
                 guard !candidateNodes.contains(next.name) else { break }
                 switch next.op {
-                case .batchNorm, .affine, .identity: r = next.output; continue
+                case .batchNorm, .affine:
+                    // Folded into the producer: the candidate's producer output is the BN's
+                    // output. Folded forward into a consumer: the value is the BN's input.
+                    guard let p = index.producer[r] else { break }
+                    switch reference.nodes[p].op {
+                    case .conv2d, .convTranspose2d, .linear: r = next.output; continue
+                    default: break
+                    }
+                case .identity: r = next.output; continue
                 case .dropout(let d) where d.convention == .inverted || d.rate == 0: r = next.output; continue
                 default: break
                 }
