@@ -20,7 +20,7 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
     /// The smallest atol that passes with rtol = 0, and the smallest rtol with atol = 0.
     public var neededAtol: Double
     public var neededRtol: Double
-    /// Elements whose |a − b| falls in [10^k, 10^(k+1)), by k; "0" counts exact matches.
+    /// Elements whose |a − b| falls in [10^k, 10^(k+1)), by k; "exact" counts exact matches.
     public var histogram: [String: Int]
     public var nonFinite: Int
 
@@ -50,7 +50,7 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
             sumAbs += d; sumSq += d * d
             dot += a * b; normA += a * a; normB += b * b
             if d > atol + rtol * abs(b) { failures += 1 }
-            let key = d == 0 ? "0" : String(Int((log10(d)).rounded(.down)))
+            let key = d == 0 ? "exact" : String(Int((log10(d)).rounded(.down)))
             histogram[key, default: 0] += 1
         }
         let n = max(1, candidate.count)

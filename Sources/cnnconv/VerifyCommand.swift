@@ -129,7 +129,7 @@ enum VerifyRenderer {
 
     static func render(_ r: VerifyReport) -> String {
         var out = ""
-        func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + text + "\n" }
+        func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text + "\n" }
         for o in r.outputs {
             let e = o.error
             out += "output \(o.name) [\(formatShape(o.shape))], \(r.samples) \(r.inputSource == "random" ? "random inputs (seed \(r.seed))" : "inputs from files")\n"
@@ -141,9 +141,9 @@ enum VerifyRenderer {
             if !decades.isEmpty {
                 let total = Double(max(1, e.count))
                 var parts = decades.map { "1e\($0) \(bar(Double(e.histogram[String($0)] ?? 0) / total))" }
-                if let exact = e.histogram["0"] { parts.insert("exact \(bar(Double(exact) / total))", at: 0) }
+                if let exact = e.histogram["exact"] { parts.insert("exact \(bar(Double(exact) / total))", at: 0) }
                 row("errors by decade", parts.joined(separator: " "))
-            } else if e.histogram["0"] != nil {
+            } else if e.histogram["exact"] != nil {
                 row("errors by decade", "all \(e.count) elements identical")
             }
             if let f = o.float32Error {
