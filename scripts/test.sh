@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: Swift tests (XCTest and Swift Testing), then the C loader's standalone
-# build with -Wall -Wextra -Werror. Installs missing Debian packages first.
+# The whole test suite: Swift tests (XCTest and Swift Testing), then the C loader: its
+# standalone -Wall -Wextra -Werror build, and cnnm-run on a folded model plus hostile files
+# under AddressSanitizer and UndefinedBehaviorSanitizer. Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
 swift test --skip-build
-echo "== C loader: standalone build (-std=c99 -Wall -Wextra -Werror)"
-make -s -C Sources/CCNNLoader BUILD="$(mktemp -d)/build" all
-echo "C loader: built"
+echo "== C loader: -Werror build, then ASan/UBSan on a folded model and hostile files"
+bin="$(swift build --show-bin-path)/cnnconv"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$bin" fold fixtures/small_cnn.cnnm -o "$work/small_cnn.folded.cnnm"
+Sources/CCNNLoader/tools/ci-check.sh "$work/small_cnn.folded.cnnm"
