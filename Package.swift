@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "CNNTestSupport", dependencies: ["CNNFormat", "CNNGraph", "CNNFixtures", protobuf], path: "Tests/CNNTestSupport"),
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport", protobuf]),
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNFixtures", "CNNTestSupport", protobuf]),
-        .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNTestSupport"]),
+        .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNPasses", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
         .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNTestSupport"]),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNTestSupport"]),
         .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNONNX"], path: "Benchmarks/Sources"),
