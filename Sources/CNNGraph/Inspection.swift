@@ -70,6 +70,11 @@ public struct InspectionReport: Codable, Sendable {
     public var opCounts: [String: Int]
     public var warnings: [String]
 
+    /// BatchNorm and Dropout counts of the model before it was folded (metadata written by fold).
+    public var countsBeforeFolding: [String: Int]?
+    public static let batchNormBeforeKey = "cnnconv.fold.batchnorm_before"
+    public static let dropoutBeforeKey = "cnnconv.fold.dropout_before"
+
     /// Folding a weight by more than this loses precision in f16 (10 mantissa bits).
     public static let largeScaleWarning = 100.0
 
@@ -80,6 +85,9 @@ public struct InspectionReport: Codable, Sendable {
         producer = graph.producer
         appliedPasses = graph.appliedPasses
         folded = !graph.appliedPasses.isEmpty
+        if let bn = graph.metadata[Self.batchNormBeforeKey].flatMap(Int.init), let dropout = graph.metadata[Self.dropoutBeforeKey].flatMap(Int.init) {
+            countsBeforeFolding = ["BatchNorm": bn, "Dropout": dropout]
+        }
         inputs = graph.inputs.map { Value(name: $0.name, shape: $0.shape.map(\.description)) }
         outputs = graph.outputs.map { Value(name: $0.name, shape: $0.shape.map(\.description)) }
         if let file {

@@ -247,7 +247,9 @@ public struct FoldResult: Sendable {
 }
 
 extension FoldPasses {
-    public static let appliedPassName = "fold"
+    /// Metadata keys recording the BatchNorm and Dropout counts before folding.
+    public static let batchNormBeforeKey = InspectionReport.batchNormBeforeKey
+    public static let dropoutBeforeKey = InspectionReport.dropoutBeforeKey
 
     /// Runs `passes` (default: all) and records them in the graph's `appliedPasses`.
     public static func fold(_ graph: Graph, passes: [Pass]? = nil, options: FoldOptions = FoldOptions()) throws(PassError) -> FoldResult {
@@ -268,6 +270,10 @@ extension FoldPasses {
         let changed = reports.contains { $0.changed }
         if changed {
             g.appliedPasses += uniqueNames(passes ?? all).filter { name in reports.contains { $0.pass == name && $0.changed } }
+            // What the model had before its first fold, for `inspect` to show before → after.
+            for (kind, key) in [("BatchNorm", FoldPasses.batchNormBeforeKey), ("Dropout", FoldPasses.dropoutBeforeKey)] where g.metadata[key] == nil {
+                g.metadata[key] = String(graph.nodes.filter { $0.op.kindName == kind }.count)
+            }
         }
         do { try g.validate() } catch { throw .invalidGraph(error) }
         return FoldResult(graph: g, reports: reports, wasAlreadyFolded: !changed && !graph.appliedPasses.isEmpty)

@@ -105,6 +105,9 @@ enum InspectRenderer {
         } else {
             line("Dropout 0")
         }
+        if let before = r.countsBeforeFolding {
+            line("folded: BatchNorm \(before["BatchNorm"] ?? 0)→\(r.opCounts["BatchNorm"] ?? 0) · Dropout \(before["Dropout"] ?? 0)→\(r.opCounts["Dropout"] ?? 0) · affines \(r.opCounts["Affine"] ?? 0)")
+        }
         for w in r.warnings { line(Terminal.yellow("warning: ") + w) }
         return out
     }

@@ -26,6 +26,7 @@ import Testing
         // inspect shows it is folded.
         let inspect = try CLI.run(["inspect", output])
         #expect(inspect.stdout.contains("folded ("))
+        #expect(inspect.stdout.contains("folded: BatchNorm "))
         // Folding again is a no-op that says so.
         let again = try CLI.run(["fold", output, "-o", tmp.file("again.cnnm")])
         #expect(again.status == 0)
