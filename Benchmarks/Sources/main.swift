@@ -2,7 +2,11 @@
 // runs the same model), and times the CNNRuntime executor on it. Prints one JSON object;
 // Benchmarks/bench.py runs it and onnxruntime side by side.
 //
-//   cnnconv-bench MODEL [--variant bn|folded] [--threads T] [--repeat N] [--batch B] [--onnx PATH] [--f64]
+//   cnnconv-bench MODEL [--variant bn|folded] [--threads T] [--repeat N] [--batch B] [--onnx PATH]
+//                 [--save-io DIR] [--layers] [--f64]
+//
+// --save-io writes the input and our output as .npy (to check onnxruntime computes the same);
+// --layers prints each conv's time and GFLOP/s on stderr.
 //
 // MODEL: resnet18 | resnet50. `bn` keeps Conv→BatchNorm→ReLU as trained; `folded` is the same
 // architecture with the BatchNorms already folded into conv biases (what `cnnconv fold` yields).
@@ -14,7 +18,8 @@ import Foundation
 
 struct Options {
     var model = "resnet18", variant = "bn", threads = KernelThreads.defaultCount, repeats = 20, batch = 1
-    var onnx: String? = nil, f64 = false
+    var onnx: String? = nil, f64 = false, layers = false
+    var saveIO: String? = nil
 }
 
 func parse() -> Options {
@@ -32,6 +37,8 @@ func parse() -> Options {
         case "--batch": o.batch = Int(next(a)) ?? 1
         case "--onnx": o.onnx = next(a)
         case "--f64": o.f64 = true
+        case "--layers": o.layers = true
+        case "--save-io": o.saveIO = next(a)
         default: o.model = a
         }
     }
@@ -56,16 +63,19 @@ func resnet(depth: Int, folded: Bool) throws -> Graph {
     var p = Params()
     var b = GraphBuilder(name: "resnet\(depth)\(folded ? "_folded" : "")")
     var x = b.input("image", [.symbol("N"), .fixed(3), .fixed(224), .fixed(224)])
-    func convBN(_ name: String, _ x: String, _ cin: Int, _ cout: Int, k: Int, s: Int, relu: Bool) -> String {
+    /// `gamma`: the BN scale's centre; the last BN of each residual branch gets a small one (as
+    /// zero-init-residual training leaves it), which keeps activations O(1) through 50 layers.
+    func convBN(_ name: String, _ x: String, _ cin: Int, _ cout: Int, k: Int, s: Int, relu: Bool, gamma: Float = 1) -> String {
         let std = (2.0 / Double(cin * k * k)).squareRoot()
         let w = p.tensor("\(name).weight", [cout, cin, k, k]) { $0.gaussian(std) }
         var y: String
         if folded {
             let bias = p.tensor("\(name).bias", [cout]) { $0.gaussian(0.05) }
-            y = b.add(name, .conv2d(Conv2d(weight: w, bias: bias, window: Window2d(k: k, s: s, p: k / 2))), x)
+            let scaled = Tensor(name: w.name, shape: w.shape, values: w.array.map { $0 * gamma })
+            y = b.add(name, .conv2d(Conv2d(weight: scaled, bias: bias, window: Window2d(k: k, s: s, p: k / 2))), x)
         } else {
             y = b.add(name, .conv2d(Conv2d(weight: w, bias: nil, window: Window2d(k: k, s: s, p: k / 2))), x)
-            let g = p.tensor("\(name).bn.weight", [cout]) { 1 + $0.gaussian(0.1) }
+            let g = p.tensor("\(name).bn.weight", [cout]) { gamma * (1 + $0.gaussian(0.1)) }
             let be = p.tensor("\(name).bn.bias", [cout]) { $0.gaussian(0.05) }
             let m = p.tensor("\(name).bn.running_mean", [cout]) { $0.gaussian(0.1) }
             let v = p.tensor("\(name).bn.running_var", [cout]) { 0.5 + abs($0.gaussian(0.5)) }
@@ -88,10 +98,10 @@ func resnet(depth: Int, folded: Bool) throws -> Graph {
             if bottleneck {
                 y = convBN("\(name).conv1", x, cin, width, k: 1, s: 1, relu: true)
                 y = convBN("\(name).conv2", y, width, width, k: 3, s: s, relu: true)
-                y = convBN("\(name).conv3", y, width, cout, k: 1, s: 1, relu: false)
+                y = convBN("\(name).conv3", y, width, cout, k: 1, s: 1, relu: false, gamma: 0.2)
             } else {
                 y = convBN("\(name).conv1", x, cin, width, k: 3, s: s, relu: true)
-                y = convBN("\(name).conv2", y, width, cout, k: 3, s: 1, relu: false)
+                y = convBN("\(name).conv2", y, width, cout, k: 3, s: 1, relu: false, gamma: 0.2)
             }
             let shortcut = (s != 1 || cin != cout) ? convBN("\(name).downsample", x, cin, cout, k: 1, s: s, relu: false) : x
             let sum = b.add("\(name).add", .add, y, shortcut)
@@ -113,7 +123,11 @@ func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [
     let shape = graph.inputs[0].concreteShape(batch: o.batch)
     var rng = Xoshiro256StarStar(seed: 1)
     let input = NDArray<S>(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in S(rng.nextUnit() * 2 - 1) })
-    _ = try exec.run(input)   // warm-up
+    let first = try exec.run(input)   // warm-up; its output is what onnxruntime is checked against
+    if let dir = o.saveIO {
+        try NPY.write(NPYArray(input), to: dir + "/input.npy")
+        try NPY.write(NPYArray(first), to: dir + "/output.npy")
+    }
     var times: [Double] = []
     for _ in 0..<o.repeats {
         let t0 = Date()
@@ -130,6 +144,14 @@ func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [
         for (i, node) in graph.nodes.enumerated() {
             kinds[node.op.kindName, default: 0] += exec.lastRunNodeSeconds[i] * 1000 / 3
             if case .conv2d = node.op { convSeconds += exec.lastRunNodeSeconds[i]; convFlops += exec.nodeFlops[i] }
+        }
+    }
+    if o.layers {
+        for (i, node) in graph.nodes.enumerated() where exec.nodeFlops[i] > 0 {
+            let ms = exec.lastRunNodeSeconds[i] * 1000
+            let line = String(format: "%-28@ %-14@ %8.3f ms %7.1f GFLOP/s  %@\n", node.name as NSString, node.op.kindName as NSString, ms,
+                              Double(exec.nodeFlops[i]) / (ms / 1000) / 1e9, "\(exec.shapes[node.output]!)" as NSString)
+            FileHandle.standardError.write(Data(line.utf8))
         }
     }
     let totalFlops = exec.nodeFlops.reduce(0, +)

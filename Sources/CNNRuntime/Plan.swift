@@ -27,8 +27,15 @@ extension Executor {
         for (i, node) in nodes.enumerated() {
             let out = node.output
             let needed = count(out)
+            // In place: an element-wise op may write over an input that dies here.
+            let inPlaceInput = Self.runsInPlace(node.op)
+                ? node.inputs.enumerated().first { k, v in
+                    (k == 0 || node.op == .add) && slotOf[v] != nil && lastUse[v] == i && count(v) == needed }?.element
+                : nil
             if retainsAllValues || pinned.contains(out) {
                 dedicated[out] = needed
+            } else if let v = inPlaceInput {
+                slotOf[out] = slotOf[v]
             } else {
                 let fits = freeSlots.filter { capacities[$0] >= needed }
                 let pick = fits.min { capacities[$0] < capacities[$1] } ?? freeSlots.max { capacities[$0] < capacities[$1] }
@@ -43,6 +50,7 @@ extension Executor {
             }
             // Release what this node read last (and its own output when nobody reads it).
             var released = Set<String>()
+            if let v = inPlaceInput, slotOf[out] == slotOf[v] { released.insert(v) }
             for v in node.inputs + [out] where (lastUse[v] ?? i) == i && !released.contains(v) {
                 released.insert(v)
                 if let s = slotOf[v] { freeSlots.append(s) }
@@ -74,6 +82,16 @@ extension Executor {
         _ = workspace.buffer(workspaceNeed, of: Scalar.self)
     }
 
+    /// Ops whose kernels may write their output over their (first, or for Add any) input.
+    static func runsInPlace(_ op: Op) -> Bool {
+        switch op {
+        case .activation, .batchNorm, .dropout, .add, .mul, .affine, .layerNorm, .groupNorm, .instanceNorm, .identity, .flatten:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// The step running one node, and the `Workspace` elements it needs.
     func makeStep(_ node: Node, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
                   _ y: UnsafeMutablePointer<Scalar>, _ outShape: [Int])
@@ -84,7 +102,7 @@ extension Executor {
         func convert(_ t: Tensor) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(Parameters.doubles(t).map { Scalar($0) })) }
         func convert(_ values: [Double]) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(values.map { Scalar($0) })) }
         func constant(_ value: Double, _ count: Int) -> UnsafePointer<Scalar> { convert([Double](repeating: value, count: count)) }
-        let copy: (RunState) throws -> Void = { _ in y.update(from: x, count: n) }
+        let copy: (RunState) throws -> Void = { _ in if UnsafePointer(y) != x { y.update(from: x, count: n) } }
 
         switch node.op {
         case .conv2d(let c):
@@ -122,7 +140,7 @@ extension Executor {
             return ({ state in
                 switch state.mode {
                 case .eval:
-                    if scaling == .classic { scale(input: x, output: y, count: n, by: keep) } else { y.update(from: x, count: n) }
+                    if scaling == .classic { scale(input: x, output: y, count: n, by: keep) } else { try copy(state) }
                 case .train, .monteCarloDropout:
                     try dropout(shape, input: x, output: y, keepProbability: keep, scaling: scaling,
                                 granularity: granularity, generator: &state.generator)
