@@ -1,4 +1,5 @@
-// NumPy .npy files (format 1.0, 2.0, 3.0): float32 and float64, C order, little-endian only.
+// NumPy .npy files (format 1.0, 2.0, 3.0): float32 and float64 (integer arrays such as class
+// labels are read as float64), C order, little-endian only.
 // The format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 // Reads refuse everything else with an `NPYError` naming the file and what was found.
 import CNNKernels
@@ -25,7 +26,7 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unsupportedVersion(p, a, b): return "\(p): .npy format version \(a).\(b) is not supported (1.0, 2.0, 3.0 are)"
         case let .malformedHeader(p, m): return "\(p): malformed .npy header: \(m)"
         case let .unsupportedDType(p, d):
-            return "\(p): dtype '\(d)' is not supported; use little-endian float32 ('<f4') or float64 ('<f8'), e.g. x.astype('<f4')"
+            return "\(p): dtype '\(d)' is not supported; use little-endian float32 ('<f4') or float64 ('<f8'), e.g. x.astype('<f4') (integer labels may be '<i8', '<i4', '<i2' or 1-byte)"
         case .fortranOrder(let p): return "\(p): Fortran-order array; save a C-order one (np.ascontiguousarray)"
         case let .wrongDataLength(p, e, f): return "\(p): the shape needs \(e) data bytes, the file has \(f)"
         }
@@ -107,6 +108,10 @@ public enum NPY {
         switch descr {
         case "<f4": width = 4
         case "<f8": width = 8
+        case "<i8", "<u8": width = 8
+        case "<i4", "<u4": width = 4
+        case "<i2", "<u2": width = 2
+        case "|i1", "|u1", "|b1": width = 1
         default: throw .unsupportedDType(path: path, descr: descr)
         }
         var elements = 1
@@ -119,6 +124,17 @@ public enum NPY {
         let start = headerStart + headerLength, available = bytes.count - start
         guard !overflow, needed == available else {
             throw .wrongDataLength(path: path, expected: overflow ? Int.max : needed, found: available)
+        }
+        if !descr.hasPrefix("<f") {
+            // Integers (class labels): read as float64, exact below 2^53 in magnitude.
+            let signed = descr.dropFirst().hasPrefix("i")
+            let values = (0..<elements).map { i -> Double in
+                var bits: UInt64 = 0
+                for b in 0..<width { bits |= UInt64(bytes[start + i * width + b]) << (8 * UInt64(b)) }
+                if signed && width < 8 && bits >> (8 * UInt64(width) - 1) & 1 == 1 { bits |= ~0 << (8 * UInt64(width)) }
+                return signed ? Double(Int64(bitPattern: bits)) : Double(bits)
+            }
+            return NPYArray(shape: shape, values: .float64(values))
         }
         return bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress! + start
