@@ -60,7 +60,8 @@ struct NPYTests {
             #expect(try NPY.read(int64).count > 0)
         }
         var labels = Self.file("<i8", data: 16)
-        labels[labels.count - 16] = 7; labels[labels.count - 8...] = [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        labels[labels.count - 16] = 7
+        labels.replaceSubrange((labels.count - 8)..., with: [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] as [UInt8])
         #expect(try NPY.decode(labels).values == .float64([7, -3]))
         do { _ = try NPY.decode(Self.file("<c8", data: 16), path: "x.npy") } catch {
             #expect(error.description.contains("x.npy") && error.description.contains("<f4"))
