@@ -73,6 +73,8 @@ public final class Executor<Scalar: KernelScalar> {
     var steps: [Step] = []
     /// Buffers of the values that can be read after a run (inputs, outputs, and all when retained).
     var readable: [String: UnsafeMutablePointer<Scalar>] = [:]
+    /// Every value's buffer (shared ones included), for tests of the buffer plan.
+    var bufferOf: [String: UnsafeMutablePointer<Scalar>] = [:]
     var inputBuffers: [(name: String, shape: [Int], pointer: UnsafeMutablePointer<Scalar>)] = []
     /// Every value name in execution order: graph inputs, then node outputs.
     public let valueNames: [String]

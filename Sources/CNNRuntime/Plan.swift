@@ -64,15 +64,31 @@ extension Executor {
             if dedicated[out] != nil { for o in node.outputs { readable[o] = p } }
         }
 
+        bufferOf = pointers
         var workspaceNeed = 0
+        var consumers: [String: Int] = [:]
+        for node in nodes { for v in Set(node.inputs) { consumers[v, default: 0] += 1 } }
+        var skipNext = false
         for (i, node) in nodes.enumerated() {
+            if skipNext { skipNext = false; continue }
             let ins = node.inputs.map { UnsafePointer(pointers[$0]!) }
             let inShapes = node.inputs.map { shapes[$0]! }
             let y = pointers[out: node.output, pointers]
             let outShape = shapes[node.output]!
             do {
-                let (body, scratch) = try makeStep(node, ins, inShapes, y, outShape)
+                var (body, scratch) = try makeStep(node, ins, inShapes, y, outShape)
                 workspaceNeed = max(workspaceNeed, scratch)
+                if fusesWithNextReLU(i, pinned: pinned, consumers: consumers) {
+                    // The ReLU's step is folded into this one (its time is reported here).
+                    let reluOut = pointers[nodes[i + 1].output]!
+                    switch node.op {
+                    case .batchNorm(let bn):
+                        body = fusedBatchNormReLU(bn, shape: outShape, x: ins[0], bnOutput: y, y: reluOut, unfused: body)
+                    default:
+                        body = fusedAddReLU(ins[0], ins[1], y: reluOut, count: outShape.reduce(1, *))
+                    }
+                    skipNext = true
+                }
                 steps.append(Step(node: i, body: body))
             } catch {
                 throw .kernel(node: node.name, message: error.description)

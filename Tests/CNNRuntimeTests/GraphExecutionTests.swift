@@ -58,7 +58,7 @@ struct GraphExecutionTests {
         #expect(fromCode.outputs == (try exec.run(x)).outputs)
     }
 
-    @Test("shared buffers give the same results as one buffer per value; intermediates readable", arguments: fixtureNames)
+    @Test("shared buffers and fusion give the same results as one buffer per value; intermediates readable", arguments: fixtureNames)
     func bufferSharing(_ name: String) throws {
         let graph = try Self.fixture(name)
         let shared = try Executor<Float>(graph: graph, batch: 2)
@@ -66,6 +66,12 @@ struct GraphExecutionTests {
         let x: [String: NDArray<Float>] = Self.input(graph, batch: 2)
         let a = try shared.run(x), b = try retained.run(x)
         #expect(a.outputs == b.outputs)
+        // The shared plan fuses BatchNorm→ReLU and Add→ReLU; results stay bitwise equal in every mode.
+        for mode in ExecutionMode.allCases {
+            let fused = try shared.run(x, mode: mode, seed: 4), unfused = try retained.run(x, mode: mode, seed: 4)
+            #expect(fused.outputs == unfused.outputs, "\(name) \(mode)")
+            #expect(fused.batchNormStatistics == unfused.batchNormStatistics)
+        }
         // Running twice on the same plan gives the same answer (buffers are fully rewritten).
         #expect((try shared.run(x)).outputs == a.outputs)
         #expect(shared.allocatedBytes < retained.allocatedBytes)
@@ -79,6 +85,7 @@ struct GraphExecutionTests {
         cut.outputs = [ValueInfo(name: node.output, shape: [])]
         cut.nodes = Array(graph.nodes.prefix { $0.name != node.name }) + [node]
         let cutOut = try Executor<Float>(graph: cut, batch: 2).run(x).outputs[node.output]
+        _ = try retained.run(x)   // the loop above left the last (MC dropout) run's values
         #expect(cutOut == retained.value(named: node.output))
     }
 

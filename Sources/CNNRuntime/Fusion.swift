@@ -1,0 +1,201 @@
+// Executor-level fusion of an element-wise op with the ReLU that alone reads it: eval-mode
+// BatchNorm→ReLU and Add→ReLU run as one pass over memory instead of two. The arithmetic is the
+// unfused kernels', operation for operation, so results are bitwise identical (a test holds the
+// fused plan to the unfused one). Fusion is off when the intermediate must stay readable
+// (`retainAllValues`, or a graph output).
+import CNNGraph
+import CNNKernels
+import Dispatch
+
+extension Executor {
+    /// Whether node `i` (BatchNorm, or Add of two) feeds only node `i + 1`, a ReLU, and its
+    /// value need not be kept.
+    func fusesWithNextReLU(_ i: Int, pinned: Set<String>, consumers: [String: Int]) -> Bool {
+        let nodes = graph.nodes
+        guard !retainsAllValues, i + 1 < nodes.count, nodes[i].outputs.count == 1 else { return false }
+        let out = nodes[i].output
+        guard !pinned.contains(out), consumers[out] == 1, case .activation(.relu) = nodes[i + 1].op,
+              nodes[i + 1].inputs == [out] else { return false }
+        switch nodes[i].op {
+        case .batchNorm: return true
+        case .add: return nodes[i].inputs.count == 2
+        default: return false
+        }
+    }
+
+    /// The step for BatchNorm→ReLU: one pass in eval and MC dropout modes; in train mode the
+    /// BatchNorm step (batch statistics) then a ReLU pass.
+    func fusedBatchNormReLU(_ bn: BatchNorm, shape: [Int], x: UnsafePointer<Scalar>, bnOutput: UnsafeMutablePointer<Scalar>,
+                            y: UnsafeMutablePointer<Scalar>, unfused: @escaping (RunState) throws -> Void) -> (RunState) throws -> Void {
+        let s = shape4(shape), c = s.channels, plane = s.spatial, planes = s.batch * c
+        // Per channel, exactly what `batchNormInference` computes.
+        let gamma = bn.scale.map(Parameters.doubles) ?? [Double](repeating: 1, count: c)
+        let beta = bn.bias.map(Parameters.doubles) ?? [Double](repeating: 0, count: c)
+        let mean = Parameters.doubles(bn.runningMean), variance = Parameters.doubles(bn.runningVariance)
+        let eps = bn.epsilon
+        let factor = memory.store((0..<c).map { Scalar(Double(Scalar(gamma[$0])) / (Double(Scalar(variance[$0])) + eps).squareRoot()) })
+        let shift = memory.store((0..<c).map { Scalar(beta[$0]) })
+        let centre = memory.store((0..<c).map { Scalar(mean[$0]) })
+        let count = s.count
+        let threads = self.threads
+        return { state in
+            if state.mode == .train {
+                try unfused(state)
+                activate(.relu, input: bnOutput, output: y, count: count)
+                return
+            }
+            splitWork(planes, cost: plane, threads: threads) { range in
+                batchNormReLURows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift)
+            }
+        }
+    }
+
+    /// The step for Add(a, b)→ReLU in one pass.
+    func fusedAddReLU(_ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, y: UnsafeMutablePointer<Scalar>, count: Int) -> (RunState) throws -> Void {
+        let block = 4096, blocks = (count + block - 1) / block
+        let threads = self.threads
+        return { _ in
+            splitWork(blocks, cost: block, threads: threads) { range in
+                addReLU(a, b, y, from: range.lowerBound * block, to: min(count, range.upperBound * block))
+            }
+        }
+    }
+}
+
+// The loops, written once per scalar type: generic loops called from the generic executor ran
+// unspecialized (10x slower, measured), so the executor picks the concrete one at plan time.
+
+/// Dispatches to the Float or Double loop (Scalar is one of the two).
+@inline(__always)
+func batchNormReLURows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,
+                                        factor: UnsafePointer<T>, centre: UnsafePointer<T>, shift: UnsafePointer<T>) {
+    if T.self == Float.self {
+        batchNormReLURowsFloat(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift))
+    } else {
+        batchNormReLURowsDouble(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift))
+    }
+}
+
+@inline(__always)
+func addReLU<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, from: Int, to: Int) {
+    if T.self == Float.self {
+        addReLUFloat(OpaquePointer(a), OpaquePointer(b), OpaquePointer(y), from, to)
+    } else {
+        addReLUDouble(OpaquePointer(a), OpaquePointer(b), OpaquePointer(y), from, to)
+    }
+}
+
+@inline(never)
+func batchNormReLURowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
+                          _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer) {
+    let x = UnsafePointer<Float>(xp), y = UnsafeMutablePointer<Float>(yp)
+    let factor = UnsafePointer<Float>(fp), centre = UnsafePointer<Float>(mp), shift = UnsafePointer<Float>(bp)
+    // Exact aliasing sends two-pointer loops down the vectorizer's scalar fallback (its overlap
+    // check fails), so the in-place case gets its own single-pointer loop.
+    let inPlace = UnsafePointer(y) == x
+    for p in range {
+        let ch = p % c
+        let a = factor[ch], m = centre[ch], b = shift[ch]
+        let dst = y + p * plane
+        if inPlace {
+            for i in 0..<plane {
+                let v = (dst[i] - m) * a + b
+                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
+            }
+        } else {
+            let src = x + p * plane
+            for i in 0..<plane {
+                let v = (src[i] - m) * a + b
+                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
+            }
+        }
+    }
+}
+
+@inline(never)
+func addReLUFloat(_ ap: OpaquePointer, _ bp: OpaquePointer, _ yp: OpaquePointer, _ from: Int, _ to: Int) {
+    let a = UnsafePointer<Float>(ap), b = UnsafePointer<Float>(bp), y = UnsafeMutablePointer<Float>(yp)
+    // Written over an input: y += other (addition commutes bit for bit), two pointers that do
+    // not overlap, so it vectorizes.
+    if UnsafePointer(y) == a || UnsafePointer(y) == b {
+        let other = UnsafePointer(y) == a ? b : a
+        for i in from..<to {
+            let v = y[i] + other[i]
+            y[i] = v > 0 ? v : (v.isNaN ? v : 0)
+        }
+        return
+    }
+    for i in from..<to {
+        let v = a[i] + b[i]
+        y[i] = v > 0 ? v : (v.isNaN ? v : 0)
+    }
+}
+
+@inline(never)
+func batchNormReLURowsDouble(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
+                          _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer) {
+    let x = UnsafePointer<Double>(xp), y = UnsafeMutablePointer<Double>(yp)
+    let factor = UnsafePointer<Double>(fp), centre = UnsafePointer<Double>(mp), shift = UnsafePointer<Double>(bp)
+    // Exact aliasing sends two-pointer loops down the vectorizer's scalar fallback (its overlap
+    // check fails), so the in-place case gets its own single-pointer loop.
+    let inPlace = UnsafePointer(y) == x
+    for p in range {
+        let ch = p % c
+        let a = factor[ch], m = centre[ch], b = shift[ch]
+        let dst = y + p * plane
+        if inPlace {
+            for i in 0..<plane {
+                let v = (dst[i] - m) * a + b
+                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
+            }
+        } else {
+            let src = x + p * plane
+            for i in 0..<plane {
+                let v = (src[i] - m) * a + b
+                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
+            }
+        }
+    }
+}
+
+@inline(never)
+func addReLUDouble(_ ap: OpaquePointer, _ bp: OpaquePointer, _ yp: OpaquePointer, _ from: Int, _ to: Int) {
+    let a = UnsafePointer<Double>(ap), b = UnsafePointer<Double>(bp), y = UnsafeMutablePointer<Double>(yp)
+    // Written over an input: y += other (addition commutes bit for bit), two pointers that do
+    // not overlap, so it vectorizes.
+    if UnsafePointer(y) == a || UnsafePointer(y) == b {
+        let other = UnsafePointer(y) == a ? b : a
+        for i in from..<to {
+            let v = y[i] + other[i]
+            y[i] = v > 0 ? v : (v.isNaN ? v : 0)
+        }
+        return
+    }
+    for i in from..<to {
+        let v = a[i] + b[i]
+        y[i] = v > 0 ? v : (v.isNaN ? v : 0)
+    }
+}
+
+/// Runs `body` over `0..<count` in one contiguous chunk per thread, or on the calling thread
+/// when the work (count·cost scalar operations) is too small to pay for a second core.
+func splitWork(_ count: Int, cost: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    let t = min(threads, count)
+    if t <= 1 || count * cost < 32_768 {
+        if count > 0 { body(0..<count) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        let box = UncheckedBox(body)
+        DispatchQueue.concurrentPerform(iterations: t) { k in
+            let lo = count * k / t, hi = count * (k + 1) / t
+            if lo < hi { box.value(lo..<hi) }
+        }
+    }
+}
+
+/// Carries the pointer-capturing body into `concurrentPerform`; the chunks write disjoint memory.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
