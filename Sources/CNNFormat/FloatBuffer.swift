@@ -44,6 +44,12 @@ public struct FloatBuffer: Sendable, Equatable {
         }
     }
 
+    /// For a mapped buffer: lets the kernel drop its pages from this process's memory (they
+    /// are read back from the file if touched again). For an owned array: nothing.
+    public func releaseMappedPages() {
+        if case .mapped(let file, let offset, let n) = backing { file.releasePages(offset..<(offset + 4 * n)) }
+    }
+
     /// The values as an array (a copy when mapped).
     public var array: [Float] {
         switch backing {

@@ -51,6 +51,18 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(memory)
     }
 
+    /// Drops the resident pages wholly inside `range` (bytes from the start) from this
+    /// process; the next read faults them back in from the file. Lowers peak memory after a
+    /// tensor has been consumed. A no-op for in-memory copies, whose pages hold the only copy.
+    public func releasePages(_ range: Range<Int>) {
+        guard !ownsAllocation, let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = min(range.upperBound, size) / page * page
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     deinit {
         guard let base else { return }
         if ownsAllocation {

@@ -161,16 +161,23 @@ public final class ModelFile: @unchecked Sendable {
             expectedOffset = alignUp(end)
             let gapEnd = min(expectedOffset, preamble.dataLength)
             try checkZero(bytes, from: Int(preamble.dataOffset + end), to: Int(preamble.dataOffset + gapEnd))
-            if verifyChecksums {
-                let start = Int(preamble.dataOffset + entry.offset)
-                let computed = crc32(UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(entry.storedLength)]))
-                guard computed == entry.crc32 else {
-                    throw .tensorChecksumMismatch(tensor: name, stored: entry.crc32, computed: computed)
-                }
-            }
         }
         let used = entries.last.map { $0.offset + $0.storedLength } ?? 0
         guard used == preamble.dataLength else { throw .dataSectionUncovered(used: used, dataLength: preamble.dataLength) }
+        if verifyChecksums {
+            // Bounds are proven above; the CRCs run on both cores, and the first mismatch in
+            // table order is reported.
+            let computed = ParallelSlots<UInt32>(count: entries.count, initial: 0)
+            let base = Int(bitPattern: bytes.baseAddress)
+            let dataOffset = Int(preamble.dataOffset)
+            DispatchQueue.concurrentPerform(iterations: entries.count) { i in
+                let start = dataOffset + Int(entries[i].offset)
+                computed[i] = crc32(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base + start), count: Int(entries[i].storedLength)))
+            }
+            for (i, entry) in entries.enumerated() where computed[i] != entry.crc32 {
+                throw .tensorChecksumMismatch(tensor: entry.name, stored: entry.crc32, computed: computed[i])
+            }
+        }
         return index
     }
 }

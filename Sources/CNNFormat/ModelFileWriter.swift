@@ -58,9 +58,13 @@ public enum ModelFileWriter {
             var offset: UInt64 = 0
             // Encode in parallel: compression dominates the time of a compressed write.
             let results = ParallelSlots<Result<[UInt8]?, FormatError>>(count: tensors.count, initial: .success(nil))
+            let rawCRC = ParallelSlots<UInt32>(count: tensors.count, initial: 0)
             DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
                 let t = tensors[i]
-                if t.format == .f32Raw { return }
+                if t.format == .f32Raw {
+                    rawCRC[i] = t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
+                    return
+                }
                 results[i] = t.values.withUnsafeBufferPointer { v in
                     Result { () throws(FormatError) -> [UInt8]? in try TensorCodec.encode(v, as: t.format) }
                 }
@@ -81,7 +85,7 @@ public enum ModelFileWriter {
                     entry.crc32 = bytes.withUnsafeBytes { crc32($0) }
                 } else {
                     entry.storedLength = UInt64(t.values.count * 4)
-                    entry.crc32 = t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
+                    entry.crc32 = rawCRC[i]
                 }
                 offset += entry.storedLength
                 header.tensors.append(entry)

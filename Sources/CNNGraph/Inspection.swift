@@ -78,8 +78,11 @@ public struct InspectionReport: Codable, Sendable {
     /// Folding a weight by more than this loses precision in f16 (10 mantissa bits).
     public static let largeScaleWarning = 100.0
 
+    /// Assumes parameter values were checked (`Graph(contentsOf:)` and the passes do); checks
+    /// structure and shapes.
     public init(graph: Graph, file: ModelFile? = nil) throws(GraphError) {
-        let shapes = try graph.validate()
+        try graph.validateStructure()
+        let shapes = try graph.inferShapes()
         let analysis = FoldingAnalysis(graph)
         name = graph.name
         producer = graph.producer

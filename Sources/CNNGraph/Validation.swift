@@ -59,7 +59,7 @@ extension Graph {
     public func validateParameterValues() throws(GraphError) {
         for node in nodes {
             for (role, tensor) in node.op.parameters {
-                let bad = tensor.values.withUnsafeBufferPointer { $0.firstIndex { !$0.isFinite } }
+                let bad = tensor.values.withUnsafeBufferPointer(firstNonFinite)
                 if let bad {
                     throw .badParameter(node: node.name, tensor: tensor.name,
                                         message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")
@@ -84,4 +84,23 @@ extension Graph {
             }
         }
     }
+}
+
+/// Index of the first NaN or infinity. A vectorized pass first (the largest magnitude's bits
+/// reach the all-ones exponent only for NaN and ±inf), the search only when that finds one.
+func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+    let magnitude: UInt32 = values.withMemoryRebound(to: UInt32.self) { bits in
+        var lanes = SIMD16<UInt32>(repeating: 0)
+        let clear = SIMD16<UInt32>(repeating: 0x7FFF_FFFF)
+        let whole = bits.count / 16
+        if let base = bits.baseAddress {
+            UnsafeRawPointer(base).withMemoryRebound(to: SIMD16<UInt32>.self, capacity: whole) { v in
+                for i in 0..<whole { lanes = pointwiseMax(lanes, v[i] & clear) }
+            }
+        }
+        var m = lanes.max()
+        for i in (whole * 16)..<bits.count { m = max(m, bits[i] & 0x7FFF_FFFF) }
+        return m
+    }
+    return magnitude < 0x7F80_0000 ? nil : values.firstIndex { !$0.isFinite }
 }

@@ -55,16 +55,27 @@ enum Fold {
         Tensor(name: name ?? like.name, shape: like.shape, values: values, storage: like.storage)
     }
 
-    /// y = a·(W x + b) + c as W' = a·W (per output channel), b' = a·b + c.
-    /// `outputChannel(i)` maps a flat weight index to its output channel.
+    /// y = a·(W x + b) + c as W' = a·W (per output channel), b' = a·b + c. The weight is a
+    /// sequence of contiguous blocks of `blockSize` elements; block k feeds output channel
+    /// `blockChannel(k)`.
     static func scaleOutputs(weight: Tensor, bias: Tensor?, biasName: String, by t: ChannelAffine,
-                             outputChannel: (Int) -> Int, options: FoldOptions) -> (Tensor, Tensor) {
+                             blockSize: Int, blockChannel: (Int) -> Int, options: FoldOptions) -> (Tensor, Tensor) {
         let w = weight.values.withUnsafeBufferPointer { src in
             [Float](unsafeUninitializedCapacity: src.count) { out, n in
-                for i in 0..<src.count { out[i] = options.round(Double(src[i]) * t.scale[outputChannel(i)]) }
+                let blocks = blockSize == 0 ? 0 : src.count / blockSize
+                for k in 0..<blocks {
+                    let a = t.scale[blockChannel(k)]
+                    let start = k * blockSize
+                    if options.storage == .float32 {
+                        for i in start..<(start + blockSize) { out[i] = Float(Double(src[i]) * a) }
+                    } else {
+                        for i in start..<(start + blockSize) { out[i] = options.round(Double(src[i]) * a) }
+                    }
+                }
                 n = src.count
             }
         }
+        weight.values.releaseMappedPages()
         let b = bias?.array
         let newBias = (0..<t.channels).map { o in options.round((b.map { Double($0[o]) } ?? 0) * t.scale[o] + t.shift[o]) }
         return (tensor(weight, values: w), Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
@@ -76,7 +87,7 @@ enum Fold {
         let perOutput = c.weight.shape.dropFirst().reduce(1, *)
         var out = c
         (out.weight, out.bias) = scaleOutputs(weight: c.weight, bias: c.bias, biasName: biasName, by: t,
-                                              outputChannel: { $0 / perOutput }, options: options)
+                                              blockSize: perOutput, blockChannel: { $0 }, options: options)
         return out
     }
 
@@ -87,10 +98,10 @@ enum Fold {
         let outPerGroup = c.weight.shape[1]
         let taps = c.weight.shape[2] * c.weight.shape[3]
         var out = c
-        (out.weight, out.bias) = scaleOutputs(weight: c.weight, bias: c.bias, biasName: biasName, by: t, outputChannel: { i in
-            let inputChannel = i / (outPerGroup * taps)
-            let j = (i / taps) % outPerGroup
-            return (inputChannel / inPerGroup) * outPerGroup + j
+        // Block k = (input channel i, j): the taps of one weight slice.
+        (out.weight, out.bias) = scaleOutputs(weight: c.weight, bias: c.bias, biasName: biasName, by: t, blockSize: taps, blockChannel: { k in
+            let inputChannel = k / outPerGroup
+            return (inputChannel / inPerGroup) * outPerGroup + k % outPerGroup
         }, options: options)
         return out
     }
@@ -100,7 +111,7 @@ enum Fold {
         let inFeatures = l.weight.shape[1]
         var out = l
         (out.weight, out.bias) = scaleOutputs(weight: l.weight, bias: l.bias, biasName: biasName, by: t,
-                                              outputChannel: { $0 / inFeatures }, options: options)
+                                              blockSize: inFeatures, blockChannel: { $0 }, options: options)
         return out
     }
 

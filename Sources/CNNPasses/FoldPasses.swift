@@ -253,7 +253,12 @@ extension FoldPasses {
 
     /// Runs `passes` (default: all) and records them in the graph's `appliedPasses`.
     public static func fold(_ graph: Graph, passes: [Pass]? = nil, options: FoldOptions = FoldOptions()) throws(PassError) -> FoldResult {
-        do { try graph.validate() } catch { throw .invalidGraph(error) }
+        // Structure and shapes now; parameter values once, on the result (NaN or infinity in
+        // the input would reach it, and so would an overflow that folding itself caused).
+        do {
+            try graph.validateStructure()
+            _ = try graph.inferShapes()
+        } catch { throw .invalidGraph(error) }
         var g = graph
         var reports: [PassReport] = []
         for pass in passes ?? all {

@@ -98,7 +98,10 @@ struct FoldCommand: ParsableCommand {
         var folded = result.graph
         let format = StorageFormat(element, encoding)
         folded.mapParameters { t in
-            Tensor(name: t.name, shape: t.shape, values: format.roundTripped(t.array), storage: format)
+            guard t.storage != format else { return t }
+            // Values as the new storage will hold them (no copy for f32).
+            let values = format.elementType == .float32 ? t.values : FloatBuffer(format.roundTripped(t.array))
+            return Tensor(name: t.name, shape: t.shape, buffer: values, storage: format)
         }
         folded.producer = Graph.defaultProducer
 
