@@ -24,7 +24,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public func file(_ name: String) -> String { path + "/" + name }
     public func write(_ bytes: [UInt8], to name: String) -> String {
         let p = file(name)
-        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
         return p
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
