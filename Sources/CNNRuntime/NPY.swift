@@ -62,8 +62,8 @@ public struct NPYArray: Sendable, Equatable {
     /// The values in `S` (converted if stored in the other precision).
     public func array<S: KernelScalar>(as: S.Type = S.self) -> NDArray<S> {
         switch values {
-        case .float32(let v): return NDArray(shape: shape, values: S.self == Float.self ? v as! [S] : v.map { S($0) })
-        case .float64(let v): return NDArray(shape: shape, values: S.self == Double.self ? v as! [S] : v.map { S($0) })
+        case .float32(let v): return NDArray(shape: shape, values: (v as? [S]) ?? v.map { S($0) })
+        case .float64(let v): return NDArray(shape: shape, values: (v as? [S]) ?? v.map { S($0) })
         }
     }
 }
