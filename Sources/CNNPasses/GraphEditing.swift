@@ -11,14 +11,13 @@ extension Graph {
         guard node.inputs.count == 1, node.outputs.count == 1 else { return false }
         let input = node.inputs[0], output = node.outputs[0]
         if isGraphOutput(output) {
-            guard let p = producerIndex(of: input), !isGraphOutput(input), !inputs.contains(where: { $0.name == input }) else { return false }
+            guard producerIndex(of: input) != nil, !isGraphOutput(input) else { return false }
             nodes.remove(at: index)
             // The producer now writes `output` directly; other readers of `input` follow.
             for i in nodes.indices {
                 nodes[i].outputs = nodes[i].outputs.map { $0 == input ? output : $0 }
                 nodes[i].inputs = nodes[i].inputs.map { $0 == input ? output : $0 }
             }
-            _ = p
             return true
         }
         nodes.remove(at: index)
