@@ -53,7 +53,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "CNNFixtures", dependencies: ["CNNGraph"]),
+        .target(name: "CNNFixtures", dependencies: ["CNNGraph", "CNNKernels"]),
         .executableTarget(name: "make-fixtures", dependencies: ["CNNFixtures"]),
         .target(name: "CNNTestSupport", dependencies: ["CNNFormat", "CNNGraph", "CNNFixtures", protobuf], path: "Tests/CNNTestSupport"),
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport", protobuf]),

@@ -1,19 +1,14 @@
 // A small deterministic generator for fixtures and tests: the same seed, the same numbers,
 // everywhere (no dependence on the system's random source).
+import CNNKernels
 import Foundation
 
-/// SplitMix64, with uniform and Gaussian (Box–Muller) draws.
+/// SplitMix64 (the kernels' generator), with uniform and Gaussian (Box–Muller) draws.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
+    private var source: SplitMix64
+    public init(seed: UInt64) { source = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { source.next() }
 
     /// Uniform in [0, 1), 53 bits.
     public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
