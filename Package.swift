@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport", protobuf]),
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNFixtures", "CNNTestSupport", protobuf]),
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNPasses", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
-        .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNTestSupport"]),
+        .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNRuntime", "CNNPasses", "CNNTestSupport"]),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNPasses", "CNNTestSupport"]),
         .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNONNX"], path: "Benchmarks/Sources"),
         .testTarget(name: "CNNPassesTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
