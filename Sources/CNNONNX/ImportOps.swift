@@ -510,6 +510,9 @@ struct ConvertNode {
         } else {
             throw fail("neither scales nor sizes is given")
         }
+        // nearest_mode only matters in nearest mode; torch writes nearest_mode="floor" on bilinear
+        // Resizes too. Keep the default there so an exported-and-reimported graph is the same.
+        if mode != .nearest { rounding = .roundPreferFloor }
         try emitOp(.resize(Resize(mode: mode, scaleH: scaleH, scaleW: scaleW, coordinateTransform: transform, nearestRounding: rounding)), inputs: [x])
     }
 
