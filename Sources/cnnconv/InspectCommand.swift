@@ -2,6 +2,7 @@
 import ArgumentParser
 import CNNFormat
 import CNNGraph
+import Foundation
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,7 @@ enum InspectRenderer {
     static func render(_ r: InspectionReport) -> String {
         var out = ""
         func line(_ s: String = "") { out += s + "\n" }
-        let title = r.file.map { "\(NSStringLike(path: $0.path).lastComponent) — cnnconv format \($0.formatVersion), written by \(r.producer)" }
+        let title = r.file.map { "\(URL(fileURLWithPath: $0.path).lastPathComponent) — cnnconv format \($0.formatVersion), written by \(r.producer)" }
             ?? "\(r.name) — written by \(r.producer)"
         line(Terminal.bold(title))
         var facts: [String] = []
@@ -148,12 +149,6 @@ enum DotRenderer {
         lines.append("}")
         return lines.joined(separator: "\n")
     }
-}
-
-/// Path helpers without pulling NSString into every file.
-struct NSStringLike {
-    let path: String
-    var lastComponent: String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
 extension String {
