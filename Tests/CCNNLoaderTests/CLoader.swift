@@ -3,6 +3,7 @@
 import CCNNLoader
 import CNNFormat
 import CNNGraph
+@_exported import CNNTestSupport  // TestRandom and the fixture helpers, for every file here
 import Foundation
 import SwiftProtobuf
 
@@ -157,26 +158,14 @@ func verdictMismatch(_ bytes: [UInt8], aligned: Bool = true) -> String? {
 /// A file image from a header and a data section, with correct preamble and header CRCs (the
 /// header's tensor table is taken as given, so tests can make it wrong on purpose).
 func assemble(header: Cnnconv_V1_Model, data: [UInt8]) -> [UInt8] {
-    var options = BinaryEncodingOptions()
-    options.useDeterministicOrdering = true
-    let headerBytes = (try? header.serializedBytes(options: options)) ?? []
-    var p = Preamble()
-    p.headerLength = UInt64(headerBytes.count)
-    p.dataOffset = Preamble.dataOffset(forHeaderLength: p.headerLength)
-    p.dataLength = UInt64(data.count)
-    p.headerCRC32 = crc32(headerBytes)
-    var out = p.encoded() + headerBytes
-    out += [UInt8](repeating: 0, count: Int(p.dataOffset) - out.count)
-    return out + data
+    HostileFiles.assemble(header: header, data: data)
 }
 
 /// Rewrites preamble bytes and fixes its CRC, so that a later check is reached.
 func patchPreamble(_ bytes: [UInt8], _ edit: (inout [UInt8]) -> Void) -> [UInt8] {
     var out = bytes
     edit(&out)
-    let crc = crc32(Array(out[0..<56]))
-    withUnsafeBytes(of: crc.littleEndian) { for i in 0..<4 { out[56 + i] = $0[i] } }
-    return out
+    return HostileFiles.fixingPreambleCRC(out)
 }
 
 func putLE<I: FixedWidthInteger>(_ value: I, at offset: Int, in bytes: inout [UInt8]) {
@@ -189,18 +178,8 @@ func dataSection(_ bytes: [UInt8]) -> [UInt8] {
     return Array(bytes[offset...])
 }
 
-/// A small deterministic generator (SplitMix64) for test values.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension TestRandom {
     /// Uniform in [-1, 1).
-    mutating func float() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
+    mutating func float() -> Float { Float(uniform()) }
     mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in float() * scale } }
 }

@@ -4,6 +4,7 @@
 import CCNNLoader
 import CNNFormat
 import CNNGraph
+import CNNTestSupport
 import Foundation
 import XCTest
 
@@ -206,7 +207,7 @@ func runC(_ bytes: [UInt8], inputs: [RefArray]) throws -> [RefArray] {
 }
 
 final class ExecutorTests: XCTestCase {
-    var rng = SplitMix64(seed: 11)
+    var rng = TestRandom(11)
 
     func tensor(_ name: String, _ shape: [Int], storage: StorageFormat = .f32Raw) -> Tensor {
         Tensor(name: name, shape: shape, values: storage.roundTripped(rng.floats(shape.reduce(1, *), scale: 0.5)), storage: storage)

@@ -3,12 +3,13 @@
 import CCNNLoader
 import CNNFormat
 import CNNGraph
+import CNNTestSupport
 import Foundation
 import XCTest
 
 /// A small valid file: one conv (f32 raw), a linear (f16 shuffle), a bias (bf16 deflate).
 func smallModelBytes() throws -> [UInt8] {
-    var rng = SplitMix64(seed: 3)
+    var rng = TestRandom(3)
     var b = GraphBuilder(name: "small", metadata: ["k": "v"])
     let x = b.input("x", [.symbol("N"), .fixed(2), .fixed(4), .fixed(4)])
     let c = b.add("conv", .conv2d(Conv2d(weight: Tensor(name: "conv.w", shape: [3, 2, 3, 3], values: rng.floats(54)),
@@ -67,7 +68,7 @@ final class HostileFileTests: XCTestCase {
         let headerLength = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self))) }
         let header = Array(bytes[64..<64 + headerLength])
         let data = dataSection(bytes)
-        var rng = SplitMix64(seed: 99)
+        var rng = TestRandom(99)
         var mismatches: [String] = []
         var stricter = 0
         for case_ in 0..<1500 {

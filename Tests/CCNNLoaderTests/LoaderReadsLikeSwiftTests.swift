@@ -4,12 +4,13 @@
 import CCNNLoader
 import CNNFormat
 import CNNGraph
+import CNNTestSupport
 import Foundation
 import XCTest
 
 /// A model using every storage format and many ops, so one file exercises the whole reader.
 func kitchenSinkGraph() throws -> Graph {
-    var rng = SplitMix64(seed: 7)
+    var rng = TestRandom(7)
     let formats: [StorageFormat] = StorageFormat.ElementType.allCases.flatMap { t in
         StorageFormat.Encoding.allCases.map { StorageFormat(t, $0) }
     }

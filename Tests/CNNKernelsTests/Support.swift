@@ -2,23 +2,11 @@
 // buffers built from Double data, and a comparison that reports the worst mismatch.
 
 import CNNKernels
+@_exported import CNNTestSupport  // TestRandom and the fixture helpers, for every file here
 import Foundation
 import Testing
 
-/// SplitMix64, re-written here so tests do not depend on the code under test for their data.
-struct TestRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ lo: Double = -1, _ hi: Double = 1) -> Double {
-        lo + (hi - lo) * Double(next() >> 11) * 0x1.0p-53
-    }
+extension TestRandom {
     mutating func int(_ r: ClosedRange<Int>) -> Int {
         r.lowerBound + Int(next() % UInt64(r.count))
     }

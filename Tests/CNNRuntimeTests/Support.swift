@@ -3,24 +3,11 @@
 import CNNGraph
 import CNNKernels
 import CNNRuntime
-import CNNTestSupport
+@_exported import CNNTestSupport  // TestRandom and the fixture helpers, for every file here
 import Foundation
 import Testing
 
-/// SplitMix64, independent of the runtime's own generator.
-struct TestRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ lo: Double = -1, _ hi: Double = 1) -> Double {
-        lo + (hi - lo) * Double(next() >> 11) * 0x1.0p-53
-    }
+extension TestRandom {
     mutating func array<S: KernelScalar>(_ shape: [Int], _: S.Type = S.self, _ lo: Double = -1, _ hi: Double = 1) -> NDArray<S> {
         NDArray(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in S(Float(uniform(lo, hi))) })
     }

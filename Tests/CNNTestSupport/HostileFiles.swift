@@ -9,7 +9,9 @@ public enum HostileFiles {
     /// header CRCs (tensor CRCs are whatever the header says).
     public static func assemble(header: Cnnconv_V1_Model, data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
                                 minor: UInt16 = FormatLimits.minorVersion) -> [UInt8] {
-        assemble(headerBytes: (try? header.serializedBytes()) ?? [], data: data, major: major, minor: minor)
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return assemble(headerBytes: (try? header.serializedBytes(options: options)) ?? [], data: data, major: major, minor: minor)
     }
 
     /// The same from header bytes as given (to carry fields this reader does not know).
