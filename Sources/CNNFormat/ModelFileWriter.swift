@@ -150,11 +150,20 @@ public enum ModelFileWriter {
 }
 
 /// Slots written by index from `concurrentPerform` workers; each index is written by one worker.
+/// The storage is a fixed allocation: an Array would be moved out and back during every
+/// `withUnsafeMutableBufferPointer`, which races when two threads do it at once.
 final class ParallelSlots<T>: @unchecked Sendable {
-    private var storage: [T]
-    init(count: Int, initial: T) { storage = Array(repeating: initial, count: count) }
+    private let storage: UnsafeMutableBufferPointer<T>
+    init(count: Int, initial: T) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: initial)
+    }
     subscript(index: Int) -> T {
-        get { storage.withUnsafeBufferPointer { $0[index] } }
-        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
     }
 }
