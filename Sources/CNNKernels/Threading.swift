@@ -69,10 +69,11 @@ func parallelChunks(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThre
     }
 }
 
-/// Runs `body` over `0..<count` in contiguous chunks across threads (see `parallelChunks`).
+/// Runs `body` over `0..<count` in contiguous chunks across threads (see `parallelChunks`);
+/// public so the executor's fused loops split work the same way.
 @inline(__always)
-func parallelFor(_ count: Int, costPerItem: Int, _ body: (Range<Int>) -> Void) {
-    parallelChunks(count, costPerItem: costPerItem) { _, range in body(range) }
+public func parallelFor(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count, _ body: (Range<Int>) -> Void) {
+    parallelChunks(count, costPerItem: costPerItem, maxThreads: maxThreads) { _, range in body(range) }
 }
 
 struct UncheckedSendableBox<Value>: @unchecked Sendable {

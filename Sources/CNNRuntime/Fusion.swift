@@ -44,7 +44,7 @@ extension Executor {
                 activate(.relu, input: bnOutput, output: y, count: count)
                 return
             }
-            splitWork(planes, cost: plane, threads: threads) { range in
+            parallelFor(planes, costPerItem: plane, maxThreads: threads) { range in
                 batchNormReLURows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift)
             }
         }
@@ -55,7 +55,7 @@ extension Executor {
         let block = 4096, blocks = (count + block - 1) / block
         let threads = self.threads
         return { _ in
-            splitWork(blocks, cost: block, threads: threads) { range in
+            parallelFor(blocks, costPerItem: block, maxThreads: threads) { range in
                 addReLU(a, b, y, from: range.lowerBound * block, to: min(count, range.upperBound * block))
             }
         }
@@ -177,25 +177,3 @@ func addReLUDouble(_ ap: OpaquePointer, _ bp: OpaquePointer, _ yp: OpaquePointer
     }
 }
 
-/// Runs `body` over `0..<count` in one contiguous chunk per thread, or on the calling thread
-/// when the work (count·cost scalar operations) is too small to pay for a second core.
-func splitWork(_ count: Int, cost: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-    let t = min(threads, count)
-    if t <= 1 || count * cost < 32_768 {
-        if count > 0 { body(0..<count) }
-        return
-    }
-    withoutActuallyEscaping(body) { body in
-        let box = UncheckedBox(body)
-        DispatchQueue.concurrentPerform(iterations: t) { k in
-            let lo = count * k / t, hi = count * (k + 1) / t
-            if lo < hi { box.value(lo..<hi) }
-        }
-    }
-}
-
-/// Carries the pointer-capturing body into `concurrentPerform`; the chunks write disjoint memory.
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
