@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"], swiftSettings: fastMath),
         .target(name: "CNNPasses", dependencies: ["CNNGraph"]),
-        .target(name: "CNNVerify", dependencies: ["CNNGraph", "CNNRuntime", "CNNKernels"]),
+        .target(name: "CNNVerify", dependencies: ["CNNFormat", "CNNGraph", "CNNRuntime", "CNNKernels"]),
         .target(
             name: "CCNNLoader",
             exclude: ["Makefile", "README.md", "tools", "build"],

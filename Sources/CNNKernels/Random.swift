@@ -1,5 +1,10 @@
 // A small, fast, seedable PRNG for dropout masks: xoshiro256** seeded through SplitMix64
 // (Blackman & Vigna). Reproducible across platforms: the same seed gives the same stream.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// xoshiro256** — 256-bit state, period 2^256 − 1, passes BigCrush. Not cryptographic.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Hashable, Sendable {
@@ -47,3 +52,20 @@ public struct SplitMix64: RandomNumberGenerator, Hashable, Sendable {
 
 @inline(__always)
 private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+extension Xoshiro256StarStar {
+    /// `count` standard-normal draws by Box–Muller (a cosine and a sine draw per pair of
+    /// uniforms, in that order), as Double. The one Gaussian source for seeded inputs.
+    public mutating func standardNormals(_ count: Int) -> [Double] {
+        var values = [Double](repeating: 0, count: max(0, count))
+        var i = 0
+        while i < count {
+            let u1 = max(nextUnit(), 1e-300), u2 = nextUnit()
+            let r = (-2 * log(u1)).squareRoot()
+            values[i] = r * cos(2 * Double.pi * u2)
+            if i + 1 < count { values[i + 1] = r * sin(2 * Double.pi * u2) }
+            i += 2
+        }
+        return values
+    }
+}

@@ -109,3 +109,26 @@ struct MonteCarloAccumulator {
     var sum: [Double], squares: [Double], entropySum: [Double]
     let softmaxAxis: Int?
 }
+
+extension Executor {
+    /// `monteCarloDropout` over any number of samples (axis 0 of `inputs`), fed in the runs of
+    /// `batching` (this executor planned for `batching.runBatch`), each statistic put back
+    /// together per sample. Run `i` uses seed `seed + i`.
+    public func monteCarloDropout(samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, passes: Int,
+                                  seed: UInt64 = 0) throws(RuntimeError) -> MonteCarloResult {
+        var runs: [MonteCarloResult] = []
+        for index in 0..<batching.runs {
+            runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index)))
+        }
+        var outputs: [String: MonteCarloOutput] = [:]
+        for (name, first) in runs[0].outputs {
+            let parts = runs.compactMap { $0.outputs[name] }
+            outputs[name] = MonteCarloOutput(
+                name: name, mean: batching.assemble(parts.map(\.mean)),
+                standardDeviation: batching.assemble(parts.map(\.standardDeviation)),
+                predictiveEntropy: first.predictiveEntropy.map { _ in batching.assemble(parts.compactMap(\.predictiveEntropy)) },
+                mutualInformation: first.mutualInformation.map { _ in batching.assemble(parts.compactMap(\.mutualInformation)) })
+        }
+        return MonteCarloResult(samples: passes, seed: seed, outputs: outputs)
+    }
+}

@@ -1,28 +1,37 @@
 // Runs a reference and a candidate graph (unfolded and folded) on the same inputs in eval mode
 // and reports, per output, how far apart they are — beside how far the reference's own Float32
 // arithmetic is from Float64, so a user sees whether folding added error.
+import CNNFormat
 import CNNGraph
-import Foundation
 import CNNKernels
 import CNNRuntime
+import Foundation
 
 public struct VerifyOptions: Sendable {
     /// Random samples when no inputs are given.
     public var samples = 8
     public var seed: UInt64 = 0
-    /// Samples per executor run (default: all at once, at most 32).
+    /// Largest number of samples per executor run when the graph's batch is symbolic (default
+    /// 32); a fixed batch is always fed as it is.
     public var batch: Int?
-    public var atol = 1e-5
-    public var rtol = 1e-4
+    /// The verdict's rule (default: as close to Float64 as the reference itself is).
+    public var rule = VerificationRule.default
+    /// Samples that also run in Float64 — the verdict is taken on them (default: all). The
+    /// Float64 run is the expensive part; fewer samples keep a deep model's check in seconds.
+    public var float64Samples: Int?
+    /// The element type the candidate's weights were rounded to, which sets the reference's
+    /// budget; nil: the narrowest storage among the candidate's parameters.
+    public var candidateStorage: StorageFormat.ElementType?
     public var perLayer = false
-    /// Also run the reference in Float64 (the error budget).
+    /// Also run the reference in Float64 under an `allclose` rule (the error budget shown beside
+    /// it); the default rule always does.
     public var errorBudget = true
-    /// Inputs by name, batch on axis 0; overrides `samples`.
+    /// Inputs by name, samples on axis 0; overrides `samples`.
     public var inputs: [String: NDArray<Float>]?
     /// Class labels, one per sample, for top-1 accuracy of both models.
     public var labels: [Int]?
     public var threads = KernelThreads.defaultCount
-    /// Called with a line of progress text ("batch 2/4").
+    /// Called with a line of progress text ("reference f64: run 2/4").
     public var progress: (@Sendable (String) -> Void)?
     public init() {}
 }
@@ -35,6 +44,8 @@ public struct VerifyReport: Codable, Sendable {
         public var error: ErrorStatistics
         /// Reference in Float32 vs reference in Float64: the error Float32 itself brings.
         public var float32Error: ErrorStatistics?
+        /// The default rule's verdict (nil under `allclose`).
+        public var verdict: Verdict?
         public var passed: Bool
     }
     public struct Layer: Codable, Sendable {
@@ -43,6 +54,8 @@ public struct VerifyReport: Codable, Sendable {
         public var reference: String
         public var maxAbsError: Double
         public var maxRelError: Double
+        /// Under the default rule: the same test as the outputs', on this value.
+        public var margin: Double?
         public var passed: Bool
         public var note: String?
     }
@@ -57,12 +70,23 @@ public struct VerifyReport: Codable, Sendable {
     }
 
     public var samples: Int
+    /// Samples the verdict (and the Float64 reference) covered.
+    public var float64Samples: Int
+    /// Samples per executor run, and whether the graph fixes that batch.
+    public var runBatch: Int
+    public var fixedBatch: Bool
     public var seed: UInt64
     public var inputSource: String
-    public var atol: Double
-    public var rtol: Double
+    /// "matches-reference-precision" or "allclose".
+    public var rule: String
+    /// The rule in words, with its numbers.
+    public var ruleDescription: String
+    public var atol: Double?
+    public var rtol: Double?
     public var outputs: [Output]
-    public var layers: [Layer]?
+    public var layers: [VerifyReport.Layer]?
+    /// Samples the per-layer comparison ran on.
+    public var layerSamples: Int?
     public var firstDivergence: String?
     public var accuracy: Accuracy?
     public var passed: Bool
@@ -82,26 +106,9 @@ public enum VerifyError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 public enum Verifier {
-    /// Seeded standard-normal inputs of each graph input's declared shape, `samples` on axis 0.
+    /// Seeded standard-normal inputs: `samples` samples of each graph input's per-sample shape.
     public static func randomInputs(for graph: Graph, samples: Int, seed: UInt64) -> [String: NDArray<Float>] {
-        var generator = Xoshiro256StarStar(seed: seed)
-        var out: [String: NDArray<Float>] = [:]
-        for input in graph.inputs {
-            var shape = input.concreteShape(batch: samples)
-            if case .fixed = input.shape.first { shape[0] = samples }
-            let count = shape.reduce(1, *)
-            var values = [Float](repeating: 0, count: count)
-            var i = 0
-            while i < count {
-                let u1 = max(generator.nextUnit(), 1e-300), u2 = generator.nextUnit()
-                let r = (-2 * log(u1)).squareRoot()
-                values[i] = Float(r * cos(2 * Double.pi * u2))
-                if i + 1 < count { values[i + 1] = Float(r * sin(2 * Double.pi * u2)) }
-                i += 2
-            }
-            out[input.name] = NDArray(shape: shape, values: values)
-        }
-        return out
+        SampleBatching.randomInputs(for: graph, samples: samples, seed: seed)
     }
 
     public static func verify(reference: Graph, candidate: Graph, options: VerifyOptions = VerifyOptions()) throws(VerifyError) -> VerifyReport {
@@ -109,62 +116,88 @@ public enum Verifier {
         let inputs = options.inputs ?? randomInputs(for: reference, samples: options.samples, seed: options.seed)
         let samples = inputs.values.first?.shape.first ?? 0
         guard samples > 0 else { throw .incompatible("no input samples") }
+        for (name, x) in inputs where x.shape.first != samples {
+            throw .incompatible("input '\(name)' has \(x.shape.first ?? 0) samples, another input \(samples)")
+        }
         if let labels = options.labels, labels.count != samples {
             throw .badLabels("\(labels.count) labels for \(samples) samples")
         }
-        let batch = min(samples, max(1, options.batch ?? min(samples, 32)))
-        var refOut: [String: [Float]] = [:], candOut: [String: [Float]] = [:], ref64Out: [String: [Double]] = [:]
-        var layers: [VerifyReport.Layer]? = nil
-        let chunks = stride(from: 0, to: samples, by: batch).map { ($0, min(batch, samples - $0)) }
+        let byPrecision: Bool
+        switch options.rule {
+        case .matchesReferencePrecision: byPrecision = true
+        case .allclose: byPrecision = false
+        }
+        let run64 = byPrecision || options.errorBudget
+        let samples64 = min(samples, max(1, options.float64Samples ?? samples))
+        let batching: SampleBatching
         do {
-            var executors: [Int: (Executor<Float>, Executor<Float>, Executor<Double>?)] = [:]
-            for (n, (start, size)) in chunks.enumerated() {
-                if chunks.count > 1 { options.progress?("batch \(n + 1)/\(chunks.count)") }
-                if executors[size] == nil {
-                    let keep = options.perLayer && n == 0
-                    executors[size] = (try Executor<Float>(graph: reference, batch: size, retainAllValues: keep, threads: options.threads),
-                                       try Executor<Float>(graph: candidate, batch: size, retainAllValues: keep, threads: options.threads),
-                                       options.errorBudget ? try Executor<Double>(graph: reference, batch: size, threads: options.threads) : nil)
+            batching = try SampleBatching(graph: reference, samples: samples,
+                                          preferredBatch: samples64 < samples ? min(options.batch ?? 32, samples64) : options.batch)
+        } catch { throw .runtime(error) }
+        let batching64 = batching.prefix(runs: (samples64 + batching.runBatch - 1) / batching.runBatch)
+        let storage = options.candidateStorage ?? candidate.narrowestParameterStorage
+
+        // One model at a time, each executor freed before the next: peak memory is one plan.
+        func outputs<S: KernelScalar>(_ graph: Graph, _ label: String, _ batching: SampleBatching,
+                                      _: S.Type) throws(VerifyError) -> [String: NDArray<S>] {
+            do {
+                let executor = try Executor<S>(graph: graph, batch: batching.runBatch, threads: options.threads)
+                let typed = inputs.mapValues { $0.converted(to: S.self) }
+                let parts = try executor.runParts(samples: typed, batching: batching) { i, n in
+                    options.progress?("\(label): run \(i + 1)/\(n)")
                 }
-                let (ref, cand, ref64) = executors[size]!
-                let slice = inputs.mapValues { x -> NDArray<Float> in
-                    let per = x.count / samples
-                    var shape = x.shape
-                    shape[0] = size
-                    return NDArray(shape: shape, values: Array(x.values[(start * per)..<((start + size) * per)]))
-                }
-                let r = try ref.run(slice)
-                let c = try cand.run(slice)
-                for (name, v) in r.outputs { refOut[name, default: []] += v.values }
-                for (name, v) in c.outputs { candOut[name, default: []] += v.values }
-                if let ref64 {
-                    let r64 = try ref64.run(slice.mapValues { $0.converted(to: Double.self) })
-                    for (name, v) in r64.outputs { ref64Out[name, default: []] += v.values }
-                }
-                if options.perLayer && n == 0 {
-                    layers = compareLayers(reference: ref, candidate: cand, options: options)
-                }
-            }
-        } catch {
-            throw .runtime(error)
+                var out: [String: NDArray<S>] = [:]
+                for o in graph.outputs { if let p = parts[o.name] { out[o.name] = batching.assemble(p) } }
+                return out
+            } catch { throw .runtime(error) }
         }
-        var outputs: [VerifyReport.Output] = []
+        let ref = try outputs(reference, "reference f32", batching, Float.self)
+        let cand = try outputs(candidate, "candidate f32", batching, Float.self)
+        let ref64 = run64 ? try outputs(reference, "reference f64", batching64, Double.self) : [:]
+        let budgetSource = storage == .float32 ? "f32" : "f32 with weights as \(storage.rawValue)"
+        let refBudget: [String: NDArray<Float>]
+        if byPrecision && storage != .float32 {
+            refBudget = try outputs(reference.storingParameters(as: StorageFormat(storage)), "reference, weights as \(storage.rawValue)",
+                                    batching64, Float.self)
+        } else {
+            refBudget = [:]
+        }
+
+        let (atol, rtol): (Double, Double)
+        if case .allclose(let a, let r) = options.rule { (atol, rtol) = (a, r) } else { (atol, rtol) = (VerificationRule.defaultAtol, VerificationRule.defaultRtol) }
+        var reports: [VerifyReport.Output] = []
         for o in reference.outputs {
-            var shape = o.concreteShape(batch: samples)
-            shape[0] = samples
-            guard let r = refOut[o.name], let c = candOut[o.name], r.count == c.count else { continue }
-            let error = c.withUnsafeBufferPointer { cp in r.withUnsafeBufferPointer { rp in
-                ErrorStatistics.compare(candidate: cp, reference: rp, shape: shape, atol: options.atol, rtol: options.rtol)
-            } }
-            let budget = ref64Out[o.name].map { r64 in
-                r.withUnsafeBufferPointer { rp in r64.withUnsafeBufferPointer { p64 in
-                    ErrorStatistics.compare(candidate: rp, reference: p64, shape: shape, atol: options.atol, rtol: options.rtol)
-                } }
+            guard let r = ref[o.name], let c = cand[o.name] else { continue }
+            guard r.shape == c.shape else {
+                throw .incompatible("output '\(o.name)' is \(formatShape(r.shape)) in the reference and \(formatShape(c.shape)) in the candidate")
             }
-            outputs.append(VerifyReport.Output(name: o.name, shape: shape, error: error, float32Error: budget, passed: error.passed))
+            let error = c.values.withUnsafeBufferPointer { cp in r.values.withUnsafeBufferPointer { rp in
+                ErrorStatistics.compare(candidate: cp, reference: rp, shape: r.shape, atol: atol, rtol: rtol)
+            } }
+            var budget: ErrorStatistics? = nil
+            var verdict: Verdict? = nil
+            if let r64 = ref64[o.name] {
+                let n = r64.count
+                let r32 = Array(r.values.prefix(n)), c32 = Array(c.values.prefix(n))
+                budget = r32.withUnsafeBufferPointer { rp in r64.values.withUnsafeBufferPointer { p64 in
+                    ErrorStatistics.compare(candidate: rp, reference: p64, shape: r64.shape, atol: atol, rtol: rtol)
+                } }
+                if case .matchesReferencePrecision(let factor, let floor) = options.rule {
+                    let yardstick = refBudget[o.name].map { Array($0.values) } ?? r32
+                    verdict = c32.withUnsafeBufferPointer { cp in yardstick.withUnsafeBufferPointer { bp in r64.values.withUnsafeBufferPointer { p64 in
+                        Verdict.judge(candidate: cp, budget: bp, reference64: p64, shape: r64.shape, factor: factor, floor: floor,
+                                      budgetSource: budgetSource)
+                    } } }
+                }
+            }
+            reports.append(.init(name: o.name, shape: r.shape, error: error, float32Error: budget, verdict: verdict,
+                                 passed: verdict?.passed ?? error.passed))
         }
+        let passed = reports.allSatisfy(\.passed)
+
         var accuracy: VerifyReport.Accuracy? = nil
-        if let labels = options.labels, let first = reference.outputs.first, let r = refOut[first.name], let c = candOut[first.name] {
+        if let labels = options.labels, let first = reference.outputs.first, let r = ref[first.name]?.values, let c = cand[first.name]?.values,
+           r.count % samples == 0 {
             let k = r.count / samples
             var refCorrect = 0, candCorrect = 0, changed = 0
             for s in 0..<samples {
@@ -175,10 +208,40 @@ public enum Verifier {
             }
             accuracy = .init(samples: samples, referenceCorrect: refCorrect, candidateCorrect: candCorrect, changedPredictions: changed)
         }
+
+        // Per layer on request, and on a failure: where the two first part.
+        var layers: [VerifyReport.Layer]? = nil
+        var layerSamples: Int? = nil
+        if options.perLayer || !passed {
+            let one: SampleBatching
+            do { one = try SampleBatching(graph: reference, samples: 1, preferredBatch: 1) } catch { throw .runtime(error) }
+            layerSamples = one.runBatch
+            options.progress?("per-layer comparison")
+            layers = try compareLayers(reference: reference, candidate: candidate, inputs: one.slice(inputs, run: 0),
+                                       batch: one.runBatch, rule: options.rule, storage: storage, threads: options.threads)
+        }
         let firstDivergence = layers?.first { !$0.passed && $0.note == nil }?.candidate
-        return VerifyReport(samples: samples, seed: options.seed, inputSource: options.inputs == nil ? "random" : "files",
-                            atol: options.atol, rtol: options.rtol, outputs: outputs, layers: layers,
-                            firstDivergence: firstDivergence, accuracy: accuracy, passed: outputs.allSatisfy(\.passed))
+        let ruleDescription: String
+        switch options.rule {
+        case .matchesReferencePrecision(let factor, let floor):
+            ruleDescription = "candidate within \(shortNumber(factor))× the reference's own \(budgetSource) error vs f64 (largest and rms), "
+                + "floor \(shortNumber(floor))·max|output|"
+        case .allclose(let a, let r):
+            ruleDescription = "allclose: |candidate − reference| ≤ \(shortNumber(a)) + \(shortNumber(r))·|reference| everywhere"
+        }
+        return VerifyReport(samples: samples, float64Samples: run64 ? batching64.samples : 0, runBatch: batching.runBatch,
+                            fixedBatch: batching.fixedBatch, seed: options.seed,
+                            inputSource: options.inputs == nil ? "random" : "files", rule: byPrecision ? "matches-reference-precision" : "allclose",
+                            ruleDescription: ruleDescription, atol: byPrecision ? nil : atol, rtol: byPrecision ? nil : rtol,
+                            outputs: reports, layers: layers, layerSamples: layerSamples,
+                            firstDivergence: firstDivergence, accuracy: accuracy, passed: passed)
+    }
+
+    /// 4, 1e-06 → "4", "1e-6".
+    public static func shortNumber(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e6 { return String(Int(x)) }
+        let s = String(format: "%.3g", x)
+        return s.replacingOccurrences(of: "e-0", with: "e-").replacingOccurrences(of: "e+0", with: "e")
     }
 
     static func argmax(_ values: ArraySlice<Float>) -> Int {
@@ -233,32 +296,72 @@ public enum Verifier {
         return pairs
     }
 
-    static func compareLayers(reference: Executor<Float>, candidate: Executor<Float>, options: VerifyOptions) -> [VerifyReport.Layer] {
+    /// Every value the two graphs share (see `correspondence`), compared on one run of inputs
+    /// under `rule`: under the default rule each value is judged like an output (the candidate
+    /// against the reference in Float64, with the reference's own error as the yardstick).
+    static func compareLayers(reference: Graph, candidate: Graph, inputs: [String: NDArray<Float>], batch: Int,
+                              rule: VerificationRule, storage: StorageFormat.ElementType, threads: Int) throws(VerifyError) -> [VerifyReport.Layer] {
+        let pairs = correspondence(reference: reference, candidate: candidate)
+        func values<S: KernelScalar>(_ graph: Graph, _ names: [String], _: S.Type) throws(VerifyError) -> [String: NDArray<S>] {
+            do {
+                let executor = try Executor<S>(graph: graph, batch: batch, retainAllValues: true, threads: threads)
+                _ = try executor.run(inputs.mapValues { $0.converted(to: S.self) })
+                var out: [String: NDArray<S>] = [:]
+                for name in names { out[name] = executor.value(named: name) }
+                return out
+            } catch { throw .runtime(error) }
+        }
+        let ref = try values(reference, pairs.map(\.reference), Float.self)
+        let cand = try values(candidate, pairs.map(\.candidate), Float.self)
+        var ref64: [String: NDArray<Double>] = [:], yardstick = ref
+        if case .matchesReferencePrecision = rule {
+            ref64 = try values(reference, pairs.map(\.reference), Double.self)
+            if storage != .float32 {
+                yardstick = try values(reference.storingParameters(as: StorageFormat(storage)), pairs.map(\.reference), Float.self)
+            }
+        }
         // Keep factors of classic dropouts the candidate folded away: values between a scaled
         // producer and where the dropout stood differ by exactly that factor.
-        let removedClassic: [Double] = reference.graph.nodes.compactMap { n in
+        let removedClassic: [Double] = reference.nodes.compactMap { n in
             guard case .dropout(let d) = n.op, d.convention == .classic, d.rate > 0,
-                  candidate.graph.node(named: n.name) == nil else { return nil }
+                  candidate.node(named: n.name) == nil else { return nil }
             return d.keepProbability
         }
         var layers: [VerifyReport.Layer] = []
-        for (c, r) in correspondence(reference: reference.graph, candidate: candidate.graph) {
-            guard let cv = candidate.value(named: c), let rv = reference.value(named: r), cv.shape == rv.shape else { continue }
+        for (c, r) in pairs {
+            guard let cv = cand[c], let rv = ref[r], cv.shape == rv.shape else { continue }
             let stats = cv.values.withUnsafeBufferPointer { cp in rv.values.withUnsafeBufferPointer { rp in
-                ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: options.atol, rtol: options.rtol)
+                ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: VerificationRule.defaultAtol, rtol: VerificationRule.defaultRtol)
             } }
-            var note: String? = nil
-            if !stats.passed {
-                for keep in removedClassic {
-                    let scaled = rv.values.map { $0 * Float(keep) }
+            /// The rule on this value, the reference scaled by `scale` (a folded classic dropout's keep).
+            func judged(_ scale: Double) -> (passed: Bool, margin: Double?) {
+                switch rule {
+                case .allclose(let atol, let rtol):
+                    let scaled = scale == 1 ? rv.values : rv.values.map { $0 * Float(scale) }
                     let s = cv.values.withUnsafeBufferPointer { cp in scaled.withUnsafeBufferPointer { rp in
-                        ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: options.atol, rtol: options.rtol)
+                        ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: atol, rtol: rtol)
                     } }
-                    if s.passed { note = "scaled ×\(keep) by a classic dropout folded into weights"; break }
+                    return (s.passed, nil)
+                case .matchesReferencePrecision(let factor, let floor):
+                    guard let r64 = ref64[r], let y = yardstick[r] else { return (false, nil) }
+                    let exact = scale == 1 ? r64.values : r64.values.map { $0 * scale }
+                    let budget = scale == 1 ? y.values : y.values.map { $0 * Float(scale) }
+                    let v = cv.values.withUnsafeBufferPointer { cp in budget.withUnsafeBufferPointer { bp in exact.withUnsafeBufferPointer { p64 in
+                        Verdict.judge(candidate: cp, budget: bp, reference64: p64, shape: cv.shape, factor: factor, floor: floor, budgetSource: "")
+                    } } }
+                    return (v.passed, v.margin)
+                }
+            }
+            let verdict = judged(1)
+            var note: String? = nil
+            if !verdict.passed {
+                for keep in removedClassic where judged(keep).passed {
+                    note = "scaled ×\(keep) by a classic dropout folded into weights"
+                    break
                 }
             }
             layers.append(.init(candidate: c, reference: r, maxAbsError: stats.maxAbsError, maxRelError: stats.maxRelError,
-                                passed: stats.passed, note: note))
+                                margin: verdict.margin, passed: verdict.passed, note: note))
         }
         return layers
     }

@@ -46,14 +46,21 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "Random inputs for verification.")
     var samples = 8
 
+    @Option(name: .customLong("f64-samples"), help: "Of those, samples that also run in Float64 and decide the verdict.")
+    var f64Samples = FoldCommand.defaultFloat64Samples
+
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 0
 
-    @Option(help: "Absolute tolerance (default: 1e-5 for f32, 1e-2 for f16, 5e-2 for bf16).")
+    @Option(help: "Judge with numpy.allclose at this absolute tolerance instead of against Float64 (rtol defaults to 1e-4).")
     var atol: Double?
 
-    @Option(help: "Relative tolerance (default: 1e-4 for f32, 1e-2 for f16, 5e-2 for bf16).")
+    @Option(help: "Judge with numpy.allclose at this relative tolerance instead of against Float64 (atol defaults to 1e-5).")
     var rtol: Double?
+
+    /// The verdict's Float64 samples by default: the Float64 run costs about twice a Float32
+    /// one, and two samples already give every output element twice.
+    static let defaultFloat64Samples = 2
 
     var element: StorageFormat.ElementType? {
         StorageFormat.ElementType(rawValue: dtype)
@@ -66,6 +73,7 @@ struct FoldCommand: ParsableCommand {
         guard element != nil else { throw ValidationError("--dtype must be f32, f16 or bf16, not '\(dtype)'") }
         guard encoding != nil else { throw ValidationError("--compress must be none, deflate or shuffle, not '\(compress)'") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard f64Samples >= 1 else { throw ValidationError("--f64-samples must be at least 1") }
         if let o = output, !inPlace, URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path {
             throw ValidationError("the output would replace the input model; pass --in-place to allow that")
         }
@@ -95,14 +103,7 @@ struct FoldCommand: ParsableCommand {
             if json { print(try Format.json(["status": "already-folded", "message": message])) } else { print(message) }
             return
         }
-        var folded = result.graph
-        let format = StorageFormat(element, encoding)
-        folded.mapParameters { t in
-            guard t.storage != format else { return t }
-            // Values as the new storage will hold them (no copy for f32).
-            let values = format.elementType == .float32 ? t.values : FloatBuffer(format.roundTripped(t.array))
-            return Tensor(name: t.name, shape: t.shape, buffer: values, storage: format)
-        }
+        var folded = result.graph.storingParameters(as: StorageFormat(element, encoding))
         folded.producer = Graph.defaultProducer
 
         var verification: VerifyReport? = nil
@@ -110,11 +111,15 @@ struct FoldCommand: ParsableCommand {
             var v = VerifyOptions()
             v.samples = samples
             v.seed = seed
-            v.atol = atol ?? (element == .float32 ? 1e-5 : element == .float16 ? 1e-2 : 5e-2)
-            v.rtol = rtol ?? (element == .float32 ? 1e-4 : element == .float16 ? 1e-2 : 5e-2)
+            v.rule = VerificationRule(atol: atol, rtol: rtol)
+            v.float64Samples = f64Samples
+            v.candidateStorage = element
+            v.progress = Progress.reporter()
             do { verification = try Verifier.verify(reference: original, candidate: folded, options: v) } catch {
+                Progress.finish()
                 throw CLIFailure("\(model): verification could not run: \(error)")
             }
+            Progress.finish()
         }
         let passed = verification?.passed ?? true
         let path = outputPath
@@ -205,12 +210,23 @@ enum FoldRenderer {
             row("passes", "nothing to fold")
         }
         if let v = verification {
+            row("verify", VerifyRenderer.inputs(v) + (v.float64Samples > 0 && v.float64Samples < v.samples ? ", \(v.float64Samples) also in f64" : ""))
             for o in v.outputs {
-                var text = "\(v.samples) \(v.inputSource == "random" ? "random inputs" : "inputs"): max |Δ| \(sci(o.error.maxAbsError))"
-                if let f = o.float32Error { text += " (f32 itself: \(sci(f.maxAbsError)) vs f64)" }
-                text += o.passed ? " — " + Terminal.green("pass") : " — " + Terminal.red("FAIL") + " (atol \(sci(v.atol)), rtol \(sci(v.rtol)))"
-                row(v.outputs.count > 1 ? "verify \(o.name)" : "verify", text)
+                var text: String
+                if let d = o.verdict {
+                    text = "max |Δ| vs f64 \(sci(d.candidateMaxError)) (\(d.budgetSource) itself: \(sci(d.budgetMaxError)))"
+                        + " · bound \(sci(d.maxBound)), " + VerifyRenderer.margin(d.margin)
+                } else {
+                    text = "max |Δ| \(sci(o.error.maxAbsError))" + (o.float32Error.map { " (f32 itself: \(sci($0.maxAbsError)) vs f64)" } ?? "")
+                }
+                text += " — " + (o.passed ? Terminal.green("pass") : Terminal.red("FAIL"))
+                if !o.passed, let d = o.verdict {
+                    text += "; worst [\(d.worstIndex.map(String.init).joined(separator: ", "))] \(String(format: "%.7g", d.worstCandidate)) vs \(String(format: "%.7g", d.worstReference64))"
+                }
+                row("  " + (v.outputs.count > 1 ? o.name : "output"), text)
             }
+            if !v.passed, let first = v.firstDivergence { row("  first diverging", first) }
+            row("  rule", v.ruleDescription)
         } else {
             row("verify", "skipped (--no-verify)")
         }

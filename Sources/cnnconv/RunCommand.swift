@@ -13,7 +13,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Inputs and outputs are NumPy .npy files (float32 or float64, C order, little-endian).
             Without --input, the model runs on a seeded standard-normal input of its declared shape
-            (batch 1 where the batch is symbolic, or --batch).
+            (batch 1 where the batch is symbolic, or --batch). Any number of samples runs on a graph
+            with a fixed batch: they are fed that many at a time.
             """
     )
 
@@ -44,7 +45,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Time N runs after the first and report the minimum and median latency.")
     var `repeat`: Int?
 
-    @Option(help: "Batch size of the random input (ignored with --input).")
+    @Option(help: "Samples of the random input (default: the graph's fixed batch, or 1); fed in runs the graph accepts.")
     var batch: Int?
 
     @Flag(help: "Run in Float64 (the reference precision) instead of Float32.")
@@ -73,9 +74,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func execute<S: KernelScalar>(_ graph: Graph, _: S.Type) throws -> RunReport {
-        // Inputs: from files (the batch follows their first dimension), or seeded random.
+        // Inputs: from files (samples on axis 0), or seeded random (--batch samples, default the
+        // graph's fixed batch or 1). Either is fed in runs the graph's batch accepts.
         var inputs: [String: NDArray<S>] = [:]
-        var runBatch = batch ?? 1
         var source = "random (standard normal, seed \(seed))"
         if !input.isEmpty {
             guard input.count == graph.inputs.count else {
@@ -88,24 +89,11 @@ struct RunCommand: ParsableCommand {
                 }
                 do { inputs[name] = try NPY.read(path).array(as: S.self) } catch { throw CLIFailure(error) }
             }
-            if let first = graph.inputs.first, case .symbol = first.shape.first, let x = inputs[first.name], let n = x.shape.first {
-                runBatch = n
-            }
             source = input.joined(separator: ", ")
         } else {
-            var rng = Xoshiro256StarStar(seed: seed)
-            for i in graph.inputs {
-                let shape = i.concreteShape(batch: runBatch)
-                var values = [S](); values.reserveCapacity(shape.reduce(1, *))
-                while values.count < shape.reduce(1, *) {
-                    // Box–Muller: two standard normals per pair of uniforms.
-                    let u1 = max(rng.nextUnit(), .leastNonzeroMagnitude), u2 = rng.nextUnit()
-                    let r = (-2 * Foundation.log(u1)).squareRoot()
-                    values.append(S(r * Foundation.cos(2 * .pi * u2)))
-                    values.append(S(r * Foundation.sin(2 * .pi * u2)))
-                }
-                inputs[i.name] = NDArray(shape: shape, values: Array(values.prefix(shape.reduce(1, *))))
-            }
+            let fixed: Int?
+            do { fixed = try SampleBatching.fixedBatch(of: graph) } catch { throw CLIFailure("\(model): \(error)") }
+            inputs = SampleBatching.randomInputs(for: graph, samples: batch ?? fixed ?? 1, seed: seed)
             if let saveInput {
                 guard graph.inputs.count == 1, let x = inputs[graph.inputs[0].name] else {
                     throw CLIFailure("--save-input needs a model with one input; this one has \(graph.inputs.count)", exitCode: .usage)
@@ -113,28 +101,38 @@ struct RunCommand: ParsableCommand {
                 do { try NPY.write(NPYArray(x), to: saveInput) } catch { throw CLIFailure(error) }
             }
         }
-
+        let samples = inputs.values.first?.shape.first ?? 1
+        for (name, x) in inputs where x.shape.first != samples {
+            throw CLIFailure("input '\(name)' has \(x.shape.first ?? 0) samples on axis 0, another input \(samples)", exitCode: .usage)
+        }
+        let batching: SampleBatching
         let executor: Executor<S>
         do {
-            executor = try Executor<S>(graph: graph, batch: runBatch, threads: threads ?? KernelThreads.defaultCount)
-        } catch { throw CLIFailure(error) }
+            batching = try SampleBatching(graph: graph, samples: samples, preferredBatch: samples)
+            executor = try Executor<S>(graph: graph, batch: batching.runBatch, threads: threads ?? KernelThreads.defaultCount)
+        } catch { throw CLIFailure("\(model): \(error)") }
+        let runBatch = batching.runBatch
         let runMode: ExecutionMode = mode == "train" ? .train : .eval
         var report = RunReport(model: model, mode: mcDropout == nil ? mode : "mc-dropout", precision: f64 ? "f64" : "f32",
                                threads: executor.threads, batch: runBatch, seed: seed, input: source)
-        let result: RunResult<S>
-        do { result = try executor.run(inputs, mode: runMode, seed: seed) } catch { throw CLIFailure(error) }
+        if batching.runs > 1 || batching.runBatch != samples {
+            report.feeding = "\(samples) sample\(samples == 1 ? "" : "s") fed \(runBatch) at a time in \(batching.runs) run\(batching.runs == 1 ? "" : "s")"
+                + (batching.fixedBatch ? " (the graph fixes its batch at \(runBatch))" : "")
+        }
+        let result: [String: NDArray<S>]
+        do { result = try executor.run(samples: inputs, batching: batching, mode: runMode, seed: seed) } catch { throw CLIFailure(error) }
         var written: [String: NDArray<Double>] = [:]
         for o in graph.outputs {
-            guard let y = result.outputs[o.name] else { continue }
+            guard let y = result[o.name] else { continue }
             report.outputs.append(OutputStatistics(name: o.name, y.converted(to: Double.self), softmax: Self.isSoftmax(graph, o.name)))
             written[o.name] = y.converted(to: Double.self)
         }
-        report.batchNormUpdates = result.batchNormStatistics.count
+        report.batchNormUpdates = runMode == .train ? graph.nodes.filter { if case .batchNorm = $0.op { return true } else { return false } }.count : 0
 
-        if let samples = mcDropout {
+        if let passes = mcDropout {
             let mc: MonteCarloResult
-            do { mc = try executor.monteCarloDropout(inputs, samples: samples, seed: seed) } catch { throw CLIFailure(error) }
-            report.mcDropout = MCReport(samples: samples, outputs: graph.outputs.compactMap { o in
+            do { mc = try executor.monteCarloDropout(samples: inputs, batching: batching, passes: passes, seed: seed) } catch { throw CLIFailure(error) }
+            report.mcDropout = MCReport(samples: passes, outputs: graph.outputs.compactMap { o in
                 guard let r = mc.outputs[o.name] else { return nil }
                 written[o.name] = r.mean
                 let s = r.standardDeviation.values
@@ -159,7 +157,7 @@ struct RunCommand: ParsableCommand {
             var kinds: [String: Double] = [:]
             for _ in 0..<repeats {
                 let start = DispatchTime.now().uptimeNanoseconds
-                do { _ = try executor.run(inputs, mode: runMode, seed: seed) } catch { throw CLIFailure(error) }
+                do { _ = try executor.run(batching.slice(inputs, run: 0), mode: runMode, seed: seed) } catch { throw CLIFailure(error) }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 if profile {
                     for (i, node) in graph.nodes.enumerated() { kinds[node.op.kindName, default: 0] += executor.lastRunNodeSeconds[i] * 1000 / Double(repeats) }
@@ -242,6 +240,8 @@ struct RunReport: Encodable {
     var batch: Int
     var seed: UInt64
     var input: String
+    /// How the samples were fed when not in one run of their own size.
+    var feeding: String?
     var outputs: [OutputStatistics] = []
     var batchNormUpdates = 0
     var mcDropout: MCReport?
@@ -249,7 +249,7 @@ struct RunReport: Encodable {
     var perOpKindMs: [String: Double]?
 
     enum CodingKeys: String, CodingKey {
-        case model, mode, precision, threads, batch, seed, input, outputs
+        case model, mode, precision, threads, batch, seed, input, feeding, outputs
         case batchNormUpdates = "batchnorm_updates", mcDropout = "mc_dropout", latencyMs = "latency_ms", perOpKindMs = "per_op_kind_ms"
     }
 }
@@ -262,6 +262,7 @@ enum RunRenderer {
         func line(_ s: String = "") { out += s + "\n" }
         line(Terminal.bold("\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")"))
         line("input: \(r.input)")
+        if let f = r.feeding { line("fed: \(f)") }
         for o in r.outputs {
             line("output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))"
                  + (o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : ""))

@@ -9,7 +9,13 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Run a reference and a candidate model (e.g. unfolded and folded) on the same inputs and compare their outputs.",
-        discussion: "Passes iff |candidate − reference| ≤ atol + rtol·|reference| for every element (numpy.allclose); exit 1 otherwise."
+        discussion: """
+            By default an output passes when the candidate is as close to the exact result (the \
+            reference run in Float64) as the reference itself is in Float32 — within 4× its own \
+            error, largest element and rms — or, for a candidate stored as f16/bf16, as the \
+            reference with its weights rounded the same way. With --atol or --rtol: numpy.allclose, \
+            |candidate − reference| ≤ atol + rtol·|reference| for every element. Exit 1 on a failure.
+            """
     )
 
     @Argument(help: "The reference model (e.g. the unfolded one).")
@@ -30,14 +36,17 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 0
 
-    @Option(help: "Samples per run (default: all, up to 32).")
+    @Option(help: "Largest samples per run when the batch is symbolic (default 32); a fixed batch is fed as it is.")
     var batch: Int?
 
-    @Option(help: "Absolute tolerance.")
-    var atol = 1e-5
+    @Option(name: .customLong("f64-samples"), help: "Samples that also run in Float64 and decide the verdict (default: all).")
+    var f64Samples: Int?
 
-    @Option(help: "Relative tolerance.")
-    var rtol = 1e-4
+    @Option(help: "Absolute tolerance: judge with numpy.allclose instead (rtol defaults to 1e-4).")
+    var atol: Double?
+
+    @Option(help: "Relative tolerance: judge with numpy.allclose instead (atol defaults to 1e-5).")
+    var rtol: Double?
 
     @Flag(help: "Compare every value the two graphs share and name the first that diverges.")
     var perLayer = false
@@ -51,7 +60,11 @@ struct VerifyCommand: ParsableCommand {
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
-        guard atol >= 0, rtol >= 0 else { throw ValidationError("tolerances must be ≥ 0") }
+        if let f64Samples, f64Samples < 1 { throw ValidationError("--f64-samples must be at least 1") }
+        guard (atol ?? 0) >= 0, (rtol ?? 0) >= 0 else { throw ValidationError("tolerances must be ≥ 0") }
+        if noBudget && atol == nil && rtol == nil {
+            throw ValidationError("--no-budget skips the Float64 run the default verdict needs; give --atol/--rtol to judge without it")
+        }
     }
 
     func run() throws {
@@ -61,8 +74,8 @@ struct VerifyCommand: ParsableCommand {
         options.samples = samples
         options.seed = seed
         options.batch = batch
-        options.atol = atol
-        options.rtol = rtol
+        options.rule = VerificationRule(atol: atol, rtol: rtol)
+        options.float64Samples = f64Samples
         options.perLayer = perLayer
         options.errorBudget = !noBudget
         if !inputs.isEmpty {
@@ -127,16 +140,34 @@ enum VerifyRenderer {
         return s.isEmpty ? "▏" : s
     }
 
+    /// "8 random inputs (seed 0)", with how they were fed when the batch is fixed.
+    static func inputs(_ r: VerifyReport) -> String {
+        var s = "\(r.samples) " + (r.inputSource == "random" ? "random inputs (seed \(r.seed))" : "inputs from files")
+        if r.fixedBatch { s += ", fed \(r.runBatch) at a time (fixed batch)" }
+        return s
+    }
+
     static func render(_ r: VerifyReport) -> String {
         var out = ""
         func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text + "\n" }
         for o in r.outputs {
             let e = o.error
-            out += "output \(o.name) [\(formatShape(o.shape))], \(r.samples) \(r.inputSource == "random" ? "random inputs (seed \(r.seed))" : "inputs from files")\n"
-            row("max abs error", "\(sci(e.maxAbsError))  at [\(e.maxAbsIndex.map(String.init).joined(separator: ", "))] (\(String(format: "%.7g", e.candidateValue)) vs \(String(format: "%.7g", e.referenceValue)))")
-            row("max rel error", "\(sci(e.maxRelError))      mean abs \(sci(e.meanAbsError)) · rms \(sci(e.rmsError)) · cosine \(String(format: "%.7f", e.cosineSimilarity))")
+            out += "output \(o.name) [\(formatShape(o.shape))], \(inputs(r))\n"
+            if let v = o.verdict {
+                row("vs f64", "candidate \(sci(v.candidateMaxError)) max · \(sci(v.candidateRmsError)) rms   "
+                    + "reference \(v.budgetSource) \(sci(v.budgetMaxError)) max · \(sci(v.budgetRmsError)) rms")
+                row("bound", "\(sci(v.maxBound)) max · \(sci(v.rmsBound)) rms (\(Verifier.shortNumber(v.factor))× reference + floor \(sci(v.floor)))"
+                    + " — " + margin(v.margin))
+                row("worst element", "[\(v.worstIndex.map(String.init).joined(separator: ", "))]: candidate \(String(format: "%.7g", v.worstCandidate))"
+                    + " vs f64 \(String(format: "%.7g", v.worstReference64)) (reference \(v.budgetSource) \(String(format: "%.7g", v.worstBudgetReference)))")
+                if r.float64Samples < r.samples { row("f64 samples", "the verdict covers the first \(r.float64Samples) of \(r.samples) samples") }
+                if v.nonFinite > 0 { row("non-finite", "\(v.nonFinite) elements are NaN or infinite in one of candidate and f64 reference") }
+            }
+            row("vs reference f32", "max abs \(sci(e.maxAbsError)) at [\(e.maxAbsIndex.map(String.init).joined(separator: ", "))] (\(String(format: "%.7g", e.candidateValue)) vs \(String(format: "%.7g", e.referenceValue)))"
+                + " · max rel \(sci(e.maxRelError))")
+            row("", "mean abs \(sci(e.meanAbsError)) · rms \(sci(e.rmsError)) · cosine \(String(format: "%.7f", e.cosineSimilarity))")
             if let agree = e.argmaxAgreement { row("argmax", "\(agree)/\(e.rows) agree") }
-            row("needed to pass", "atol ≥ \(sci(e.neededAtol)) or rtol ≥ \(sci(e.neededRtol))")
+            row("allclose needs", "atol ≥ \(sci(e.neededAtol)) or rtol ≥ \(sci(e.neededRtol))")
             let decades = e.histogram.keys.compactMap { Int($0) }.sorted()
             if !decades.isEmpty {
                 let total = Double(max(1, e.count))
@@ -146,26 +177,34 @@ enum VerifyRenderer {
             } else if e.histogram["exact"] != nil {
                 row("errors by decade", "all \(e.count) elements identical")
             }
-            if let f = o.float32Error {
+            if o.verdict == nil, let f = o.float32Error {
                 row("error budget", "candidate vs reference \(sci(e.maxAbsError)) · reference f32 vs f64 \(sci(f.maxAbsError))")
             }
             if e.nonFinite > 0 { row("non-finite", "\(e.nonFinite) elements are NaN or infinite in one model only") }
+            out += "  " + (o.passed ? Terminal.green("pass") : Terminal.red("FAIL")) + "\n"
         }
         if let a = r.accuracy {
             row("accuracy", String(format: "top-1 %.2f%% (reference) vs %.2f%% (candidate) on %d labeled samples · %d predictions changed",
                                    a.referenceTop1 * 100, a.candidateTop1 * 100, a.samples, a.changedPredictions))
         }
         if let layers = r.layers {
-            out += "per layer (\(layers.count) shared values, first batch):\n"
-            for l in layers {
+            let shown = r.passed ? layers : Array(layers.prefix { $0.passed || $0.note != nil }) + layers.drop { $0.passed || $0.note != nil }.prefix(1)
+            out += "per layer (\(layers.count) shared values, \(r.layerSamples ?? 1) sample\((r.layerSamples ?? 1) == 1 ? "" : "s"))"
+                + (shown.count < layers.count ? ", up to the first divergence" : "") + ":\n"
+            for l in shown {
                 let name = l.candidate == l.reference ? l.candidate : "\(l.candidate) ≙ \(l.reference)"
-                let status = l.passed ? "ok" : (l.note ?? Terminal.red("DIVERGES"))
+                let status = l.passed ? (l.margin.map { "ok (" + margin($0) + ")" } ?? "ok") : (l.note ?? Terminal.red("DIVERGES"))
                 out += "  " + name.padding(toLength: 32, withPad: " ", startingAt: 0) + " max |Δ| \(sci(l.maxAbsError))".padding(toLength: 20, withPad: " ", startingAt: 0) + "  \(status)\n"
             }
             if let first = r.firstDivergence { out += "first divergence: \(first)\n" }
         }
-        out += r.passed ? Terminal.green("PASS") : Terminal.red("FAIL")
-        out += " (atol \(sci(r.atol)), rtol \(sci(r.rtol)))\n"
+        out += (r.passed ? Terminal.green("PASS") : Terminal.red("FAIL")) + " (\(r.ruleDescription))\n"
         return out
+    }
+
+    /// "margin ×17" (room before failing) or "over by ×3.2".
+    static func margin(_ m: Double) -> String {
+        if m.isInfinite { return "exact" }
+        return m >= 1 ? "margin ×\(String(format: "%.3g", m))" : "over by ×\(String(format: "%.3g", 1 / max(m, 1e-300)))"
     }
 }
