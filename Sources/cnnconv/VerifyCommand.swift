@@ -107,7 +107,8 @@ struct VerifyCommand: ParsableCommand {
     }
 }
 
-/// Progress on stderr for runs over a second: an updating line on a terminal, plain lines otherwise.
+/// Progress on stderr for runs over a second, as one updating line, only when stderr is a
+/// terminal (pipes and CI get none).
 enum Progress {
     nonisolated(unsafe) static var started = Date()
     nonisolated(unsafe) static var printed = false
@@ -116,13 +117,9 @@ enum Progress {
         started = Date()
         printed = false
         return { line in
-            guard Date().timeIntervalSince(started) > 1 else { return }
+            guard Terminal.isTerminal(STDERR_FILENO), Date().timeIntervalSince(started) > 1 else { return }
             printed = true
-            if Terminal.isTerminal(STDERR_FILENO) {
-                FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
-            } else {
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
         }
     }
 
