@@ -30,6 +30,23 @@
 extern "C" {
 #endif
 
+/* ---- version ------------------------------------------------------------------------------ */
+
+/* The library's version, at compile time (these macros) and at run time (cnnm_version()): a
+ * program built against one version and run with another shared library can tell. The shared
+ * library's soname is libcnnm.so.CNNM_VERSION_MAJOR; the major number changes only when the ABI
+ * does. The file format a library reads is a separate number (CNNM_FORMAT_MAJOR below). */
+#define CNNM_VERSION_MAJOR 1
+#define CNNM_VERSION_MINOR 0
+#define CNNM_VERSION_PATCH 0
+#define CNNM_VERSION_STRING "1.0.0"
+/* One comparable number: 10000 * major + 100 * minor + patch. */
+#define CNNM_VERSION_NUMBER (CNNM_VERSION_MAJOR * 10000 + CNNM_VERSION_MINOR * 100 + CNNM_VERSION_PATCH)
+
+/* The version of the library linked at run time: "1.0.0", and as CNNM_VERSION_NUMBER's 10000. */
+const char *cnnm_version(void);
+unsigned cnnm_version_number(void);
+
 /* ---- limits and constants (FORMAT.md states the same numbers) ---------------------------- */
 
 #define CNNM_FORMAT_MAJOR 1u                /* the major version this loader reads */
