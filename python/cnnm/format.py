@@ -314,12 +314,16 @@ def serialize(header, tensors):
 
 
 def write_atomically(path, data):
-    """Writes to a temporary file in the same folder, fsyncs, renames over `path`."""
+    """Writes to a temporary file in the same folder (mode 0644), fsyncs, renames over `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise E.not_regular_file().at(path)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".tmp-", dir=folder)
+    except OSError as error:
+        raise E.io_error(f"cannot create a temporary file beside {path}: {error.strerror}").at(path) from None
+    try:
+        os.fchmod(fd, 0o644)  # as the Swift writer (mkstemp makes 0600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

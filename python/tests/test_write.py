@@ -43,6 +43,7 @@ def edited(tmp_path):
 
 def test_python_written_files_read_back(tmp_path):
     m, path = edited(tmp_path)
+    assert os.stat(path).st_mode & 0o777 == 0o644
     again = cnnm.load(path)
     assert again.metadata["edited_by"] == "python"
     assert [n.name for n in again.nodes] == [n.name for n in m.nodes]
