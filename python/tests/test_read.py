@@ -90,3 +90,14 @@ def test_dump_of_a_damaged_file_exits_3(tmp_path, capsys):
     bad.write_bytes(b"hello, world: not a model file at all, but long enough to hold a preamble ......")
     assert main(["dump", str(bad)]) == 3
     assert "not a cnnconv file" in capsys.readouterr().err
+
+
+def test_python_dash_m_cnnm_dump_runs():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "cnnm", "dump", os.path.join(ROOT, "fixtures", "small_cnn.cnnm")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "small_cnn.cnnm — cnnconv format 1.0" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "cnnm", "dump"], capture_output=True, text=True)
+    assert done.returncode == 2  # usage

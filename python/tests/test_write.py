@@ -68,9 +68,21 @@ def test_python_written_files_pass_the_c_loader(cnnm_run, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_cnnconv_rewrites_a_python_file_to_the_same_bytes(cnnconv, tmp_path):
-    """Python → Swift: what cnnconv writes for a Python-written folded model equals what Python
-    writes for the model cnnconv folded (both writers, same content, same bytes)."""
+def test_a_python_file_folded_by_cnnconv_round_trips(cnnconv, tmp_path):
+    """Python → Swift → Python: cnnconv folds a model Python wrote (tensors in mixed storage
+    formats) into f16/shuffle; Python reads that and writes the same bytes again."""
+    _, python_written = edited(tmp_path)
+    swift_folded = str(tmp_path / "swift-from-python.cnnm")
+    subprocess.run([cnnconv, "fold", python_written, "-o", swift_folded, "--dtype", "f16", "--compress", "shuffle", "--force"],
+                   check=True, capture_output=True)
+    again = str(tmp_path / "python-again.cnnm")
+    cnnm.save(cnnm.load(swift_folded), again)
+    assert open(again, "rb").read() == open(swift_folded, "rb").read()
+
+
+def test_cnnconv_and_python_write_the_same_bytes_for_resnet_mini(cnnconv, tmp_path):
+    """Swift → Python: resnet_mini folded by cnnconv into f16/shuffle, read and written by
+    Python: the same bytes (both writers, same content)."""
     swift_folded = str(tmp_path / "swift.cnnm")
     subprocess.run([cnnconv, "fold", os.path.join(ROOT, "fixtures", "resnet_mini.cnnm"), "-o", swift_folded, "--dtype", "f16",
                     "--compress", "shuffle"], check=True, capture_output=True)
