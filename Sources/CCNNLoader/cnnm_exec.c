@@ -30,12 +30,6 @@ static const char *not_runnable(const cnnm_node *n) {
         if (r->kind > CNNM_REPARAM_WEIGHT_STANDARDIZATION) return " with an unknown weight reparameterization";
         return NULL;
     }
-    case CNNM_OP_RESIZE:
-        if (n->attr.resize.coordinate_transform < 0 || n->attr.resize.coordinate_transform > 3)
-            return " with an unknown coordinate transform";
-        if (!n->attr.resize.bilinear && (n->attr.resize.nearest_rounding < 0 || n->attr.resize.nearest_rounding > 3))
-            return " with an unknown nearest rounding";
-        return NULL;
     default:
         return n->op <= CNNM_OP_IDENTITY ? NULL : " (an op from a newer format version)";
     }
@@ -591,26 +585,28 @@ static void channel_shuffle(const cnnm_node *node, const value *x, float *y) {
 }
 
 /* The schema's CoordinateTransform and NearestRounding numbers (cnnmodel.proto). */
-enum { HALF_PIXEL = 0, ASYMMETRIC = 1, ALIGN_CORNERS = 2, PYTORCH_HALF_PIXEL = 3 };
-enum { ROUND_FLOOR = 0, ROUND_PREFER_FLOOR = 1, ROUND_PREFER_CEIL = 2, ROUND_CEIL = 3 };
+enum { ASYMMETRIC = 1, ALIGN_CORNERS = 2, PYTORCH_HALF_PIXEL = 3 }; /* HALF_PIXEL = 0 */
+enum { ROUND_FLOOR = 0, ROUND_PREFER_CEIL = 2, ROUND_CEIL = 3 }; /* ROUND_PREFER_FLOOR = 1 */
 
-/* The input coordinate of output coordinate o (ONNX coordinate_transformation_mode). */
+/* The input coordinate of output coordinate o (ONNX coordinate_transformation_mode). A value
+ * from a newer schema reads as half pixel, as the Swift reader reads it (Graph+File.swift). */
 static double resize_source(int transform, long o, double scale, long in_len, long out_len) {
     double x = (double)o;
     switch (transform) {
-    case HALF_PIXEL: return (x + 0.5) / scale - 0.5;
     case PYTORCH_HALF_PIXEL: return out_len > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
     case ASYMMETRIC: return x / scale;
-    default: return out_len == 1 ? 0.0 : x * (double)(in_len - 1) / (double)(out_len - 1); /* align corners */
+    case ALIGN_CORNERS: return out_len == 1 ? 0.0 : x * (double)(in_len - 1) / (double)(out_len - 1);
+    default: return (x + 0.5) / scale - 0.5; /* half pixel */
     }
 }
 
+/* ONNX nearest_mode; a value from a newer schema reads as round-prefer-floor (as in Swift). */
 static long nearest_index(int rounding, double x) {
     switch (rounding) {
-    case ROUND_PREFER_FLOOR: return (long)ceil(x - 0.5);
     case ROUND_PREFER_CEIL: return (long)floor(x + 0.5);
     case ROUND_FLOOR: return (long)floor(x);
-    default: return (long)ceil(x);
+    case ROUND_CEIL: return (long)ceil(x);
+    default: return (long)ceil(x - 0.5); /* round prefer floor */
     }
 }
 

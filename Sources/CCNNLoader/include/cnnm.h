@@ -316,8 +316,7 @@ typedef struct cnnm_array {
 
 /* Checks that the executor runs every node: any op of format 1.0 (BatchNorm on running
  * statistics, dropout by its inference rule, weight reparameterizations applied per run). An op
- * from a newer format version (or a resize mode it does not know) is CNNM_ERR_UNSUPPORTED_OP
- * naming the node and op. */
+ * from a newer format version is CNNM_ERR_UNSUPPORTED_OP naming the node and op. */
 cnnm_status cnnm_check_runnable(const cnnm_model *model, cnnm_error *err);
 
 /* Runs the model on `inputs` (one per graph input, in cnnm_input order; the batch size is
