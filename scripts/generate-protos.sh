@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the committed protobuf code from schema/*.proto (and ONNX's onnx.proto):
 #   Sources/CNNFormat/Generated/cnnmodel.pb.swift   (protoc + protoc-gen-swift)
-#   Sources/CCNNLoader/cnnmodel.pb-c.c, include/cnnmodel.pb-c.h   (protoc-c)
+#   Sources/CCNNLoader/generated/cnnmodel.pb-c.{c,h}   (protoc-c; private to the C library)
+#   python/cnnm/cnnmodel_pb2.py   (protoc --python_out; python/regenerate.sh does it alone)
 # Needs Debian's protobuf-compiler and protobuf-c-compiler; builds protoc-gen-swift from the
 # swift-protobuf package this package depends on (about a minute). Never run by the build or CI.
 set -euo pipefail
@@ -16,17 +17,16 @@ protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Public \
     --swift_out=Sources/CNNFormat/Generated -I schema schema/cnnmodel.proto
 
 if [ -d Sources/CCNNLoader ]; then
-    tmp=$(mktemp -d)
-    protoc-c --c_out="$tmp" -I schema schema/cnnmodel.proto
-    mkdir -p Sources/CCNNLoader/include
-    mv "$tmp/cnnmodel.pb-c.h" Sources/CCNNLoader/include/
-    mv "$tmp/cnnmodel.pb-c.c" Sources/CCNNLoader/
-    rmdir "$tmp"
+    mkdir -p Sources/CCNNLoader/generated
+    protoc-c --c_out=Sources/CCNNLoader/generated -I schema schema/cnnmodel.proto
 fi
 
 if [ -f schema/onnx.proto ] && [ -d Sources/CNNONNX ]; then
     mkdir -p Sources/CNNONNX/Generated
     protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Public \
         --swift_out=Sources/CNNONNX/Generated -I schema schema/onnx.proto
+fi
+if [ -x python/regenerate.sh ]; then
+    python/regenerate.sh
 fi
 echo "regenerated"

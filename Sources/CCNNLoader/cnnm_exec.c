@@ -1,7 +1,10 @@
 /*
- * cnnm_exec.c — a minimal executor for folded models: float32, NCHW, plain loops with double
- * accumulators. It exists to prove that a C program with no Swift in it loads and runs a folded
- * cnnconv file with the same answers; correctness first, yet a 32x32 model runs in milliseconds.
+ * cnnm_exec.c — the C executor: runs every op of format 1.0 in inference mode (BatchNorm on
+ * running statistics, dropout by its inference rule, weight reparameterizations applied per run),
+ * float32 NCHW, with the Swift executor's formulas (Sources/CNNKernels) and double accumulators.
+ * It lets a C program with no Swift in it run a cnnconv file, folded or not, with the same
+ * answers (the tests compare it with the Swift executor on every fixture). Built with
+ * -DCNNM_USE_CBLAS (make BLAS=openblas), conv2d, conv_transpose2d and linear call cblas_sgemm.
  *
  * Values are computed node by node in file order (topological, checked at open); a buffer is
  * freed after its last reader. Shapes come from the shared shape inference (cnnm_graph.c).
@@ -14,17 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int runnable(const cnnm_node *n) {
+/* NULL when the executor runs `n`, else why not. */
+static const char *not_runnable(const cnnm_node *n) {
     switch (n->op) {
-    case CNNM_OP_CONV2D: return n->attr.conv2d.reparameterization.kind == CNNM_REPARAM_NONE;
-    case CNNM_OP_LINEAR: return n->attr.linear.reparameterization.kind == CNNM_REPARAM_NONE;
-    case CNNM_OP_RELU: case CNNM_OP_CLIP: case CNNM_OP_LEAKY_RELU: case CNNM_OP_SIGMOID: case CNNM_OP_TANH:
-    case CNNM_OP_HARD_SIGMOID: case CNNM_OP_HARD_SWISH: case CNNM_OP_SILU: case CNNM_OP_POOL2D:
-    case CNNM_OP_GLOBAL_POOL: case CNNM_OP_FLATTEN: case CNNM_OP_ADD: case CNNM_OP_MUL: case CNNM_OP_CONCAT:
-    case CNNM_OP_SOFTMAX: case CNNM_OP_AFFINE: case CNNM_OP_IDENTITY:
-        return 1;
+    case CNNM_OP_UNKNOWN:
+        return " (an op from a newer format version, or none)";
+    case CNNM_OP_CONV2D:
+    case CNNM_OP_LINEAR: {
+        const cnnm_reparameterization *r =
+            n->op == CNNM_OP_CONV2D ? &n->attr.conv2d.reparameterization : &n->attr.linear.reparameterization;
+        if (r->kind == CNNM_REPARAM_WEIGHT_NORM && !r->gain) return " with a weight norm that has no gain";
+        if (r->kind > CNNM_REPARAM_WEIGHT_STANDARDIZATION) return " with an unknown weight reparameterization";
+        return NULL;
+    }
     default:
-        return 0;
+        return n->op <= CNNM_OP_IDENTITY ? NULL : " (an op from a newer format version)";
     }
 }
 
@@ -33,21 +40,13 @@ cnnm_status cnnm_check_runnable(const cnnm_model *model, cnnm_error *err) {
     size_t count = cnnm_node_count(model);
     for (size_t i = 0; i < count; i++) {
         const cnnm_node *n = &model->nodes[i];
-        if (runnable(n) && n->n_outputs == 1) continue;
-        if (runnable(n)) {
-            return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_OP, model->path, "node '%s' (%s) has %zu outputs; the C executor runs single-output nodes",
-                             n->name, cnnm_op_name(n->op), n->n_outputs);
-        }
-        const char *hint = "";
-        if (n->op == CNNM_OP_BATCH_NORM) hint = " — fold BatchNorm into the preceding conv/linear first (the converter's fold pass)";
-        else if (n->op == CNNM_OP_DROPOUT) hint = " — remove dropout first (the converter's dropout pass)";
-        else if (n->op == CNNM_OP_CONV2D || n->op == CNNM_OP_LINEAR) hint = " with a weight reparameterization — fold it into plain weights first";
-        else if (n->op == CNNM_OP_UNKNOWN) hint = " (an op from a newer format version, or none)";
+        const char *why = not_runnable(n);
+        if (!why) continue;
         char label[300];
         if (n->name[0]) snprintf(label, sizeof label, "node '%s'", n->name);
         else snprintf(label, sizeof label, "node #%zu", i);
         return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_OP, model->path, "%s: the C executor does not run op %s%s", label,
-                         cnnm_op_name(n->op), hint);
+                         cnnm_op_name(n->op), why);
     }
     return CNNM_OK;
 }
@@ -86,7 +85,72 @@ static size_t span(const cnnm_shape *s, int from, int to) {
     return c;
 }
 
-static void conv2d(const cnnm_node *node, const value *x, float *y, const cnnm_shape *ys) {
+/* A conv2d/linear weight as the kernels use it: the tensor itself, or the weight rewritten by a
+ * reparameterization — weight norm g·v/‖v‖ or weight standardization (v − mean)/√(var + ε),
+ * biased variance — per output channel (axis 0), in double and rounded once, as the Swift
+ * executor's Parameters.effectiveWeight does. Returns NULL when out of memory; *owned is set when
+ * the caller must free the result. */
+static const float *effective_weight(const cnnm_tensor *w, const cnnm_reparameterization *r, float **owned) {
+    *owned = NULL;
+    if (r->kind == CNNM_REPARAM_NONE || w->rank == 0 || w->dims[0] == 0) return w->data;
+    size_t out = (size_t)w->dims[0], per = (size_t)(w->count / w->dims[0]);
+    float *y = malloc(w->count ? (size_t)w->count * sizeof(float) : 1);
+    if (!y) return NULL;
+    for (size_t o = 0; o < out; o++) {
+        const float *v = w->data + o * per;
+        float *d = y + o * per;
+        if (r->kind == CNNM_REPARAM_WEIGHT_NORM) {
+            double squares = 0;
+            for (size_t i = 0; i < per; i++) squares += (double)v[i] * (double)v[i];
+            double norm = sqrt(squares);
+            /* ‖v‖ = 0: keep zero weights rather than NaN (the Swift executor's choice). */
+            double f = norm > 0 ? (double)r->gain->data[o] / norm : 0.0;
+            for (size_t i = 0; i < per; i++) d[i] = (float)((double)v[i] * f);
+        } else {
+            double sum = 0, squares = 0;
+            for (size_t i = 0; i < per; i++) sum += v[i];
+            double mean = per ? sum / (double)per : 0.0;
+            for (size_t i = 0; i < per; i++) squares += ((double)v[i] - mean) * ((double)v[i] - mean);
+            double inv = 1.0 / sqrt((per ? squares / (double)per : 0.0) + r->epsilon);
+            for (size_t i = 0; i < per; i++) d[i] = (float)(((double)v[i] - mean) * inv);
+        }
+    }
+    *owned = y;
+    return y;
+}
+
+#ifdef CNNM_USE_CBLAS
+#include <cblas.h>
+
+/* Fills each of `channels` planes of `plane` values with bias[c], or zeros. */
+static void fill_bias(float *y, size_t channels, size_t plane, const cnnm_tensor *b) {
+    for (size_t c = 0; c < channels; c++)
+        for (size_t i = 0; i < plane; i++) y[c * plane + i] = b ? b->data[c] : 0.0f;
+}
+
+/* Columns [cin_g·kh·kw, oh·ow] of one group of one image (zero where the window is in padding). */
+static void im2col(const float *src, size_t cin_g, long ih, long iw, long kh, long kw, long oh, long ow,
+                   long sh, long sw, long dh, long dw, long pt, long pl, float *col) {
+    for (size_t ic = 0; ic < cin_g; ic++)
+        for (long ky = 0; ky < kh; ky++)
+            for (long kx = 0; kx < kw; kx++) {
+                float *row = col + ((ic * (size_t)kh + (size_t)ky) * (size_t)kw + (size_t)kx) * (size_t)(oh * ow);
+                const float *plane = src + ic * (size_t)(ih * iw);
+                for (long oy = 0; oy < oh; oy++) {
+                    long yy = oy * sh - pt + ky * dh;
+                    for (long ox = 0; ox < ow; ox++) {
+                        long xx = ox * sw - pl + kx * dw;
+                        row[oy * ow + ox] = (yy < 0 || yy >= ih || xx < 0 || xx >= iw) ? 0.0f : plane[yy * iw + xx];
+                    }
+                }
+            }
+}
+#endif
+
+/* y = conv(x, w) + b, NCHW; w is [cout, cin/groups, kh, kw]. With BLAS: im2col + one sgemm per
+ * image and group; otherwise a direct loop with a double accumulator. Returns 0 when out of
+ * memory (BLAS scratch). */
+static int conv2d(const cnnm_node *node, const float *wdata, const value *x, float *y, const cnnm_shape *ys) {
     const cnnm_tensor *w = node->attr.conv2d.weight, *b = node->attr.conv2d.bias;
     const cnnm_window *win = &node->attr.conv2d.window;
     size_t groups = cnnm_or_one(node->attr.conv2d.groups);
@@ -97,10 +161,26 @@ static void conv2d(const cnnm_node *node, const value *x, float *y, const cnnm_s
     long sh = (long)cnnm_or_one(win->stride_h), sw = (long)cnnm_or_one(win->stride_w);
     long dh = (long)cnnm_or_one(win->dilation_h), dw = (long)cnnm_or_one(win->dilation_w);
     long pt = (long)win->pad_top, pl = (long)win->pad_left;
+#ifdef CNNM_USE_CBLAS
+    size_t kdim = cin_g * kh * kw, plane = oh * ow;
+    float *col = malloc(kdim * plane * sizeof(float) + 1);
+    if (!col) return 0;
+    for (size_t n = 0; n < n_batch; n++) {
+        float *image = y + n * cout * plane;
+        fill_bias(image, cout, plane, b);
+        for (size_t g = 0; g < groups; g++) {
+            im2col(x->data + (n * cin + g * cin_g) * ih * iw, cin_g, (long)ih, (long)iw, (long)kh, (long)kw, (long)oh, (long)ow,
+                   sh, sw, dh, dw, pt, pl, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout_g, (int)plane, (int)kdim, 1.0f,
+                        wdata + g * cout_g * kdim, (int)kdim, col, (int)plane, 1.0f, image + g * cout_g * plane, (int)plane);
+        }
+    }
+    free(col);
+#else
     for (size_t n = 0; n < n_batch; n++) {
         for (size_t oc = 0; oc < cout; oc++) {
             size_t g = oc / cout_g;
-            const float *wk = w->data + oc * cin_g * kh * kw;
+            const float *wk = wdata + oc * cin_g * kh * kw;
             float *dst = y + (n * cout + oc) * oh * ow;
             for (size_t oy = 0; oy < oh; oy++) {
                 for (size_t ox = 0; ox < ow; ox++) {
@@ -125,21 +205,111 @@ static void conv2d(const cnnm_node *node, const value *x, float *y, const cnnm_s
             }
         }
     }
+#endif
+    return 1;
 }
 
-static void linear(const cnnm_node *node, const value *x, float *y) {
+/* Transposed convolution, NCHW; w is [cin, cout/groups, kh, kw]. Output pixel (oy, ox) gathers
+ * input pixel iy = (oy + pad_top − ky·dh)/sh wherever that division is exact and in range (the
+ * scatter of ConvTranspose.swift, read backwards). With BLAS: per image and group one sgemm
+ * Wᵀ·X into columns, then col2im. Returns 0 when out of memory (BLAS scratch). */
+static int conv_transpose2d(const cnnm_node *node, const value *x, float *y, const cnnm_shape *ys) {
+    const cnnm_tensor *w = node->attr.conv_transpose2d.weight, *b = node->attr.conv_transpose2d.bias;
+    const cnnm_window *win = &node->attr.conv_transpose2d.window;
+    size_t groups = cnnm_or_one(node->attr.conv_transpose2d.groups);
+    size_t n_batch = (size_t)x->shape.d[0], cin = (size_t)x->shape.d[1];
+    long ih = (long)x->shape.d[2], iw = (long)x->shape.d[3];
+    size_t cout = (size_t)ys->d[1];
+    long oh = (long)ys->d[2], ow = (long)ys->d[3];
+    long kh = (long)w->dims[2], kw = (long)w->dims[3];
+    size_t cin_g = cin / groups, cout_g = cout / groups;
+    long sh = (long)cnnm_or_one(win->stride_h), sw = (long)cnnm_or_one(win->stride_w);
+    long dh = (long)cnnm_or_one(win->dilation_h), dw = (long)cnnm_or_one(win->dilation_w);
+    long pt = (long)win->pad_top, pl = (long)win->pad_left;
+#ifdef CNNM_USE_CBLAS
+    size_t rows = cout_g * (size_t)(kh * kw), in_plane = (size_t)(ih * iw), out_plane = (size_t)(oh * ow);
+    float *col = malloc(rows * in_plane * sizeof(float) + 1);
+    if (!col) return 0;
+    for (size_t n = 0; n < n_batch; n++) {
+        float *image = y + n * cout * out_plane;
+        fill_bias(image, cout, out_plane, b);
+        for (size_t g = 0; g < groups; g++) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)in_plane, (int)cin_g, 1.0f,
+                        w->data + g * cin_g * rows, (int)rows, x->data + (n * cin + g * cin_g) * in_plane, (int)in_plane,
+                        0.0f, col, (int)in_plane);
+            for (size_t oc = 0; oc < cout_g; oc++) {
+                float *dst = image + (g * cout_g + oc) * out_plane;
+                for (long ky = 0; ky < kh; ky++)
+                    for (long kx = 0; kx < kw; kx++) {
+                        const float *src = col + ((oc * (size_t)kh + (size_t)ky) * (size_t)kw + (size_t)kx) * in_plane;
+                        for (long iy = 0; iy < ih; iy++) {
+                            long oy = iy * sh - pt + ky * dh;
+                            if (oy < 0 || oy >= oh) continue;
+                            for (long ix = 0; ix < iw; ix++) {
+                                long ox = ix * sw - pl + kx * dw;
+                                if (ox >= 0 && ox < ow) dst[oy * ow + ox] += src[iy * iw + ix];
+                            }
+                        }
+                    }
+            }
+        }
+    }
+    free(col);
+#else
+    for (size_t n = 0; n < n_batch; n++) {
+        for (size_t oc = 0; oc < cout; oc++) {
+            size_t g = oc / cout_g, j = oc % cout_g;
+            float *dst = y + (n * cout + oc) * (size_t)(oh * ow);
+            for (long oy = 0; oy < oh; oy++) {
+                for (long ox = 0; ox < ow; ox++) {
+                    double acc = b ? b->data[oc] : 0.0;
+                    for (long ky = 0; ky < kh; ky++) {
+                        long ty = oy + pt - ky * dh;
+                        if (ty < 0 || ty % sh) continue;
+                        long iy = ty / sh;
+                        if (iy >= ih) continue;
+                        for (long kx = 0; kx < kw; kx++) {
+                            long tx = ox + pl - kx * dw;
+                            if (tx < 0 || tx % sw) continue;
+                            long ix = tx / sw;
+                            if (ix >= iw) continue;
+                            for (size_t ic = 0; ic < cin_g; ic++) {
+                                size_t c = g * cin_g + ic;
+                                acc += (double)x->data[((n * cin + c) * (size_t)ih + (size_t)iy) * (size_t)iw + (size_t)ix] *
+                                       (double)w->data[((c * cout_g + j) * (size_t)kh + (size_t)ky) * (size_t)kw + (size_t)kx];
+                            }
+                        }
+                    }
+                    dst[oy * ow + ox] = (float)acc;
+                }
+            }
+        }
+    }
+#endif
+    return 1;
+}
+
+/* y = x Wᵀ + b over the last axis; W is [out, in]. */
+static void linear(const cnnm_node *node, const float *wdata, const value *x, float *y) {
     const cnnm_tensor *w = node->attr.linear.weight, *b = node->attr.linear.bias;
     size_t out_f = (size_t)w->dims[0], in_f = (size_t)w->dims[1];
     size_t rows = count_of(&x->shape) / in_f;
+#ifdef CNNM_USE_CBLAS
+    for (size_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < out_f; o++) y[r * out_f + o] = b ? b->data[o] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out_f, (int)in_f, 1.0f, x->data, (int)in_f, wdata,
+                (int)in_f, 1.0f, y, (int)out_f);
+#else
     for (size_t r = 0; r < rows; r++) {
         const float *src = x->data + r * in_f;
         for (size_t o = 0; o < out_f; o++) {
-            const float *wr = w->data + o * in_f;
+            const float *wr = wdata + o * in_f;
             double acc = b ? b->data[o] : 0.0;
             for (size_t i = 0; i < in_f; i++) acc += (double)src[i] * (double)wr[i];
             y[r * out_f + o] = (float)acc;
         }
     }
+#endif
 }
 
 static void pool2d(const cnnm_node *node, const value *x, float *y, const cnnm_shape *ys) {
@@ -306,6 +476,174 @@ static void concat(const value *const *xs, size_t n, int axis, float *y, const c
     }
 }
 
+/* ---- normalizations, dropout, shuffle, resize (Normalization.swift, Dropout.swift,
+ *      Elementwise.swift, Resize.swift: the same formulas, statistics in double) ------------ */
+
+/* Rank >= 2 values as (N, C, plane): plane is the product of the axes after the channel axis. */
+static void nc_plane(const cnnm_shape *s, size_t *n, size_t *c, size_t *plane) {
+    *n = (size_t)s->d[0];
+    *c = s->rank > 1 ? (size_t)s->d[1] : 1;
+    *plane = span(s, 2, s->rank);
+}
+
+static double param(const cnnm_tensor *t, size_t i, double absent) { return t ? (double)t->data[i] : absent; }
+
+/* Inference: y = γ·(x − μ)/√(σ² + ε) + β per channel; γ = 1, β = 0 when not affine. */
+static void batch_norm(const cnnm_node *node, const value *x, float *y) {
+    size_t n_batch, channels, plane;
+    nc_plane(&x->shape, &n_batch, &channels, &plane);
+    for (size_t p = 0; p < n_batch * channels; p++) {
+        size_t c = p % channels;
+        double a = param(node->attr.batch_norm.scale, c, 1.0) /
+                   sqrt((double)node->attr.batch_norm.running_variance->data[c] + node->attr.batch_norm.epsilon);
+        double m = node->attr.batch_norm.running_mean->data[c], b = param(node->attr.batch_norm.bias, c, 0.0);
+        for (size_t i = 0; i < plane; i++) y[p * plane + i] = (float)(((double)x->data[p * plane + i] - m) * a + b);
+    }
+}
+
+/* Inference: inverted dropout is the identity, classic dropout multiplies by keep = 1 − rate. */
+static void dropout(const cnnm_node *node, const float *x, float *y, size_t count) {
+    double keep = node->attr.dropout.classic ? 1.0 - node->attr.dropout.rate : 1.0;
+    for (size_t i = 0; i < count; i++) y[i] = node->attr.dropout.classic ? (float)((double)x[i] * keep) : x[i];
+}
+
+/* Normalizes `count` values to zero mean and unit (biased) variance, then y·scale + bias with
+ * scale/bias of channel first_channel + i/plane (plane 0: index i itself, for LayerNorm). */
+static void normalize_run(const float *src, float *dst, size_t count, double epsilon, const cnnm_tensor *scale,
+                          const cnnm_tensor *bias, size_t first_channel, size_t plane) {
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < count; i++) sum += src[i];
+    double mean = sum / (double)count;
+    for (size_t i = 0; i < count; i++) squares += ((double)src[i] - mean) * ((double)src[i] - mean);
+    double inv = 1.0 / sqrt(squares / (double)count + epsilon);
+    for (size_t i = 0; i < count; i++) {
+        size_t k = plane ? first_channel + i / plane : i;
+        dst[i] = (float)(((double)src[i] - mean) * inv * param(scale, k, 1.0) + param(bias, k, 0.0));
+    }
+}
+
+/* LayerNorm over the axes axis..rank−1. */
+static void layer_norm(const cnnm_node *node, const value *x, int axis, float *y) {
+    size_t outer = span(&x->shape, 0, axis), inner = span(&x->shape, axis, x->shape.rank);
+    if (inner == 0) return;
+    for (size_t r = 0; r < outer; r++)
+        normalize_run(x->data + r * inner, y + r * inner, inner, node->attr.layer_norm.epsilon, node->attr.layer_norm.scale,
+                      node->attr.layer_norm.bias, 0, 0);
+}
+
+/* GroupNorm: per image, groups of C/groups consecutive channels normalized together; per-channel
+ * scale and bias (PyTorch nn.GroupNorm). */
+static void group_norm(const cnnm_node *node, const value *x, float *y) {
+    size_t n_batch, channels, plane, groups = node->attr.group_norm.num_groups;
+    nc_plane(&x->shape, &n_batch, &channels, &plane);
+    size_t per = channels / groups, run = per * plane;
+    if (run == 0) return;
+    for (size_t r = 0; r < n_batch * groups; r++)
+        normalize_run(x->data + r * run, y + r * run, run, node->attr.group_norm.epsilon, node->attr.group_norm.scale,
+                      node->attr.group_norm.bias, (r % groups) * per, plane);
+}
+
+/* InstanceNorm: each (image, channel) plane on its own. */
+static void instance_norm(const cnnm_node *node, const value *x, float *y) {
+    size_t n_batch, channels, plane;
+    nc_plane(&x->shape, &n_batch, &channels, &plane);
+    if (plane == 0) return;
+    for (size_t p = 0; p < n_batch * channels; p++)
+        normalize_run(x->data + p * plane, y + p * plane, plane, node->attr.instance_norm.epsilon, node->attr.instance_norm.scale,
+                      node->attr.instance_norm.bias, p % channels, plane);
+}
+
+/* ONNX LRN: y = x / (bias + alpha/size · Σ x²)^beta over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉. */
+static void lrn(const cnnm_node *node, const value *x, float *y) {
+    size_t n_batch, channels, plane;
+    nc_plane(&x->shape, &n_batch, &channels, &plane);
+    long size = (long)node->attr.lrn.size, before = (size - 1) / 2, after = size - 1 - before;
+    double k = node->attr.lrn.bias, a = (double)node->attr.lrn.alpha / (double)size, beta = node->attr.lrn.beta;
+    for (size_t p = 0; p < n_batch * channels; p++) {
+        long n = (long)(p / channels), c = (long)(p % channels);
+        long lo = c - before < 0 ? 0 : c - before, hi = c + after > (long)channels - 1 ? (long)channels - 1 : c + after;
+        for (size_t i = 0; i < plane; i++) {
+            double sum = 0;
+            for (long cc = lo; cc <= hi; cc++) {
+                double v = x->data[((size_t)n * channels + (size_t)cc) * plane + i];
+                sum += v * v;
+            }
+            y[p * plane + i] = (float)((double)x->data[p * plane + i] / pow(k + a * sum, beta));
+        }
+    }
+}
+
+/* [N, g, C/g, …] → [N, C/g, g, …]: input channel g·(C/g) + j becomes output channel j·g + g. */
+static void channel_shuffle(const cnnm_node *node, const value *x, float *y) {
+    size_t n_batch, channels, plane, groups = node->attr.channel_shuffle.groups;
+    nc_plane(&x->shape, &n_batch, &channels, &plane);
+    size_t per = channels / groups;
+    for (size_t p = 0; p < n_batch * channels; p++) {
+        size_t n = p / channels, c = p % channels, g = c / per, j = c % per;
+        memcpy(y + (n * channels + j * groups + g) * plane, x->data + p * plane, plane * sizeof(float));
+    }
+}
+
+/* The schema's CoordinateTransform and NearestRounding numbers (cnnmodel.proto). */
+enum { ASYMMETRIC = 1, ALIGN_CORNERS = 2, PYTORCH_HALF_PIXEL = 3 }; /* HALF_PIXEL = 0 */
+enum { ROUND_FLOOR = 0, ROUND_PREFER_CEIL = 2, ROUND_CEIL = 3 }; /* ROUND_PREFER_FLOOR = 1 */
+
+/* The input coordinate of output coordinate o (ONNX coordinate_transformation_mode). A value
+ * from a newer schema reads as half pixel, as the Swift reader reads it (Graph+File.swift). */
+static double resize_source(int transform, long o, double scale, long in_len, long out_len) {
+    double x = (double)o;
+    switch (transform) {
+    case PYTORCH_HALF_PIXEL: return out_len > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+    case ASYMMETRIC: return x / scale;
+    case ALIGN_CORNERS: return out_len == 1 ? 0.0 : x * (double)(in_len - 1) / (double)(out_len - 1);
+    default: return (x + 0.5) / scale - 0.5; /* half pixel */
+    }
+}
+
+/* ONNX nearest_mode; a value from a newer schema reads as round-prefer-floor (as in Swift). */
+static long nearest_index(int rounding, double x) {
+    switch (rounding) {
+    case ROUND_PREFER_CEIL: return (long)floor(x + 0.5);
+    case ROUND_FLOOR: return (long)floor(x);
+    case ROUND_CEIL: return (long)ceil(x);
+    default: return (long)ceil(x - 0.5); /* round prefer floor */
+    }
+}
+
+static long clamp_index(long v, long len) { return v < 0 ? 0 : (v >= len ? len - 1 : v); }
+
+/* Nearest (indices clamped to the input) or bilinear (the source coordinate clamped to
+ * [0, in − 1], replicating the edge) resize of NCHW data; the output size comes from shape
+ * inference (⌊in·scale⌋), the transforms use the stored scales. */
+static void resize(const cnnm_node *node, const value *x, float *y, const cnnm_shape *ys) {
+    size_t planes = (size_t)x->shape.d[0] * (size_t)x->shape.d[1];
+    long ih = (long)x->shape.d[2], iw = (long)x->shape.d[3], oh = (long)ys->d[2], ow = (long)ys->d[3];
+    int transform = node->attr.resize.coordinate_transform, rounding = node->attr.resize.nearest_rounding;
+    double scale_h = node->attr.resize.scale_h, scale_w = node->attr.resize.scale_w;
+    for (size_t p = 0; p < planes; p++) {
+        const float *src = x->data + p * (size_t)(ih * iw);
+        float *dst = y + p * (size_t)(oh * ow);
+        for (long oy = 0; oy < oh; oy++) {
+            double sy = resize_source(transform, oy, scale_h, ih, oh);
+            for (long ox = 0; ox < ow; ox++) {
+                double sx = resize_source(transform, ox, scale_w, iw, ow);
+                if (!node->attr.resize.bilinear) {
+                    dst[oy * ow + ox] = src[clamp_index(nearest_index(rounding, sy), ih) * iw + clamp_index(nearest_index(rounding, sx), iw)];
+                    continue;
+                }
+                double cy = sy < 0 ? 0 : (sy > (double)(ih - 1) ? (double)(ih - 1) : sy);
+                double cx = sx < 0 ? 0 : (sx > (double)(iw - 1) ? (double)(iw - 1) : sx);
+                long y0 = (long)floor(cy), x0 = (long)floor(cx);
+                long y1 = y0 + 1 < ih ? y0 + 1 : ih - 1, x1 = x0 + 1 < iw ? x0 + 1 : iw - 1;
+                double wy = cy - (double)y0, wx = cx - (double)x0;
+                double top = (1 - wx) * src[y0 * iw + x0] + wx * src[y0 * iw + x1];
+                double bottom = (1 - wx) * src[y1 * iw + x0] + wx * src[y1 * iw + x1];
+                dst[oy * ow + ox] = (float)((1 - wy) * top + wy * bottom);
+            }
+        }
+    }
+}
+
 /* ---- running -------------------------------------------------------------------------------- */
 
 static value *lookup(value *values, size_t n, const char *name) {
@@ -331,8 +669,11 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
     if (status != CNNM_OK) return status;
 
     size_t n_nodes = cnnm_node_count(model);
-    size_t capacity = n_inputs + n_nodes + 1, n_values = 0, max_in = 1;
-    for (size_t i = 0; i < n_nodes; i++) if (model->nodes[i].n_inputs > max_in) max_in = model->nodes[i].n_inputs;
+    size_t capacity = n_inputs + 1, n_values = 0, max_in = 1;
+    for (size_t i = 0; i < n_nodes; i++) {
+        if (model->nodes[i].n_inputs > max_in) max_in = model->nodes[i].n_inputs;
+        capacity += model->nodes[i].n_outputs;
+    }
     value *values = calloc(capacity, sizeof *values);
     const value **ins = calloc(max_in, sizeof *ins);
     const cnnm_shape **in_shapes = calloc(max_in, sizeof *in_shapes);
@@ -392,9 +733,30 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
             goto done;
         }
         const value *x = ins[0];
+        int ok = 1;
         switch (node->op) {
-        case CNNM_OP_CONV2D: conv2d(node, x, y, &out_shape); break;
-        case CNNM_OP_LINEAR: linear(node, x, y); break;
+        case CNNM_OP_CONV2D:
+        case CNNM_OP_LINEAR: {
+            int conv = node->op == CNNM_OP_CONV2D;
+            float *reparameterized;
+            const float *w = effective_weight(conv ? node->attr.conv2d.weight : node->attr.linear.weight,
+                                              conv ? &node->attr.conv2d.reparameterization : &node->attr.linear.reparameterization,
+                                              &reparameterized);
+            if (w && conv) ok = conv2d(node, w, x, y, &out_shape);
+            else if (w) linear(node, w, x, y);
+            else ok = 0;
+            free(reparameterized);
+            break;
+        }
+        case CNNM_OP_CONV_TRANSPOSE2D: ok = conv_transpose2d(node, x, y, &out_shape); break;
+        case CNNM_OP_BATCH_NORM: batch_norm(node, x, y); break;
+        case CNNM_OP_DROPOUT: dropout(node, x->data, y, count); break;
+        case CNNM_OP_LAYER_NORM: layer_norm(node, x, normalize(node->attr.layer_norm.axis, x->shape.rank), y); break;
+        case CNNM_OP_GROUP_NORM: group_norm(node, x, y); break;
+        case CNNM_OP_INSTANCE_NORM: instance_norm(node, x, y); break;
+        case CNNM_OP_LRN: lrn(node, x, y); break;
+        case CNNM_OP_CHANNEL_SHUFFLE: channel_shuffle(node, x, y); break;
+        case CNNM_OP_RESIZE: resize(node, x, y, &out_shape); break;
         case CNNM_OP_POOL2D: pool2d(node, x, y, &out_shape); break;
         case CNNM_OP_GLOBAL_POOL: global_pool(node, x, y); break;
         case CNNM_OP_SOFTMAX: softmax(x, normalize(node->attr.softmax.axis, x->shape.rank), y); break;
@@ -404,11 +766,30 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
         case CNNM_OP_CONCAT: concat(ins, node->n_inputs, normalize(node->attr.concat.axis, out_shape.rank), y, &out_shape); break;
         default: elementwise(node, x->data, y, count); break;
         }
+        if (!ok) {
+            free(y);
+            status = cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, model->path, "out of memory running node '%s'", node->name);
+            goto done;
+        }
         value *v = &values[n_values++];
         v->name = node->outputs[0];
         v->shape = out_shape;
         v->data = y;
         v->owned = 1;
+        /* Further outputs carry the same value (as in the Swift executor): a copy each. */
+        for (size_t o = 1; o < node->n_outputs; o++) {
+            float *copy = malloc(count ? count * sizeof(float) : 1);
+            if (!copy) {
+                status = cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, model->path, "out of memory for the outputs of node '%s'", node->name);
+                goto done;
+            }
+            memcpy(copy, y, count * sizeof(float));
+            value *extra = &values[n_values++];
+            extra->name = node->outputs[o];
+            extra->shape = out_shape;
+            extra->data = copy;
+            extra->owned = 1;
+        }
         /* Free owned inputs no later node (nor a graph output) reads. */
         for (size_t k = 0; k < node->n_inputs; k++) {
             value *in = (value *)ins[k];

@@ -1,9 +1,15 @@
-// The C executor against a naive Float64 reference written here (loops straight from the op
-// definitions in cnnmodel.proto and the PyTorch/ONNX conventions), on small folded models:
-// |c - ref| <= 1e-5 * (1 + |ref|).
+// The C executor against references, |c − ref| ≤ 1e-5·(1 + |ref|): a naive Float64 reference
+// written here (loops straight from the op definitions in cnnmodel.proto and the PyTorch/ONNX
+// conventions) on small folded models; the Swift executor on every repository fixture, folded
+// and unfolded; and onnxruntime's outputs (and the Swift executor) on every fixtures/onnx case,
+// imported to the format.
 import CCNNLoader
+import CNNFixtures
 import CNNFormat
 import CNNGraph
+import CNNONNX
+import CNNPasses
+import CNNRuntime
 import CNNTestSupport
 import Foundation
 import XCTest
@@ -333,21 +339,6 @@ final class ExecutorTests: XCTestCase {
         XCTAssertLessThan(elapsed, 0.5, "took \(elapsed) s")
     }
 
-    func testUnfoldedOpsAreRefusedByName() throws {
-        var b = GraphBuilder(name: "unfolded")
-        let x = b.input("x", [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)])
-        let bn = b.add("bn1", .batchNorm(BatchNorm(scale: tensor("g", [2]), bias: tensor("be", [2]), runningMean: tensor("m", [2]),
-                                                   runningVariance: Tensor(name: "v", shape: [2], values: [1, 2]))), x)
-        b.output(b.add("drop", .dropout(Dropout(rate: 0.5)), bn))
-        let bytes = try b.build().serialized()
-        guard let model = CLoader.open(bytes: bytes).model else { return XCTFail("refused") }
-        var error = cnnm_error()
-        XCTAssertEqual(cnnm_check_runnable(model.pointer, &error), CNNM_ERR_UNSUPPORTED_OP)
-        XCTAssertTrue(message(of: error).contains("node 'bn1'"), message(of: error))
-        XCTAssertTrue(message(of: error).contains("batch_norm"), message(of: error))
-        XCTAssertThrowsError(try runC(bytes, inputs: [RefArray(shape: [1, 2, 3, 3], data: [Double](repeating: 0, count: 18))]))
-    }
-
     func testWrongInputShapeIsRefused() throws {
         var b = GraphBuilder(name: "shape")
         let x = b.input("x", [.symbol("N"), .fixed(3), .fixed(4), .fixed(4)])
@@ -361,24 +352,113 @@ final class ExecutorTests: XCTestCase {
         XCTAssertEqual(try runC(bytes, inputs: [RefArray(shape: [5, 3, 4, 4], data: [Double](repeating: 1, count: 240))])[0].shape, [5, 2, 2, 2])
     }
 
-    /// The repository's fixtures: unfolded ones (with BatchNorm/Dropout) are refused by node
-    /// name; any without such ops runs and matches the reference.
-    func testRepositoryFixtures() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = root.appendingPathComponent("fixtures")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
-        for name in names.sorted() where name.hasSuffix(".cnnm") {
-            let path = dir.appendingPathComponent(name).path
-            guard let graph = try? Graph(contentsOf: path), let model = CLoader.open(path: path).model else {
+    /// Runs `graph` in the C executor (from its serialized file) and in the Swift executor on the
+    /// same inputs — `given` by name, else seeded Gaussian ones — and returns the worst scaled
+    /// difference; fails on a shape or count mismatch.
+    @discardableResult
+    func compareWithSwift(_ graph: Graph, batch: Int, given: [String: NDArray<Float>] = [:], label: String,
+                          file: StaticString = #filePath, line: UInt = #line) throws -> [RefArray] {
+        let bytes = try graph.serialized()
+        var random = SeededRandom(seed: 17)
+        var named: [String: NDArray<Float>] = [:]
+        var ordered: [RefArray] = []
+        for v in graph.inputs {
+            let shape = v.concreteShape(batch: batch)
+            let array = given[v.name] ?? NDArray(shape: shape, values: random.floats(shape.reduce(1, *)) { $0.gaussian() })
+            named[v.name] = array
+            ordered.append(RefArray(shape: array.shape, data: array.values.map(Double.init)))
+        }
+        let swift = try Executor<Float>(graph: graph, batch: batch).run(named).outputs
+        let c = try runC(bytes, inputs: ordered)
+        XCTAssertEqual(c.count, graph.outputs.count, label, file: file, line: line)
+        for (out, info) in zip(c, graph.outputs) {
+            guard let reference = swift[info.name] else { XCTFail("\(label): Swift gave no \(info.name)", file: file, line: line); continue }
+            XCTAssertEqual(out.shape, reference.shape, "\(label) \(info.name)", file: file, line: line)
+            guard out.shape == reference.shape else { continue }
+            var worst = 0.0
+            for (a, b) in zip(out.data, reference.values) { worst = max(worst, abs(a - Double(b)) / (1 + abs(Double(b)))) }
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(label) \(info.name): C vs Swift, worst scaled difference \(worst)", file: file, line: line)
+        }
+        return c
+    }
+
+    /// Every repository fixture (fixtures/*.cnnm, fixtures/digits/*.cnnm), as written and folded:
+    /// every op the format defines runs in C (every_op.cnnm has them all) and equals the Swift
+    /// executor.
+    func testRepositoryFixturesFoldedAndUnfoldedMatchTheSwiftExecutor() throws {
+        var paths: [String] = []
+        for dir in [Repository.fixture(""), Repository.fixture("digits")] {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            paths += names.filter { $0.hasSuffix(".cnnm") }.sorted().map { dir + "/" + $0 }
+        }
+        XCTAssertGreaterThanOrEqual(paths.count, 6, "fixtures missing")
+        var ops = Set<String>()
+        for path in paths {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            guard let graph = try? Graph(contentsOf: path), CLoader.open(path: path).model != nil else {
                 XCTFail("\(name) does not load"); continue
             }
-            var error = cnnm_error()
-            if cnnm_check_runnable(model.pointer, &error) != CNNM_OK {
-                XCTAssertEqual(error.code, CNNM_ERR_UNSUPPORTED_OP, "\(name): \(message(of: error))")
-                XCTAssertTrue(message(of: error).contains("node '"), message(of: error))
-                continue
+            ops.formUnion(graph.nodes.map { $0.op.kindName })
+            try compareWithSwift(graph, batch: 2, label: name)
+            let folded = try FoldPasses.fold(graph).graph
+            try compareWithSwift(folded, batch: 3, label: name + " (folded)")
+        }
+        // The fixtures hold each op kind of the format at least once (every_op.cnnm's purpose).
+        for kind in ["ConvTranspose2d", "BatchNorm", "Dropout", "LayerNorm", "GroupNorm", "InstanceNorm", "LRN", "Resize", "ChannelShuffle"] {
+            XCTAssertTrue(ops.contains(where: { $0.contains(kind) }), "no fixture has a \(kind) node: \(ops.sorted())")
+        }
+    }
+
+    /// Resize enums from a newer schema: the Swift reader reads an unknown coordinate transform
+    /// as half pixel and an unknown nearest rounding as round-prefer-floor; the C executor must
+    /// compute the same from the same file.
+    func testUnknownResizeEnumsRunAsTheSwiftReaderReadsThem() throws {
+        let original = readBytes(Repository.fixture("every_op.cnnm"))
+        let file = try ModelFile(bytes: original)
+        var header = file.header
+        var changed = 0
+        for i in header.nodes.indices where header.nodes[i].resize.scaleH > 0 {
+            header.nodes[i].resize.coordinateTransform = .UNRECOGNIZED(9)
+            header.nodes[i].resize.nearestRounding = .UNRECOGNIZED(7)
+            changed += 1
+        }
+        XCTAssertGreaterThan(changed, 0, "every_op.cnnm has no resize node")
+        let bytes = HostileFiles.assemble(header: header, data: Array(original[Int(file.preamble.dataOffset)...]))
+        let graph = try Graph(bytes: bytes)
+        var random = SeededRandom(seed: 23)
+        let shape = graph.inputs[0].concreteShape(batch: 2)
+        let x = NDArray<Float>(shape: shape, values: random.floats(shape.reduce(1, *)) { $0.gaussian() })
+        let swift = try Executor<Float>(graph: graph, batch: 2).run(x)
+        let c = try runC(bytes, inputs: [RefArray(shape: shape, data: x.values.map(Double.init))])
+        XCTAssertEqual(c.first?.shape, swift.shape)
+        var worst = 0.0
+        for (a, b) in zip(c.first?.data ?? [], swift.values) { worst = max(worst, abs(a - Double(b)) / (1 + abs(Double(b)))) }
+        XCTAssertLessThanOrEqual(worst, 1e-5)
+    }
+
+    /// Every fixtures/onnx case imported to the format: the C executor equals onnxruntime's
+    /// output (an outside oracle, same rule as the Swift executor's oracle tests), and the Swift
+    /// executor, unfolded and folded.
+    func testONNXOracleCasesMatchOnnxruntime() throws {
+        let root = Repository.fixture("onnx")
+        let cases = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
+            .filter { FileManager.default.fileExists(atPath: root + "/" + $0 + "/model.onnx") }
+        XCTAssertGreaterThanOrEqual(cases.count, 82, "fixtures/onnx missing")
+        for name in cases {
+            let dir = root + "/" + name
+            let (graph, _) = try ONNXImporter.importModel(path: dir + "/model.onnx")
+            var inputs: [String: NDArray<Float>] = [:]
+            for v in graph.inputs { inputs[v.name] = try NPY.read(dir + "/input_\(v.name).npy").array(as: Float.self) }
+            let batch = inputs.values.first?.shape.first ?? 1
+            let c = try compareWithSwift(graph, batch: batch, given: inputs, label: name)
+            for (out, info) in zip(c, graph.outputs) {
+                let expected = try NPY.read(dir + "/output_\(info.name).npy").array(as: Float.self)
+                XCTAssertEqual(out.shape, expected.shape, "\(name) \(info.name)")
+                var worst = 0.0
+                for (a, b) in zip(out.data, expected.values) { worst = max(worst, abs(a - Double(b)) / (1 + abs(Double(b)))) }
+                XCTAssertLessThanOrEqual(worst, 1e-5, "\(name) \(info.name): C vs onnxruntime, worst scaled difference \(worst)")
             }
-            try check(graph, batch: 2)
+            try compareWithSwift(try FoldPasses.fold(graph).graph, batch: batch, given: inputs, label: name + " (folded)")
         }
     }
 }

@@ -5,9 +5,9 @@
  * full before anything is returned — preamble, CRCs, versions, header, tensor table, padding,
  * tensor CRCs and encodings, and the graph rules of FORMAT.md section 5 — and then exposed as
  * plain read-only structs: metadata, graph inputs/outputs, nodes with typed attributes, and
- * tensors as float arrays. Raw f32 tensors point straight into the mapping (zero copy, 64-byte
- * aligned); f16/bf16 and deflate/shuffle tensors are decoded once, at open, into memory the
- * model owns.
+ * tensors as float arrays; an executor runs the graph (cnnm_run). Raw f32 tensors point
+ * straight into the mapping (zero copy, 64-byte aligned); f16/bf16 and deflate/shuffle tensors
+ * are decoded once, at open, into memory the model owns.
  *
  * Memory and lifetime: every pointer the accessors return belongs to the model and stays valid
  * until cnnm_close(). After a successful open the model is never modified, so any number of
@@ -18,7 +18,8 @@
  * and what was expected ("model.cnnm: tensor 'conv1.weight' checksum is 0x1a2b3c4d, the file
  * says 0x00000000 — its data is damaged"). The codes mirror the Swift reader's FormatError.
  *
- * Link with: -lcnnm -lprotobuf-c -lz -lm (see README.md beside this library).
+ * Build with: cc app.c $(pkg-config --cflags --libs cnnm)   (make install; README.md beside
+ * this library), or link -lcnnm -lprotobuf-c -lz -lm.
  */
 #ifndef CNNM_H
 #define CNNM_H
@@ -29,6 +30,23 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- version ------------------------------------------------------------------------------ */
+
+/* The library's version, at compile time (these macros) and at run time (cnnm_version()): a
+ * program built against one version and run with another shared library can tell. The shared
+ * library's soname is libcnnm.so.CNNM_VERSION_MAJOR; the major number changes only when the ABI
+ * does. The file format a library reads is a separate number (CNNM_FORMAT_MAJOR below). */
+#define CNNM_VERSION_MAJOR 1
+#define CNNM_VERSION_MINOR 0
+#define CNNM_VERSION_PATCH 0
+#define CNNM_VERSION_STRING "1.0.0"
+/* One comparable number: 10000 * major + 100 * minor + patch. */
+#define CNNM_VERSION_NUMBER (CNNM_VERSION_MAJOR * 10000 + CNNM_VERSION_MINOR * 100 + CNNM_VERSION_PATCH)
+
+/* The version of the library linked at run time: "1.0.0", and as CNNM_VERSION_NUMBER's 10000. */
+const char *cnnm_version(void);
+unsigned cnnm_version_number(void);
 
 /* ---- limits and constants (FORMAT.md states the same numbers) ---------------------------- */
 
@@ -82,7 +100,7 @@ typedef enum cnnm_status {
     /* API use and the executor. */
     CNNM_ERR_INVALID_ARGUMENT,          /* NULL where a pointer is needed, wrong input count */
     CNNM_ERR_OUT_OF_MEMORY,
-    CNNM_ERR_UNSUPPORTED_OP,            /* the executor does not run this op (fold it first) */
+    CNNM_ERR_UNSUPPORTED_OP,            /* the executor does not run this op (from a newer format) */
     CNNM_ERR_INPUT_SHAPE                /* an input array does not fit the model or an op */
 } cnnm_status;
 
@@ -287,7 +305,7 @@ const cnnm_tensor *cnnm_tensor_find(const cnnm_model *model, const char *name);
 struct Cnnconv__V1__Model;
 const struct Cnnconv__V1__Model *cnnm_header(const cnnm_model *model);
 
-/* ---- the minimal executor (folded models, float32, NCHW) ---------------------------------- */
+/* ---- the executor (every op of format 1.0, inference mode, float32, NCHW) ------------------ */
 
 /* A dense float32 array in C order. */
 typedef struct cnnm_array {
@@ -296,10 +314,9 @@ typedef struct cnnm_array {
     uint64_t dims[CNNM_MAX_RANK];
 } cnnm_array;
 
-/* Checks that every node is an op the executor runs (conv2d, linear, relu, clip, leaky_relu,
- * sigmoid, tanh, hard_sigmoid, hard_swish, silu, pool2d, global_pool, add, mul, concat,
- * flatten, softmax, affine, identity, without weight reparameterization). Anything else —
- * batch_norm, dropout, ... — is CNNM_ERR_UNSUPPORTED_OP naming the node and op. */
+/* Checks that the executor runs every node: any op of format 1.0 (BatchNorm on running
+ * statistics, dropout by its inference rule, weight reparameterizations applied per run). An op
+ * from a newer format version is CNNM_ERR_UNSUPPORTED_OP naming the node and op. */
 cnnm_status cnnm_check_runnable(const cnnm_model *model, cnnm_error *err);
 
 /* Runs the model on `inputs` (one per graph input, in cnnm_input order; the batch size is

@@ -1,7 +1,7 @@
 #!/bin/sh
 # ci-check.sh — builds the C loader standalone with -Wall -Wextra -Werror, builds the
 # AddressSanitizer + UndefinedBehaviorSanitizer variant, and runs cnnm-run under the sanitizers on
-#   1. MODEL (a folded model) with INPUT.npy, or with a zero input of the model's input shape;
+#   1. MODEL (any model; folded or not) with INPUT.npy, or with a zero input of the model's input shape;
 #   2. hostile files derived from MODEL: empty, a directory, a missing path, prefixes, flipped
 #      bytes, trailing bytes, a bad magic, and malformed .npy inputs.
 # Exits non-zero on a build failure, a sanitizer report, a crash, an accepted hostile file, or

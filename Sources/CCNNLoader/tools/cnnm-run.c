@@ -1,5 +1,5 @@
 /*
- * cnnm-run — the example program for the C loader: loads a folded cnnconv model and runs it on
+ * cnnm-run — the example program for the C loader: loads a cnnconv model and runs it on
  * one float32 .npy input, writing the output as float32 .npy. No Swift involved.
  *
  *   cnnm-run MODEL INPUT.npy OUTPUT.npy   run a one-input, one-output model
