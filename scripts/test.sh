@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: Swift tests (XCTest and Swift Testing), then the C loader: its
 # standalone -Wall -Wextra -Werror build, and cnnm-run on a folded model plus hostile files
-# under AddressSanitizer and UndefinedBehaviorSanitizer. Installs missing Debian packages first.
+# under AddressSanitizer and UndefinedBehaviorSanitizer, `make install` and the pkg-config
+# example, then the Python package's pytest suite in a venv it creates (PyPI: numpy, protobuf,
+# pytest). Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,3 +15,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bin" fold fixtures/small_cnn.cnnm -o "$work/small_cnn.folded.cnnm"
 Sources/CCNNLoader/tools/ci-check.sh "$work/small_cnn.folded.cnnm"
+echo "== C library: make install, the pkg-config example against the installed files"
+CNNCONV="$bin" Sources/CCNNLoader/tools/install-check.sh
+echo "== Python package cnnm (pytest in a virtual environment this script creates)"
+scripts/test-python.sh
