@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "cnnconv",
             dependencies: [
-                "CNNFormat", "CNNGraph", "CNNONNX", "CNNRuntime", "CNNPasses", "CNNVerify",
+                "CNNFormat", "CNNGraph", "CNNKernels", "CNNONNX", "CNNRuntime", "CNNPasses", "CNNVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNPasses", "CNNRuntime", "CNNFixtures", "CNNONNX", "CNNTestSupport"]),
         .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNRuntime", "CNNPasses", "CNNTestSupport"]),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNPasses", "CNNTestSupport"]),
-        .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNONNX"], path: "Benchmarks/Sources"),
+        .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNKernels", "CNNONNX"], path: "Benchmarks/Sources"),
         .testTarget(name: "CNNPassesTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
         .testTarget(name: "TrainedModelTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels", "CNNTestSupport"]),

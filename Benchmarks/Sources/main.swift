@@ -49,8 +49,8 @@ func parse() -> Options {
 struct Params {
     var rng = Xoshiro256StarStar(seed: 20_261_125)
     mutating func gaussian(_ std: Double) -> Float {
-        let u1 = max(rng.nextUnit(), 1e-300), u2 = rng.nextUnit()
-        return Float(std * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+        let u1 = rng.nextUnit()
+        return Float(std * boxMuller(u1, rng.nextUnit()).0)
     }
     mutating func tensor(_ name: String, _ shape: [Int], _ draw: (inout Params) -> Float) -> Tensor {
         var v = [Float](); v.reserveCapacity(shape.reduce(1, *))

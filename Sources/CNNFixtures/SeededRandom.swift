@@ -16,9 +16,8 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     public mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * uniform() }
 
     public mutating func gaussian(mean: Double = 0, std: Double = 1) -> Double {
-        let u1 = max(uniform(), 0x1.0p-60)
-        let u2 = uniform()
-        return mean + std * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        let u1 = uniform()
+        return mean + std * boxMuller(u1, uniform()).0
     }
 
     public mutating func floats(_ count: Int, _ draw: (inout SeededRandom) -> Double) -> [Float] {

@@ -60,12 +60,19 @@ extension Xoshiro256StarStar {
         var values = [Double](repeating: 0, count: max(0, count))
         var i = 0
         while i < count {
-            let u1 = max(nextUnit(), 1e-300), u2 = nextUnit()
-            let r = (-2 * log(u1)).squareRoot()
-            values[i] = r * cos(2 * Double.pi * u2)
-            if i + 1 < count { values[i + 1] = r * sin(2 * Double.pi * u2) }
+            let (a, b) = boxMuller(nextUnit(), nextUnit())
+            values[i] = a
+            if i + 1 < count { values[i + 1] = b }
             i += 2
         }
         return values
     }
+}
+
+/// Two independent standard normals from two uniforms in [0, 1) (Box–Muller): the one Gaussian
+/// formula every seeded source here uses. `u1` is clamped away from 0 (log 0).
+@inline(__always)
+public func boxMuller(_ u1: Double, _ u2: Double) -> (Double, Double) {
+    let r = (-2 * log(max(u1, 0x1p-60))).squareRoot()
+    return (r * cos(2 * Double.pi * u2), r * sin(2 * Double.pi * u2))
 }

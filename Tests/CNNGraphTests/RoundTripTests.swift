@@ -4,6 +4,7 @@ import CNNFixtures
 import CNNFormat
 import CNNGraph
 import CNNTestSupport
+import Foundation
 import Testing
 
 @Suite struct RoundTripTests {
@@ -62,18 +63,11 @@ import Testing
         let path = tmp.file("model.cnnm")
         try graph.write(to: path)
         try graph.write(to: path)
-        #expect(try FileManagerLike.contents(of: tmp.path) == ["model.cnnm"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path) == ["model.cnnm"])
         // A graph that cannot be written leaves the old file untouched.
         var broken = graph
         broken.nodes[0].inputs = ["nowhere"]
         #expect(throws: ModelError.self) { try broken.write(to: path) }
         #expect(try Graph(contentsOf: path) == graph)
-    }
-}
-
-import Foundation
-enum FileManagerLike {
-    static func contents(of path: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }
 }

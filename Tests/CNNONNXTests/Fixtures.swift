@@ -10,7 +10,6 @@ enum FixturePaths {
         return url.path
     }()
     static let onnx = root + "/fixtures/onnx"
-    static let onnxImport = root + "/fixtures/onnx-import"
 }
 
 /// A JSON value of the manifest's free-form `attributes`.

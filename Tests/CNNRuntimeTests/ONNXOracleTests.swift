@@ -2,6 +2,7 @@
 // combination, and four small networks) imported, run by the executor, and compared with the
 // outputs onnxruntime 1.23.2 computed for it: |ours − theirs| ≤ 1e-5·(1 + |theirs|).
 import CNNGraph
+import CNNKernels
 import CNNONNX
 import CNNRuntime
 import CNNTestSupport
@@ -36,7 +37,7 @@ struct ONNXOracleTests {
     @Test("Float64 matches onnxruntime", arguments: OracleCase.all)
     func float64(_ c: OracleCase) throws { try check(c, Double.self) }
 
-    func check<S: KernelScalarAlias>(_ c: OracleCase, _: S.Type) throws {
+    func check<S: KernelScalar>(_ c: OracleCase, _: S.Type) throws {
         let dir = OracleCase.directory
         let (graph, _) = try ONNXImporter.importModel(path: dir + "/" + c.model)
         var inputs: [String: NDArray<S>] = [:]
@@ -54,5 +55,3 @@ struct ONNXOracleTests {
     }
 }
 
-import CNNKernels
-typealias KernelScalarAlias = KernelScalar
