@@ -12,24 +12,39 @@ import Glibc
 import Darwin
 #endif
 
-/// The thread count every kernel uses (default: the number of online processors). Set it
-/// before running kernels; it is not meant to change while kernels run on other threads.
+/// The thread count the kernels use. Each thread has its own setting (`withCount`), so two
+/// executors on two threads, each with its own count, never see each other's; a thread that set
+/// none gets `defaultCount`. Inside a parallel region the workers' count is 1 (no nesting).
 /// The kernels set OpenBLAS's process-wide thread count to 1 on first use and do their own
 /// splitting.
 public enum KernelThreads {
-    nonisolated(unsafe) private static var storage: Int = defaultCount
-
     /// The number of active processors (at least 1).
     public static var defaultCount: Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Threads used by the kernels, at least 1.
+    /// Threads the kernels called from this thread use, at least 1.
     public static var count: Int {
-        get { storage }
-        set { storage = max(1, newValue) }
+        let stored = Int(bitPattern: pthread_getspecific(threadCountKey))
+        return stored > 0 ? stored : defaultCount
+    }
+
+    /// Runs `body` with this thread's kernels using `count` threads, then restores the setting.
+    public static func withCount<R, E: Error>(_ count: Int, _ body: () throws(E) -> R) throws(E) -> R {
+        let saved = pthread_getspecific(threadCountKey)
+        pthread_setspecific(threadCountKey, UnsafeRawPointer(bitPattern: max(1, count)))
+        defer { pthread_setspecific(threadCountKey, saved) }
+        return try body()
     }
 }
+
+/// The per-thread slot behind `KernelThreads.count` (a lazily initialized global: created once,
+/// thread-safely). It stores the count itself as the pointer's bit pattern; nil means unset.
+let threadCountKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
 
 /// Makes OpenBLAS single-threaded, once (a lazily initialized global: thread-safe).
 let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
@@ -64,7 +79,7 @@ func parallelChunks(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThre
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let lo = count * t / threads
             let hi = count * (t + 1) / threads
-            if lo < hi { box.value(t, lo..<hi) }
+            if lo < hi { KernelThreads.withCount(1) { box.value(t, lo..<hi) } }
         }
     }
 }

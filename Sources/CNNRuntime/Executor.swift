@@ -53,8 +53,8 @@ public final class Executor<Scalar: KernelScalar> {
     public let batch: Int
     /// Concrete shapes of every value at `batch`.
     public let shapes: ShapeMap
-    /// Threads the kernels use during `run` (the process-wide `KernelThreads.count` is set to
-    /// this for the duration of each run).
+    /// Threads the kernels use during `run` (set for the calling thread only, for the duration
+    /// of each run: executors on other threads keep their own).
     public var threads: Int
     /// Whether every intermediate value keeps its own buffer (readable with `value(named:)`).
     public let retainsAllValues: Bool
@@ -165,16 +165,15 @@ public final class Executor<Scalar: KernelScalar> {
             guard x.shape == shape else { throw .inputShape(name: name, expected: shape, found: x.shape) }
             x.values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: x.count) }
         }
-        let saved = KernelThreads.count
-        KernelThreads.count = threads
-        defer { KernelThreads.count = saved }
         if profiling { lastRunNodeSeconds = [Double](repeating: 0, count: graph.nodes.count) }
-        for step in steps {
-            let start = profiling ? Self.now() : 0
-            do { try step.body(state) } catch let e as RuntimeError { throw e } catch {
-                throw .kernel(node: graph.nodes[step.node].name, message: String(describing: error))
+        try KernelThreads.withCount(threads) { () throws(RuntimeError) in
+            for step in steps {
+                let start = profiling ? Self.now() : 0
+                do { try step.body(state) } catch let e as RuntimeError { throw e } catch {
+                    throw .kernel(node: graph.nodes[step.node].name, message: String(describing: error))
+                }
+                if profiling { lastRunNodeSeconds[step.node] += Self.now() - start }
             }
-            if profiling { lastRunNodeSeconds[step.node] += Self.now() - start }
         }
     }
 

@@ -27,10 +27,7 @@ struct Benchmark {
     ]
 
     @Test func resnet18Convolutions() throws {
-        let saved = KernelThreads.count
-        defer { KernelThreads.count = saved }
-        for threads in [1, 2] {
-            KernelThreads.count = threads
+        for threads in [1, 2] { try KernelThreads.withCount(threads) {
             var totalSeconds = 0.0, totalFlops = 0.0
             print("threads \(threads)")
             for (name, repeats, cin, size, cout, k, s, p) in Self.layers {
@@ -81,7 +78,7 @@ struct Benchmark {
                 totalFlops += Double(g.flops * repeats)
             }
             print(String(format: "  ResNet-18 convs total: %.2f ms, %.1f GFLOP/s", totalSeconds * 1e3, totalFlops / totalSeconds / 1e9))
-        }
+        } }
     }
 }
 
@@ -106,8 +103,7 @@ extension Benchmark {
             ("maxPool 3x3 s2", { maxPool2d(pool, input: x, output: y) }),
             ("globalAveragePool", { globalAveragePool(s, input: x, output: y) }),
         ]
-        for threads in [1, 2] {
-            KernelThreads.count = threads
+        for threads in [1, 2] { KernelThreads.withCount(threads) {
             for (name, body) in kernels {
                 body()
                 var best = Double.infinity
@@ -118,8 +114,7 @@ extension Benchmark {
                 }
                 print(String(format: "threads %d  %-22@ %8.3f ms", threads, name as NSString, best * 1e3))
             }
-        }
-        KernelThreads.count = KernelThreads.defaultCount
+        } }
     }
 }
 

@@ -141,13 +141,12 @@ func checkConv<T: KernelScalar>(_: T.Type, _ c: ConvCase, seed: UInt64, workspac
             ConvCase(n: 2, cin: 32, h: 40, w: 40, cout: 48),
             ConvCase(n: 2, cin: 32, h: 40, w: 40, cout: 32, k: Size2D(3), s: Size2D(2), pad: Padding2D(1), groups: 32),
         ]
-        let saved = KernelThreads.count
-        defer { KernelThreads.count = saved }
         for threads in [1, 2, 3] {
-            KernelThreads.count = threads
-            for c in cases {
-                try checkConv(Float.self, c, seed: 9)
-                try checkConv(Double.self, c, seed: 9)
+            try KernelThreads.withCount(threads) {
+                for c in cases {
+                    try checkConv(Float.self, c, seed: 9)
+                    try checkConv(Double.self, c, seed: 9)
+                }
             }
         }
     }
