@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"], swiftSettings: fastMath),
-        .target(name: "CNNPasses", dependencies: ["CNNGraph"]),
+        .target(name: "CNNPasses", dependencies: ["CNNFormat", "CNNGraph"]),
         .target(name: "CNNVerify", dependencies: ["CNNFormat", "CNNGraph", "CNNRuntime", "CNNKernels"]),
         .target(
             name: "CCNNLoader",

@@ -1,4 +1,5 @@
 // What a pass did and what it skipped, with reasons — the record `fold --explain` prints.
+import CNNFormat
 import CNNGraph
 
 public struct PassReport: Codable, Sendable, Equatable {
@@ -41,7 +42,8 @@ public struct FoldOptions: Sendable {
     public var storage: StorageElement = .float32
     public init(storage: StorageElement = .float32) { self.storage = storage }
 
-    public enum StorageElement: String, Sendable, CaseIterable { case float32 = "f32", float16 = "f16", bfloat16 = "bf16" }
+    /// The format's element types (one enum for the format and the passes).
+    public typealias StorageElement = StorageFormat.ElementType
 
     /// `v` rounded once to the storage type (and held exactly as a Float).
     @inline(__always)

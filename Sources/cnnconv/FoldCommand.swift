@@ -94,7 +94,7 @@ struct FoldCommand: ParsableCommand {
         do { passList = try FoldPasses.pipeline(passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }) } catch {
             throw CLIFailure(error, exitCode: .usage)
         }
-        let options = FoldOptions(storage: FoldOptions.StorageElement(rawValue: element.rawValue) ?? .float32)
+        let options = FoldOptions(storage: element)
         let result: FoldResult
         do { result = try FoldPasses.fold(original, passes: passList, options: options) } catch { throw CLIFailure(error) }
 

@@ -117,7 +117,7 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
     func aCorrectFoldStoredNarrowerPassesAgainstTheSameRounding(_ element: StorageFormat.ElementType) throws {
         for seed in 0..<3 as Range<UInt64> {
             let c = try DeepCase.make(seed: seed)
-            let folded = try FoldPasses.fold(c.graph, options: FoldOptions(storage: element == .float16 ? .float16 : .bfloat16)).graph
+            let folded = try FoldPasses.fold(c.graph, options: FoldOptions(storage: element)).graph
                 .storingParameters(as: StorageFormat(element))
             let report = try verify(c.graph, folded, seed: seed)
             let v = try #require(report.outputs.first?.verdict)
