@@ -13,8 +13,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnnconv", targets: ["cnnconv"]),
+        .library(name: "CNNConvKit", targets: ["CNNConvKit"]),
         .library(name: "CNNFormat", targets: ["CNNFormat"]),
         .library(name: "CNNGraph", targets: ["CNNGraph"]),
+        .library(name: "CNNPasses", targets: ["CNNPasses"]),
+        .library(name: "CNNRuntime", targets: ["CNNRuntime"]),
+        .library(name: "CNNVerify", targets: ["CNNVerify"]),
+        .library(name: "CNNONNX", targets: ["CNNONNX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,10 +53,14 @@ let package = Package(
             name: "CNNONNX",
             dependencies: ["CNNGraph", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
+        .target(
+            name: "CNNConvKit",
+            dependencies: ["CNNFormat", "CNNGraph", "CNNONNX", "CNNPasses", "CNNRuntime", "CNNVerify"]
+        ),
         .executableTarget(
             name: "cnnconv",
             dependencies: [
-                "CNNFormat", "CNNGraph", "CNNKernels", "CNNONNX", "CNNRuntime", "CNNPasses", "CNNVerify",
+                "CNNConvKit", "CNNFormat", "CNNGraph", "CNNKernels", "CNNONNX", "CNNRuntime", "CNNPasses", "CNNVerify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,6 +76,7 @@ let package = Package(
         .testTarget(name: "CNNPassesTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
         .testTarget(name: "TrainedModelTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels", "CNNTestSupport"]),
+        .testTarget(name: "CNNConvKitTests", dependencies: ["CNNConvKit", "CNNTestSupport"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
     ]
 )
