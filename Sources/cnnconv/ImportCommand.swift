@@ -18,7 +18,7 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The ONNX model.")
     var model: String
 
-    @Option(name: [.short, .customLong("output")], help: "The model file to write (default: the input with .bin).")
+    @Option(name: [.short, .customLong("output")], help: "The model file to write (default: the input with .cnnm).")
     var output: String?
 
     @Option(name: .customLong("input-shape"), help: ArgumentHelp(
@@ -56,7 +56,7 @@ struct ImportCommand: ParsableCommand {
     var outputPath: String {
         if let output { return output }
         let url = URL(fileURLWithPath: model)
-        return url.pathExtension.lowercased() == "onnx" ? url.deletingPathExtension().appendingPathExtension("bin").path : model + ".bin"
+        return url.pathExtension.lowercased() == "onnx" ? url.deletingPathExtension().appendingPathExtension("cnnm").path : model + ".cnnm"
     }
 
     func run() throws {

@@ -188,7 +188,6 @@ struct OutputStatistics: Encodable {
     var softmax: Bool
 
     struct Top1: Encodable { var index: Int; var value: Double }
-    enum CodingKeys: String, CodingKey { case name, shape, min, max, mean, std, nonFinite = "non_finite", top1, softmax }
 
     init(name: String, _ y: NDArray<Double>, softmax: Bool) {
         self.name = name
@@ -225,10 +224,6 @@ struct MCReport: Encodable {
         var predictiveEntropy: [Double]?
         var mutualInformation: [Double]?
         var top1: [OutputStatistics.Top1]?
-        enum CodingKeys: String, CodingKey {
-            case name, meanStd = "mean_std", maxStd = "max_std", predictiveEntropy = "predictive_entropy"
-            case mutualInformation = "mutual_information", top1
-        }
     }
 }
 
@@ -248,10 +243,6 @@ struct RunReport: Encodable {
     var latencyMs: Latency?
     var perOpKindMs: [String: Double]?
 
-    enum CodingKeys: String, CodingKey {
-        case model, mode, precision, threads, batch, seed, input, feeding, outputs
-        case batchNormUpdates = "batchnorm_updates", mcDropout = "mc_dropout", latencyMs = "latency_ms", perOpKindMs = "per_op_kind_ms"
-    }
 }
 
 enum RunRenderer {

@@ -67,11 +67,30 @@ enum Format {
         return String(n)
     }
 
+    /// The one JSON convention of every `--json`: an object with `schemaVersion` (bumped when a
+    /// key changes meaning or goes away), camelCase keys, sorted; NaN and ±infinity — which JSON
+    /// cannot hold — as null (the reports count non-finite values beside them).
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
+        let text = String(decoding: try encoder.encode(Versioned(value: value)), as: UTF8.self)
+        return text.replacingOccurrences(of: "\"\(nonFinite)\"", with: "null")
+    }
+
+    static let jsonSchemaVersion = 1
+    /// A string no report contains, replaced by null after encoding.
+    private static let nonFinite = "cnnconv:non-finite:5f0c2e"
+
+    /// `value`'s keys plus `schemaVersion`, in one object.
+    private struct Versioned<Value: Encodable>: Encodable {
+        let value: Value
+        enum Key: String, CodingKey { case schemaVersion }
+        func encode(to encoder: Encoder) throws {
+            try value.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(Format.jsonSchemaVersion, forKey: .schemaVersion)
+        }
     }
 
     /// Left-aligned columns; `rightAligned` holds column indices to right-align.

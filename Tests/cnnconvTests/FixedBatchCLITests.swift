@@ -38,7 +38,7 @@ import Testing
         let json = try #require(try JSONSerialization.jsonObject(with: Data(mc.stdout.utf8)) as? [String: Any])
         let outputs = try #require(json["outputs"] as? [[String: Any]])
         #expect(outputs.first?["shape"] as? [Int] == [batch + 1, 1000])
-        #expect((json["mc_dropout"] as? [String: Any])?["samples"] as? Int == 3)
+        #expect((json["mcDropout"] as? [String: Any])?["samples"] as? Int == 3)
     }
 
     @Test func theReportStatesTheRuleTheBoundAndTheMargin() throws {

@@ -10,7 +10,7 @@ import Testing
         let r = try CLI.run(["run", model, "--save-input", tmp.file("x.npy"), "--output", tmp.file("y.npy"), "--repeat", "3", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let latency = try #require(json["latency_ms"] as? [String: Any])
+        let latency = try #require(json["latencyMs"] as? [String: Any])
         #expect(latency["min"] is Double && latency["median"] is Double)
         // Running again on the saved input reproduces the saved output bit for bit.
         let again = try CLI.run(["run", model, "--input", tmp.file("x.npy"), "--output", tmp.file("y2.npy")])
@@ -23,7 +23,7 @@ import Testing
         let r = try CLI.run(["run", Repository.fixture("digits/digits_cnn.cnnm"), "--mc-dropout", "10", "--seed", "3", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let mc = try #require(json["mc_dropout"] as? [String: Any])
+        let mc = try #require(json["mcDropout"] as? [String: Any])
         #expect(mc["samples"] as? Int == 10)
     }
 
