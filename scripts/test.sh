@@ -19,3 +19,5 @@ echo "== C library: make install, the pkg-config example against the installed f
 CNNCONV="$bin" Sources/CCNNLoader/tools/install-check.sh
 echo "== Python package cnnm (pytest in a virtual environment this script creates)"
 scripts/test-python.sh
+echo "== a package outside the tree that depends on cnnconv by path (CNNConvKit)"
+scripts/check-outside-package.sh
