@@ -1,5 +1,6 @@
 // What every command shares: exit codes, the one-line error, terminal detection, number formats.
 import ArgumentParser
+import CNNConvKit
 import CNNGraph
 import Foundation
 
@@ -107,7 +108,8 @@ enum Format {
     }
 }
 
-/// Loads a model file, turning any failure into exit code 3 with the library's message.
+/// Loads a model file — cnnconv, or ONNX (imported) when the path ends in .onnx — turning any
+/// failure into exit code 3 with the library's message.
 func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
-    do { return try Graph(contentsOf: path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
+    do { return try ModelFiles.load(path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
 }
