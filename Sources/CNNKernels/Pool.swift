@@ -29,12 +29,15 @@ public struct PoolGeometry: Hashable, Sendable {
         try requirePositive("dilation height", dilation.height)
         try requirePositive("dilation width", dilation.width)
         guard padding.isNonNegative else { throw .negativePadding(padding) }
-        let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
-                                    dilation: dilation.height, padBegin: padding.top,
-                                    padEnd: padding.bottom, ceilMode: ceilMode)
-        let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
-                                    dilation: dilation.width, padBegin: padding.left,
-                                    padEnd: padding.right, ceilMode: ceilMode)
+        guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
+                                          dilation: dilation.height, padBegin: padding.top,
+                                          padEnd: padding.bottom, ceilMode: ceilMode),
+              let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
+                                          dilation: dilation.width, padBegin: padding.left,
+                                          padEnd: padding.right, ceilMode: ceilMode),
+              checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
+              checkedProduct(input.batch, input.channels, oh, ow, kernel.height, kernel.width) != nil
+        else { throw .tooLarge("pooling \(kernel) stride \(stride) on \(input) padded \(padding)") }
         guard oh > 0, ow > 0 else { throw .emptyOutput("pooling \(kernel) on \(input) padded \(padding)") }
         self.input = input
         self.kernel = kernel

@@ -55,6 +55,8 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "Relative tolerance (default: 1e-4 for f32, 1e-2 for f16, 5e-2 for bf16).")
     var rtol: Double?
 
+    @OptionGroup var memory: MemoryLimitOption
+
     var element: StorageFormat.ElementType? {
         StorageFormat.ElementType(rawValue: dtype)
     }
@@ -65,7 +67,7 @@ struct FoldCommand: ParsableCommand {
     func validate() throws {
         guard element != nil else { throw ValidationError("--dtype must be f32, f16 or bf16, not '\(dtype)'") }
         guard encoding != nil else { throw ValidationError("--compress must be none, deflate or shuffle, not '\(compress)'") }
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard samples >= 1, samples <= MemoryLimitOption.maxSamples else { throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)") }
         if let o = output, !inPlace, URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path {
             throw ValidationError("the output would replace the input model; pass --in-place to allow that")
         }
@@ -81,7 +83,9 @@ struct FoldCommand: ParsableCommand {
 
     func run() throws {
         let element = element!, encoding = encoding!
+        try memory.apply()
         let original = try loadModel(model)
+        if !noVerify { try MemoryLimitOption.checkSamples(original, samples: samples, option: "--samples") }
         let passList: [Pass]
         do { passList = try FoldPasses.pipeline(passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }) } catch {
             throw CLIFailure(error, exitCode: .usage)

@@ -90,5 +90,6 @@ enum Format {
 
 /// Loads a model file, turning any failure into exit code 3 with the library's message.
 func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
+    MappedFileGuard.watch(path)
     do { return try Graph(contentsOf: path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
 }

@@ -48,15 +48,19 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        guard samples >= 1, samples <= MemoryLimitOption.maxSamples else { throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)") }
+        if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
         guard atol >= 0, rtol >= 0 else { throw ValidationError("tolerances must be ≥ 0") }
     }
 
     func run() throws {
+        try memory.apply()
         let a = try loadModel(reference)
         let b = try loadModel(candidate)
+        if inputs.isEmpty { try MemoryLimitOption.checkSamples(a, samples: samples, option: "--samples") }
         var options = VerifyOptions()
         options.samples = samples
         options.seed = seed
@@ -78,8 +82,8 @@ struct VerifyCommand: ParsableCommand {
         if let labels {
             do {
                 let array = try NPY.read(labels).array(as: Double.self)
-                options.labels = array.values.map { Int($0) }
-            } catch { throw CLIFailure(error) }
+                options.labels = try Self.classIndices(array.values, file: labels, graph: a)
+            } catch let failure as CLIFailure { throw failure } catch { throw CLIFailure(error) }
         }
         options.progress = Progress.reporter()
         let report: VerifyReport
@@ -91,6 +95,19 @@ struct VerifyCommand: ParsableCommand {
             print(VerifyRenderer.render(report), terminator: "")
         }
         if !report.passed { throw ExitStatus.verificationFailed.code }
+    }
+
+    /// Labels as class indices: each a whole number in 0..<classes (the first output's last
+    /// dimension), refused (exit 3) naming the file and index otherwise.
+    static func classIndices(_ values: [Double], file: String, graph: Graph) throws -> [Int] {
+        let shapes = try? graph.inferShapes(batch: 1)
+        let classes = graph.outputs.first.flatMap { shapes?[$0.name]?.last }
+        return try values.enumerated().map { i, v in
+            guard let n = Int(exactly: v), n >= 0, n < (classes ?? .max) else {
+                throw CLIFailure("\(file): label \(i) is \(v), not a class index" + (classes.map { " in 0..<\($0)" } ?? ""))
+            }
+            return n
+        }
     }
 }
 
@@ -149,7 +166,7 @@ enum VerifyRenderer {
             if let f = o.float32Error {
                 row("error budget", "candidate vs reference \(sci(e.maxAbsError)) · reference f32 vs f64 \(sci(f.maxAbsError))")
             }
-            if e.nonFinite > 0 { row("non-finite", "\(e.nonFinite) elements are NaN or infinite in one model only") }
+            if e.nonFinite > 0 { row("non-finite", "\(e.nonFinite) elements are NaN, or infinite in one model only") }
         }
         if let a = r.accuracy {
             row("accuracy", String(format: "top-1 %.2f%% (reference) vs %.2f%% (candidate) on %d labeled samples · %d predictions changed",
