@@ -252,7 +252,9 @@ func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: Un
                 if sw == 1 {
                     (d + lo).update(from: src + lo, count: hi - lo)
                 } else {
-                    for x in lo..<hi { d[x] = src[x * sw] }
+                    // x < wRange.upperBound, so x·sw + xOffset < iw: inside the input plane, whose
+                    // size ConvGeometry proved fits Int. Unchecked, the loop vectorizes.
+                    for x in lo..<hi { d[x] = src[x &* sw] }
                 }
             }
             pos += x1 - x0
@@ -292,7 +294,8 @@ func depthwiseConv2d<T: KernelScalar>(
                         if sw == 1 {
                             for x in wRange { d[x] += wv * s[x] }
                         } else {
-                            for x in wRange { d[x] += wv * s[x * sw] }
+                            // x ∈ wRange: x·sw + xOffset < iw (see im2col), so no overflow.
+                            for x in wRange { d[x] += wv * s[x &* sw] }
                         }
                     }
                 }

@@ -85,7 +85,7 @@ struct FoldCommand: ParsableCommand {
         let element = element!, encoding = encoding!
         try memory.apply()
         let original = try loadModel(model)
-        if !noVerify { try MemoryLimitOption.checkSamples(original, samples: samples, option: "--samples") }
+        if !noVerify { try MemoryLimitOption.checkSamples(original, path: model, samples: samples, option: "--samples") }
         let passList: [Pass]
         do { passList = try FoldPasses.pipeline(passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }) } catch {
             throw CLIFailure(error, exitCode: .usage)

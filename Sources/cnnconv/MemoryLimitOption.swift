@@ -34,9 +34,9 @@ struct MemoryLimitOption: ParsableArguments {
 
     /// Refuses `samples` samples whose inputs and outputs (held in Float64 by the verifier)
     /// would not fit the memory limit, before any is generated.
-    static func checkSamples(_ graph: Graph, samples: Int, option: String) throws {
+    static func checkSamples(_ graph: Graph, path: String, samples: Int, option: String) throws {
         let shapes: ShapeMap
-        do { shapes = try graph.inferShapes(batch: 1) } catch { throw CLIFailure(error) }
+        do { shapes = try graph.inferShapes(batch: 1) } catch { throw CLIFailure("\(path): \(error)") }
         let perSample = (graph.inputs.map(\.name) + graph.outputs.map(\.name))
             .reduce(0) { $0.adding(checked: shapes[$1].flatMap(checkedElementCount) ?? 0) ?? .max }
         let limit = SizeLimits.standard

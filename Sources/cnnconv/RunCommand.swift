@@ -98,7 +98,7 @@ struct RunCommand: ParsableCommand {
             source = input.joined(separator: ", ")
         } else {
             // Sizes at this batch are checked (and bounded) before any input is generated.
-            do { _ = try graph.inferShapes(batch: runBatch) } catch { throw CLIFailure(error) }
+            do { _ = try graph.inferShapes(batch: runBatch) } catch { throw CLIFailure("\(model): \(error)") }
             var rng = Xoshiro256StarStar(seed: seed)
             for i in graph.inputs {
                 let shape = i.concreteShape(batch: runBatch)
@@ -123,7 +123,7 @@ struct RunCommand: ParsableCommand {
         let executor: Executor<S>
         do {
             executor = try Executor<S>(graph: graph, batch: runBatch, threads: threads ?? KernelThreads.defaultCount)
-        } catch { throw CLIFailure(error) }
+        } catch { throw CLIFailure("\(model): \(error)") }
         let runMode: ExecutionMode = mode == "train" ? .train : .eval
         var report = RunReport(model: model, mode: mcDropout == nil ? mode : "mc-dropout", precision: f64 ? "f64" : "f32",
                                threads: executor.threads, batch: runBatch, seed: seed, input: source)

@@ -60,7 +60,7 @@ struct VerifyCommand: ParsableCommand {
         try memory.apply()
         let a = try loadModel(reference)
         let b = try loadModel(candidate)
-        if inputs.isEmpty { try MemoryLimitOption.checkSamples(a, samples: samples, option: "--samples") }
+        if inputs.isEmpty { try MemoryLimitOption.checkSamples(a, path: reference, samples: samples, option: "--samples") }
         var options = VerifyOptions()
         options.samples = samples
         options.seed = seed
