@@ -3,8 +3,9 @@
 // Module map and dependencies: ../shared/DESIGN.md (copied into README.md, "Layout").
 import PackageDescription
 
-/// The executor's hot loops are array- and pointer-indexed; bounds checks there cost 2-10x.
-let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// No -Ounchecked: it turns an integer overflow into a silent wrap (a hostile ConvTranspose
+// stride became a wild memset). Hot loops run on unsafe pointers over sizes the geometry
+// initializers prove in range; everything else keeps Swift's checks (issue 12).
 
 let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
 
@@ -37,8 +38,8 @@ let package = Package(
         ),
         .target(name: "CNNGraph", dependencies: ["CNNFormat"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "CNNKernels", dependencies: ["CBLAS"], swiftSettings: fastMath),
-        .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"], swiftSettings: fastMath),
+        .target(name: "CNNKernels", dependencies: ["CBLAS"]),
+        .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"]),
         .target(name: "CNNPasses", dependencies: ["CNNFormat", "CNNGraph"]),
         .target(name: "CNNVerify", dependencies: ["CNNFormat", "CNNGraph", "CNNRuntime", "CNNKernels"]),
         .target(

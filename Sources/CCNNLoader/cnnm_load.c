@@ -647,6 +647,33 @@ static void reparam_of(const cnnm_model *m, const Cnnconv__V1__WeightReparameter
     }
 }
 
+/* An enum value this reader does not know (a newer schema's, or damage behind valid CRCs) is
+ * refused naming node and field, as the Swift reader refuses it — never read as the default. */
+static cnnm_status check_enums(const cnnm_model *m, const Cnnconv__V1__Node *n, cnnm_error *err) {
+    struct known_enum { const char *field; int value, last; } f[3];
+    size_t k = 0;
+    switch (n->op_case) {
+    case CNNCONV__V1__NODE__OP_DROPOUT:
+        f[k++] = (struct known_enum){"dropout.convention", (int)n->dropout->convention, 1};
+        f[k++] = (struct known_enum){"dropout.granularity", (int)n->dropout->granularity, 1};
+        break;
+    case CNNCONV__V1__NODE__OP_POOL2D: f[k++] = (struct known_enum){"pool2d.kind", (int)n->pool2d->kind, 1}; break;
+    case CNNCONV__V1__NODE__OP_GLOBAL_POOL: f[k++] = (struct known_enum){"global_pool.kind", (int)n->global_pool->kind, 1}; break;
+    case CNNCONV__V1__NODE__OP_RESIZE:
+        f[k++] = (struct known_enum){"resize.mode", (int)n->resize->mode, 1};
+        f[k++] = (struct known_enum){"resize.coordinate_transform", (int)n->resize->coordinate_transform, 3};
+        f[k++] = (struct known_enum){"resize.nearest_rounding", (int)n->resize->nearest_rounding, 3};
+        break;
+    default: break;
+    }
+    for (size_t i = 0; i < k; i++)
+        if (f[i].value < 0 || f[i].value > f[i].last)
+            return cnnm_fail(err, CNNM_ERR_GRAPH_ATTRIBUTE, m->path,
+                             "node '%s': field '%s' holds %d, which this reader does not know — the file is damaged or needs a newer reader",
+                             n->name, f[i].field, f[i].value);
+    return CNNM_OK;
+}
+
 static cnnm_status build_api(cnnm_model *m, cnnm_error *err) {
     const Cnnconv__V1__Model *h = m->header;
     size_t total_dims = 0;
@@ -689,6 +716,8 @@ static cnnm_status build_api(cnnm_model *m, cnnm_error *err) {
         out->n_outputs = n->n_outputs;
         out->outputs = (const char *const *)n->outputs;
         out->op = (cnnm_op)n->op_case;
+        cnnm_status known = check_enums(m, n, err);
+        if (known != CNNM_OK) return known;
         switch (n->op_case) {
         case CNNCONV__V1__NODE__OP_CONV2D:
             out->attr.conv2d.weight = resolve(m, n->conv2d->weight);

@@ -21,25 +21,26 @@ public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension Graph {
     /// Reads and validates the model at `path` (mmap; raw f32 tensors zero-copy).
-    public init(contentsOf path: String, verifyChecksums: Bool = true) throws(ModelError) {
+    public init(contentsOf path: String, verifyChecksums: Bool = true, limits: SizeLimits = .standard) throws(ModelError) {
         let file: ModelFile
         do { file = try ModelFile(path: path, verifyChecksums: verifyChecksums) } catch {
             throw ModelError(path: error.path, reason: .format(error.reason))
         }
-        try self.init(file: file)
+        try self.init(file: file, limits: limits)
     }
 
     /// Reads a model from a file image in memory.
-    public init(bytes: [UInt8], path: String = "<memory>") throws(ModelError) {
+    public init(bytes: [UInt8], path: String = "<memory>", limits: SizeLimits = .standard) throws(ModelError) {
         let file: ModelFile
         do { file = try ModelFile(bytes: bytes, path: path) } catch {
             throw ModelError(path: error.path, reason: .format(error.reason))
         }
-        try self.init(file: file)
+        try self.init(file: file, limits: limits)
     }
 
-    /// Builds the graph of an opened file and validates it.
-    public init(file: ModelFile) throws(ModelError) {
+    /// Builds the graph of an opened file and validates it (at batch 1, against `limits`).
+    /// Outputs the file declares without a shape get their inferred one.
+    public init(file: ModelFile, limits: SizeLimits = .standard) throws(ModelError) {
         do {
             var decoder = GraphDecoder(file: file)
             self = try decoder.decode()
@@ -50,7 +51,25 @@ extension Graph {
         } catch {
             throw ModelError(path: file.path, reason: .format(.ioError(String(describing: error))))
         }
-        do { try validate() } catch { throw ModelError(path: file.path, reason: .graph(error)) }
+        do {
+            let shapes = try validate(limits: limits)
+            fillUndeclaredOutputShapes(shapes)
+        } catch { throw ModelError(path: file.path, reason: .graph(error)) }
+    }
+
+    /// Gives each output declared with no shape its inferred one (symbolic in the first
+    /// dimension when the first input's is), so every consumer sees a complete signature.
+    mutating func fillUndeclaredOutputShapes(_ shapes: ShapeMap) {
+        let batchSymbol: Dimension? = inputs.first.flatMap { v in
+            if case .symbol = v.shape.first { return v.shape.first } else { return nil }
+        }
+        for i in outputs.indices where outputs[i].shape.isEmpty {
+            let s = shapes[outputs[i].name] ?? []
+            outputs[i].shape = s.enumerated().map { j, n in
+                if j == 0, let batchSymbol { return batchSymbol }
+                return .fixed(n)
+            }
+        }
     }
 
     /// Writes the graph atomically to `path`. The same graph always gives the same bytes.
@@ -290,7 +309,17 @@ struct GraphDecoder {
         if let t = cache[name] { return t }
         guard let entry = file.entry(named: name) else { throw GraphError.missingTensor(node: node, role: role, tensor: name) }
         let values = try file.values(of: name)
-        let t = Tensor(name: name, shape: entry.dims.map { Int($0) }, buffer: values, storage: file.storageFormat(of: entry))
+        var dims: [Int] = []
+        for d in entry.dims {
+            guard let n = Int(exactly: d) else {
+                throw GraphError.badParameter(node: node, tensor: name, message: "dimension \(d) is past what a 64-bit count holds")
+            }
+            dims.append(n)
+        }
+        guard checkedElementCount(dims) == values.count else {
+            throw GraphError.badParameter(node: node, tensor: name, message: "dims \(entry.dims) do not match its \(values.count) values")
+        }
+        let t = Tensor(name: name, shape: dims, buffer: values, storage: file.storageFormat(of: entry))
         cache[name] = t
         used.insert(name)
         return t
@@ -315,6 +344,13 @@ struct GraphDecoder {
         }
     }
 
+    /// `value`, unless it is a number the schema's enum does not define (protobuf keeps those
+    /// as `.UNRECOGNIZED(n)`; read as a default they would silently run another op).
+    func known<E: RawRepresentable & CaseIterable & Equatable>(_ value: E, _ node: String, _ field: String) throws -> E where E.RawValue == Int {
+        guard E.allCases.contains(value) else { throw GraphError.unknownEnumValue(node: node, field: field, value: value.rawValue) }
+        return value
+    }
+
     mutating func decode(_ n: Cnnconv_V1_Node) throws -> Node {
         let name = n.name
         let op: Op
@@ -336,8 +372,8 @@ struct GraphDecoder {
                                       runningVariance: try tensor(b.runningVariance, node: name, role: "running variance"),
                                       epsilon: b.epsilon, momentum: b.momentum, numBatchesTracked: b.numBatchesTracked))
         case .dropout(let d)?:
-            op = .dropout(Dropout(rate: d.rate, convention: d.convention == .classic ? .classic : .inverted,
-                                  granularity: d.granularity == .channel ? .channel : .element))
+            op = .dropout(Dropout(rate: d.rate, convention: try known(d.convention, name, "dropout.convention") == .classic ? .classic : .inverted,
+                                  granularity: try known(d.granularity, name, "dropout.granularity") == .channel ? .channel : .element))
         case .linear(let l)?:
             op = .linear(Linear(weight: try tensor(l.weight, node: name, role: "weight"),
                                 bias: try optionalTensor(l.bias, node: name, role: "bias"),
@@ -352,9 +388,9 @@ struct GraphDecoder {
         case .silu?: op = .activation(.silu)
         case .identity?: op = .identity
         case .pool2D(let p)?:
-            op = .pool2d(Pool2d(kind: p.kind == .average ? .average : .max, window: Self.window(p.window),
+            op = .pool2d(Pool2d(kind: try known(p.kind, name, "pool2d.kind") == .average ? .average : .max, window: Self.window(p.window),
                                 ceilMode: p.ceilMode, countIncludePad: p.countIncludePad))
-        case .globalPool(let p)?: op = .globalPool(p.kind == .average ? .average : .max)
+        case .globalPool(let p)?: op = .globalPool(try known(p.kind, name, "global_pool.kind") == .average ? .average : .max)
         case .flatten(let f)?: op = .flatten(axis: Int(f.axis))
         case .add?: op = .add
         case .mul?: op = .mul
@@ -375,20 +411,20 @@ struct GraphDecoder {
         case .channelShuffle(let c)?: op = .channelShuffle(groups: Int(c.groups))
         case .resize(let r)?:
             let transform: Resize.CoordinateTransform
-            switch r.coordinateTransform {
+            switch try known(r.coordinateTransform, name, "resize.coordinate_transform") {
             case .asymmetric: transform = .asymmetric
             case .alignCorners: transform = .alignCorners
             case .pytorchHalfPixel: transform = .pytorchHalfPixel
             default: transform = .halfPixel
             }
             let rounding: Resize.NearestRounding
-            switch r.nearestRounding {
+            switch try known(r.nearestRounding, name, "resize.nearest_rounding") {
             case .floor: rounding = .floor
             case .roundPreferCeil: rounding = .roundPreferCeil
             case .ceil: rounding = .ceil
             default: rounding = .roundPreferFloor
             }
-            op = .resize(Resize(mode: r.mode == .bilinear ? .bilinear : .nearest, scaleH: r.scaleH, scaleW: r.scaleW,
+            op = .resize(Resize(mode: try known(r.mode, name, "resize.mode") == .bilinear ? .bilinear : .nearest, scaleH: r.scaleH, scaleW: r.scaleW,
                                 coordinateTransform: transform, nearestRounding: rounding))
         case nil:
             throw GraphError.unsupportedInFormat("node '\(name)' has an op this reader does not know — the file needs a newer cnnconv")

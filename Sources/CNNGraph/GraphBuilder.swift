@@ -42,14 +42,7 @@ public struct GraphBuilder: Sendable {
     public func build() throws(GraphError) -> Graph {
         var g = graph
         try g.validateStructure()
-        let shapes = try g.inferShapes(batch: 1)
-        let batchSymbol: Dimension? = g.inputs.first.flatMap { v in
-            if case .symbol = v.shape.first { return v.shape.first } else { return nil }
-        }
-        for i in g.outputs.indices where g.outputs[i].shape.isEmpty {
-            let s = shapes[g.outputs[i].name] ?? []
-            g.outputs[i].shape = s.enumerated().map { j, n in j == 0 && batchSymbol != nil ? batchSymbol! : .fixed(n) }
-        }
+        g.fillUndeclaredOutputShapes(try g.inferShapes(batch: 1))
         try g.validate()
         return g
     }

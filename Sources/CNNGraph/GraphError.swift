@@ -16,6 +16,11 @@ public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     case badParameter(node: String, tensor: String, message: String)
     case wrongInputCount(node: String, op: String, expected: String, found: Int)
     case unsupportedInFormat(String)
+    /// A value or plan beyond `SizeLimits` (or past what `Int` holds); the message says how big
+    /// and what the limit is.
+    case tooLarge(node: String, message: String)
+    /// An enum field holding a number this reader does not know (a newer or damaged file).
+    case unknownEnumValue(node: String, field: String, value: Int)
 
     public var description: String {
         switch self {
@@ -36,6 +41,9 @@ public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badParameter(let n, let t, let m): return "node '\(n)', tensor '\(t)': \(m)"
         case .wrongInputCount(let n, let op, let e, let f): return "node '\(n)' (\(op)) takes \(e) input(s), has \(f)"
         case .unsupportedInFormat(let m): return m
+        case .tooLarge(let n, let m): return "node '\(n)': \(m)"
+        case .unknownEnumValue(let n, let f, let v):
+            return "node '\(n)': field '\(f)' holds \(v), which this reader does not know — the file is damaged or needs a newer cnnconv"
         }
     }
 }

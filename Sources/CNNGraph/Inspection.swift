@@ -161,7 +161,7 @@ public struct InspectionReport: Codable, Sendable {
         }
         parameters = graph.parameterCount
         parameterBytes = parameters * 4
-        macs = nodes.reduce(0) { $0 + $1.macs }
+        macs = nodes.reduce(0) { $0.adding(checked: $1.macs) ?? .max }
     }
 
     static func statistics(_ bn: BatchNorm) -> (minVariance: Double, maxVariance: Double, maxScale: Double) {
@@ -177,15 +177,16 @@ public struct InspectionReport: Codable, Sendable {
 }
 
 extension Op {
-    /// Multiply-accumulates for the whole batch of the given shapes (callers divide by N).
+    /// Multiply-accumulates for the whole batch of the given shapes (callers divide by N);
+    /// saturates at `Int.max` rather than overflow.
     public func macs(inputShapes: [[Int]], outputShape: [Int]) -> Int {
         switch self {
         case .conv2d(let c):
-            return outputShape.reduce(1, *) * c.weight.shape.dropFirst().reduce(1, *)
+            return saturatingProduct(outputShape).multiplied(saturating: saturatingProduct(c.weight.shape.dropFirst()))
         case .convTranspose2d(let c):
-            return (inputShapes.first ?? []).reduce(1, *) * c.weight.shape.dropFirst().reduce(1, *)
+            return saturatingProduct(inputShapes.first ?? []).multiplied(saturating: saturatingProduct(c.weight.shape.dropFirst()))
         case .linear(let l):
-            return outputShape.reduce(1, *) * l.inFeatures
+            return saturatingProduct(outputShape).multiplied(saturating: l.inFeatures)
         default:
             return 0
         }
@@ -250,9 +251,10 @@ extension Op {
     }
 }
 
-/// 1e-05, 3.1e-07, 1.8e+03 style: two significant digits.
+/// 1e-05, 3.1e-07, 1.8e+03 style: two significant digits; "inf", "-inf", "nan" as such.
 public func sci(_ v: Double) -> String {
     if v == 0 { return "0" }
+    guard v.isFinite else { return v.isNaN ? "nan" : (v < 0 ? "-inf" : "inf") }
     let e = Int((log10(abs(v))).rounded(.down))
     if e >= -3 && e <= 3 { return trimmed(v, digits: 3) }
     let m = v / pow(10, Double(e))

@@ -25,13 +25,20 @@ public struct Window2d: Sendable, Equatable, Hashable {
 
     /// floor((in + pads − dilation·(k−1) − 1) / stride) + 1, or with ceil mode the PyTorch/ONNX
     /// rule (the last window must start inside the input or the leading padding). nil when the
-    /// window does not fit.
+    /// window does not fit, an attribute is out of range, or a step overflows `Int`.
     public func outputSize(inputH: Int, inputW: Int, ceilMode: Bool = false) -> (h: Int, w: Int)? {
         func one(_ input: Int, _ k: Int, _ s: Int, _ d: Int, _ p0: Int, _ p1: Int) -> Int? {
-            let span = input + p0 + p1 - d * (k - 1) - 1
-            guard span >= 0, s > 0 else { return nil }
-            var out = (ceilMode ? (span + s - 1) / s : span / s) + 1
-            if ceilMode && (out - 1) * s >= input + p0 { out -= 1 }
+            guard s > 0, k > 0, d > 0, p0 >= 0, p1 >= 0, input >= 0,
+                  let padded = input.adding(checked: p0)?.adding(checked: p1),
+                  let reach = d.multiplied(checked: k - 1),
+                  let span = padded.subtracting(checked: reach)?.subtracting(checked: 1) else { return nil }
+            guard span >= 0 else { return nil }
+            // span ≥ 0 and s ≥ 1: span + s − 1 may overflow, span / s + 1 cannot.
+            let rounded = ceilMode ? span / s + (span % s == 0 ? 0 : 1) : span / s
+            var out = rounded + 1
+            // (out − 1)·s ≥ input + p0, by division: the product could overflow.
+            let start = input + p0  // ≤ padded, so no overflow
+            if ceilMode && out - 1 >= start / s + (start % s == 0 ? 0 : 1) { out -= 1 }
             return out
         }
         guard let h = one(inputH, kernelH, strideH, dilationH, padTop, padBottom),
@@ -62,7 +69,8 @@ public struct Conv2d: Sendable, Equatable {
         self.reparameterization = reparameterization
     }
     public var outChannels: Int { weight.shape[0] }
-    public var inChannels: Int { weight.shape[1] * groups }
+    /// Saturates at `Int.max` for a file whose weight and groups overflow (validation refuses it).
+    public var inChannels: Int { weight.shape[1].multiplied(saturating: groups) }
 }
 
 public struct ConvTranspose2d: Sendable, Equatable {
@@ -78,17 +86,27 @@ public struct ConvTranspose2d: Sendable, Equatable {
         self.outputPadding = (outputPadding.0, outputPadding.1)
     }
     public var inChannels: Int { weight.shape[0] }
-    public var outChannels: Int { weight.shape[1] * groups }
+    /// Saturates at `Int.max` for a file whose weight and groups overflow (validation refuses it).
+    public var outChannels: Int { weight.shape[1].multiplied(saturating: groups) }
 
     public static func == (a: ConvTranspose2d, b: ConvTranspose2d) -> Bool {
         a.weight == b.weight && a.bias == b.bias && a.window == b.window && a.groups == b.groups
             && a.outputPadding.h == b.outputPadding.h && a.outputPadding.w == b.outputPadding.w
     }
 
-    /// (in − 1)·stride − pads + dilation·(k − 1) + outputPadding + 1
-    public func outputSize(inputH: Int, inputW: Int) -> (h: Int, w: Int) {
-        let h = (inputH - 1) * window.strideH - window.padTop - window.padBottom + window.dilationH * (window.kernelH - 1) + outputPadding.h + 1
-        let w = (inputW - 1) * window.strideW - window.padLeft - window.padRight + window.dilationW * (window.kernelW - 1) + outputPadding.w + 1
+    /// (in − 1)·stride − pads + dilation·(k − 1) + outputPadding + 1; nil when a step overflows
+    /// `Int` (a stride of 2^32 − 1 on a wide input does).
+    public func outputSize(inputH: Int, inputW: Int) -> (h: Int, w: Int)? {
+        func one(_ input: Int, _ s: Int, _ p0: Int, _ p1: Int, _ d: Int, _ k: Int, _ extra: Int) -> Int? {
+            guard let stretched = (input - 1).multiplied(checked: s),
+                  let reach = d.multiplied(checked: k - 1),
+                  let out = stretched.subtracting(checked: p0)?.subtracting(checked: p1)?.adding(checked: reach)?
+                    .adding(checked: extra)?.adding(checked: 1) else { return nil }
+            return out
+        }
+        guard let h = one(inputH, window.strideH, window.padTop, window.padBottom, window.dilationH, window.kernelH, outputPadding.h),
+              let w = one(inputW, window.strideW, window.padLeft, window.padRight, window.dilationW, window.kernelW, outputPadding.w)
+        else { return nil }
         return (h, w)
     }
 }
@@ -232,8 +250,17 @@ public struct Resize: Sendable, Equatable {
         self.mode = mode; self.scaleH = scaleH; self.scaleW = scaleW
         self.coordinateTransform = coordinateTransform; self.nearestRounding = nearestRounding
     }
-    public func outputSize(inputH: Int, inputW: Int) -> (h: Int, w: Int) {
-        (Int((Double(inputH) * scaleH).rounded(.down)), Int((Double(inputW) * scaleW).rounded(.down)))
+    /// floor(in·scale) per axis; nil when a scale is not finite and positive or the size would
+    /// not fit an `Int` exactly (above 2^53).
+    public func outputSize(inputH: Int, inputW: Int) -> (h: Int, w: Int)? {
+        func one(_ input: Int, _ scale: Double) -> Int? {
+            guard scale.isFinite, scale > 0 else { return nil }
+            let v = (Double(input) * scale).rounded(.down)
+            guard v.isFinite, abs(v) <= 9_007_199_254_740_992 else { return nil }
+            return Int(exactly: v)
+        }
+        guard let h = one(inputH, scaleH), let w = one(inputW, scaleW) else { return nil }
+        return (h, w)
     }
 }
 

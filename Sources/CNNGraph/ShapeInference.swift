@@ -7,14 +7,16 @@ public func formatShape(_ shape: [Int]) -> String { shape.map(String.init).joine
 
 extension Graph {
     /// Shapes of every value with symbolic dimensions set to `batch`. Assumes
-    /// `validateStructure()` passed (it throws on any value it cannot find).
-    public func inferShapes(batch: Int = 1) throws(GraphError) -> ShapeMap {
+    /// `validateStructure()` passed (it throws on any value it cannot find). Every value must
+    /// have dimensions ≥ 1 and at most `limits.maxElementsPerValue` elements.
+    public func inferShapes(batch: Int = 1, limits: SizeLimits = .standard) throws(GraphError) -> ShapeMap {
         var shapes: ShapeMap = [:]
         for input in inputs {
             let s = input.concreteShape(batch: batch)
             guard s.allSatisfy({ $0 > 0 }) else {
                 throw .shapeMismatch(node: input.name, message: "input shape \(input.shape) has a dimension ≤ 0")
             }
+            try Self.checkSize(s, of: input.name, what: "graph input", limits: limits)
             shapes[input.name] = s
         }
         for node in nodes {
@@ -24,6 +26,8 @@ extension Graph {
                 inputShapes.append(s)
             }
             let out = try node.inferOutputShape(inputShapes)
+            guard out.allSatisfy({ $0 > 0 }) else { throw node.fail("the output \(formatShape(out)) would be empty") }
+            try Self.checkSize(out, of: node.name, what: "output", limits: limits)
             for o in node.outputs { shapes[o] = out }
         }
         for output in outputs {
@@ -37,6 +41,18 @@ extension Graph {
             }
         }
         return shapes
+    }
+
+    /// Refuses a value of more elements than `limits` allow (or than an `Int` counts).
+    static func checkSize(_ shape: [Int], of name: String, what: String, limits: SizeLimits) throws(GraphError) {
+        let limit = limits.maxElementsPerValue
+        guard let n = checkedElementCount(shape) else {
+            throw .tooLarge(node: name, message: "its \(what) \(formatShape(shape)) has more elements than a 64-bit count holds (the limit is \(limit))")
+        }
+        guard n <= limit else {
+            throw .tooLarge(node: name, message: "its \(what) \(formatShape(shape)) has \(n) elements (\(formatBytes(n.multiplied(saturating: 4))) as f32), "
+                            + "more than the limit of \(limit) (\(limits) of activations; raise it with --max-memory or \(SizeLimits.environmentVariable))")
+        }
     }
 }
 
@@ -69,6 +85,10 @@ extension Node {
         }
     }
 
+    func checkEpsilon(_ eps: Double) throws(GraphError) {
+        guard eps >= 0, eps.isFinite else { throw bad("epsilon is \(eps), must be finite and ≥ 0") }
+    }
+
     func checkReparameterization(_ r: WeightReparameterization?, outChannels: Int) throws(GraphError) {
         switch r {
         case .weightNorm(let g)?: try expectCount(g, outChannels, "weight-norm gain")
@@ -90,7 +110,7 @@ extension Node {
             try checkWindow(c.window)
             guard c.groups >= 1 else { throw bad("groups is \(c.groups), must be ≥ 1") }
             let out = c.weight.shape[0]
-            guard x[1] == c.weight.shape[1] * c.groups else {
+            guard x[1] == c.weight.shape[1].multiplied(checked: c.groups) else {
                 throw fail("input has \(x[1]) channels, weight '\(c.weight.name)' \(formatShape(c.weight.shape)) with groups \(c.groups) expects \(c.weight.shape[1] * c.groups)")
             }
             guard out % c.groups == 0 else { throw fail("\(out) output channels do not divide into \(c.groups) groups") }
@@ -122,7 +142,12 @@ extension Node {
                 throw bad("output padding \(c.outputPadding.h)×\(c.outputPadding.w) must be smaller than stride or dilation")
             }
             try expectCount(c.bias, c.outChannels, "bias")
-            let (h, w) = c.outputSize(inputH: x[2], inputW: x[3])
+            guard c.weight.shape[1].multiplied(checked: c.groups) != nil else {
+                throw .tooLarge(node: name, message: "\(c.weight.shape[1]) output channels per group × \(c.groups) groups overflows")
+            }
+            guard let (h, w) = c.outputSize(inputH: x[2], inputW: x[3]) else {
+                throw .tooLarge(node: name, message: "the output size of a \(x[2])×\(x[3]) input with stride \(c.window.strideH)×\(c.window.strideW), dilation \(c.window.dilationH)×\(c.window.dilationW), kernel \(c.window.kernelH)×\(c.window.kernelW) and padding overflows")
+            }
             guard h > 0, w > 0 else { throw fail("the output would be \(h)×\(w)") }
             return [x[0], c.outChannels, h, w]
         case .batchNorm(let b):
@@ -134,6 +159,8 @@ extension Node {
             try expectCount(b.scale, x[1], "scale (γ)")
             try expectCount(b.bias, x[1], "bias (β)")
             guard (b.scale == nil) == (b.bias == nil) else { throw bad("an affine BatchNorm needs both γ and β") }
+            guard b.epsilon >= 0, b.epsilon.isFinite else { throw bad("epsilon is \(b.epsilon), must be finite and ≥ 0") }
+            guard b.momentum.isFinite else { throw bad("momentum is \(b.momentum), must be finite") }
             return x
         case .dropout(let d):
             try expectInputs(ins, 1)
@@ -151,7 +178,17 @@ extension Node {
             return Array(x.dropLast()) + [l.outFeatures]
         case .activation(let a):
             try expectInputs(ins, 1)
-            if case .clip(let lo, let hi) = a, !(lo <= hi) { throw bad("clip bounds [\(lo), \(hi)] are empty") }
+            switch a {
+            case .clip(let lo, let hi):
+                // Infinite bounds are how a one-sided clip is written; NaN fails the comparison.
+                guard lo <= hi else { throw bad("clip bounds [\(lo), \(hi)] are empty or not numbers") }
+            case .leakyRelu(let alpha):
+                guard alpha.isFinite else { throw bad("LeakyReLU alpha is \(alpha), must be finite") }
+            case .hardSigmoid(let alpha, let beta):
+                guard alpha.isFinite, beta.isFinite else { throw bad("HardSigmoid alpha \(alpha) and beta \(beta) must be finite") }
+            case .relu, .sigmoid, .tanh, .hardSwish, .silu:
+                break
+            }
             return ins[0]
         case .identity:
             try expectInputs(ins, 1)
@@ -200,7 +237,10 @@ extension Node {
                 guard s.count == out.count, s.indices.allSatisfy({ $0 == a || s[$0] == out[$0] }) else {
                     throw fail("Concat inputs \(formatShape(ins[0])) and \(formatShape(s)) differ off axis \(axis)")
                 }
-                out[a] += s[a]
+                guard let sum = out[a].adding(checked: s[a]) else {
+                    throw .tooLarge(node: name, message: "the concatenated axis \(axis) overflows")
+                }
+                out[a] = sum
             }
             return out
         case .softmax(let axis):
@@ -216,6 +256,7 @@ extension Node {
         case .layerNorm(let n):
             try expectInputs(ins, 1)
             let a = try normalizedAxis(n.axis, rank: ins[0].count)
+            try checkEpsilon(n.epsilon)
             let size = ins[0][a...].reduce(1, *)
             try expectCount(n.scale, size, "scale")
             try expectCount(n.bias, size, "bias")
@@ -225,18 +266,23 @@ extension Node {
             let x = ins[0]
             guard x.count >= 3 else { throw fail("GroupNorm takes NC… input, got \(formatShape(x))") }
             guard n.groups >= 1, x[1] % n.groups == 0 else { throw bad("\(x[1]) channels do not divide into \(n.groups) groups") }
+            try checkEpsilon(n.epsilon)
             try expectCount(n.scale, x[1], "scale")
             try expectCount(n.bias, x[1], "bias")
             return x
         case .instanceNorm(let n):
             try expectInputs(ins, 1)
             guard ins[0].count >= 3 else { throw fail("InstanceNorm takes NC… input, got \(formatShape(ins[0]))") }
+            try checkEpsilon(n.epsilon)
             try expectCount(n.scale, ins[0][1], "scale")
             try expectCount(n.bias, ins[0][1], "bias")
             return ins[0]
         case .lrn(let l):
             try expectInputs(ins, 1)
             guard l.size >= 1 else { throw bad("LRN size is \(l.size), must be ≥ 1") }
+            guard l.alpha.isFinite, l.beta.isFinite, l.bias.isFinite else {
+                throw bad("LRN alpha \(l.alpha), beta \(l.beta) and bias \(l.bias) must be finite")
+            }
             guard ins[0].count >= 3 else { throw fail("LRN takes NC… input, got \(formatShape(ins[0]))") }
             return ins[0]
         case .channelShuffle(let g):
@@ -247,8 +293,12 @@ extension Node {
             try expectInputs(ins, 1)
             let x = ins[0]
             guard x.count == 4 else { throw fail("Resize takes NCHW input, got \(formatShape(x))") }
-            guard r.scaleH > 0, r.scaleW > 0, r.scaleH.isFinite, r.scaleW.isFinite else { throw bad("scales must be positive") }
-            let (h, w) = r.outputSize(inputH: x[2], inputW: x[3])
+            guard r.scaleH > 0, r.scaleW > 0, r.scaleH.isFinite, r.scaleW.isFinite else {
+                throw bad("scales \(r.scaleH)×\(r.scaleW) must be finite and positive")
+            }
+            guard let (h, w) = r.outputSize(inputH: x[2], inputW: x[3]) else {
+                throw .tooLarge(node: name, message: "scaling \(x[2])×\(x[3]) by \(r.scaleH)×\(r.scaleW) gives a size past 2^53")
+            }
             guard h > 0, w > 0 else { throw fail("the output would be \(h)×\(w)") }
             return [x[0], x[1], h, w]
         }

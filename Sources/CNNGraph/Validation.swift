@@ -1,14 +1,48 @@
 // Structural validation: names, topological order, cycles, outputs; and parameter sanity.
 
 extension Graph {
-    /// Checks the whole graph: structure, attributes and shapes (at batch 1), and parameter
-    /// values (finite; BN variances ≥ 0). Returns the inferred shapes.
+    /// Checks the whole graph: structure, attributes and shapes (at batch 1), sizes against
+    /// `limits` (each value, and the activations alive at once), and parameter values (finite;
+    /// BN variances ≥ 0). Returns the inferred shapes.
     @discardableResult
-    public func validate(batch: Int = 1) throws(GraphError) -> ShapeMap {
+    public func validate(batch: Int = 1, limits: SizeLimits = .standard) throws(GraphError) -> ShapeMap {
+        guard batch >= 1 else { throw .invalidAttribute(node: inputs.first?.name ?? name, message: "batch size \(batch) must be ≥ 1") }
         try validateStructure()
-        let shapes = try inferShapes(batch: batch)
+        let shapes = try inferShapes(batch: batch, limits: limits)
+        try checkActivationPeak(shapes, limits: limits)
         try validateParameterValues()
         return shapes
+    }
+
+    /// The most activation bytes (as Float32) alive at once when the nodes run in order: each
+    /// value from its producer to its last reader, graph inputs and outputs throughout. A lower
+    /// bound of any executor's plan; refuses a graph whose peak exceeds `limits`, naming the node
+    /// where it is reached.
+    public func activationPeak(_ shapes: ShapeMap) -> (bytes: Int, node: String?) {
+        var lastUse: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
+        let pinned = Set(inputs.map(\.name) + outputs.map(\.name))
+        func bytes(_ v: String) -> Int { shapes[v].map { saturatingProduct($0).multiplied(saturating: 4) } ?? 0 }
+        var live = 0
+        for input in inputs { live = live.adding(checked: bytes(input.name)) ?? .max }
+        var peak = live, peakNode: String? = nil
+        for (i, node) in nodes.enumerated() {
+            for o in node.outputs { live = live.adding(checked: bytes(o)) ?? .max }
+            if live > peak { peak = live; peakNode = node.name }
+            for v in Set(node.inputs + node.outputs) where !pinned.contains(v) && (lastUse[v] ?? i) <= i {
+                if live != .max { live -= bytes(v) }
+            }
+        }
+        return (peak, peakNode)
+    }
+
+    func checkActivationPeak(_ shapes: ShapeMap, limits: SizeLimits) throws(GraphError) {
+        let (peak, node) = activationPeak(shapes)
+        guard peak <= limits.maxActivationBytes else {
+            throw .tooLarge(node: node ?? inputs.first?.name ?? name,
+                            message: "the activations alive when it runs need \(peak == .max ? "more than 2^63 bytes" : formatBytes(peak)) as f32, "
+                            + "more than the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
+        }
     }
 
     /// Unique names, every input defined earlier (no cycles), every output produced.
@@ -71,9 +105,6 @@ extension Graph {
                 if let negative {
                     throw .badParameter(node: node.name, tensor: bn.runningVariance.name,
                                         message: "running variance of channel \(negative) is \(bn.runningVariance.values[negative]), must be ≥ 0")
-                }
-                guard bn.epsilon >= 0, bn.epsilon.isFinite else {
-                    throw .invalidAttribute(node: node.name, message: "epsilon is \(bn.epsilon), must be ≥ 0")
                 }
             case .dropout(let d):
                 guard d.rate >= 0, d.rate < 1 else {

@@ -40,11 +40,17 @@ public struct ConvGeometry: Hashable, Sendable {
         guard outChannels % groups == 0 else {
             throw .groupsDoNotDivide(channels: outChannels, groups: groups)
         }
-        let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
-                                    dilation: dilation.height, padBegin: padding.top, padEnd: padding.bottom)
-        let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
-                                    dilation: dilation.width, padBegin: padding.left, padEnd: padding.right)
+        guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
+                                          dilation: dilation.height, padBegin: padding.top, padEnd: padding.bottom),
+              let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
+                                          dilation: dilation.width, padBegin: padding.left, padEnd: padding.right)
+        else { throw .tooLarge("convolution \(kernel) stride \(stride) dilation \(dilation) on \(input) padded \(padding)") }
         guard oh > 0, ow > 0 else { throw .emptyOutput("convolution \(kernel) on \(input) padded \(padding)") }
+        // Every size the kernels and `flops` compute from here on is a sub-product of these:
+        // input and output counts, weight count, and the im2col scratch (depth × plane × 2).
+        guard checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
+              checkedProduct(2, input.batch, outChannels, oh, ow, input.channels / groups, kernel.height, kernel.width) != nil
+        else { throw .tooLarge("convolution \(kernel) from \(input) to \(outChannels)×\(oh)×\(ow)") }
         self.input = input
         self.outChannels = outChannels
         self.kernel = kernel
@@ -246,7 +252,9 @@ func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: Un
                 if sw == 1 {
                     (d + lo).update(from: src + lo, count: hi - lo)
                 } else {
-                    for x in lo..<hi { d[x] = src[x * sw] }
+                    // x < wRange.upperBound, so x·sw + xOffset < iw: inside the input plane, whose
+                    // size ConvGeometry proved fits Int. Unchecked, the loop vectorizes.
+                    for x in lo..<hi { d[x] = src[x &* sw] }
                 }
             }
             pos += x1 - x0
@@ -286,7 +294,8 @@ func depthwiseConv2d<T: KernelScalar>(
                         if sw == 1 {
                             for x in wRange { d[x] += wv * s[x] }
                         } else {
-                            for x in wRange { d[x] += wv * s[x * sw] }
+                            // x ∈ wRange: x·sw + xOffset < iw (see im2col), so no overflow.
+                            for x in wRange { d[x] += wv * s[x &* sw] }
                         }
                     }
                 }

@@ -45,11 +45,25 @@ public struct ConvTransposeGeometry: Hashable, Sendable {
         guard outChannels % groups == 0 else {
             throw .groupsDoNotDivide(channels: outChannels, groups: groups)
         }
-        let oh = (input.height - 1) * stride.height - padding.top - padding.bottom
-            + dilation.height * (kernel.height - 1) + outputPadding.height + 1
-        let ow = (input.width - 1) * stride.width - padding.left - padding.right
-            + dilation.width * (kernel.width - 1) + outputPadding.width + 1
+        func length(_ n: Int, _ s: Int, _ p0: Int, _ p1: Int, _ d: Int, _ k: Int, _ extra: Int) -> Int? {
+            // (n − 1)·s − p0 − p1 + d·(k − 1) + extra + 1, every step checked.
+            let (stretched, o1) = (n - 1).multipliedReportingOverflow(by: s)
+            let (reach, o2) = d.multipliedReportingOverflow(by: k - 1)
+            let (a, o3) = stretched.subtractingReportingOverflow(p0)
+            let (b, o4) = a.subtractingReportingOverflow(p1)
+            let (c, o5) = b.addingReportingOverflow(reach)
+            let (e, o6) = c.addingReportingOverflow(extra + 1)
+            return o1 || o2 || o3 || o4 || o5 || o6 ? nil : e
+        }
+        guard let oh = length(input.height, stride.height, padding.top, padding.bottom, dilation.height, kernel.height, outputPadding.height),
+              let ow = length(input.width, stride.width, padding.left, padding.right, dilation.width, kernel.width, outputPadding.width)
+        else { throw .tooLarge("transposed convolution \(kernel) stride \(stride) dilation \(dilation) on \(input)") }
         guard oh > 0, ow > 0 else { throw .emptyOutput("transposed convolution \(kernel) on \(input)") }
+        // Every size the kernels and `flops` compute from here on is a sub-product of these:
+        // input and output counts, weight count, the col2im scratch (× 2 for flops).
+        guard checkedProduct(input.batch, outChannels, oh, ow) != nil,
+              checkedProduct(2, input.batch, input.channels, input.height, input.width, outChannels / groups, kernel.height, kernel.width) != nil
+        else { throw .tooLarge("transposed convolution \(kernel) from \(input) to \(outChannels)×\(oh)×\(ow)") }
         self.input = input
         self.outChannels = outChannels
         self.kernel = kernel

@@ -56,6 +56,8 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
     case invalidProbability(String, Double)
     /// Training-mode statistics need at least two values per channel.
     case tooFewValuesPerChannel(Int)
+    /// A size (output, scratch or operation count) past what an `Int` holds.
+    case tooLarge(String)
 
     public var description: String {
         switch self {
@@ -68,6 +70,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
         case let .invalidProbability(what, p): return "\(what) must be in range, got \(p)"
         case let .tooFewValuesPerChannel(n):
             return "batch statistics need more than 1 value per channel, got \(n)"
+        case let .tooLarge(what): return "\(what): sizes overflow a 64-bit count"
         }
     }
 }
@@ -76,15 +79,35 @@ func requirePositive(_ name: String, _ v: Int) throws(KernelError) {
     if v <= 0 { throw .nonPositive(name, v) }
 }
 
+/// The product of `factors`, or nil when it overflows `Int` (all factors are ≥ 0 here).
+func checkedProduct(_ factors: Int...) -> Int? {
+    var p = 1
+    for f in factors {
+        let (r, overflow) = p.multipliedReportingOverflow(by: f)
+        if overflow { return nil }
+        p = r
+    }
+    return p
+}
+
 /// Output length of a sliding window along one axis (floor mode):
-/// `floor((in + padBegin + padEnd - dilation*(k-1) - 1) / stride) + 1`.
+/// `floor((in + padBegin + padEnd - dilation*(k-1) - 1) / stride) + 1`; 0 when the window does
+/// not fit, nil when a step overflows `Int`. Callers have checked every argument is ≥ 0
+/// (kernel, stride, dilation ≥ 1).
 @inline(__always)
 func windowOutputLength(input: Int, kernel: Int, stride: Int, dilation: Int,
-                        padBegin: Int, padEnd: Int, ceilMode: Bool = false) -> Int {
-    let span = input + padBegin + padEnd - dilation * (kernel - 1) - 1
+                        padBegin: Int, padEnd: Int, ceilMode: Bool = false) -> Int? {
+    let (padded0, o1) = input.addingReportingOverflow(padBegin)
+    let (padded, o2) = padded0.addingReportingOverflow(padEnd)
+    let (reach, o3) = dilation.multipliedReportingOverflow(by: kernel - 1)
+    if o1 || o2 || o3 { return nil }
+    // padded ≥ 0 and reach ≥ 0: the difference cannot overflow.
+    let span = padded - reach - 1
     if span < 0 { return 0 }
-    var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
-    // PyTorch/ONNX: with ceil mode the last window must start inside the input or left padding.
-    if ceilMode && (out - 1) * stride >= input + padBegin { out -= 1 }
+    // span ≥ 0, stride ≥ 1: neither the quotients nor the + 1 can overflow.
+    var out = span / stride + (ceilMode && span % stride != 0 ? 1 : 0) + 1
+    // PyTorch/ONNX: with ceil mode the last window must start inside the input or left padding,
+    // i.e. drop it when (out − 1)·stride ≥ input + padBegin (compared by division).
+    if ceilMode && out - 1 >= padded0 / stride + (padded0 % stride == 0 ? 0 : 1) { out -= 1 }
     return out
 }

@@ -29,12 +29,15 @@ public struct PoolGeometry: Hashable, Sendable {
         try requirePositive("dilation height", dilation.height)
         try requirePositive("dilation width", dilation.width)
         guard padding.isNonNegative else { throw .negativePadding(padding) }
-        let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
-                                    dilation: dilation.height, padBegin: padding.top,
-                                    padEnd: padding.bottom, ceilMode: ceilMode)
-        let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
-                                    dilation: dilation.width, padBegin: padding.left,
-                                    padEnd: padding.right, ceilMode: ceilMode)
+        guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
+                                          dilation: dilation.height, padBegin: padding.top,
+                                          padEnd: padding.bottom, ceilMode: ceilMode),
+              let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
+                                          dilation: dilation.width, padBegin: padding.left,
+                                          padEnd: padding.right, ceilMode: ceilMode),
+              checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
+              checkedProduct(input.batch, input.channels, oh, ow, kernel.height, kernel.width) != nil
+        else { throw .tooLarge("pooling \(kernel) stride \(stride) on \(input) padded \(padding)") }
         guard oh > 0, ow > 0 else { throw .emptyOutput("pooling \(kernel) on \(input) padded \(padding)") }
         self.input = input
         self.kernel = kernel
@@ -91,19 +94,21 @@ public func maxPool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePo
                 if is3x3 {
                     let r1 = r0 + iw, r2 = r1 + iw
                     for x in inner {
-                        let o = x * sw
+                        // x ∈ xInner: the window o…o+2 lies inside this row of the input plane,
+                        // whose size PoolGeometry proved fits Int; unchecked arithmetic is exact.
+                        let o = x &* sw
                         // max via `>` keeps a NaN out; the sum below detects one instead.
                         var m = r0[o]
-                        var v = r0[o + 1]; m = v > m ? v : m
-                        v = r0[o + 2]; m = v > m ? v : m
+                        var v = r0[o &+ 1]; m = v > m ? v : m
+                        v = r0[o &+ 2]; m = v > m ? v : m
                         v = r1[o]; m = v > m ? v : m
-                        v = r1[o + 1]; m = v > m ? v : m
-                        v = r1[o + 2]; m = v > m ? v : m
+                        v = r1[o &+ 1]; m = v > m ? v : m
+                        v = r1[o &+ 2]; m = v > m ? v : m
                         v = r2[o]; m = v > m ? v : m
-                        v = r2[o + 1]; m = v > m ? v : m
-                        v = r2[o + 2]; m = v > m ? v : m
-                        let nanProbe = (r0[o] + r0[o + 1] + r0[o + 2]) + (r1[o] + r1[o + 1] + r1[o + 2])
-                            + (r2[o] + r2[o + 1] + r2[o + 2])
+                        v = r2[o &+ 1]; m = v > m ? v : m
+                        v = r2[o &+ 2]; m = v > m ? v : m
+                        let nanProbe = (r0[o] + r0[o &+ 1] + r0[o &+ 2]) + (r1[o] + r1[o &+ 1] + r1[o &+ 2])
+                            + (r2[o] + r2[o &+ 1] + r2[o &+ 2])
                         d[x] = nanProbe != nanProbe && windowHasNaN(r0 + o, r1 + o, r2 + o) ? .nan : m
                     }
                 } else {

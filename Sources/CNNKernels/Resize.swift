@@ -59,8 +59,12 @@ public struct ResizeGeometry: Hashable, Sendable {
         guard scaleHeight > 0, scaleHeight.isFinite, scaleWidth > 0, scaleWidth.isFinite else {
             throw .emptyOutput("resize scales \(scaleHeight)x\(scaleWidth)")
         }
-        let oh = Int((Double(input.height) * scaleHeight).rounded(.down))
-        let ow = Int((Double(input.width) * scaleWidth).rounded(.down))
+        // Converted only below 2^53, where a Double holds every integer (Int(x) traps past Int.max).
+        let h = (Double(input.height) * scaleHeight).rounded(.down), w = (Double(input.width) * scaleWidth).rounded(.down)
+        guard h < 9_007_199_254_740_992, w < 9_007_199_254_740_992 else {
+            throw .tooLarge("resize \(input) by \(scaleHeight)x\(scaleWidth)")
+        }
+        let oh = Int(h), ow = Int(w)
         try self.init(input: input, outHeight: oh, outWidth: ow, scaleHeight: scaleHeight, scaleWidth: scaleWidth)
     }
 
@@ -79,6 +83,10 @@ public struct ResizeGeometry: Hashable, Sendable {
         try requirePositive("input width", input.width)
         try requirePositive("output height", outHeight)
         try requirePositive("output width", outWidth)
+        guard checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
+              checkedProduct(input.batch, input.channels, outHeight, outWidth) != nil,
+              outHeight.addingReportingOverflow(outWidth).overflow == false
+        else { throw .tooLarge("resize \(input) to \(outHeight)x\(outWidth)") }
         self.input = input
         self.output = Shape4D(batch: input.batch, channels: input.channels, height: outHeight, width: outWidth)
         self.scaleHeight = scaleHeight

@@ -58,6 +58,8 @@ public final class Executor<Scalar: KernelScalar> {
     public var threads: Int
     /// Whether every intermediate value keeps its own buffer (readable with `value(named:)`).
     public let retainsAllValues: Bool
+    /// What the plan was allowed to allocate.
+    public let limits: SizeLimits
     /// Record per-node wall time in `lastRunNodeSeconds`.
     public var profiling = false
     /// Seconds per node of the last run (node order), when `profiling` is on.
@@ -98,11 +100,14 @@ public final class Executor<Scalar: KernelScalar> {
     ///     intermediate after a run (per-layer comparison); otherwise buffers are shared between
     ///     values whose lifetimes do not overlap and only inputs and outputs stay readable.
     ///   - threads: kernel threads (default: every online processor).
+    ///   - limits: the most activation memory (buffers and scratch, in `Scalar`) the plan may
+    ///     allocate; checked, with every value's size, before anything is allocated.
     public init(graph: Graph, batch: Int = 1, retainAllValues: Bool = false,
-                threads: Int = KernelThreads.defaultCount) throws(RuntimeError) {
+                threads: Int = KernelThreads.defaultCount, limits: SizeLimits = .standard) throws(RuntimeError) {
         guard batch >= 1 else { throw .invalidArgument("batch size must be at least 1, got \(batch)") }
         let shapes: ShapeMap
-        do { shapes = try graph.validate(batch: batch) } catch { throw .invalidGraph(error.description) }
+        do { shapes = try graph.validate(batch: batch, limits: limits) } catch { throw .invalidGraph(error.description) }
+        self.limits = limits
         self.graph = graph
         self.batch = batch
         self.shapes = shapes
@@ -183,15 +188,16 @@ public final class Executor<Scalar: KernelScalar> {
         return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
+    /// Saturates at `Int.max` (a report, not a size).
     static func flops(_ node: Node, _ shapes: ShapeMap) -> Int {
         guard let out = shapes[node.output] else { return 0 }
-        let outCount = out.reduce(1, *)
+        let outCount = saturatingProduct(out)
         switch node.op {
-        case .conv2d(let c): return 2 * outCount * c.weight.shape[1] * c.window.kernelH * c.window.kernelW
+        case .conv2d(let c): return saturatingProduct([2, outCount, c.weight.shape[1], c.window.kernelH, c.window.kernelW])
         case .convTranspose2d(let c):
-            let inCount = shapes[node.inputs[0]].map { $0.reduce(1, *) } ?? 0
-            return 2 * inCount * c.weight.shape[1] * c.window.kernelH * c.window.kernelW
-        case .linear(let l): return 2 * outCount * l.inFeatures
+            let inCount = shapes[node.inputs[0]].map { saturatingProduct($0) } ?? 0
+            return saturatingProduct([2, inCount, c.weight.shape[1], c.window.kernelH, c.window.kernelW])
+        case .linear(let l): return saturatingProduct([2, outCount, l.inFeatures])
         default: return 0
         }
     }

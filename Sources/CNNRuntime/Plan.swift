@@ -14,12 +14,6 @@ extension Executor {
         var lastUse: [String: Int] = [:]
         for (i, node) in nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
         var pointers: [String: UnsafeMutablePointer<Scalar>] = [:]
-        for input in graph.inputs {
-            let p = memory.allocate(count(input.name))
-            pointers[input.name] = p
-            readable[input.name] = p
-            inputBuffers.append((input.name, shapes[input.name] ?? [], p))
-        }
         var capacities: [Int] = []
         var freeSlots: [Int] = []
         var slotOf: [String: Int] = [:]
@@ -56,6 +50,22 @@ extension Executor {
                 if let s = slotOf[v] { freeSlots.append(s) }
             }
         }
+        // Every count here is a validated value's (≤ limits.maxElementsPerValue ≤ 2^40), but
+        // their sum and its bytes are checked before the first allocation.
+        let planned = graph.inputs.map { count($0.name) } + capacities + dedicated.values
+        let stride = MemoryLayout<Scalar>.stride
+        guard let elements = planned.reduce(0, { $0?.adding(checked: $1) }),
+              let bytes = elements.multiplied(checked: stride), bytes <= limits.maxActivationBytes else {
+            let total = planned.reduce(0) { $0.adding(checked: $1) ?? .max }.multiplied(saturating: stride)
+            throw .invalidGraph("the buffer plan at batch \(batch) needs \(total == .max ? "more than 2^63 bytes" : formatBytes(total)) of activations "
+                                + "(\(stride)-byte scalars), more than the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
+        }
+        for input in graph.inputs {
+            let p = memory.allocate(count(input.name))
+            pointers[input.name] = p
+            readable[input.name] = p
+            inputBuffers.append((input.name, shapes[input.name] ?? [], p))
+        }
         let slotPointers = capacities.map { memory.allocate($0) }
         for node in nodes {
             let out = node.output
@@ -65,7 +75,7 @@ extension Executor {
         }
 
         bufferOf = pointers
-        var workspaceNeed = 0
+        var workspaceNeed = 0, workspaceNode = ""
         var consumers: [String: Int] = [:]
         for node in nodes { for v in Set(node.inputs) { consumers[v, default: 0] += 1 } }
         var skipNext = false
@@ -77,7 +87,7 @@ extension Executor {
             let outShape = shapes[node.output]!
             do {
                 var (body, scratch) = try makeStep(node, ins, inShapes, y, outShape)
-                workspaceNeed = max(workspaceNeed, scratch)
+                if scratch > workspaceNeed { (workspaceNeed, workspaceNode) = (scratch, node.name) }
                 if fusesWithNextReLU(i, pinned: pinned, consumers: consumers) {
                     // The ReLU's step is folded into this one (its time is reported here).
                     let reluOut = pointers[nodes[i + 1].output]!
@@ -94,6 +104,13 @@ extension Executor {
                 throw .kernel(node: node.name, message: error.description)
             }
             // Extra outputs alias the first (the format allows them; they carry the same value).
+        }
+        // Scratch comes on top of the activations checked above.
+        let activationBytes = bytes
+        guard let scratchBytes = workspaceNeed.multiplied(checked: MemoryLayout<Scalar>.stride),
+              activationBytes.adding(checked: scratchBytes).map({ $0 <= limits.maxActivationBytes }) == true else {
+            throw .kernel(node: workspaceNode, message: "its scratch of \(workspaceNeed) elements on top of \(formatBytes(activationBytes)) of activation buffers "
+                          + "exceeds the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
         }
         _ = workspace.buffer(workspaceNeed, of: Scalar.self)
     }

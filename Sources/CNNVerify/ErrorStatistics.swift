@@ -22,6 +22,8 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
     public var neededRtol: Double
     /// Elements whose |a − b| falls in [10^k, 10^(k+1)), by k; "exact" counts exact matches.
     public var histogram: [String: Int]
+    /// Elements that are NaN in either array, or infinite in one only or with opposite signs;
+    /// each is a failure whatever the tolerances.
     public var nonFinite: Int
 
     /// Elements failing numpy.allclose's rule |a − b| ≤ atol + rtol·|b| (b the reference)
@@ -41,7 +43,9 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
         for i in 0..<candidate.count {
             let a = Double(candidate[i]), b = Double(reference[i])
             guard a.isFinite, b.isFinite else {
-                if !(a.isNaN && b.isNaN) && a != b { nonFinite += 1; failures += 1 }
+                // A NaN in either output fails, even in both: a model computing NaN proves
+                // nothing about the fold. Infinities agree only as the same infinity (allclose).
+                if a.isNaN || b.isNaN || a != b { nonFinite += 1; failures += 1 }
                 continue
             }
             let d = abs(a - b)
@@ -77,7 +81,8 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
                                candidateValue: candidate.isEmpty ? 0 : Double(candidate[maxAbsAt]),
                                referenceValue: reference.isEmpty ? 0 : Double(reference[maxAbsAt]),
                                maxRelError: maxRel, meanAbsError: sumAbs / Double(n), rmsError: (sumSq / Double(n)).squareRoot(),
-                               cosineSimilarity: cosine, argmaxAgreement: argmax, rows: rows, neededAtol: maxAbs,
-                               neededRtol: neededRtol, histogram: histogram, nonFinite: nonFinite, failures: failures)
+                               cosineSimilarity: cosine, argmaxAgreement: argmax, rows: rows,
+                               neededAtol: nonFinite > 0 ? .infinity : maxAbs,
+                               neededRtol: nonFinite > 0 ? .infinity : neededRtol, histogram: histogram, nonFinite: nonFinite, failures: failures)
     }
 }

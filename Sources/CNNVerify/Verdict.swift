@@ -59,8 +59,7 @@ public struct Verdict: Codable, Sendable, Equatable {
     public var worstCandidate: Double
     public var worstReference64: Double
     public var worstBudgetReference: Double
-    /// Elements where the candidate is NaN or infinite and the Float64 reference is not (or
-    /// the reverse): each is a failure.
+    /// Elements that are NaN in either, or infinite in one only: each is a failure.
     public var nonFinite: Int
     public var passed: Bool
 
@@ -74,11 +73,12 @@ public struct Verdict: Codable, Sendable, Equatable {
         var cMax = 0.0, cSq = 0.0, bMax = 0.0, bSq = 0.0, scale = 0.0, worst = 0, nonFinite = 0
         for i in 0..<reference64.count {
             let r = reference64[i], c = Double(candidate[i]), b = Double(budget[i])
-            guard r.isFinite else {
-                if c.isFinite { nonFinite += 1 }
+            guard r.isFinite, c.isFinite else {
+                // A NaN anywhere fails (a model that outputs NaN verifies nothing); the same
+                // infinity in both agrees, as numpy.allclose has it.
+                if !(r.isInfinite && c == r) { nonFinite += 1 }
                 continue
             }
-            guard c.isFinite else { nonFinite += 1; continue }
             scale = max(scale, abs(r))
             let dc = abs(c - r)
             if dc > cMax { cMax = dc; worst = i }

@@ -62,6 +62,8 @@ struct FoldCommand: ParsableCommand {
     /// one, and two samples already give every output element twice.
     static let defaultFloat64Samples = 2
 
+    @OptionGroup var memory: MemoryLimitOption
+
     var element: StorageFormat.ElementType? {
         StorageFormat.ElementType(rawValue: dtype)
     }
@@ -72,7 +74,7 @@ struct FoldCommand: ParsableCommand {
     func validate() throws {
         guard element != nil else { throw ValidationError("--dtype must be f32, f16 or bf16, not '\(dtype)'") }
         guard encoding != nil else { throw ValidationError("--compress must be none, deflate or shuffle, not '\(compress)'") }
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard samples >= 1, samples <= MemoryLimitOption.maxSamples else { throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)") }
         guard f64Samples >= 1 else { throw ValidationError("--f64-samples must be at least 1") }
         if let o = output, !inPlace, URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path {
             throw ValidationError("the output would replace the input model; pass --in-place to allow that")
@@ -89,7 +91,9 @@ struct FoldCommand: ParsableCommand {
 
     func run() throws {
         let element = element!, encoding = encoding!
+        try memory.apply()
         let original = try loadModel(model)
+        if !noVerify { try MemoryLimitOption.checkSamples(original, path: model, samples: samples, option: "--samples") }
         let passList: [Pass]
         do { passList = try FoldPasses.pipeline(passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }) } catch {
             throw CLIFailure(error, exitCode: .usage)

@@ -22,11 +22,15 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Skip tensor checksum verification (faster on huge files).")
     var noChecksums = false
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func validate() throws {
         if json && dot { throw ValidationError("--json and --dot are exclusive") }
     }
 
     func run() throws {
+        try memory.apply()
+        MappedFileGuard.watch(model)
         let file: ModelFile
         do { file = try ModelFile(path: model, verifyChecksums: !noChecksums) } catch { throw CLIFailure(error) }
         let graph: Graph

@@ -57,17 +57,21 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func validate() throws {
         guard ["eval", "train"].contains(mode) else { throw ValidationError("--mode must be eval or train, got '\(mode)'") }
         if let mcDropout, mcDropout < 1 { throw ValidationError("--mc-dropout must be at least 1") }
         if mcDropout != nil && mode == "train" { throw ValidationError("--mc-dropout runs BatchNorm on running statistics; it cannot be combined with --mode train") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let r = `repeat`, r < 1 { throw ValidationError("--repeat must be at least 1") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
+        if let mcDropout, mcDropout > MemoryLimitOption.maxSamples { throw ValidationError("--mc-dropout must be at most \(MemoryLimitOption.maxSamples)") }
         if saveInput != nil && !input.isEmpty { throw ValidationError("--save-input writes the generated input; it cannot be combined with --input") }
     }
 
     func run() throws {
+        try memory.apply()
         let graph = try loadModel(model)
         let report = f64 ? try execute(graph, Double.self) : try execute(graph, Float.self)
         if json { print(try Format.json(report)) } else { print(RunRenderer.render(report), terminator: "") }
@@ -93,6 +97,8 @@ struct RunCommand: ParsableCommand {
         } else {
             let fixed: Int?
             do { fixed = try SampleBatching.fixedBatch(of: graph) } catch { throw CLIFailure("\(model): \(error)") }
+            // The samples' sizes are checked (and bounded) before any input is generated.
+            try MemoryLimitOption.checkSamples(graph, path: model, samples: batch ?? fixed ?? 1, option: "--batch")
             inputs = SampleBatching.randomInputs(for: graph, samples: batch ?? fixed ?? 1, seed: seed)
             if let saveInput {
                 guard graph.inputs.count == 1, let x = inputs[graph.inputs[0].name] else {

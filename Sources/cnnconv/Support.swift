@@ -111,5 +111,6 @@ enum Format {
 /// Loads a model file — cnnconv, or ONNX (imported) when the path ends in .onnx — turning any
 /// failure into exit code 3 with the library's message.
 func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
+    MappedFileGuard.watch(path)
     do { return try ModelFiles.load(path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
 }

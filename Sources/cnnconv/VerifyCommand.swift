@@ -57,9 +57,11 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        guard samples >= 1, samples <= MemoryLimitOption.maxSamples else { throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)") }
+        if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
         if let f64Samples, f64Samples < 1 { throw ValidationError("--f64-samples must be at least 1") }
         guard (atol ?? 0) >= 0, (rtol ?? 0) >= 0 else { throw ValidationError("tolerances must be ≥ 0") }
         if noBudget && atol == nil && rtol == nil {
@@ -68,8 +70,10 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        try memory.apply()
         let a = try loadModel(reference)
         let b = try loadModel(candidate)
+        if inputs.isEmpty { try MemoryLimitOption.checkSamples(a, path: reference, samples: samples, option: "--samples") }
         var options = VerifyOptions()
         options.samples = samples
         options.seed = seed
@@ -91,8 +95,8 @@ struct VerifyCommand: ParsableCommand {
         if let labels {
             do {
                 let array = try NPY.read(labels).array(as: Double.self)
-                options.labels = array.values.map { Int($0) }
-            } catch { throw CLIFailure(error) }
+                options.labels = try Self.classIndices(array.values, file: labels, graph: a)
+            } catch let failure as CLIFailure { throw failure } catch { throw CLIFailure(error) }
         }
         options.progress = Progress.reporter()
         let report: VerifyReport
@@ -104,6 +108,19 @@ struct VerifyCommand: ParsableCommand {
             print(VerifyRenderer.render(report), terminator: "")
         }
         if !report.passed { throw ExitStatus.verificationFailed.code }
+    }
+
+    /// Labels as class indices: each a whole number in 0..<classes (the first output's last
+    /// dimension), refused (exit 3) naming the file and index otherwise.
+    static func classIndices(_ values: [Double], file: String, graph: Graph) throws -> [Int] {
+        let shapes = try? graph.inferShapes(batch: 1)
+        let classes = graph.outputs.first.flatMap { shapes?[$0.name]?.last }
+        return try values.enumerated().map { i, v in
+            guard let n = Int(exactly: v), n >= 0, n < (classes ?? .max) else {
+                throw CLIFailure("\(file): label \(i) is \(v), not a class index" + (classes.map { " in 0..<\($0)" } ?? ""))
+            }
+            return n
+        }
     }
 }
 
@@ -158,7 +175,7 @@ enum VerifyRenderer {
                 row("worst element", "[\(v.worstIndex.map(String.init).joined(separator: ", "))]: candidate \(String(format: "%.7g", v.worstCandidate))"
                     + " vs f64 \(String(format: "%.7g", v.worstReference64)) (reference \(v.budgetSource) \(String(format: "%.7g", v.worstBudgetReference)))")
                 if r.float64Samples < r.samples { row("f64 samples", "the verdict covers the first \(r.float64Samples) of \(r.samples) samples") }
-                if v.nonFinite > 0 { row("non-finite", "\(v.nonFinite) elements are NaN or infinite in one of candidate and f64 reference") }
+                if v.nonFinite > 0 { row("non-finite", "\(v.nonFinite) elements are NaN in either, or infinite in one only (candidate vs f64)") }
             }
             row("vs reference f32", "max abs \(sci(e.maxAbsError)) at [\(e.maxAbsIndex.map(String.init).joined(separator: ", "))] (\(String(format: "%.7g", e.candidateValue)) vs \(String(format: "%.7g", e.referenceValue)))"
                 + " · max rel \(sci(e.maxRelError))")
@@ -177,7 +194,7 @@ enum VerifyRenderer {
             if o.verdict == nil, let f = o.float32Error {
                 row("error budget", "candidate vs reference \(sci(e.maxAbsError)) · reference f32 vs f64 \(sci(f.maxAbsError))")
             }
-            if e.nonFinite > 0 { row("non-finite", "\(e.nonFinite) elements are NaN or infinite in one model only") }
+            if e.nonFinite > 0 { row("non-finite", "\(e.nonFinite) elements are NaN, or infinite in one model only") }
             out += "  " + (o.passed ? Terminal.green("pass") : Terminal.red("FAIL")) + "\n"
         }
         if let a = r.accuracy {
