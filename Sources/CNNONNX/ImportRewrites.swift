@@ -29,6 +29,7 @@ extension Importer {
 
     /// Applies the touched nodes' changes to `index` and clears the record.
     func updateIndex(_ index: inout Index) {
+        guard !touched.isEmpty else { return }
         for (i, old) in touched where !old.removed {
             for o in old.outputs where index.producer[o] == i { index.producer[o] = nil }
             for v in old.inputs { index.uses[v, default: 0] -= 1 }
@@ -51,9 +52,10 @@ extension Importer {
             ("ChannelShuffle", { i, x in self.channelShuffle(i, x) }),
             ("Pad", { i, x in self.mergePad(i, x) }),
         ]
+        // One index for all rules, kept exact by `updateIndex` after each rewrite.
+        touched = [:]
+        var index = buildIndex()
         for (label, rule) in rules {
-            var index = buildIndex()
-            touched = [:]
             for i in nodes.indices where !nodes[i].removed {
                 if try rule(i, index) {
                     fused[label, default: 0] += 1
@@ -61,9 +63,8 @@ extension Importer {
                 updateIndex(&index)
             }
         }
+        // Lowering changes only what nodes compute, not what they read: the index stays valid.
         for i in nodes.indices where !nodes[i].removed { try lower(i) }
-        var index = buildIndex()
-        touched = [:]
         for i in nodes.indices where !nodes[i].removed {
             _ = mergeAffine(i, index)
             updateIndex(&index)
