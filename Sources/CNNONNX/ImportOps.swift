@@ -539,6 +539,7 @@ struct ConvertNode {
                   sizes[2] <= ImportLimits.maxDimension, sizes[3] <= ImportLimits.maxDimension else {
                 throw fail("sizes \(sizes) must keep N and C of \(formatShape(s)) (resize H and W only)")
             }
+            guard s[2] >= 1, s[3] >= 1 else { throw fail("cannot resize the empty input \(formatShape(s))") }
             // out/in, nudged up until floor(in · scale) gives exactly `out`.
             func scale(_ out: Int, _ inSize: Int) -> Double {
                 var v = Double(out) / Double(inSize)
@@ -550,6 +551,7 @@ struct ConvertNode {
             throw fail("neither scales nor sizes is given")
         }
         for (scale, size) in [(scaleH, s[2]), (scaleW, s[3])] {
+            guard size >= 1 else { throw fail("cannot resize the empty input \(formatShape(s))") }
             guard scale.isFinite, scale > 0 else { throw fail("scales must be finite and positive, not \(scale)") }
             guard Double(size) * scale <= Double(ImportLimits.maxDimension) else {
                 throw .limitExceeded(node: name, opType: op, message: "scaling \(formatShape(s)) by \(scale) gives a side above \(ImportLimits.maxDimension)")

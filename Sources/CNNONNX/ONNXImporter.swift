@@ -244,7 +244,7 @@ final class Importer {
                 shape = declared.enumerated().map { $0.element ?? .symbol($0.offset == 0 ? "N" : "?") }
                 concrete = shape.map { if case .fixed(let n) = $0 { return n } else { return 1 } }
             }
-            guard concrete.count <= ImportLimits.maxRank, concrete.allSatisfy({ $0 <= ImportLimits.maxDimension }),
+            guard !concrete.isEmpty, concrete.count <= ImportLimits.maxRank, concrete.allSatisfy({ $0 <= ImportLimits.maxDimension }),
                   ImportLimits.elementCount(concrete) != nil else {
                 throw .invalidModel(path: source, message: "input '\(name)' of shape \(formatShape(concrete)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)")
             }
