@@ -4,6 +4,7 @@
 import CNNGraph
 @testable import CNNONNX
 import CNNRuntime
+import CNNTestSupport
 import Foundation
 import Testing
 
@@ -43,11 +44,8 @@ enum Hostile {
         return done.wait(timeout: .now() + seconds) == .success
     }
 
-    static func tempDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cnnconv-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    /// A fresh folder (removed when `dir` goes away) as a URL.
+    static func url(_ dir: TemporaryDirectory) -> URL { URL(fileURLWithPath: dir.path) }
 
     /// A model whose Conv weight [1, 1, 1, 1] is external data at `location`.
     static func externalWeightModel(location: String, offset: String? = nil, length: String? = nil) throws -> Data {
@@ -232,8 +230,9 @@ struct HostileFileTests {
 
     @Test("external data that is a symlink out of the model's folder is refused; inside, it reads")
     func symlinkEscape() throws {
-        let root = try H.tempDirectory()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let dir = TemporaryDirectory()
+        defer { withExtendedLifetime(dir) {} }
+        let root = H.url(dir)
         let folder = root.appendingPathComponent("model"), outside = root.appendingPathComponent("secret.bin")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let value: Float = 2.5
@@ -266,8 +265,9 @@ struct HostileFileTests {
 
     @Test("external data offsets and lengths are checked, whatever their size")
     func externalBounds() throws {
-        let folder = try H.tempDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let dir = TemporaryDirectory()
+        defer { withExtendedLifetime(dir) {} }
+        let folder = H.url(dir)
         try Data(count: 8).write(to: folder.appendingPathComponent("w.bin"))
         for (offset, length) in [("9223372036854775807", "4"), ("4", "9223372036854775807"), ("-4", "4"), ("8", "4"), ("5", nil)] as [(String, String?)] {
             let path = folder.appendingPathComponent("m.onnx")
@@ -283,8 +283,9 @@ struct HostileFileTests {
 
     @Test("a FIFO as the model, as external data or as a .npy input is refused at once, not waited on")
     func fifos() throws {
-        let folder = try H.tempDirectory()
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let dir = TemporaryDirectory()
+        defer { withExtendedLifetime(dir) {} }
+        let folder = H.url(dir)
         let fifo = folder.appendingPathComponent("pipe").path
         #expect(mkfifo(fifo, 0o600) == 0)
 
@@ -384,6 +385,35 @@ struct HostileScaleTests {
         #expect(g.nodes.allSatisfy { if case .activation(.silu) = $0.op { return true } else { return false } })
         print("\(2 * n) nodes fused to \(n) SiLUs in \(String(format: "%.2f", seconds)) s")
         #expect(seconds < Self.budget, "\(seconds) s")
+    }
+}
+
+@Suite("Inputs the fuzzers found (Fuzz/crashes)")
+struct FuzzFindingsTests {
+    /// Every input a fuzz target ever crashed on, kept in Fuzz/crashes/TARGET.
+    static func findings(_ target: String) -> [String] {
+        let dir = Repository.root + "/Fuzz/crashes/" + target
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted().map { dir + "/" + $0 }
+    }
+
+    @Test("each ONNX input the fuzzer crashed on imports or is refused with a typed error")
+    func onnx() throws {
+        for path in Self.findings("onnx") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Reaching the next line at all is the test: these inputs used to crash the importer.
+            if let (g, _) = try? ONNXImporter.importModel(data: data, source: path) {
+                #expect(try Graph(bytes: try g.serialized()) == g, "\(path)")
+            }
+        }
+    }
+
+    @Test("each .npy input the fuzzer crashed on decodes or is refused with a typed error")
+    func npy() throws {
+        for path in Self.findings("npy") {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            if let a = try? CNNRuntime.NPY.decode(bytes, path: path) { #expect(a.count == a.shape.reduce(1, *), "\(path)") }
+        }
     }
 }
 
