@@ -15,9 +15,6 @@ let package = Package(
         .executable(name: "cnnconv", targets: ["cnnconv"]),
         .library(name: "CNNFormat", targets: ["CNNFormat"]),
         .library(name: "CNNGraph", targets: ["CNNGraph"]),
-        // For the fuzz targets in Fuzz/ (a package can use another's products only).
-        .library(name: "CNNONNX", targets: ["CNNONNX"]),
-        .library(name: "CNNRuntime", targets: ["CNNRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
