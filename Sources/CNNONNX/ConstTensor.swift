@@ -82,8 +82,8 @@ enum ONNXDataType: Int32 {
 }
 
 enum TensorDecoder {
-    /// Decodes `proto`; `baseDirectory` resolves external data (nil: external data refused).
-    static func decode(_ proto: Onnx_TensorProto, baseDirectory: String?, nameOverride: String? = nil) throws(ONNXError) -> ConstTensor {
+    /// Decodes `proto`; `externalData` says where external data may be read (nil: refused).
+    static func decode(_ proto: Onnx_TensorProto, externalData: ExternalDataFolder?, nameOverride: String? = nil) throws(ONNXError) -> ConstTensor {
         let name = nameOverride ?? proto.name
         let label = name.isEmpty ? "<unnamed>" : name
         func fail(_ m: String) -> ONNXError { .badTensor(tensor: label, message: m) }
@@ -104,7 +104,7 @@ enum TensorDecoder {
 
         var raw: Data? = nil
         if proto.dataLocation == .external {
-            raw = try readExternal(proto, count: count, type: type, baseDirectory: baseDirectory, label: label)
+            raw = try readExternal(proto, count: count, type: type, folder: externalData, label: label)
         } else if proto.hasRawData {
             raw = proto.rawData
         }
@@ -174,13 +174,13 @@ enum TensorDecoder {
     }
 
     /// Reads `location` (relative to the model's folder, never escaping it) at `offset`/`length`.
-    static func readExternal(_ proto: Onnx_TensorProto, count: Int, type: ONNXDataType, baseDirectory: String?,
+    static func readExternal(_ proto: Onnx_TensorProto, count: Int, type: ONNXDataType, folder: ExternalDataFolder?,
                              label: String) throws(ONNXError) -> Data {
         func fail(_ m: String) -> ONNXError { .badTensor(tensor: label, message: m) }
         var fields: [String: String] = [:]
         for entry in proto.externalData { fields[entry.key] = entry.value }
         guard let location = fields["location"], !location.isEmpty else { throw fail("external data without a 'location'") }
-        guard let baseDirectory else { throw fail("external data '\(location)' needs the model's folder (import from a file path)") }
+        guard let folder else { throw fail("external data '\(location)' needs the model's folder (import from a file path)") }
         let offset = Int(fields["offset"] ?? "0")
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
         guard let offset, offset >= 0, !overflow else { throw fail("external data offset '\(fields["offset"] ?? "")' is not a valid byte offset") }
@@ -189,7 +189,7 @@ enum TensorDecoder {
             throw fail("external data length \(fields["length"] ?? "") does not match dims \(proto.dims) of type \(type) (\(byteCount) bytes)")
         }
         do {
-            let path = try SafeFile.resolveInside(folder: baseDirectory, location: location)
+            let path = try SafeFile.resolve(location, in: folder)
             let file = try SafeFile.open(path, followSymlink: false)
             defer { file.close() }
             return try SafeFile.read(file, offset: offset, length: length)

@@ -123,14 +123,14 @@ enum ShapeMath {
 /// `ImportLimits.maxFoldedElements`, and all results of one import share a budget.
 final class ConstantFolder {
     let opset: Int
-    let baseDirectory: String?
+    let externalData: ExternalDataFolder?
     /// Elements folded results may still take (see `ImportLimits.minFoldBudget`).
     private(set) var budget: Int
 
     /// `decodedElements`: how many elements the model's initializers hold (grows the budget).
-    init(opset: Int, baseDirectory: String?, decodedElements: Int) {
+    init(opset: Int, externalData: ExternalDataFolder?, decodedElements: Int) {
         self.opset = opset
-        self.baseDirectory = baseDirectory
+        self.externalData = externalData
         budget = ImportLimits.minFoldBudget
         grow(byDecoded: decodedElements)
     }
@@ -190,7 +190,7 @@ final class ConstantFolder {
         switch op {
         case "Constant":
             if let t = try attrs.tensor("value") {
-                let c = try TensorDecoder.decode(t, baseDirectory: baseDirectory, nameOverride: node.output.first)
+                let c = try TensorDecoder.decode(t, externalData: externalData, nameOverride: node.output.first)
                 grow(byDecoded: c.count)
                 return [c]
             }
@@ -204,7 +204,7 @@ final class ConstantFolder {
             guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("shape \(shape) has a negative dimension") }
             let n = try reserve(shape)
             var fill = ConstTensor(shape: [], floats: [0])
-            if let t = try attrs.tensor("value") { fill = try TensorDecoder.decode(t, baseDirectory: baseDirectory) }
+            if let t = try attrs.tensor("value") { fill = try TensorDecoder.decode(t, externalData: externalData) }
             guard fill.count == 1 else { throw attrs.fail("value", "must hold one element") }
             switch fill.values {
             case .float(let v): return [ConstTensor(shape: shape, floats: [Float](repeating: v[0], count: n))]

@@ -49,13 +49,22 @@ public enum ONNXImporter {
             throw .io(path: path, message: error.message)
         }
         let base = (path as NSString).deletingLastPathComponent
-        return try importModel(data: data, source: path, baseDirectory: base.isEmpty ? "." : base, inputShape: inputShape, inputShapes: inputShapes)
+        // A model that is a symlink (the Hugging Face cache's layout) may also read data beside its target.
+        let linked = SafeFile.realPath(path).map { ($0 as NSString).deletingLastPathComponent }
+        let folder = ExternalDataFolder(folder: base.isEmpty ? "." : base, linkedFolder: linked)
+        return try importModel(data: data, source: path, externalData: folder, inputShape: inputShape, inputShapes: inputShapes)
     }
 
     /// Imports a serialized ModelProto. `baseDirectory` resolves external-data files;
     /// `inputShapes` gives shapes by input name, `inputShape` for the (single) open input.
     public static func importModel(data: Data, source: String = "<memory>", baseDirectory: String? = nil,
                                    inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
+        try importModel(data: data, source: source, externalData: baseDirectory.map { ExternalDataFolder(folder: $0) },
+                               inputShape: inputShape, inputShapes: inputShapes)
+    }
+
+    static func importModel(data: Data, source: String, externalData: ExternalDataFolder?, inputShape: [Int]?,
+                            inputShapes: [String: [Int]]) throws(ONNXError) -> (Graph, ImportReport) {
         var options = BinaryDecodingOptions()
         // ONNX nests graphs only inside control-flow attributes, which the importer refuses anyway;
         // a deeper nesting is a hostile file (the decoder recurses once per level).
@@ -64,7 +73,7 @@ public enum ONNXImporter {
         do { model = try Onnx_ModelProto(serializedBytes: data, options: options) } catch {
             throw .malformedProtobuf(path: source, message: String(describing: error))
         }
-        let importer = Importer(source: source, baseDirectory: baseDirectory, inputShape: inputShape, inputShapes: inputShapes)
+        let importer = Importer(source: source, externalData: externalData, inputShape: inputShape, inputShapes: inputShapes)
         return try importer.run(model)
     }
 }
@@ -96,7 +105,7 @@ struct IRNode {
 
 final class Importer {
     let source: String
-    let baseDirectory: String?
+    let externalData: ExternalDataFolder?
     let givenShape: [Int]?
     let givenShapes: [String: [Int]]
 
@@ -122,8 +131,8 @@ final class Importer {
     var touched: [Int: (inputs: [String], outputs: [String], removed: Bool)] = [:]
     var fused: [String: Int] = [:]
 
-    init(source: String, baseDirectory: String?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
-        self.source = source; self.baseDirectory = baseDirectory; givenShape = inputShape; givenShapes = inputShapes
+    init(source: String, externalData: ExternalDataFolder?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
+        self.source = source; self.externalData = externalData; givenShape = inputShape; givenShapes = inputShapes
     }
 
     func note(_ s: String) { if noted.insert(s).inserted { notes.append(s) } }
@@ -144,11 +153,11 @@ final class Importer {
         var decoded = 0
         for t in g.initializer {
             guard !t.name.isEmpty else { throw .invalidModel(path: source, message: "an initializer has no name") }
-            let c = try TensorDecoder.decode(t, baseDirectory: baseDirectory)
+            let c = try TensorDecoder.decode(t, externalData: externalData)
             consts[t.name] = c
             decoded = ImportLimits.sum(decoded, c.count) ?? Int.max
         }
-        folder = ConstantFolder(opset: opset, baseDirectory: baseDirectory, decodedElements: decoded)
+        folder = ConstantFolder(opset: opset, externalData: externalData, decodedElements: decoded)
         for n in g.node { for i in n.input where !i.isEmpty { onnxUses[i, default: 0] += 1 } }
         for o in g.output { onnxUses[o.name, default: 0] += 1; graphOutputs.insert(o.name) }
 

@@ -94,9 +94,10 @@ enum SafeFile {
         return String(cString: p)
     }
 
-    /// Resolves `location` (as an ONNX external-data entry names it) inside `folder`: relative,
-    /// no `..`, no NUL, of bounded length, and — every symlink resolved — still inside `folder`.
-    static func resolveInside(folder: String, location: String) throws(Failure) -> String {
+    /// Resolves `location` (as an ONNX external-data entry names it) against `place.folder`:
+    /// relative, no `..`, no NUL, of bounded length, and — every symlink resolved — inside one
+    /// of the allowed folders.
+    static func resolve(_ location: String, in place: ExternalDataFolder) throws(Failure) -> String {
         guard location.utf8.count <= ImportLimits.maxExternalPathLength else {
             throw Failure(message: "location is \(location.utf8.count) bytes long; at most \(ImportLimits.maxExternalPathLength) are accepted")
         }
@@ -104,15 +105,24 @@ enum SafeFile {
         guard !location.hasPrefix("/"), !location.contains("\0"), !components.contains(".."), !components.isEmpty else {
             throw Failure(message: "location '\(location)' must be a relative path inside the model's folder")
         }
-        guard let base = realPath(folder) else { throw Failure(message: "the model's folder \(folder) cannot be resolved") }
+        guard let base = realPath(place.folder) else { throw Failure(message: "the model's folder \(place.folder) cannot be resolved") }
         let joined = (base as NSString).appendingPathComponent(location)
         guard let resolved = realPath(joined) else { throw Failure(message: "file \(joined) cannot be opened: \(String(cString: strerror(errno)))") }
-        let prefix = base.hasSuffix("/") ? base : base + "/"
-        guard resolved.hasPrefix(prefix) else {
+        let allowed = [base] + (place.linkedFolder.flatMap(realPath).map { [$0] } ?? [])
+        guard allowed.contains(where: { resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw Failure(message: "location '\(location)' resolves to \(resolved), outside the model's folder \(base)")
         }
         return resolved
     }
+}
+
+/// Where a model's external data may be read: named relative to `folder` (the model's folder as
+/// the user named it) and resolving, symlinks and all, inside `folder` — or, for a model file that
+/// is itself a symlink (as the Hugging Face cache lays models out: snapshots/… → blobs/…), inside
+/// `linkedFolder`, the folder of the file it links to. Both are the user's choice, not the model's.
+struct ExternalDataFolder: Sendable {
+    var folder: String
+    var linkedFolder: String? = nil
 }
 
 // The system calls, outside `SafeFile` whose members share their names.

@@ -263,6 +263,30 @@ struct HostileFileTests {
         }
     }
 
+    @Test("a model that is a symlink (the Hugging Face cache layout) reads external data beside its target, nowhere else")
+    func symlinkedModel() throws {
+        let dir = TemporaryDirectory()
+        defer { withExtendedLifetime(dir) {} }
+        let root = H.url(dir)
+        let blobs = root.appendingPathComponent("blobs"), snapshot = root.appendingPathComponent("snapshots/rev")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        let value: Float = -1.25
+        try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(to: blobs.appendingPathComponent("b2"))
+        try H.externalWeightModel(location: "model.onnx_data").write(to: blobs.appendingPathComponent("b1"))
+        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.onnx").path, withDestinationPath: "../../blobs/b1")
+        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.onnx_data").path, withDestinationPath: "../../blobs/b2")
+        let (g, _) = try ONNXImporter.importModel(path: snapshot.appendingPathComponent("model.onnx").path)
+        guard case .conv2d(let c) = g.nodes[0].op else { Issue.record("\(g.nodes[0].op)"); return }
+        #expect(c.weight.array == [value])
+        // Data linked from the snapshot to a third folder is still refused.
+        let other = root.appendingPathComponent("other.bin")
+        try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(to: other)
+        try FileManager.default.removeItem(at: snapshot.appendingPathComponent("model.onnx_data"))
+        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.onnx_data").path, withDestinationPath: other.path)
+        #expect(throws: ONNXError.self) { try ONNXImporter.importModel(path: snapshot.appendingPathComponent("model.onnx").path) }
+    }
+
     @Test("external data offsets and lengths are checked, whatever their size")
     func externalBounds() throws {
         let dir = TemporaryDirectory()
