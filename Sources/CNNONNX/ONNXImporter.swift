@@ -60,7 +60,7 @@ public enum ONNXImporter {
     public static func importModel(data: Data, source: String = "<memory>", baseDirectory: String? = nil,
                                    inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
         try importModel(data: data, source: source, externalData: baseDirectory.map { ExternalDataFolder(folder: $0) },
-                               inputShape: inputShape, inputShapes: inputShapes)
+                        inputShape: inputShape, inputShapes: inputShapes)
     }
 
     static func importModel(data: Data, source: String, externalData: ExternalDataFolder?, inputShape: [Int]?,
