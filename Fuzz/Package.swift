@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
-// A libFuzzer target for the model file reader, kept out of the main package because it has
-// no `main` of its own (libFuzzer provides it). Run: Fuzz/run.sh [SECONDS]
+// libFuzzer targets for the readers of untrusted files: the model file reader (FormatFuzzer), the
+// ONNX importer (ONNXFuzzer) and the .npy reader (NPYFuzzer). Kept out of the main package
+// because they have no `main` of their own (libFuzzer provides it).
+// Run: Fuzz/run.sh [TARGET] [SECONDS]; all targets briefly: Fuzz/ci.sh
 import Foundation
 import PackageDescription
 
@@ -14,6 +16,16 @@ let package = Package(
         .executableTarget(
             name: "FormatFuzzer",
             dependencies: [.product(name: "CNNGraph", package: root), .product(name: "CNNFormat", package: root)],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "ONNXFuzzer",
+            dependencies: [.product(name: "CNNONNX", package: root), .product(name: "CNNGraph", package: root)],
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "NPYFuzzer",
+            dependencies: [.product(name: "CNNRuntime", package: root)],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ]

@@ -46,7 +46,13 @@ struct NodeAttributes {
         let k = kind(a)
         // An empty list written without a type reads as undefined.
         guard k == .ints || (k == .undefined && a.ints.isEmpty) else { throw fail(key, "must be a list of ints") }
-        return a.ints.map { Int(truncatingIfNeeded: $0) }
+        var values: [Int] = []
+        values.reserveCapacity(a.ints.count)
+        for v in a.ints {
+            guard let i = Int(exactly: v) else { throw fail(key, "value \(v) is out of range") }
+            values.append(i)
+        }
+        return values
     }
 
     func float(_ key: String) throws(ONNXError) -> Float? {

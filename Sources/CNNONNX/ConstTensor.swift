@@ -81,26 +81,19 @@ enum ONNXDataType: Int32 {
     var isFloatingPoint: Bool { self == .float || self == .double || self == .float16 || self == .bfloat16 }
 }
 
-/// Limits on what one tensor may claim, so a hostile file cannot ask for absurd allocations.
-enum TensorLimits {
-    /// 2^33 elements (32 GiB of float32): far beyond any CNN, well inside Int.
-    static let maxElements = 1 << 33
-    static let maxRank = 16
-}
-
 enum TensorDecoder {
-    /// Decodes `proto`; `baseDirectory` resolves external data (nil: external data refused).
-    static func decode(_ proto: Onnx_TensorProto, baseDirectory: String?, nameOverride: String? = nil) throws(ONNXError) -> ConstTensor {
+    /// Decodes `proto`; `externalData` says where external data may be read (nil: refused).
+    static func decode(_ proto: Onnx_TensorProto, externalData: ExternalDataFolder?, nameOverride: String? = nil) throws(ONNXError) -> ConstTensor {
         let name = nameOverride ?? proto.name
         let label = name.isEmpty ? "<unnamed>" : name
         func fail(_ m: String) -> ONNXError { .badTensor(tensor: label, message: m) }
 
-        guard proto.dims.count <= TensorLimits.maxRank else { throw fail("rank \(proto.dims.count) is above \(TensorLimits.maxRank)") }
+        guard proto.dims.count <= ImportLimits.maxRank else { throw fail("rank \(proto.dims.count) is above \(ImportLimits.maxRank)") }
         var count = 1
         for d in proto.dims {
-            guard d >= 0, d <= Int64(TensorLimits.maxElements) else { throw fail("dimension \(d) is out of range") }
+            guard d >= 0, d <= Int64(ImportLimits.maxElements) else { throw fail("dimension \(d) is out of range") }
             let (p, overflow) = count.multipliedReportingOverflow(by: Int(d))
-            guard !overflow, p <= TensorLimits.maxElements else { throw fail("dims \(proto.dims) hold more than \(TensorLimits.maxElements) elements") }
+            guard !overflow, p <= ImportLimits.maxElements else { throw fail("dims \(proto.dims) hold more than \(ImportLimits.maxElements) elements") }
             count = p
         }
         let shape = proto.dims.map { Int($0) }
@@ -111,7 +104,7 @@ enum TensorDecoder {
 
         var raw: Data? = nil
         if proto.dataLocation == .external {
-            raw = try readExternal(proto, count: count, type: type, baseDirectory: baseDirectory, label: label)
+            raw = try readExternal(proto, count: count, type: type, folder: externalData, label: label)
         } else if proto.hasRawData {
             raw = proto.rawData
         }
@@ -181,17 +174,13 @@ enum TensorDecoder {
     }
 
     /// Reads `location` (relative to the model's folder, never escaping it) at `offset`/`length`.
-    static func readExternal(_ proto: Onnx_TensorProto, count: Int, type: ONNXDataType, baseDirectory: String?,
+    static func readExternal(_ proto: Onnx_TensorProto, count: Int, type: ONNXDataType, folder: ExternalDataFolder?,
                              label: String) throws(ONNXError) -> Data {
         func fail(_ m: String) -> ONNXError { .badTensor(tensor: label, message: m) }
         var fields: [String: String] = [:]
         for entry in proto.externalData { fields[entry.key] = entry.value }
         guard let location = fields["location"], !location.isEmpty else { throw fail("external data without a 'location'") }
-        guard let baseDirectory else { throw fail("external data '\(location)' needs the model's folder (import from a file path)") }
-        let components = location.split(separator: "/", omittingEmptySubsequences: true)
-        guard !location.hasPrefix("/"), !components.contains("..") else {
-            throw fail("external data location '\(location)' must be a relative path inside the model's folder")
-        }
+        guard let folder else { throw fail("external data '\(location)' needs the model's folder (import from a file path)") }
         let offset = Int(fields["offset"] ?? "0")
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
         guard let offset, offset >= 0, !overflow else { throw fail("external data offset '\(fields["offset"] ?? "")' is not a valid byte offset") }
@@ -199,22 +188,13 @@ enum TensorDecoder {
         guard let length, length == byteCount else {
             throw fail("external data length \(fields["length"] ?? "") does not match dims \(proto.dims) of type \(type) (\(byteCount) bytes)")
         }
-        let path = (baseDirectory as NSString).appendingPathComponent(location)
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw fail("cannot open external data file \(path)") }
-        defer { try? handle.close() }
         do {
-            let size = try handle.seekToEnd()
-            guard UInt64(offset) + UInt64(length) <= size else {
-                throw fail("external data \(path) is \(size) bytes; offset \(offset) + length \(length) runs past its end")
-            }
-            try handle.seek(toOffset: UInt64(offset))
-            let data = try handle.read(upToCount: length) ?? Data()
-            guard data.count == length else { throw fail("read \(data.count) of \(length) bytes from \(path)") }
-            return data
-        } catch let e as ONNXError {
-            throw e
+            let path = try SafeFile.resolve(location, in: folder)
+            let file = try SafeFile.open(path, followSymlink: false)
+            defer { file.close() }
+            return try SafeFile.read(file, offset: offset, length: length)
         } catch {
-            throw fail("reading external data \(path): \(error)")
+            throw fail("external data '\(location)': \(error.message)")
         }
     }
 }

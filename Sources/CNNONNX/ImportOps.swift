@@ -71,9 +71,29 @@ struct ConvertNode {
     // MARK: Geometry
 
     func pair(_ key: String, _ d: Int) throws(ONNXError) -> [Int] {
-        guard let v = try attrs.ints(key) else { return [d, d] }
+        guard let v = try geometry(key) else { return [d, d] }
         guard v.count == 2 else { throw attrs.fail(key, "has \(v.count) values; only 2-D (H, W) ops are supported") }
         return v
+    }
+
+    /// A window attribute (pads, strides, dilations, kernel or output shape), each value within
+    /// ±`ImportLimits.maxDimension` so that no size computed from it can overflow.
+    func geometry(_ key: String) throws(ONNXError) -> [Int]? {
+        guard let v = try attrs.ints(key) else { return nil }
+        guard v.count <= ImportLimits.maxRank + 2 else { throw attrs.fail(key, "has \(v.count) values") }
+        for x in v where x.magnitude > UInt(ImportLimits.maxDimension) {
+            throw .limitExceeded(node: name, opType: op, message: "attribute '\(key)' value \(x) is beyond ±\(ImportLimits.maxDimension)")
+        }
+        return v
+    }
+
+    /// dilation·(kernel − 1) + 1, the span one output element reads, when it fits `limit`.
+    func kernelExtent(_ kernel: Int, _ dilation: Int, limit: Int, axis: String) throws(ONNXError) -> Int {
+        guard kernel >= 1 else { throw fail("the \(axis) kernel is \(kernel), must be ≥ 1") }
+        guard let span = ImportLimits.product(dilation, kernel - 1).flatMap({ ImportLimits.sum($0, 1) }), span <= limit else {
+            throw fail("the \(axis) kernel of \(kernel) with dilation \(dilation) does not fit the padded input of \(limit)")
+        }
+        return span
     }
 
     /// Kernel, stride, dilation and padding (explicit or auto_pad) of a 2-D conv or pool.
@@ -82,7 +102,7 @@ struct ConvertNode {
         guard strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }) else {
             throw attrs.fail("strides", "and dilations must be ≥ 1 (strides \(strides), dilations \(dilations))")
         }
-        var pads = try attrs.ints("pads") ?? [0, 0, 0, 0]
+        var pads = try geometry("pads") ?? [0, 0, 0, 0]
         guard pads.count == 4 else { throw attrs.fail("pads", "has \(pads.count) values, expected 4 (top, left, bottom, right)") }
         let autoPad = try attrs.string("auto_pad", default: "NOTSET")
         switch autoPad {
@@ -92,7 +112,8 @@ struct ConvertNode {
             for i in 0..<2 {
                 let inSize = input[2 + i], s = strides[i]
                 let out = (inSize + s - 1) / s
-                let total = max((out - 1) * s + (kernel[i] - 1) * dilations[i] + 1 - inSize, 0)
+                let extent = try kernelExtent(kernel[i], dilations[i], limit: ImportLimits.maxDimension, axis: i == 0 ? "height" : "width")
+                let total = max((out - 1) * s + extent - inSize, 0)
                 let small = total / 2, big = total - small
                 pads[i] = autoPad == "SAME_UPPER" ? small : big
                 pads[i + 2] = autoPad == "SAME_UPPER" ? big : small
@@ -100,6 +121,10 @@ struct ConvertNode {
         default: throw attrs.fail("auto_pad", "'\(autoPad)' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
         }
         guard pads.allSatisfy({ $0 >= 0 }) else { throw attrs.fail("pads", "\(pads) has a negative value") }
+        for i in 0..<2 {
+            // Sizes here are ≤ 2^31 each, so the padded input cannot overflow.
+            _ = try kernelExtent(kernel[i], dilations[i], limit: input[2 + i] + pads[i] + pads[i + 2], axis: i == 0 ? "height" : "width")
+        }
         return Window2d(kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
                         padding: (pads[0], pads[1], pads[2], pads[3]))
     }
@@ -198,6 +223,9 @@ struct ConvertNode {
         if unsqueeze {
             guard let axes else { throw fail("axes are required") }
             let rank = s.count + axes.count
+            guard rank <= ImportLimits.maxRank else {
+                throw .limitExceeded(node: name, opType: op, message: "the result would have rank \(rank); at most \(ImportLimits.maxRank) is supported")
+            }
             let normalized = axes.map { $0 < 0 ? $0 + rank : $0 }.sorted()
             for a in normalized {
                 guard a >= 0, a < rank else { throw attrs.fail("axes", "\(axes) are out of range") }
@@ -239,15 +267,23 @@ struct ConvertNode {
         let bias = try optConst(2, "bias")
         let strides = try pair("strides", 1), dilations = try pair("dilations", 1)
         let outputPadding = try pair("output_padding", 0)
-        var pads = try attrs.ints("pads") ?? [0, 0, 0, 0]
+        guard strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }) else {
+            throw attrs.fail("strides", "and dilations must be ≥ 1 (strides \(strides), dilations \(dilations))")
+        }
+        var pads = try geometry("pads") ?? [0, 0, 0, 0]
         guard pads.count == 4 else { throw attrs.fail("pads", "has \(pads.count) values, expected 4") }
+        var extents: [Int] = []
+        for i in 0..<2 {
+            extents.append(try kernelExtent(kernel[i], dilations[i], limit: ImportLimits.maxDimension, axis: i == 0 ? "height" : "width"))
+        }
         let autoPad = try attrs.string("auto_pad", default: "NOTSET")
-        var outputShape = try attrs.ints("output_shape")
+        var outputShape = try geometry("output_shape")
         if let o = outputShape, o.count > 2 { outputShape = Array(o.suffix(2)) }
         if outputShape != nil || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
             for i in 0..<2 {
+                // Every term is ≤ 2^31 (sizes, attributes, the kernel's extent): no overflow.
                 let out = outputShape?[i] ?? s[2 + i] * strides[i]
-                let total = strides[i] * (s[2 + i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - out
+                let total = strides[i] * (s[2 + i] - 1) + outputPadding[i] + extents[i] - out
                 guard total >= 0 else { throw attrs.fail("output_shape", "\(outputShape ?? []) needs negative padding") }
                 let half = total / 2
                 pads[i] = autoPad == "SAME_UPPER" ? half : total - half
@@ -319,7 +355,7 @@ struct ConvertNode {
     func pool() throws(ONNXError) {
         let (x, s) = try act(0)
         try require4D(s)
-        guard let kernel = try attrs.ints("kernel_shape"), kernel.count == 2, kernel.allSatisfy({ $0 >= 1 }) else {
+        guard let kernel = try geometry("kernel_shape"), kernel.count == 2, kernel.allSatisfy({ $0 >= 1 }) else {
             throw attrs.fail("kernel_shape", "must hold 2 values ≥ 1 (2-D pooling)")
         }
         let window = try window(kernel: kernel, input: s)
@@ -424,6 +460,7 @@ struct ConvertNode {
             guard ShapeMath.broadcast([normalized, c.shape]) == normalized else {
                 throw fail("\(role) of shape \(formatShape(c.shape)) does not broadcast to the normalized shape \(formatShape(normalized))")
             }
+            try importer.checkExpansion(ShapeMath.count(normalized), node: name, opType: op, what: role)
             let v = c.gathering(ShapeMath.broadcastIndices(from: c.shape, to: normalized), shape: normalized)
             return tensor(c, role, shape: normalized, values: v.floats)
         }
@@ -440,6 +477,7 @@ struct ConvertNode {
         func perChannel(_ c: ConstTensor, _ role: String) throws(ONNXError) -> Tensor {
             if c.count == channels && (opset >= 21 || channels == groups) { return tensor(c, role, shape: [channels]) }
             if opset < 21 && c.count == groups {
+                try importer.checkExpansion(channels, node: name, opType: op, what: role)
                 // GroupNormalization-18: one value per group; repeat it over the group's channels.
                 let v = c.floats
                 importer.note("GroupNormalization-\(opset) '\(name)': per-group scale/bias expanded to per-channel")
@@ -497,9 +535,11 @@ struct ConvertNode {
             guard scales.count == 4, scales[0] == 1, scales[1] == 1 else { throw fail("scales \(scales) must be [1, 1, h, w] (resize H and W only)") }
             scaleH = Double(scales[2]); scaleW = Double(scales[3])
         } else if let sizes {
-            guard sizes.count == 4, sizes[0] == s[0], sizes[1] == s[1], sizes[2] > 0, sizes[3] > 0 else {
+            guard sizes.count == 4, sizes[0] == s[0], sizes[1] == s[1], sizes[2] > 0, sizes[3] > 0,
+                  sizes[2] <= ImportLimits.maxDimension, sizes[3] <= ImportLimits.maxDimension else {
                 throw fail("sizes \(sizes) must keep N and C of \(formatShape(s)) (resize H and W only)")
             }
+            guard s[2] >= 1, s[3] >= 1 else { throw fail("cannot resize the empty input \(formatShape(s))") }
             // out/in, nudged up until floor(in · scale) gives exactly `out`.
             func scale(_ out: Int, _ inSize: Int) -> Double {
                 var v = Double(out) / Double(inSize)
@@ -509,6 +549,13 @@ struct ConvertNode {
             scaleH = scale(sizes[2], s[2]); scaleW = scale(sizes[3], s[3])
         } else {
             throw fail("neither scales nor sizes is given")
+        }
+        for (scale, size) in [(scaleH, s[2]), (scaleW, s[3])] {
+            guard size >= 1 else { throw fail("cannot resize the empty input \(formatShape(s))") }
+            guard scale.isFinite, scale > 0 else { throw fail("scales must be finite and positive, not \(scale)") }
+            guard Double(size) * scale <= Double(ImportLimits.maxDimension) else {
+                throw .limitExceeded(node: name, opType: op, message: "scaling \(formatShape(s)) by \(scale) gives a side above \(ImportLimits.maxDimension)")
+            }
         }
         // nearest_mode only matters in nearest mode; torch writes nearest_mode="floor" on bilinear
         // Resizes too. Keep the default there so an exported-and-reimported graph is the same.
@@ -536,6 +583,9 @@ struct ConvertNode {
             throw fail("pads \(pads) do not match the \(axes.count) padded axes of \(formatShape(s))")
         }
         guard pads.allSatisfy({ $0 >= 0 }) else { throw fail("negative pads \(pads) (cropping) are not supported") }
+        guard pads.allSatisfy({ $0 <= ImportLimits.maxDimension }) else {
+            throw .limitExceeded(node: name, opType: op, message: "pads \(pads) are beyond \(ImportLimits.maxDimension)")
+        }
         var begin = [Int](repeating: 0, count: s.count), end = begin
         for (k, a) in axes.enumerated() { begin[a] = pads[k]; end[a] = pads[k + axes.count] }
         try emit(.pad(begin: begin, end: end, value: value), inputs: [x])

@@ -19,6 +19,28 @@ extension Importer {
         return index
     }
 
+    /// Records node `i`'s inputs, outputs and liveness before a rule changes them, so that the
+    /// index can be updated for just the nodes a rewrite touched (a full rebuild after every
+    /// rewrite made n rewrites cost O(n²)). Every rule calls it before mutating a node's inputs,
+    /// outputs, position or liveness.
+    func touch(_ i: Int) {
+        if touched[i] == nil { touched[i] = (nodes[i].inputs, nodes[i].outputs, nodes[i].removed) }
+    }
+
+    /// Applies the touched nodes' changes to `index` and clears the record.
+    func updateIndex(_ index: inout Index) {
+        guard !touched.isEmpty else { return }
+        for (i, old) in touched where !old.removed {
+            for o in old.outputs where index.producer[o] == i { index.producer[o] = nil }
+            for v in old.inputs { index.uses[v, default: 0] -= 1 }
+        }
+        for i in touched.keys where !nodes[i].removed {
+            for o in nodes[i].outputs { index.producer[o] = i }
+            for v in nodes[i].inputs { index.uses[v, default: 0] += 1 }
+        }
+        touched = [:]
+    }
+
     /// Rewrites until nothing changes, then lowers the remaining intermediate kinds.
     func rewrite() throws(ONNXError) {
         let rules: [(String, (Int, Index) throws(ONNXError) -> Bool)] = [
@@ -30,19 +52,22 @@ extension Importer {
             ("ChannelShuffle", { i, x in self.channelShuffle(i, x) }),
             ("Pad", { i, x in self.mergePad(i, x) }),
         ]
+        // One index for all rules, kept exact by `updateIndex` after each rewrite.
+        touched = [:]
+        var index = buildIndex()
         for (label, rule) in rules {
-            var index = buildIndex()
             for i in nodes.indices where !nodes[i].removed {
                 if try rule(i, index) {
                     fused[label, default: 0] += 1
-                    index = buildIndex()
                 }
+                updateIndex(&index)
             }
         }
+        // Lowering changes only what nodes compute, not what they read: the index stays valid.
         for i in nodes.indices where !nodes[i].removed { try lower(i) }
-        var index = buildIndex()
         for i in nodes.indices where !nodes[i].removed {
-            if mergeAffine(i, index) { index = buildIndex() }
+            _ = mergeAffine(i, index)
+            updateIndex(&index)
         }
     }
 
@@ -102,6 +127,8 @@ extension Importer {
     }
 
     func replace(_ last: Int, with op: Op, input: String, removing: [Int]) {
+        touch(last)
+        for r in removing { touch(r) }
         nodes[last].kind = .op(op)
         nodes[last].inputs = [input]
         for r in removing { nodes[r].removed = true }
@@ -168,6 +195,7 @@ extension Importer {
         guard padded.dropLast().allSatisfy({ $0 == 1 }), padded.last == 1 || padded.last == features else { return false }
         var values = padded.last == 1 ? [Float](repeating: c.floats[0], count: features) : c.floats
         if k == .sub { values = values.map { -$0 } }
+        touch(i); touch(l)
         linear.bias = tensor(c, node: nodes[i].name, role: "bias", shape: [features], values: values)
         nodes[i].kind = .op(.linear(linear))
         nodes[i].inputs = nodes[l].inputs
@@ -220,6 +248,7 @@ extension Importer {
         default:
             return false
         }
+        touch(i); touch(p)
         nodes[i].inputs[0] = nodes[p].inputs[0]
         nodes[p].removed = true
         return true
@@ -250,6 +279,7 @@ extension Importer {
             guard s.count >= 2 else { throw leftoverError(n) }
             let channels = s[1]
             guard c.shape.count <= s.count else { throw leftoverError(n) }
+            try checkExpansion(channels, node: n.name, opType: n.onnxOp, what: "per-channel constant")
             let padded = [Int](repeating: 1, count: s.count - c.shape.count) + c.shape
             guard padded.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 1 }), padded[1] == 1 || padded[1] == channels else {
                 throw leftoverError(n)
@@ -301,6 +331,7 @@ extension Importer {
         if b1.allSatisfy({ $0 == 0 }) { shift = outer.shift }
         else if s2.allSatisfy({ $0 == 1 }) && b2.allSatisfy({ $0 == 0 }) { shift = inner.shift }
         else { shift = claim(Tensor(name: "\(nodes[i].name).shift", shape: [b1.count], values: (0..<b1.count).map { s2[$0] * b1[$0] + b2[$0] })) }
+        touch(i); touch(j)
         nodes[i].kind = .op(.affine(Affine(scale: scale, shift: shift)))
         nodes[i].inputs = nodes[j].inputs
         nodes[j].removed = true

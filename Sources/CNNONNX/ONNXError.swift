@@ -16,6 +16,9 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedOp(node: String, opType: String, domain: String, supported: [String])
     /// A known op used in a way the typed graph cannot carry (non-constant weight, broadcast …).
     case unsupportedUsage(node: String, opType: String, message: String)
+    /// A node whose result, or an attribute, is beyond what the importer accepts (`ImportLimits`):
+    /// a hostile or broken file asking for absurd sizes.
+    case limitExceeded(node: String, opType: String, message: String)
     /// An attribute with a wrong type or a value outside what the op allows.
     case badAttribute(node: String, opType: String, attribute: String, message: String)
     /// A node that reads a value no input, initializer or earlier node defines.
@@ -43,6 +46,7 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
             let qualified = domain.isEmpty || domain == "ai.onnx" ? opType : "\(domain).\(opType)"
             return "node '\(node)': op \(qualified) is not supported; supported ops: " + supported.joined(separator: ", ")
         case .unsupportedUsage(let node, let opType, let message): return "node '\(node)' (\(opType)): \(message)"
+        case .limitExceeded(let node, let opType, let message): return "node '\(node)' (\(opType)): \(message)"
         case .badAttribute(let node, let opType, let attribute, let message):
             return "node '\(node)' (\(opType)): attribute '\(attribute)' \(message)"
         case .missingValue(let node, let opType, let value):

@@ -27,6 +27,9 @@ public struct ImportReport: Sendable, Codable, Equatable {
 public enum ONNXImporter {
     /// The oldest default-domain opset read.
     public static let minimumOpset = 7
+    /// How deeply protobuf messages may nest (ModelProto → GraphProto → NodeProto → AttributeProto
+    /// → TensorProto is 5; a subgraph attribute adds 3 per level).
+    public static let messageDepthLimit = 64
 
     /// Every ONNX op type the importer accepts (some only in the forms its message explains).
     public static let supportedOps: [String] = Array(Set([
@@ -39,27 +42,38 @@ public enum ONNXImporter {
 
     /// Imports the model at `path`. `inputShape` gives the shape of a graph input whose shape the
     /// model leaves open (beyond a symbolic batch); a symbolic batch stays symbolic.
-    public static func importModel(path: String, inputShape: [Int]? = nil) throws(ONNXError) -> (Graph, ImportReport) {
+    /// The file must be a regular file (a FIFO or device is refused, never waited on).
+    public static func importModel(path: String, inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .io(path: path, message: "cannot read: \(error.localizedDescription)")
+        do { data = try SafeFile.readAll(path) } catch {
+            throw .io(path: path, message: error.message)
         }
         let base = (path as NSString).deletingLastPathComponent
-        return try importModel(data: data, source: path, baseDirectory: base.isEmpty ? "." : base, inputShape: inputShape)
+        // A model that is a symlink (the Hugging Face cache's layout) may also read data beside its target.
+        let linked = SafeFile.realPath(path).map { ($0 as NSString).deletingLastPathComponent }
+        let folder = ExternalDataFolder(folder: base.isEmpty ? "." : base, linkedFolder: linked)
+        return try importModel(data: data, source: path, externalData: folder, inputShape: inputShape, inputShapes: inputShapes)
     }
 
     /// Imports a serialized ModelProto. `baseDirectory` resolves external-data files;
     /// `inputShapes` gives shapes by input name, `inputShape` for the (single) open input.
     public static func importModel(data: Data, source: String = "<memory>", baseDirectory: String? = nil,
                                    inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
+        try importModel(data: data, source: source, externalData: baseDirectory.map { ExternalDataFolder(folder: $0) },
+                        inputShape: inputShape, inputShapes: inputShapes)
+    }
+
+    static func importModel(data: Data, source: String, externalData: ExternalDataFolder?, inputShape: [Int]?,
+                            inputShapes: [String: [Int]]) throws(ONNXError) -> (Graph, ImportReport) {
         var options = BinaryDecodingOptions()
-        // ONNX nests graphs only inside control-flow attributes, which the importer refuses anyway.
-        options.messageDepthLimit = 64
+        // ONNX nests graphs only inside control-flow attributes, which the importer refuses anyway;
+        // a deeper nesting is a hostile file (the decoder recurses once per level).
+        options.messageDepthLimit = ONNXImporter.messageDepthLimit
         let model: Onnx_ModelProto
         do { model = try Onnx_ModelProto(serializedBytes: data, options: options) } catch {
             throw .malformedProtobuf(path: source, message: String(describing: error))
         }
-        let importer = Importer(source: source, baseDirectory: baseDirectory, inputShape: inputShape, inputShapes: inputShapes)
+        let importer = Importer(source: source, externalData: externalData, inputShape: inputShape, inputShapes: inputShapes)
         return try importer.run(model)
     }
 }
@@ -91,7 +105,7 @@ struct IRNode {
 
 final class Importer {
     let source: String
-    let baseDirectory: String?
+    let externalData: ExternalDataFolder?
     let givenShape: [Int]?
     let givenShapes: [String: [Int]]
 
@@ -103,18 +117,25 @@ final class Importer {
     var nodes: [IRNode] = []
     var notes: [String] = []
     var nodeNames = Set<String>()
+    /// The next suffix to try for each base name (keeps unique naming linear).
+    var nextNameSuffix: [String: Int] = [:]
+    var noted = Set<String>()
     var tensors: [String: Tensor] = [:]
+    var claimed: [ClaimKey: [String]] = [:]
+    var nextTensorSuffix: [String: Int] = [:]
     var graphOutputs = Set<String>()
     /// How often each value is read by ONNX nodes or is a graph output.
     var onnxUses: [String: Int] = [:]
     var folded = 0
+    /// Nodes a rewrite rule changed, with their inputs, outputs and liveness before (see `touch`).
+    var touched: [Int: (inputs: [String], outputs: [String], removed: Bool)] = [:]
     var fused: [String: Int] = [:]
 
-    init(source: String, baseDirectory: String?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
-        self.source = source; self.baseDirectory = baseDirectory; givenShape = inputShape; givenShapes = inputShapes
+    init(source: String, externalData: ExternalDataFolder?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
+        self.source = source; self.externalData = externalData; givenShape = inputShape; givenShapes = inputShapes
     }
 
-    func note(_ s: String) { if !notes.contains(s) { notes.append(s) } }
+    func note(_ s: String) { if noted.insert(s).inserted { notes.append(s) } }
 
     func run(_ model: Onnx_ModelProto) throws(ONNXError) -> (Graph, ImportReport) {
         guard model.hasGraph else { throw .invalidModel(path: source, message: "it has no graph") }
@@ -125,15 +146,18 @@ final class Importer {
         guard opset >= ONNXImporter.minimumOpset else {
             throw .unsupportedOpset(domain: "", version: opset, minimum: ONNXImporter.minimumOpset)
         }
-        folder = ConstantFolder(opset: opset, baseDirectory: baseDirectory)
         let g = model.graph
         if !g.sparseInitializer.isEmpty {
             throw .invalidModel(path: source, message: "sparse initializers are not supported ('\(g.sparseInitializer[0].values.name)')")
         }
+        var decoded = 0
         for t in g.initializer {
             guard !t.name.isEmpty else { throw .invalidModel(path: source, message: "an initializer has no name") }
-            consts[t.name] = try TensorDecoder.decode(t, baseDirectory: baseDirectory)
+            let c = try TensorDecoder.decode(t, externalData: externalData)
+            consts[t.name] = c
+            decoded = ImportLimits.sum(decoded, c.count) ?? Int.max
         }
+        folder = ConstantFolder(opset: opset, externalData: externalData, decodedElements: decoded)
         for n in g.node { for i in n.input where !i.isEmpty { onnxUses[i, default: 0] += 1 } }
         for o in g.output { onnxUses[o.name, default: 0] += 1; graphOutputs.insert(o.name) }
 
@@ -229,6 +253,10 @@ final class Importer {
                 shape = declared.enumerated().map { $0.element ?? .symbol($0.offset == 0 ? "N" : "?") }
                 concrete = shape.map { if case .fixed(let n) = $0 { return n } else { return 1 } }
             }
+            guard !concrete.isEmpty, concrete.count <= ImportLimits.maxRank, concrete.allSatisfy({ $0 <= ImportLimits.maxDimension }),
+                  ImportLimits.elementCount(concrete) != nil else {
+                throw .invalidModel(path: source, message: "input '\(name)' of shape \(formatShape(concrete)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)")
+            }
             shapes[name] = concrete
             result.append(InputInfo(info: ValueInfo(name: name, shape: shape), batch: concrete[0]))
         }
@@ -261,37 +289,52 @@ final class Importer {
     }
 
     /// The nodes in an order where every input is defined first (ONNX requires it; some
-    /// writers get it wrong).
+    /// writers get it wrong). Kahn's algorithm, taking the earliest ready node of the file's order
+    /// first: a well-ordered graph keeps its order, and any graph sorts in O(n log n).
     func topologicalOrder(_ g: Onnx_GraphProto, defined start: Set<String>) throws(ONNXError) -> [Onnx_NodeProto] {
+        let nodes = g.node
         var defined = start
-        var pending = Array(g.node)
+        // For each value not yet defined, the nodes waiting for it; per node, how many distinct values it waits for.
+        var waiting: [String: [Int]] = [:]
+        var missing = [Int](repeating: 0, count: nodes.count)
+        var ready = MinHeap()
+        for (i, n) in nodes.enumerated() {
+            var seen = Set<String>()
+            for v in n.input where !v.isEmpty && !defined.contains(v) && seen.insert(v).inserted {
+                waiting[v, default: []].append(i)
+                missing[i] += 1
+            }
+            if missing[i] == 0 { ready.push(i) }
+        }
         var ordered: [Onnx_NodeProto] = []
-        ordered.reserveCapacity(pending.count)
-        while !pending.isEmpty {
-            var rest: [Onnx_NodeProto] = []
-            for n in pending {
-                if n.input.allSatisfy({ $0.isEmpty || defined.contains($0) }) {
-                    ordered.append(n)
-                    for o in n.output where !o.isEmpty { defined.insert(o) }
-                } else {
-                    rest.append(n)
+        ordered.reserveCapacity(nodes.count)
+        var done = [Bool](repeating: false, count: nodes.count)
+        while let i = ready.pop() {
+            ordered.append(nodes[i])
+            done[i] = true
+            for o in nodes[i].output where !o.isEmpty && defined.insert(o).inserted {
+                for j in waiting.removeValue(forKey: o) ?? [] {
+                    missing[j] -= 1
+                    if missing[j] == 0 { ready.push(j) }
                 }
             }
-            if rest.count == pending.count {
-                let n = rest[0]
-                let missing = n.input.first { !$0.isEmpty && !defined.contains($0) } ?? ""
-                throw .missingValue(node: n.name.isEmpty ? n.opType : n.name, opType: n.opType, value: missing)
-            }
-            pending = rest
+        }
+        if let i = done.firstIndex(of: false) {
+            let n = nodes[i]
+            let value = n.input.first { !$0.isEmpty && !defined.contains($0) } ?? ""
+            throw .missingValue(node: n.name.isEmpty ? n.opType : n.name, opType: n.opType, value: value)
         }
         return ordered
     }
 
     // MARK: Per-node conversion
 
+    /// `base`, or `base_k` with the first free k. Each base remembers where its search stopped,
+    /// so n nodes sharing one name cost O(n), not O(n²).
     func uniqueNodeName(_ base: String) -> String {
-        var name = base, k = 1
+        var name = base, k = nextNameSuffix[base] ?? 1
         while nodeNames.contains(name) { name = "\(base)_\(k)"; k += 1 }
+        nextNameSuffix[base] = k
         nodeNames.insert(name)
         return name
     }
@@ -304,15 +347,32 @@ final class Importer {
         return claim(t)
     }
 
+    /// Looks a claimed tensor up by its base name, shape and a digest of its values, so that
+    /// claiming n variants of one name costs O(n) lookups, not O(n²) comparisons.
+    struct ClaimKey: Hashable {
+        var base: String
+        var shape: [Int]
+        var digest: Int
+        init(_ base: String, _ t: Tensor) {
+            self.base = base; shape = t.shape
+            var h = Hasher()
+            t.values.withUnsafeBufferPointer { h.combine(bytes: UnsafeRawBufferPointer($0)) }
+            digest = h.finalize()
+        }
+    }
+
     func claim(_ t: Tensor) -> Tensor {
         var t = t
         let base = t.name
-        var k = 1
-        while let existing = tensors[t.name] {
-            if existing.shape == t.shape && existing.values == t.values { return existing }
-            t.name = "\(base)_\(k)"; k += 1
+        let key = ClaimKey(base, t)
+        for name in claimed[key] ?? [] {
+            if let existing = tensors[name], existing.values == t.values { return existing }
         }
+        var k = nextTensorSuffix[base] ?? 1
+        while tensors[t.name] != nil { t.name = "\(base)_\(k)"; k += 1 }
+        nextTensorSuffix[base] = k
         tensors[t.name] = t
+        claimed[key, default: []].append(t.name)
         return t
     }
 
@@ -358,11 +418,35 @@ final class Importer {
             }
         case .reshape(let t): out = t
         case .transpose(let p): out = p.map { inShapes[0][$0] }
-        case .pad(let b, let e, _): out = zip(inShapes[0], zip(b, e)).map { $0 + $1.0 + $1.1 }
+        case .pad(let b, let e, _):
+            var padded: [Int] = []
+            for (d, (x, y)) in zip(inShapes[0], zip(b, e)) {
+                guard let v = ImportLimits.sum(d, x, y) else { throw .limitExceeded(node: name, opType: onnxOp, message: "padding \(formatShape(inShapes[0])) by \(b), \(e) overflows") }
+                padded.append(v)
+            }
+            out = padded
         case .constBinary: out = inShapes[0]
         }
+        try checkRuntimeShape(out, node: name, opType: onnxOp, what: "its output")
         shapes[output] = out
         nodes.append(IRNode(name: name, onnxOp: onnxOp, kind: kind, inputs: inputs, outputs: [output]))
+    }
+
+    /// A run-time value's shape must stay within `ImportLimits` (rank, each side, element count),
+    /// so that later size arithmetic (shape inference, planning, kernels) cannot overflow.
+    func checkRuntimeShape(_ shape: [Int], node: String, opType: String, what: String) throws(ONNXError) {
+        guard shape.count <= ImportLimits.maxRank, shape.allSatisfy({ $0 <= ImportLimits.maxDimension }),
+              ImportLimits.elementCount(shape) != nil else {
+            throw .limitExceeded(node: node, opType: opType, message: "\(what) \(formatShape(shape)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)")
+        }
+    }
+
+    /// A parameter the importer expands (a scalar to per-channel values, a broadcast to the
+    /// normalized shape) must stay within `ImportLimits.maxFoldedElements`.
+    func checkExpansion(_ count: Int, node: String, opType: String, what: String) throws(ONNXError) {
+        guard count <= ImportLimits.maxFoldedElements else {
+            throw .limitExceeded(node: node, opType: opType, message: "expanding the \(what) to \(count) values is beyond \(ImportLimits.maxFoldedElements)")
+        }
     }
 
     func leftoverError(_ n: IRNode) -> ONNXError {
@@ -387,5 +471,40 @@ func graphMessage(_ e: GraphError) -> String {
     case .shapeMismatch(_, let m), .invalidAttribute(_, let m): return m
     case .badParameter(_, let t, let m): return "tensor '\(t)': \(m)"
     default: return e.description
+    }
+}
+
+/// A binary min-heap of node indices (the topological sort's ready set).
+struct MinHeap {
+    private var items: [Int] = []
+
+    mutating func push(_ x: Int) {
+        items.append(x)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[parent] > items[i] else { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < items.count && items[l] < items[m] { m = l }
+                if r < items.count && items[r] < items[m] { m = r }
+                if m == i { break }
+                items.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
     }
 }

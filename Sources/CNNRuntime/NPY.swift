@@ -74,8 +74,14 @@ public enum NPY {
     public static let maximumHeaderLength = 1 << 20
 
     public static func read(_ path: String) throws(NPYError) -> NPYArray {
+        // Non-blocking and regular files only: a FIFO or device would block or stream forever.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, message: "is not a regular file") }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try handle.readToEnd() ?? Data() } catch {
             throw .io(path: path, message: "cannot read: \(error.localizedDescription)")
         }
         return try decode([UInt8](data), path: path)

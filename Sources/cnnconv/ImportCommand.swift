@@ -63,13 +63,10 @@ struct ImportCommand: ParsableCommand {
         let (shape, named) = try parsedShapes()
         let graph: Graph, report: ImportReport
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: model))
-            let base = URL(fileURLWithPath: model).deletingLastPathComponent().path
-            (graph, report) = try ONNXImporter.importModel(data: data, source: model, baseDirectory: base, inputShape: shape, inputShapes: named)
-        } catch let e as ONNXError {
-            throw CLIFailure(e)
+            // The importer reads the file itself: regular files only, never blocking on a FIFO.
+            (graph, report) = try ONNXImporter.importModel(path: model, inputShape: shape, inputShapes: named)
         } catch {
-            throw CLIFailure("\(model): cannot read: \(error.localizedDescription)")
+            throw CLIFailure(error)
         }
         guard URL(fileURLWithPath: outputPath).standardizedFileURL != URL(fileURLWithPath: model).standardizedFileURL else {
             throw CLIFailure("the output would replace the input \(model); choose another -o", exitCode: .usage)
