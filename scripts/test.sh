@@ -21,3 +21,5 @@ echo "== Python package cnnm (pytest in a virtual environment this script create
 scripts/test-python.sh
 echo "== a package outside the tree that depends on cnnconv by path (CNNConvKit)"
 scripts/check-outside-package.sh
+echo "== fuzzing: the .cnnm reader, the ONNX importer and the .npy reader, 30 s each (libFuzzer + ASan)"
+Fuzz/ci.sh 30
