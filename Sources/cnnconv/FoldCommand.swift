@@ -1,29 +1,42 @@
-// `cnnconv fold`: fold BatchNorm and dropout into weights, verify, write a new file.
+// `cnnconv fold`: parse the options into a `FoldJob` (CNNConvKit), run it, render its outcome.
 import ArgumentParser
-import CNNFormat
-import CNNGraph
-import CNNPasses
-import CNNVerify
+import CNNConvKit
 import Foundation
+
+extension StorageFormat.ElementType: ExpressibleByArgument {}
+
+/// `--compress`: the tensor encoding, by the names the CLI uses.
+enum Compression: String, CaseIterable, ExpressibleByArgument {
+    case none, deflate, shuffle
+    var encoding: StorageFormat.Encoding {
+        switch self {
+        case .none: return .raw
+        case .deflate: return .deflate
+        case .shuffle: return .shuffle
+        }
+    }
+}
 
 struct FoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fold",
         abstract: "Fold BatchNorm into conv/linear weights, apply dropout's inference rule, verify, and write the result.",
-        discussion: "Passes: " + FoldPasses.names.joined(separator: ", ")
+        discussion: "MODEL and -o may be .cnnm or .onnx (ONNX in, folded ONNX out in one step). Passes: "
+            + FoldPasses.names.joined(separator: ", ")
     )
 
-    @Argument(help: "The model to fold (never overwritten unless --in-place).")
+    @Argument(help: "The model to fold (never overwritten unless --in-place).", completion: .file(extensions: ["cnnm", "onnx"]))
     var model: String
 
-    @Option(name: .shortAndLong, help: "Output file (default: MODEL with .folded before the extension).")
+    @Option(name: .shortAndLong, help: "Output file (default: MODEL with .folded before the extension); .onnx writes ONNX.",
+            completion: .file(extensions: ["cnnm", "onnx"]))
     var output: String?
 
-    @Option(help: "Storage type of the written weights: f32, f16 or bf16.")
-    var dtype: String = "f32"
+    @Option(help: "Storage type of the written weights.")
+    var dtype: StorageFormat.ElementType = .float32
 
-    @Option(help: "Tensor encoding: none, deflate or shuffle (byte-shuffle + deflate).")
-    var compress: String = "none"
+    @Option(help: "Tensor encoding (shuffle: byte-shuffle + deflate).")
+    var compress: Compression = .none
 
     @Option(help: "Comma-separated passes to run (default: all).")
     var passes: String?
@@ -44,10 +57,10 @@ struct FoldCommand: ParsableCommand {
     var json = false
 
     @Option(help: "Random inputs for verification.")
-    var samples = 8
+    var samples = FoldJob.defaultVerification.samples
 
     @Option(name: .customLong("f64-samples"), help: "Of those, samples that also run in Float64 and decide the verdict.")
-    var f64Samples = FoldCommand.defaultFloat64Samples
+    var f64Samples = FoldJob.defaultVerification.float64Samples ?? 2
 
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 0
@@ -58,93 +71,68 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "Judge with numpy.allclose at this relative tolerance instead of against Float64 (atol defaults to 1e-5).")
     var rtol: Double?
 
-    /// The verdict's Float64 samples by default: the Float64 run costs about twice a Float32
-    /// one, and two samples already give every output element twice.
-    static let defaultFloat64Samples = 2
-
     @OptionGroup var memory: MemoryLimitOption
 
-    var element: StorageFormat.ElementType? {
-        StorageFormat.ElementType(rawValue: dtype)
-    }
-    var encoding: StorageFormat.Encoding? {
-        compress == "none" ? .raw : StorageFormat.Encoding(rawValue: compress).flatMap { $0 == .raw ? nil : $0 }
-    }
-
     func validate() throws {
-        guard element != nil else { throw ValidationError("--dtype must be f32, f16 or bf16, not '\(dtype)'") }
-        guard encoding != nil else { throw ValidationError("--compress must be none, deflate or shuffle, not '\(compress)'") }
         guard samples >= 1, samples <= MemoryLimitOption.maxSamples else { throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)") }
         guard f64Samples >= 1 else { throw ValidationError("--f64-samples must be at least 1") }
-        if let o = output, !inPlace, URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path {
-            throw ValidationError("the output would replace the input model; pass --in-place to allow that")
+        if dtype != .float32 || compress != .none, (output ?? model).lowercased().hasSuffix(".onnx") {
+            throw ValidationError("--dtype and --compress apply to .cnnm output; ONNX stores float32")
         }
     }
 
-    var outputPath: String {
-        if inPlace { return model }
-        if let output { return output }
-        let ext = (model as NSString).pathExtension
-        let stem = (model as NSString).deletingPathExtension
-        return ext.isEmpty ? model + ".folded" : "\(stem).folded.\(ext)"
+    /// The job these options describe.
+    var job: FoldJob {
+        var job = FoldJob()
+        job.storage = StorageFormat(dtype, compress.encoding)
+        job.passes = passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        job.force = force
+        if noVerify {
+            job.verification = nil
+        } else {
+            job.verification?.samples = samples
+            job.verification?.float64Samples = f64Samples
+            job.verification?.seed = seed
+            job.verification?.rule = VerificationRule(atol: atol, rtol: rtol)
+            job.verification?.progress = Progress.reporter()
+        }
+        return job
     }
 
     func run() throws {
-        let element = element!, encoding = encoding!
         try memory.apply()
-        let original = try loadModel(model)
-        if !noVerify { try MemoryLimitOption.checkSamples(original, path: model, samples: samples, option: "--samples") }
-        let passList: [Pass]
-        do { passList = try FoldPasses.pipeline(passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }) } catch {
-            throw CLIFailure(error, exitCode: .usage)
+        MappedFileGuard.watch(model)
+        let outcome: FoldOutcome
+        do { outcome = try job.run(input: model, output: output, inPlace: inPlace) } catch {
+            Progress.finish()
+            switch error {
+            case .usage: throw CLIFailure(error.description, exitCode: .usage)
+            case .verificationCouldNotRun: throw CLIFailure("\(model): \(error)")
+            default: throw CLIFailure(error.description)
+            }
         }
-        let options = FoldOptions(storage: element)
-        let result: FoldResult
-        do { result = try FoldPasses.fold(original, passes: passList, options: options) } catch { throw CLIFailure(error) }
-
-        if result.wasAlreadyFolded && element == .float32 && encoding == .raw {
-            let message = "\(model) is already folded (\(original.appliedPasses.joined(separator: ", "))): nothing to do, nothing written"
+        Progress.finish()
+        let path = outcome.output ?? FoldJob.defaultOutput(for: model)
+        if outcome.alreadyFolded {
+            let message = "\(model) is already folded (\(outcome.original.appliedPasses.joined(separator: ", "))): nothing to do, nothing written"
             if json { print(try Format.json(["status": "already-folded", "message": message])) } else { print(message) }
             return
         }
-        var folded = result.graph.storingParameters(as: StorageFormat(element, encoding))
-        folded.producer = Graph.defaultProducer
-
-        var verification: VerifyReport? = nil
-        if !noVerify {
-            var v = VerifyOptions()
-            v.samples = samples
-            v.seed = seed
-            v.rule = VerificationRule(atol: atol, rtol: rtol)
-            v.float64Samples = f64Samples
-            v.candidateStorage = element
-            v.progress = Progress.reporter()
-            do { verification = try Verifier.verify(reference: original, candidate: folded, options: v) } catch {
-                Progress.finish()
-                throw CLIFailure("\(model): verification could not run: \(error)")
-            }
-            Progress.finish()
-        }
-        let passed = verification?.passed ?? true
-        let path = outputPath
-        var wrote = false
-        if passed || force {
-            do { try folded.write(to: path) } catch { throw CLIFailure(error) }
-            wrote = true
-        }
-        let before = try? InspectionReport(graph: original)
-        let after = try? InspectionReport(graph: folded)
+        let before = try? InspectionReport(graph: outcome.original)
+        let after = try? InspectionReport(graph: outcome.folded)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0
         if json {
-            print(try Format.json(FoldJSON(input: model, output: wrote ? path : nil, reports: result.reports, verification: verification,
-                                           counts: .init(before: before.map(Counts.init), after: after.map(Counts.init)), bytes: wrote ? size : nil)))
+            print(try Format.json(FoldJSON(input: model, output: outcome.wrote ? path : nil, reports: outcome.reports,
+                                           verification: outcome.verification,
+                                           counts: .init(before: before.map(Counts.init), after: after.map(Counts.init)),
+                                           bytes: outcome.wrote ? size : nil)))
         } else {
-            print(FoldRenderer.render(model: model, output: path, reports: result.reports, verification: verification,
-                                      before: before, after: after, wrote: wrote, size: size, explain: explain), terminator: "")
+            print(FoldRenderer.render(model: model, output: path, reports: outcome.reports, verification: outcome.verification,
+                                      before: before, after: after, wrote: outcome.wrote, size: size, explain: explain), terminator: "")
         }
-        if !passed {
-            Terminal.error(wrote ? "verification failed; wrote \(path) anyway (--force)"
-                                 : "verification failed; nothing written (use --force to write anyway)")
+        if !outcome.passed {
+            Terminal.error(outcome.wrote ? "verification failed; wrote \(path) anyway (--force)"
+                                         : "verification failed; nothing written (use --force to write anyway)")
             throw ExitStatus.verificationFailed.code
         }
     }
