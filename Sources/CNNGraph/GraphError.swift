@@ -1,4 +1,5 @@
 // Everything that can be wrong with a graph, naming the node or tensor at fault.
+import CNNFormat
 
 public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateNodeName(String)
@@ -17,7 +18,10 @@ public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongInputCount(node: String, op: String, expected: String, found: Int)
     case unsupportedInFormat(String)
 
-    public var description: String {
+    /// One line; names from the file are escaped (`displaySafe`).
+    public var description: String { displaySafe(text) }
+
+    private var text: String {
         switch self {
         case .duplicateNodeName(let n): return "two nodes are named '\(n)'"
         case .duplicateValue(let v, let n): return "node '\(n)' produces '\(v)', which another node or input already defines"

@@ -1,5 +1,6 @@
 // What every command shares: exit codes, the one-line error, terminal detection, number formats.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import Foundation
 
@@ -34,8 +35,10 @@ enum Terminal {
             && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
+    /// One line on stderr; names and paths in it are escaped (`displaySafe`): no raw control,
+    /// newline or bidi character reaches the terminal.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data(("cnnconv: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+        FileHandle.standardError.write(Data(("cnnconv: " + displaySafe(message) + "\n").utf8))
     }
 
     static func note(_ message: String) {
