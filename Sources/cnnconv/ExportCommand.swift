@@ -35,10 +35,8 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(outputPath, notReplacing: [model])
         let graph = try loadModel(model)
-        guard URL(fileURLWithPath: outputPath).standardizedFileURL != URL(fileURLWithPath: model).standardizedFileURL else {
-            throw CLIFailure("the output would replace the input \(model); choose another -o", exitCode: .usage)
-        }
         let proto: Onnx_ModelProto
         do {
             proto = try ONNXExporter.exportModel(graph)

@@ -66,8 +66,10 @@ struct FoldCommand: ParsableCommand {
         guard element != nil else { throw ValidationError("--dtype must be f32, f16 or bf16, not '\(dtype)'") }
         guard encoding != nil else { throw ValidationError("--compress must be none, deflate or shuffle, not '\(compress)'") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        if let o = output, !inPlace, URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path {
-            throw ValidationError("the output would replace the input model; pass --in-place to allow that")
+        // By device and inode (a symlink or another spelling is the same file), and only regular files.
+        do { _ = try OutputPath(outputPath, notReplacing: inPlace ? [] : [model]) } catch {
+            if case .wouldReplaceInput = error { throw ValidationError("\(error); pass --in-place to allow that") }
+            throw ValidationError(error.description)
         }
     }
 

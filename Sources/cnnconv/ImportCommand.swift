@@ -60,6 +60,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(outputPath, notReplacing: [model])
         let (shape, named) = try parsedShapes()
         let graph: Graph, report: ImportReport
         do {
@@ -70,9 +71,6 @@ struct ImportCommand: ParsableCommand {
             throw CLIFailure(e)
         } catch {
             throw CLIFailure("\(model): cannot read: \(error.localizedDescription)")
-        }
-        guard URL(fileURLWithPath: outputPath).standardizedFileURL != URL(fileURLWithPath: model).standardizedFileURL else {
-            throw CLIFailure("the output would replace the input \(model); choose another -o", exitCode: .usage)
         }
         do { try graph.write(to: outputPath) } catch { throw CLIFailure(error) }
         if json {

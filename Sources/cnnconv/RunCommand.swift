@@ -67,6 +67,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let inputFiles = [model] + input.map { $0.split(separator: "=", maxSplits: 1).last.map(String.init) ?? $0 }
+        for path in output + [saveInput].compactMap({ $0 }) { try checkOutput(path, notReplacing: inputFiles) }
         let graph = try loadModel(model)
         let report = f64 ? try execute(graph, Double.self) : try execute(graph, Float.self)
         if json { print(try Format.json(report)) } else { print(RunRenderer.render(report), terminator: "") }

@@ -28,6 +28,12 @@ struct CLIFailure: Error {
     }
 }
 
+/// Checks an output path before any work: a regular file (or none yet), not one of `inputs`
+/// (by device and inode). Exit 2 otherwise.
+func checkOutput(_ path: String, notReplacing inputs: [String]) throws {
+    do { _ = try OutputPath(path, notReplacing: inputs) } catch { throw CLIFailure(error, exitCode: .usage) }
+}
+
 enum Terminal {
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
     static var colorEnabled: Bool {
