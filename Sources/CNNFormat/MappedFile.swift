@@ -98,14 +98,25 @@ public struct AtomicFileWriter: ~Copyable {
     private var finished = false
 
     public init(destination: String) throws(FormatError) {
+        _ = TemporaryFiles.handlersInstalled  // before the temporary file exists
         let output: OutputPath
         do { output = try OutputPath(destination) } catch { throw .ioError(error.description) }
         let folder = OutputPath.folder(of: output.target)
         let name = (output.target as NSString).lastPathComponent
-        var template = Array((folder + "/." + name + ".cnnconv-tmp-\(getpid()).XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(errno)) }
-        let temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // The path is registered for cleanup before the file exists (a signal may be handled on
+        // any thread, at any moment), then created exclusively; a name taken is tried again.
+        var fd: Int32 = -1, temporaryPath = "", slot: Int? = nil, failure: Int32 = 0
+        for _ in 0..<16 {
+            let suffix = String(UInt64.random(in: 0..<(1 << 48)), radix: 36)
+            temporaryPath = folder + "/." + name + ".cnnconv-tmp-\(getpid())." + suffix
+            slot = TemporaryFiles.register(temporaryPath)
+            fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            failure = errno
+            if fd >= 0 { break }
+            TemporaryFiles.unregister(slot)
+            if failure != EEXIST { break }
+        }
+        guard fd >= 0 else { throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(failure)) }
         if let existing = output.existing {
             fchmod(fd, mode_t(existing.mode & 0o7777))
             if existing.owner != getuid() || existing.group != getgid() {
@@ -118,7 +129,7 @@ public struct AtomicFileWriter: ~Copyable {
         self.target = output.target
         self.fd = fd
         self.temporaryPath = temporaryPath
-        self.cleanupSlot = TemporaryFiles.register(temporaryPath)
+        self.cleanupSlot = slot
     }
 
     /// Writes `bytes` to `path` atomically, with every check above.

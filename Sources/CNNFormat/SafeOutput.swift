@@ -128,12 +128,13 @@ enum TemporaryFiles {
         return p
     }()
     static let lock = NSLock()
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
 
     /// Installs the handlers once, and only over the default action: a process that ignores
     /// SIGINT (started with nohup, say) keeps ignoring it, and an application's own handler stays.
     static let handlersInstalled: Bool = {
         _ = (paths, inUse)  // initialized before a handler can read them
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        for sig in signals {
             let previous = signal(sig, removeAndReraise)
             if previous != nil { signal(sig, previous) }  // SIG_IGN or another handler: leave it
         }
@@ -143,7 +144,6 @@ enum TemporaryFiles {
     /// Remembers `path` until `unregister`; nil when every slot is taken or the path is too long
     /// (the write still happens, only without cleanup on a signal).
     static func register(_ path: String) -> Int? {
-        _ = handlersInstalled
         let bytes = Array(path.utf8)
         guard bytes.count < slotLength else { return nil }
         lock.lock()

@@ -1,5 +1,6 @@
 // `cnnconv export`: a cnnconv model file → an ONNX model that onnxruntime runs with the same outputs.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNONNX
 import Foundation
@@ -50,7 +51,7 @@ struct ExportCommand: ParsableCommand {
         if json {
             print(try Format.json(summary))
         } else {
-            print("\(model) → \(outputPath): \(graph.nodes.count) nodes → \(summary.onnxNodes) ONNX nodes, opset \(summary.opset), \(summary.initializers) initializers")
+            print(displaySafe("\(model) → \(outputPath): \(graph.nodes.count) nodes → \(summary.onnxNodes) ONNX nodes, opset \(summary.opset), \(summary.initializers) initializers"))
         }
     }
 }

@@ -1,5 +1,6 @@
 // `cnnconv import`: an ONNX model → a cnnconv model file, with a report of what was folded and fused.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNONNX
 import Foundation
@@ -77,9 +78,9 @@ struct ImportCommand: ParsableCommand {
             print(try Format.json(report))
             return
         }
-        print("\(model) → \(outputPath): \(report.onnxNodeCount) ONNX nodes (opset \(report.opset)\(report.producer.isEmpty ? "" : ", \(report.producer)")) → \(report.graphNodeCount) nodes, \(Format.count(graph.parameterCount)) parameters")
+        print(displaySafe("\(model) → \(outputPath): \(report.onnxNodeCount) ONNX nodes (opset \(report.opset)\(report.producer.isEmpty ? "" : ", \(report.producer)")) → \(report.graphNodeCount) nodes, \(Format.count(graph.parameterCount)) parameters"))
         if report.foldedNodeCount > 0 { print("  computed at import: \(report.foldedNodeCount) constant/shape node(s)") }
         for (pattern, count) in report.fusedPatterns.sorted(by: { $0.key < $1.key }) { print("  fused: \(count)× \(pattern)") }
-        for note in report.notes { print("  note: \(note)") }
+        for note in report.notes { print("  note: " + displaySafe(note)) }
     }
 }
