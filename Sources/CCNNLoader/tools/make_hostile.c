@@ -2,7 +2,8 @@
  * make_hostile.c — writes the hostile model files ci-check.sh feeds to cnnm-run (issue 12), with
  * valid CRCs so that each reaches the check it is about:
  *
- *   make_hostile bomb OUT      eight f16+deflate tensors of 5 M zeros: 160 MB of floats from ~80 KB
+ *   make_hostile bomb OUT      a valid graph of four Affine nodes over [1, 5 M] whose eight scale and
+ *                              shift tensors are f16+deflate zeros: 160 MB of floats from ~80 KB
  *                              (over the decoded-bytes budget; refused before anything is decoded)
  *   make_hostile chain N OUT   a valid graph: input x [1, 4], then N Relu nodes chained
  *   make_hostile names OUT     a node whose name and input carry ESC sequences, a bidi override,
@@ -98,7 +99,38 @@ static int bomb(const char *path) {
         memcpy(data + entries[i].offset, stream, stored);
         table[i] = &entries[i];
     }
+    /* x [1, COUNT] -> affine0(t0, t1) -> ... -> affine3(t6, t7): every tensor is used. */
+    static const uint64_t shape[2] = {1, COUNT};
+    Cnnconv__V1__ValueInfo *input = value("x", 2, shape);
+    Cnnconv__V1__Node nodes[TENSORS / 2], *list[TENSORS / 2];
+    Cnnconv__V1__Affine affines[TENSORS / 2];
+    static char node_names[TENSORS / 2][8], *values[TENSORS / 2 + 1] = {"x"};
+    for (int i = 0; i < TENSORS / 2; i++) {
+        Cnnconv__V1__Node init = CNNCONV__V1__NODE__INIT;
+        Cnnconv__V1__Affine ainit = CNNCONV__V1__AFFINE__INIT;
+        snprintf(node_names[i], sizeof node_names[i], "a%d", i);
+        values[i + 1] = node_names[i];
+        affines[i] = ainit;
+        affines[i].scale = names[2 * i];
+        affines[i].shift = names[2 * i + 1];
+        nodes[i] = init;
+        nodes[i].name = node_names[i];
+        nodes[i].n_inputs = 1;
+        nodes[i].inputs = &values[i];
+        nodes[i].n_outputs = 1;
+        nodes[i].outputs = &values[i + 1];
+        nodes[i].op_case = CNNCONV__V1__NODE__OP_AFFINE;
+        nodes[i].affine = &affines[i];
+        list[i] = &nodes[i];
+    }
+    Cnnconv__V1__ValueInfo *output = value(values[TENSORS / 2], 0, NULL);
     model.name = "bomb";
+    model.n_inputs = 1;
+    model.inputs = &input;
+    model.n_outputs = 1;
+    model.outputs = &output;
+    model.n_nodes = TENSORS / 2;
+    model.nodes = list;
     model.n_tensors = TENSORS;
     model.tensors = table;
     int ok = write_model(path, &model, data, data_length);
