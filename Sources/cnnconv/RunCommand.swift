@@ -1,6 +1,7 @@
 // `cnnconv run`: run a model on an .npy input (or a seeded random one) in eval, train or MC
 // dropout mode, in Float32 or Float64; write outputs as .npy, print statistics and latency.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNKernels
 import CNNRuntime
@@ -261,12 +262,13 @@ enum RunRenderer {
 
     static func render(_ r: RunReport) -> String {
         var out = ""
-        func line(_ s: String = "") { out += s + "\n" }
-        line(Terminal.bold("\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")"))
+        // Names and paths are escaped (displaySafe); only our colour codes reach the terminal.
+        func line(_ s: String = "", _ styledSuffix: String = "") { out += displaySafe(s) + styledSuffix + "\n" }
+        out += Terminal.bold(displaySafe("\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")")) + "\n"
         line("input: \(r.input)")
         for o in r.outputs {
-            line("output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))"
-                 + (o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : ""))
+            line("output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))",
+                 o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : "")
             if let top = o.top1 {
                 for (n, t) in top.prefix(8).enumerated() { line("  sample \(n): top-1 class \(t.index) (\(num(t.value)))") }
                 if top.count > 8 { line("  … \(top.count - 8) more samples") }

@@ -1,5 +1,6 @@
 // `cnnconv verify`: run two models on the same inputs and report how far apart they are.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNRuntime
 import CNNVerify
@@ -132,7 +133,7 @@ enum VerifyRenderer {
         func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text + "\n" }
         for o in r.outputs {
             let e = o.error
-            out += "output \(o.name) [\(formatShape(o.shape))], \(r.samples) \(r.inputSource == "random" ? "random inputs (seed \(r.seed))" : "inputs from files")\n"
+            out += "output \(displaySafe(o.name)) [\(formatShape(o.shape))], \(r.samples) \(r.inputSource == "random" ? "random inputs (seed \(r.seed))" : "inputs from files")\n"
             row("max abs error", "\(sci(e.maxAbsError))  at [\(e.maxAbsIndex.map(String.init).joined(separator: ", "))] (\(String(format: "%.7g", e.candidateValue)) vs \(String(format: "%.7g", e.referenceValue)))")
             row("max rel error", "\(sci(e.maxRelError))      mean abs \(sci(e.meanAbsError)) · rms \(sci(e.rmsError)) · cosine \(String(format: "%.7f", e.cosineSimilarity))")
             if let agree = e.argmaxAgreement { row("argmax", "\(agree)/\(e.rows) agree") }
@@ -158,11 +159,11 @@ enum VerifyRenderer {
         if let layers = r.layers {
             out += "per layer (\(layers.count) shared values, first batch):\n"
             for l in layers {
-                let name = l.candidate == l.reference ? l.candidate : "\(l.candidate) ≙ \(l.reference)"
+                let name = displaySafe(l.candidate == l.reference ? l.candidate : "\(l.candidate) ≙ \(l.reference)")
                 let status = l.passed ? "ok" : (l.note ?? Terminal.red("DIVERGES"))
                 out += "  " + name.padding(toLength: 32, withPad: " ", startingAt: 0) + " max |Δ| \(sci(l.maxAbsError))".padding(toLength: 20, withPad: " ", startingAt: 0) + "  \(status)\n"
             }
-            if let first = r.firstDivergence { out += "first divergence: \(first)\n" }
+            if let first = r.firstDivergence { out += "first divergence: \(displaySafe(first))\n" }
         }
         out += r.passed ? Terminal.green("PASS") : Terminal.red("FAIL")
         out += " (atol \(sci(r.atol)), rtol \(sci(r.rtol)))\n"

@@ -155,6 +155,12 @@ import Testing
         #expect(dot.status == 0)
         #expect(clean(dot.stdout), "\(dot.stdout.debugDescription)")
         #expect(dot.stdout.contains("fc\\\\x1b[2J"))  // displaySafe's backslash, escaped for DOT
+        for command in [["run", model]] {
+            let r = try CLI.run(command)
+            #expect(r.status == 0, "\(command): \(r.stderr)")
+            #expect(clean(r.stdout), "\(command): \(r.stdout.debugDescription)")
+            #expect(r.stdout.contains(escaped) || r.stdout.contains("m\\x1b[31m"), "\(command): \(r.stdout)")
+        }
         // An error naming the node: the same graph with a duplicate tensor reference problem.
         var header = try ModelFile(path: model).header
         header.nodes[0].linear.weight = "missing\u{1B}[8m"
