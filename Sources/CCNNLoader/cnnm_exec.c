@@ -646,12 +646,6 @@ static void resize(const cnnm_node *node, const value *x, float *y, const cnnm_s
 
 /* ---- running -------------------------------------------------------------------------------- */
 
-static value *lookup(value *values, size_t n, const char *name) {
-    for (size_t i = n; i-- > 0;) /* latest first */
-        if (strcmp(values[i].name, name) == 0) return &values[i];
-    return NULL;
-}
-
 static int normalize(int32_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
 cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n_inputs,
@@ -669,11 +663,9 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
     if (status != CNNM_OK) return status;
 
     size_t n_nodes = cnnm_node_count(model);
-    size_t capacity = n_inputs + 1, n_values = 0, max_in = 1;
-    for (size_t i = 0; i < n_nodes; i++) {
-        if (model->nodes[i].n_inputs > max_in) max_in = model->nodes[i].n_inputs;
-        capacity += model->nodes[i].n_outputs;
-    }
+    /* Values by the ids validation gave them (graph inputs, then node outputs): no name lookups. */
+    size_t capacity = model->n_values + 1, n_values = model->n_values, max_in = 1;
+    for (size_t i = 0; i < n_nodes; i++) if (model->nodes[i].n_inputs > max_in) max_in = model->nodes[i].n_inputs;
     value *values = calloc(capacity, sizeof *values);
     const value **ins = calloc(max_in, sizeof *ins);
     const cnnm_shape **in_shapes = calloc(max_in, sizeof *in_shapes);
@@ -689,7 +681,7 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
                                info->rank, a->rank, a->data ? "" : " and no data");
             goto done;
         }
-        value *v = &values[n_values++];
+        value *v = &values[i];
         v->name = info->name;
         v->shape.rank = (int)a->rank;
         size_t count = 1;
@@ -711,8 +703,8 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
     for (size_t i = 0; i < n_nodes; i++) {
         const cnnm_node *node = &model->nodes[i];
         for (size_t k = 0; k < node->n_inputs; k++) {
-            value *v = lookup(values, n_values, node->inputs[k]);
-            ins[k] = v; /* defined: checked at open */
+            value *v = &values[model->input_values[model->input_offsets[i] + k]];
+            ins[k] = v; /* defined earlier: checked at open */
             in_shapes[k] = &v->shape;
         }
         /* Last uses, computed lazily: scan forward once per node output below instead. */
@@ -771,7 +763,7 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
             status = cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, model->path, "out of memory running node '%s'", node->name);
             goto done;
         }
-        value *v = &values[n_values++];
+        value *v = &values[model->node_first_value[i]];
         v->name = node->outputs[0];
         v->shape = out_shape;
         v->data = y;
@@ -784,7 +776,7 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
                 goto done;
             }
             memcpy(copy, y, count * sizeof(float));
-            value *extra = &values[n_values++];
+            value *extra = &values[model->node_first_value[i] + o];
             extra->name = node->outputs[o];
             extra->shape = out_shape;
             extra->data = copy;
@@ -794,20 +786,14 @@ cnnm_status cnnm_run(const cnnm_model *model, const cnnm_array *inputs, size_t n
         for (size_t k = 0; k < node->n_inputs; k++) {
             value *in = (value *)ins[k];
             if (!in->owned || !in->data) continue;
-            int needed = 0;
-            for (size_t j = i + 1; j < n_nodes && !needed; j++)
-                for (size_t q = 0; q < model->nodes[j].n_inputs; q++)
-                    if (strcmp(model->nodes[j].inputs[q], in->name) == 0) { needed = 1; break; }
-            for (size_t o = 0; o < n_outputs && !needed; o++)
-                if (strcmp(model->outputs[o].name, in->name) == 0) needed = 1;
-            if (!needed) {
+            if (model->last_use[model->input_values[model->input_offsets[i] + k]] == i) { /* graph outputs: SIZE_MAX */
                 free(in->data);
                 in->data = NULL;
             }
         }
     }
     for (size_t o = 0; o < n_outputs; o++) {
-        value *v = lookup(values, n_values, model->outputs[o].name);
+        value *v = &values[model->output_values[o]];
         size_t count = count_of(&v->shape);
         outputs[o].data = malloc(count ? count * sizeof(float) : 1);
         if (!outputs[o].data) {

@@ -9,6 +9,18 @@
 
 #include <stdarg.h>
 
+/* A name and what it names (a table index, a value id), for a sorted index: lookups by name in
+ * O(log n) with a worst case no hostile file can degrade (unlike a hash table's collisions). */
+typedef struct cnnm_named {
+    const char *name;
+    size_t id;
+} cnnm_named;
+
+/* Sorts items by name, then id. */
+void cnnm_names_sort(cnnm_named *items, size_t n);
+/* The smallest id of `name` among sorted items, or SIZE_MAX when absent. */
+size_t cnnm_names_first(const cnnm_named *items, size_t n, const char *name);
+
 struct cnnm_model {
     const char *path;             /* for messages: the file's path or "<memory>" (owned) */
     const unsigned char *bytes;   /* the whole file image */
@@ -28,6 +40,17 @@ struct cnnm_model {
     cnnm_value_info *inputs, *outputs;
     cnnm_dim *dims;               /* storage for every value info's dims */
     cnnm_node *nodes;
+
+    cnnm_named *tensor_index;     /* the tensor table sorted by name (cnnm_tensor_find) */
+
+    /* The graph's values, numbered as defined: graph inputs, then every node's outputs in node
+     * order. Filled by cnnm_validate_graph so that the executor never searches by name. */
+    size_t n_values;
+    size_t *node_first_value;     /* per node: the value id of its first output */
+    size_t *input_offsets;        /* per node + 1: where its inputs start in input_values */
+    size_t *input_values;         /* every node input's value id, node by node */
+    size_t *output_values;        /* per graph output: its value id */
+    size_t *last_use;             /* per value: the last node reading it; SIZE_MAX for graph outputs */
 };
 
 /* Fills err (when not NULL) with code and "path: message", and returns code. */
@@ -38,7 +61,7 @@ cnnm_status cnnm_fail(cnnm_error *err, cnnm_status code, const char *path, const
     ;
 
 /* FORMAT.md section 5, on a model whose container is already proven sound. */
-cnnm_status cnnm_validate_graph(const cnnm_model *model, cnnm_error *err);
+cnnm_status cnnm_validate_graph(cnnm_model *model, cnnm_error *err);
 
 /* Shape inference shared by validation (at batch 1) and the executor (real sizes). Writes
  * the output shape of `node` given its input shapes and checks attributes and parameter shapes

@@ -33,19 +33,76 @@ static const unsigned char cnnm_magic[8] = {0x89, 0x43, 0x4E, 0x4E, 0x0D, 0x0A, 
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
+/* The length of the UTF-8 sequence at p (1-4) and its code point, or 0 when it is not well formed. */
+static size_t utf8_sequence(const unsigned char *p, uint32_t *cp) {
+    unsigned c = p[0];
+    size_t extra;
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c >= 0xC2 && c <= 0xDF) { extra = 1; *cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { extra = 2; *cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { extra = 3; *cp = c & 0x07; }
+    else return 0;
+    for (size_t i = 1; i <= extra; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
+        *cp = (*cp << 6) | (p[i] & 0x3F);
+    }
+    if ((extra == 2 && (*cp < 0x800 || (*cp >= 0xD800 && *cp <= 0xDFFF))) || (extra == 3 && (*cp < 0x10000 || *cp > 0x10FFFF)))
+        return 0;
+    return extra + 1;
+}
+
+/* What Sources/CNNFormat/DisplaySafe.swift escapes: C0, DEL, C1, bidi marks/embeddings/overrides/
+ * isolates, line and paragraph separators. */
+static int needs_escape(uint32_t cp) {
+    return cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+           (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Copies text into out (size bytes, NUL-terminated) with terminal-active characters escaped as
+ * displaySafe does (\x1b, \u{202e}), and bytes that are not UTF-8 as \xHH; stops before a
+ * character or escape that would not fit whole. */
+static void display_safe(char *out, size_t size, const char *text) {
+    const unsigned char *p = (const unsigned char *)text;
+    size_t used = 0;
+    while (*p) {
+        uint32_t cp = 0;
+        size_t n = utf8_sequence(p, &cp);
+        char piece[16];
+        size_t len;
+        if (n == 0) {
+            len = (size_t)snprintf(piece, sizeof piece, "\\x%02x", p[0]);
+            n = 1;
+        } else if (needs_escape(cp)) {
+            len = (size_t)(cp < 0x80 ? snprintf(piece, sizeof piece, "\\x%02x", (unsigned)cp)
+                                     : snprintf(piece, sizeof piece, "\\u{%04x}", (unsigned)cp));
+        } else {
+            memcpy(piece, p, n);
+            len = n;
+        }
+        if (used + len + 1 > size) break;
+        memcpy(out + used, piece, len);
+        used += len;
+        p += n;
+    }
+    out[used] = '\0';
+}
+
 cnnm_status cnnm_fail(cnnm_error *err, cnnm_status code, const char *path, const char *format, ...) {
     if (err) {
+        /* Formatted in full first, then escaped: names and paths come from the file or the user. */
+        char text[2 * CNNM_MESSAGE_MAX];
         size_t used = 0;
         err->code = code;
-        err->message[0] = '\0';
+        text[0] = '\0';
         if (path) {
-            int n = snprintf(err->message, sizeof err->message, "%s: ", path);
-            used = n < 0 ? 0 : ((size_t)n < sizeof err->message ? (size_t)n : sizeof err->message - 1);
+            int n = snprintf(text, sizeof text, "%s: ", path);
+            used = n < 0 ? 0 : ((size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
         }
         va_list args;
         va_start(args, format);
-        vsnprintf(err->message + used, sizeof err->message - used, format, args);
+        vsnprintf(text + used, sizeof text - used, format, args);
         va_end(args);
+        display_safe(err->message, sizeof err->message, text);
     }
     return code;
 }
@@ -96,6 +153,7 @@ const char *cnnm_status_name(cnnm_status status) {
     case CNNM_ERR_OUT_OF_MEMORY: return "CNNM_ERR_OUT_OF_MEMORY";
     case CNNM_ERR_UNSUPPORTED_OP: return "CNNM_ERR_UNSUPPORTED_OP";
     case CNNM_ERR_INPUT_SHAPE: return "CNNM_ERR_INPUT_SHAPE";
+    case CNNM_ERR_DECODED_TOO_LARGE: return "CNNM_ERR_DECODED_TOO_LARGE";
     }
     return "CNNM_ERR_UNKNOWN";
 }
@@ -139,25 +197,36 @@ static char *dup_string(const char *s) {
 /* True for well-formed UTF-8 (what SwiftProtobuf demands of proto3 strings). */
 static int valid_utf8(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
+    uint32_t cp;
     while (*p) {
-        unsigned c = *p;
-        int extra;
-        uint32_t cp;
-        if (c < 0x80) { p++; continue; }
-        if (c >= 0xC2 && c <= 0xDF) { extra = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { extra = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { extra = 3; cp = c & 0x07; }
-        else return 0;
-        p++;
-        for (int i = 0; i < extra; i++, p++) {
-            if ((*p & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (*p & 0x3F);
-        }
-        if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
+        size_t n = utf8_sequence(p, &cp);
+        if (n == 0) return 0;
+        p += n;
     }
     return 1;
+}
+
+/* ---- a sorted name index ------------------------------------------------------------------ */
+
+static int compare_named(const void *a, const void *b) {
+    const cnnm_named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c) return c;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+void cnnm_names_sort(cnnm_named *items, size_t n) {
+    if (n > 1) qsort(items, n, sizeof *items, compare_named);
+}
+
+size_t cnnm_names_first(const cnnm_named *items, size_t n, const char *name) {
+    size_t lo = 0, hi = n; /* the first item not below name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(items[mid].name, name) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && strcmp(items[lo].name, name) == 0 ? items[lo].id : SIZE_MAX;
 }
 
 /* ---- a counting allocator for protobuf-c --------------------------------------------------- */
@@ -209,6 +278,12 @@ void cnnm_close(cnnm_model *m) {
     free(m->outputs);
     free(m->dims);
     free(m->nodes);
+    free(m->tensor_index);
+    free(m->node_first_value);
+    free(m->input_offsets);
+    free(m->input_values);
+    free(m->output_values);
+    free(m->last_use);
     if (m->header) protobuf_c_message_free_unpacked(&m->header->base, &m->allocator);
     free(m->allocator_state);
     if (m->mapping) munmap(m->mapping, (size_t)m->size);
@@ -406,17 +481,35 @@ static cnnm_status decode_header(cnnm_model *m, cnnm_error *err) {
 
 /* ---- 4: the tensor table -------------------------------------------------------------------- */
 
+static uint64_t decoded_budget(uint64_t file_size) {
+    uint64_t scaled = file_size > UINT64_MAX / CNNM_MAX_DECODED_RATIO ? UINT64_MAX : file_size * CNNM_MAX_DECODED_RATIO;
+    if (scaled < CNNM_DECODED_BYTES_FLOOR) scaled = CNNM_DECODED_BYTES_FLOOR;
+    return scaled < CNNM_MAX_DECODED_BYTES ? scaled : CNNM_MAX_DECODED_BYTES;
+}
+
 static cnnm_status check_tensor_table(cnnm_model *m, cnnm_error *err) {
     const Cnnconv__V1__Model *h = m->header;
     const char *path = m->path;
     uint64_t expected_offset = 0;
+    /* Names unique: sorted by (name, index), a repeat is an entry whose predecessor has its
+     * name; the first one in table order is reported when the loop reaches it. */
+    m->tensor_index = malloc((h->n_tensors ? h->n_tensors : 1) * sizeof *m->tensor_index);
+    if (!m->tensor_index) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, path, "out of memory indexing the tensor table");
+    for (size_t i = 0; i < h->n_tensors; i++) {
+        m->tensor_index[i].name = h->tensors[i]->name;
+        m->tensor_index[i].id = i;
+    }
+    cnnm_names_sort(m->tensor_index, h->n_tensors);
+    size_t first_repeat = SIZE_MAX;
+    for (size_t k = 1; k < h->n_tensors; k++)
+        if (strcmp(m->tensor_index[k - 1].name, m->tensor_index[k].name) == 0 && m->tensor_index[k].id < first_repeat)
+            first_repeat = m->tensor_index[k].id;
+    uint64_t budget = decoded_budget(m->size), decoded = 0;
     for (size_t i = 0; i < h->n_tensors; i++) {
         const Cnnconv__V1__TensorEntry *e = h->tensors[i];
         const char *name = e->name;
-        /* Names unique: a linear scan per entry is fine for tables of thousands. */
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(h->tensors[j]->name, name) == 0)
-                return cnnm_fail(err, CNNM_ERR_DUPLICATE_TENSOR, path, "two tensors are named '%s'", name);
+        if (i == first_repeat)
+            return cnnm_fail(err, CNNM_ERR_DUPLICATE_TENSOR, path, "two tensors are named '%s'", name);
         int width;
         switch ((int)e->dtype) {
         case CNNM_DTYPE_FLOAT32: width = 4; break;
@@ -454,6 +547,17 @@ static cnnm_status check_tensor_table(cnnm_model *m, cnnm_error *err) {
                                  "tensor '%s' would decompress %llu bytes into %llu bytes, beyond deflate's 1032:1 limit",
                                  name, (unsigned long long)e->stored_length, (unsigned long long)raw_length);
         }
+        /* Claimed sizes against the file's budget, before anything is allocated. */
+        if (!(width == 4 && encoding == CNNM_ENCODING_RAW)) {
+            decoded += count * 4; /* count < 2^40, and the sum stops at the budget (<= 2^34) */
+            if (decoded > budget)
+                return cnnm_fail(err, CNNM_ERR_DECODED_TOO_LARGE, path,
+                                 "tensor '%s' brings the decoded size to %llu bytes, over the %llu bytes a %llu-byte file may expand to "
+                                 "(%ux its size, at least %llu bytes, at most %llu bytes) — a hostile or damaged file",
+                                 name, (unsigned long long)decoded, (unsigned long long)budget, (unsigned long long)m->size,
+                                 CNNM_MAX_DECODED_RATIO, (unsigned long long)CNNM_DECODED_BYTES_FLOOR,
+                                 (unsigned long long)CNNM_MAX_DECODED_BYTES);
+        }
         if (e->offset != expected_offset)
             return cnnm_fail(err, CNNM_ERR_TENSOR_MISPLACED, path,
                              "tensor '%s' starts at data offset %llu, expected %llu (tensors are packed in order, 64-byte aligned) — overlapping or misplaced",
@@ -484,8 +588,35 @@ static cnnm_status check_tensor_table(cnnm_model *m, cnnm_error *err) {
 
 /* ---- 5: tensor values ----------------------------------------------------------------------- */
 
-/* Inflates a zlib stream into exactly out_len bytes; returns NULL or what is wrong. */
-static const char *inflate_exact(const unsigned char *in, uint64_t in_len, unsigned char *out, uint64_t out_len) {
+/* Where inflated bytes go: byte b of element k to out[4k + b] (each element at the start of its
+ * float's slot, widened in place afterwards), from stream position k*width + b (interleaved) or
+ * b*count + k (shuffled). With direct set (f32 deflate), zlib writes out itself. */
+typedef struct scatter {
+    unsigned char *out;
+    uint64_t count;
+    int width, shuffled, direct;
+    unsigned char *window; /* INFLATE_WINDOW bytes, when not direct */
+} scatter;
+
+#define INFLATE_WINDOW ((uInt)1 << 16)
+
+static void scatter_bytes(const scatter *sc, const unsigned char *p, uint64_t n, uint64_t offset) {
+    uint64_t k = sc->shuffled ? offset % sc->count : offset / (uint64_t)sc->width;
+    uint64_t b = sc->shuffled ? offset / sc->count : offset % (uint64_t)sc->width;
+    for (uint64_t i = 0; i < n; i++) {
+        sc->out[4 * k + b] = p[i];
+        if (sc->shuffled) {
+            if (++k == sc->count) { k = 0; b++; }
+        } else if (++b == (uint64_t)sc->width) {
+            b = 0;
+            k++;
+        }
+    }
+}
+
+/* Inflates a zlib stream of exactly out_len bytes into place (see scatter); returns NULL or what
+ * is wrong. No buffer of out_len bytes is allocated: peak memory is the float result. */
+static const char *inflate_exact(const unsigned char *in, uint64_t in_len, uint64_t out_len, const scatter *sc) {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) != Z_OK) return "inflateInit failed";
@@ -501,11 +632,15 @@ static const char *inflate_exact(const unsigned char *in, uint64_t in_len, unsig
         unsigned char spare = 0;
         int status;
         if (produced < out_len) {
-            uint64_t room = out_len - produced > (1u << 30) ? (1u << 30) : out_len - produced;
-            zs.next_out = out + produced;
+            uint64_t limit = sc->direct ? (1u << 30) : INFLATE_WINDOW;
+            uint64_t room = out_len - produced > limit ? limit : out_len - produced;
+            unsigned char *target = sc->direct ? sc->out + produced : sc->window;
+            zs.next_out = target;
             zs.avail_out = (uInt)room;
             status = inflate(&zs, Z_NO_FLUSH);
-            produced += room - zs.avail_out;
+            uint64_t made = room - zs.avail_out;
+            if (!sc->direct && made) scatter_bytes(sc, target, made, produced);
+            produced += made;
         } else {
             /* One spare byte past the expected size detects a stream that decodes to more. */
             zs.next_out = &spare;
@@ -552,6 +687,15 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
+/* The element of type dtype whose little-endian bytes start at x. */
+static float element_at(const unsigned char *x, cnnm_dtype dtype) {
+    if (dtype == CNNM_DTYPE_FLOAT16) return half_to_float(le16(x));
+    uint32_t bits = dtype == CNNM_DTYPE_FLOAT32 ? le32(x) : (uint32_t)le16(x) << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 static cnnm_status decode_tensors(cnnm_model *m, cnnm_error *err) {
     const Cnnconv__V1__Model *h = m->header;
     size_t n = h->n_tensors;
@@ -559,6 +703,7 @@ static cnnm_status decode_tensors(cnnm_model *m, cnnm_error *err) {
     m->decoded = calloc(n ? n : 1, sizeof *m->decoded);
     if (!m->tensors || !m->decoded) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory");
     int little = host_is_little_endian();
+    unsigned char *window = NULL; /* the inflate window, shared by every compressed tensor */
     for (size_t i = 0; i < n; i++) {
         const Cnnconv__V1__TensorEntry *e = h->tensors[i];
         cnnm_tensor *t = &m->tensors[i];
@@ -580,42 +725,35 @@ static cnnm_status decode_tensors(cnnm_model *m, cnnm_error *err) {
             t->mapped = 1;
             continue;
         }
-        if (raw_length > SIZE_MAX || t->count > SIZE_MAX / sizeof(float))
+        if (raw_length > SIZE_MAX || t->count > SIZE_MAX / sizeof(float)) {
+            free(window);
             return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "tensor '%s' is too large for this machine", t->name);
+        }
         float *values = malloc(t->count ? (size_t)t->count * sizeof(float) : 1);
-        if (!values) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding tensor '%s'", t->name);
+        if (!values) {
+            free(window);
+            return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding tensor '%s'", t->name);
+        }
         m->decoded[i] = values;
         t->data = values;
-        const unsigned char *raw = stored;
-        unsigned char *inflated = NULL;
-        if (t->encoding != CNNM_ENCODING_RAW) {
-            inflated = malloc(raw_length ? (size_t)raw_length : 1);
-            if (!inflated) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding tensor '%s'", t->name);
-            const char *failure = inflate_exact(stored, t->stored_length, inflated, raw_length);
-            if (failure) {
-                free(inflated);
-                return cnnm_fail(err, CNNM_ERR_TENSOR_CORRUPT, m->path, "tensor '%s' cannot be decoded: %s", t->name, failure);
-            }
-            raw = inflated;
-        }
-        /* Byte b of element k sits at k*width + b (interleaved) or b*count + k (shuffled). */
-        int shuffled = t->encoding == CNNM_ENCODING_SHUFFLE_DEFLATE;
         size_t count = (size_t)t->count;
-        for (size_t k = 0; k < count; k++) {
-            unsigned char x[4];
-            for (int b = 0; b < width; b++) x[b] = shuffled ? raw[(size_t)b * count + k] : raw[k * (size_t)width + (size_t)b];
-            if (width == 4) {
-                uint32_t bits = le32(x);
-                memcpy(&values[k], &bits, 4);
-            } else if (t->dtype == CNNM_DTYPE_FLOAT16) {
-                values[k] = half_to_float(le16(x));
-            } else {
-                uint32_t bits = (uint32_t)le16(x) << 16;
-                memcpy(&values[k], &bits, 4);
-            }
+        if (t->encoding == CNNM_ENCODING_RAW) {
+            for (size_t k = 0; k < count; k++) values[k] = element_at(stored + k * (size_t)width, t->dtype);
+            continue;
         }
-        free(inflated);
+        /* Compressed: inflate straight into the float slots, then widen each slot in place. */
+        if (!window && !(window = malloc(INFLATE_WINDOW)))
+            return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, m->path, "out of memory decoding tensor '%s'", t->name);
+        scatter sc = {(unsigned char *)values, t->count, width, t->encoding == CNNM_ENCODING_SHUFFLE_DEFLATE,
+                      width == 4 && t->encoding == CNNM_ENCODING_DEFLATE, window};
+        const char *failure = inflate_exact(stored, t->stored_length, raw_length, &sc);
+        if (failure) {
+            free(window);
+            return cnnm_fail(err, CNNM_ERR_TENSOR_CORRUPT, m->path, "tensor '%s' cannot be decoded: %s", t->name, failure);
+        }
+        for (size_t k = 0; k < count; k++) values[k] = element_at((const unsigned char *)&values[k], t->dtype);
     }
+    free(window);
     return CNNM_OK;
 }
 
@@ -966,9 +1104,8 @@ size_t cnnm_tensor_count(const cnnm_model *m) { return m->header->n_tensors; }
 const cnnm_tensor *cnnm_tensor_at(const cnnm_model *m, size_t i) { return i < m->header->n_tensors ? &m->tensors[i] : NULL; }
 const cnnm_tensor *cnnm_tensor_find(const cnnm_model *m, const char *name) {
     if (!name) return NULL;
-    for (size_t i = 0; i < m->header->n_tensors; i++)
-        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
-    return NULL;
+    size_t i = cnnm_names_first(m->tensor_index, m->header->n_tensors, name);
+    return i == SIZE_MAX ? NULL : &m->tensors[i];
 }
 
 const struct Cnnconv__V1__Model *cnnm_header(const cnnm_model *m) { return m->header; }

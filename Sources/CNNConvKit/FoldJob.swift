@@ -65,8 +65,11 @@ public struct FoldJob: Sendable {
     /// written again.
     public func run(input: String, output: String? = nil, inPlace: Bool = false) throws(FoldJobError) -> FoldOutcome {
         let destination = inPlace ? input : output ?? Self.defaultOutput(for: input)
-        if !inPlace, Self.sameFile(input, destination) {
-            throw .usage("the output \(destination) would replace the input model; pass --in-place to allow that")
+        // Only a regular file (or none yet), never the input under another name (device and
+        // inode, through symlinks) — checked before any work.
+        do { _ = try OutputPath(destination, notReplacing: inPlace ? [] : [input]) } catch {
+            if case .wouldReplaceInput = error { throw .usage("\(error); pass --in-place to allow that") }
+            throw .usage(error.description)
         }
         let graph: Graph
         do { graph = try ModelFiles.load(input) } catch { throw .invalidModel(error.description) }
@@ -76,14 +79,6 @@ public struct FoldJob: Sendable {
         do { try ModelFiles.write(outcome.folded, to: destination) } catch { throw .cannotWrite(error.description) }
         outcome.wrote = true
         return outcome
-    }
-
-    /// Whether two paths name the same file (device and inode, through symlinks), or the same
-    /// path when neither exists yet.
-    static func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
-        if stat(a, &sa) == 0, stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
-        return URL(fileURLWithPath: a).standardized.path == URL(fileURLWithPath: b).standardized.path
     }
 }
 

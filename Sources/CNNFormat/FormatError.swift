@@ -21,6 +21,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case tensorTooLarge(tensor: String, elements: String, limit: UInt64)
     case tensorLengthMismatch(tensor: String, stored: UInt64, expected: UInt64)
     case tensorDecompressedTooLarge(tensor: String, bytes: UInt64, stored: UInt64)
+    /// The tensors up to and including `tensor` decode to `total` bytes, over the file's budget.
+    case decodedSizeOverBudget(tensor: String, total: UInt64, budget: UInt64, fileSize: UInt64)
     case tensorMisplaced(tensor: String, offset: UInt64, expected: UInt64)
     case tensorOutOfBounds(tensor: String, end: UInt64, fileSize: UInt64)
     case dataSectionUncovered(used: UInt64, dataLength: UInt64)
@@ -30,7 +32,10 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     case notARegularFile
     case ioError(String)
 
-    public var description: String {
+    /// One line; names from the file are escaped (`displaySafe`).
+    public var description: String { displaySafe(text) }
+
+    private var text: String {
         switch self {
         case .empty:
             return "the file is empty"
@@ -78,6 +83,8 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
             return "tensor '\(tensor)' stores \(groupedBytes(stored)), its shape and type need \(groupedBytes(expected))"
         case .tensorDecompressedTooLarge(let tensor, let bytes, let stored):
             return "tensor '\(tensor)' would decompress \(groupedBytes(stored)) into \(groupedBytes(bytes)), beyond deflate's 1032:1 limit"
+        case .decodedSizeOverBudget(let tensor, let total, let budget, let fileSize):
+            return "tensor '\(tensor)' brings the decoded size to \(groupedBytes(total)), over the \(groupedBytes(budget)) a \(groupedBytes(fileSize)) file may expand to (\(FormatLimits.maxDecodedRatio)× its size, at least \(groupedBytes(FormatLimits.decodedBytesFloor)), at most \(groupedBytes(FormatLimits.maxDecodedBytes))) — a hostile or damaged file"
         case .tensorMisplaced(let tensor, let offset, let expected):
             return "tensor '\(tensor)' starts at data offset \(grouped(offset)), expected \(grouped(expected)) (tensors are packed in order, 64-byte aligned) — overlapping or misplaced"
         case .tensorOutOfBounds(let tensor, let end, let fileSize):
@@ -106,7 +113,7 @@ public struct ModelFileError: Error, Equatable, Sendable, CustomStringConvertibl
         self.path = path
         self.reason = reason
     }
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { displaySafe("\(path): \(reason)") }
 }
 
 func hex32(_ value: UInt32) -> String { "0x" + String(value, radix: 16).leftPadded(to: 8) }

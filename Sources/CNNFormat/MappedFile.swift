@@ -82,25 +82,65 @@ func posixMessage(_ code: Int32) -> String {
     }
 }
 
-/// Writes a file atomically: a temporary file in the destination's folder, fsync, rename,
-/// fsync of the folder. On any error the temporary file is removed and the destination is
-/// untouched.
+/// Writes a file atomically: a temporary file beside the destination (`.NAME.cnnconv-tmp-PID.XXXXXX`,
+/// recognisable if a crash leaves one), fsync, rename, fsync of the folder. The destination is
+/// checked first (`OutputPath`): a directory, device, FIFO or socket is refused, a symlink is
+/// written through (its target is replaced, the link stays), and an existing file keeps its mode
+/// and (when permitted) its owner. On any error, and on SIGINT/SIGTERM/SIGHUP, the temporary
+/// file is removed and the destination is untouched.
 public struct AtomicFileWriter: ~Copyable {
     public let destination: String
+    /// Where the bytes go: the destination with symlinks followed.
+    public let target: String
     private let temporaryPath: String
+    private let cleanupSlot: Int?
     private var fd: Int32
     private var finished = false
 
     public init(destination: String) throws(FormatError) {
+        _ = TemporaryFiles.handlersInstalled  // before the temporary file exists
+        let output: OutputPath
+        do { output = try OutputPath(destination) } catch { throw .ioError(error.description) }
+        let folder = OutputPath.folder(of: output.target)
+        let name = (output.target as NSString).lastPathComponent
+        // The path is registered for cleanup before the file exists (a signal may be handled on
+        // any thread, at any moment), then created exclusively; a name taken is tried again.
+        var fd: Int32 = -1, temporaryPath = "", slot: Int? = nil, failure: Int32 = 0
+        for _ in 0..<16 {
+            let suffix = String(UInt64.random(in: 0..<(1 << 48)), radix: 36)
+            temporaryPath = folder + "/." + name + ".cnnconv-tmp-\(getpid())." + suffix
+            slot = TemporaryFiles.register(temporaryPath)
+            fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            failure = errno
+            if fd >= 0 { break }
+            TemporaryFiles.unregister(slot)
+            if failure != EEXIST { break }
+        }
+        guard fd >= 0 else { throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(failure)) }
+        if let existing = output.existing {
+            fchmod(fd, mode_t(existing.mode & 0o7777))
+            if existing.owner != getuid() || existing.group != getgid() {
+                _ = fchown(fd, uid_t(existing.owner), gid_t(existing.group))  // root only; else ours
+            }
+        } else {
+            fchmod(fd, 0o644)
+        }
         self.destination = destination
-        let folder = (destination as NSString).deletingLastPathComponent
-        let name = (destination as NSString).lastPathComponent
-        var template = Array(((folder.isEmpty ? "." : folder) + "/." + name + ".tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(errno)) }
+        self.target = output.target
         self.fd = fd
-        self.temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        fchmod(fd, 0o644)
+        self.temporaryPath = temporaryPath
+        self.cleanupSlot = slot
+    }
+
+    /// Writes `bytes` to `path` atomically, with every check above.
+    public static func write(_ bytes: some ContiguousBytes, to path: String) throws(FormatError) {
+        var file = try AtomicFileWriter(destination: path)
+        var failure: FormatError?
+        bytes.withUnsafeBytes { raw in
+            do throws(FormatError) { try file.write(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }  // the temporary file goes with `file`
+        try file.commit()
     }
 
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
@@ -116,22 +156,22 @@ public struct AtomicFileWriter: ~Copyable {
     }
 
 
-    /// fsyncs, renames over the destination, fsyncs the folder.
+    /// fsyncs, renames over the target, fsyncs the folder.
     public consuming func commit() throws(FormatError) {
         finished = true
+        defer { TemporaryFiles.unregister(cleanupSlot) }
         guard fsync(fd) == 0 else {
             let message = posixMessage(errno)
             close(fd); unlink(temporaryPath)
             throw .ioError("cannot sync \(destination): " + message)
         }
         close(fd)
-        guard rename(temporaryPath, destination) == 0 else {
+        guard rename(temporaryPath, target) == 0 else {
             let message = posixMessage(errno)
             unlink(temporaryPath)
             throw .ioError("cannot write \(destination): " + message)
         }
-        let folder = (destination as NSString).deletingLastPathComponent
-        let dirfd = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY)
+        let dirfd = open(OutputPath.folder(of: target), O_RDONLY | O_DIRECTORY)
         if dirfd >= 0 { fsync(dirfd); close(dirfd) }
     }
 
@@ -139,6 +179,7 @@ public struct AtomicFileWriter: ~Copyable {
         if !finished {
             close(fd)
             unlink(temporaryPath)
+            TemporaryFiles.unregister(cleanupSlot)
         }
     }
 }

@@ -121,6 +121,8 @@ public final class ModelFile: @unchecked Sendable {
         index.reserveCapacity(entries.count)
         var expectedOffset: UInt64 = 0
         let fileSize = UInt64(bytes.count)
+        let budget = FormatLimits.decodedBudget(fileSize: fileSize)
+        var decoded: UInt64 = 0
         for (i, entry) in entries.enumerated() {
             let name = entry.name
             guard index.updateValue(i, forKey: name) == nil else { throw .duplicateTensorName(name) }
@@ -147,6 +149,13 @@ public final class ModelFile: @unchecked Sendable {
                 let (limit, o) = entry.storedLength.multipliedReportingOverflow(by: FormatLimits.maxDeflateRatio)
                 guard entry.storedLength > 0, o || rawLength <= limit else {
                     throw .tensorDecompressedTooLarge(tensor: name, bytes: rawLength, stored: entry.storedLength)
+                }
+            }
+            // Claimed sizes are checked against the budget before anything is allocated.
+            if !(type == .float32 && encoding == .raw) {
+                decoded += count * 4  // count < 2^40 per tensor; the sum stops at the budget (≤ 2^34)
+                guard decoded <= budget else {
+                    throw .decodedSizeOverBudget(tensor: name, total: decoded, budget: budget, fileSize: fileSize)
                 }
             }
             guard entry.offset == expectedOffset else {

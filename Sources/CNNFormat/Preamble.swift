@@ -13,6 +13,20 @@ public enum FormatLimits {
     public static let maxTensorElements: UInt64 = 1 << 40
     /// Deflate never expands more than 1032:1; a larger claim is a hostile or damaged file.
     public static let maxDeflateRatio: UInt64 = 1032
+    /// What a file may expand to in memory (FORMAT.md section 3, "Decoded size"): the Float32
+    /// bytes of every tensor that is not served zero-copy (all but raw f32), summed, are at most
+    /// `maxDecodedRatio` × the file's size (but always `decodedBytesFloor` for small files), and
+    /// never more than `maxDecodedBytes`. Deflate's 1032:1 per tensor times f16→f32 would let a
+    /// 1 MB file ask for 2 GB; this bounds it to 128 MB.
+    public static let maxDecodedRatio: UInt64 = 128
+    public static let decodedBytesFloor: UInt64 = 64 << 20
+    public static let maxDecodedBytes: UInt64 = 16 << 30
+
+    /// The decoded-bytes budget of a file of `fileSize` bytes.
+    public static func decodedBudget(fileSize: UInt64) -> UInt64 {
+        let (scaled, overflow) = fileSize.multipliedReportingOverflow(by: maxDecodedRatio)
+        return min(maxDecodedBytes, max(decodedBytesFloor, overflow ? .max : scaled))
+    }
     public static let headerMessageDepthLimit = 100
 }
 

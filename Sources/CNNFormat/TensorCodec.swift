@@ -55,21 +55,60 @@ enum TensorCodec {
         }
     }
 
-    /// Decodes `count` elements stored as `format` from `stored` into Float32.
+    /// Decodes `count` elements stored as `format` from `stored` into Float32. Compressed
+    /// tensors inflate straight into the result (no intermediate copy of the raw or shuffled
+    /// bytes): peak memory is the Float32 result plus a 64 KiB window.
     static func decode(_ stored: UnsafeRawBufferPointer, count: Int, as format: StorageFormat, tensor: String) throws(FormatError) -> [Float] {
-        let width = format.elementType.byteWidth
-        let rawLength = count * width
-        var raw: [UInt8]
-        switch format.encoding {
-        case .raw:
-            return floats(fromRaw: stored, count: count, type: format.elementType)
-        case .deflate, .shuffle:
-            raw = [UInt8](repeating: 0, count: rawLength)
-            let failure = raw.withUnsafeMutableBytes { Zlib.inflate(stored, into: $0) }
-            if let failure { throw .tensorCorrupt(tensor: tensor, reason: failure) }
-            if format.encoding == .shuffle { raw = unshuffle(raw, width: width) }
+        if format.encoding == .raw { return floats(fromRaw: stored, count: count, type: format.elementType) }
+        var failure: String?
+        let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            let bytes = UnsafeMutableRawBufferPointer(out)
+            failure = inflate(stored, count: count, as: format, into: bytes)
+            if failure == nil { widenInPlace(bytes, count: count, type: format.elementType) }
+            initialized = failure == nil ? count : 0
         }
-        return raw.withUnsafeBytes { floats(fromRaw: $0, count: count, type: format.elementType) }
+        if let failure { throw .tensorCorrupt(tensor: tensor, reason: failure) }
+        return values
+    }
+
+    /// Inflates the stored stream so that byte b of element e lands at `4 e + b` of `out`
+    /// (interleaved or shuffled in the stream). f32 deflate is the identity: zlib writes `out`.
+    private static func inflate(_ stored: UnsafeRawBufferPointer, count: Int, as format: StorageFormat,
+                                into out: UnsafeMutableRawBufferPointer) -> String? {
+        let width = format.elementType.byteWidth
+        if format == StorageFormat(.float32, .deflate) { return Zlib.inflate(stored, into: out) }
+        guard let base = out.baseAddress else { return Zlib.inflate(stored, into: out) }
+        let shuffled = format.encoding == .shuffle
+        return Zlib.inflate(stored, length: count * width) { bytes, offset in
+            // Stream position p holds byte p % width of element p / width (interleaved), or
+            // byte p / count of element p % count (shuffled).
+            var element = shuffled ? offset % count : offset / width
+            var byte = shuffled ? offset / count : offset % width
+            for b in bytes {
+                base.storeBytes(of: b, toByteOffset: 4 * element + byte, as: UInt8.self)
+                if shuffled {
+                    element += 1
+                    if element == count { element = 0; byte += 1 }
+                } else {
+                    byte += 1
+                    if byte == width { byte = 0; element += 1 }
+                }
+            }
+        }
+    }
+
+    /// Turns the little-endian element bytes at the start of each 4-byte slot into Float32, in place.
+    private static func widenInPlace(_ bytes: UnsafeMutableRawBufferPointer, count: Int, type: StorageFormat.ElementType) {
+        guard let raw = bytes.baseAddress else { return }
+        for i in 0..<count {
+            let value: Float
+            switch type {
+            case .float32: value = Float(bitPattern: UInt32(littleEndian: raw.load(fromByteOffset: 4 * i, as: UInt32.self)))
+            case .float16: value = Float(Float16(bitPattern: UInt16(littleEndian: raw.load(fromByteOffset: 4 * i, as: UInt16.self))))
+            case .bfloat16: value = Float(bitPattern: UInt32(UInt16(littleEndian: raw.load(fromByteOffset: 4 * i, as: UInt16.self))) << 16)
+            }
+            raw.storeBytes(of: value, toByteOffset: 4 * i, as: Float.self)
+        }
     }
 
     static func floats(fromRaw raw: UnsafeRawBufferPointer, count: Int, type: StorageFormat.ElementType) -> [Float] {
@@ -91,13 +130,6 @@ enum TensorCodec {
         let n = bytes.count / width
         var out = [UInt8](repeating: 0, count: bytes.count)
         for e in 0..<n { for b in 0..<width { out[b * n + e] = bytes[e * width + b] } }
-        return out
-    }
-
-    static func unshuffle(_ bytes: [UInt8], width: Int) -> [UInt8] {
-        let n = bytes.count / width
-        var out = [UInt8](repeating: 0, count: bytes.count)
-        for e in 0..<n { for b in 0..<width { out[e * width + b] = bytes[b * n + e] } }
         return out
     }
 }

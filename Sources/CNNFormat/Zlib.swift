@@ -61,6 +61,19 @@ enum Zlib {
 
     /// Inflates a zlib stream into exactly `output.count` bytes; anything else is an error.
     static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> String? {
+        inflate(input, length: output.count, direct: output) { _, _ in }
+    }
+
+    /// Inflates a zlib stream of exactly `length` bytes through a 64 KiB window: `chunk` gets
+    /// each run of decompressed bytes and its offset in the stream. Nothing of `length` bytes
+    /// is allocated, so a caller can place the bytes straight where they belong.
+    static func inflate(_ input: UnsafeRawBufferPointer, length: Int,
+                        chunk: (UnsafeRawBufferPointer, Int) -> Void) -> String? {
+        inflate(input, length: length, direct: nil, chunk: chunk)
+    }
+
+    private static func inflate(_ input: UnsafeRawBufferPointer, length: Int, direct: UnsafeMutableRawBufferPointer?,
+                                chunk: (UnsafeRawBufferPointer, Int) -> Void) -> String? {
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             return "inflateInit failed"
@@ -69,37 +82,50 @@ enum Zlib {
         guard let inBase = input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count > 0 else {
             return "empty zlib stream"
         }
-        let outBase = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: direct == nil ? 1 << 16 : 0, alignment: 16)
+        defer { window.deallocate() }
         var consumed = 0
         var produced = 0
         while true {
             if stream.avail_in == 0 && consumed < input.count {
-                let chunk = min(input.count - consumed, 1 << 30)
+                let size = min(input.count - consumed, 1 << 30)
                 stream.next_in = UnsafeMutablePointer(mutating: inBase + consumed)
-                stream.avail_in = uInt(chunk)
-                consumed += chunk
+                stream.avail_in = uInt(size)
+                consumed += size
             }
             // One spare byte past the expected size detects a stream that decodes to more.
             var spare: UInt8 = 0
             let status: Int32
-            if produced < output.count, let outBase {
-                let room = min(output.count - produced, 1 << 30)
-                stream.next_out = outBase + produced
+            if produced < length {
+                let target: UnsafeMutableRawPointer
+                let room: Int
+                if let direct, let base = direct.baseAddress {
+                    target = base + produced
+                    room = min(length - produced, 1 << 30)
+                } else if let base = window.baseAddress {
+                    target = base
+                    room = min(length - produced, window.count)
+                } else {
+                    return "no output buffer"
+                }
+                stream.next_out = target.assumingMemoryBound(to: UInt8.self)
                 stream.avail_out = uInt(room)
                 status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                produced += room - Int(stream.avail_out)
+                let made = room - Int(stream.avail_out)
+                if direct == nil, made > 0 { chunk(UnsafeRawBufferPointer(start: target, count: made), produced) }
+                produced += made
             } else {
                 status = withUnsafeMutablePointer(to: &spare) { p in
                     stream.next_out = p
                     stream.avail_out = 1
                     return CZlib.inflate(&stream, Z_NO_FLUSH)
                 }
-                if stream.avail_out == 0 { return "the stream decompresses to more than \(output.count) bytes" }
+                if stream.avail_out == 0 { return "the stream decompresses to more than \(length) bytes" }
             }
             switch status {
             case Z_STREAM_END:
-                if produced != output.count {
-                    return "the stream decompresses to \(produced) bytes, expected \(output.count)"
+                if produced != length {
+                    return "the stream decompresses to \(produced) bytes, expected \(length)"
                 }
                 if stream.avail_in != 0 || consumed != input.count { return "bytes follow the end of the zlib stream" }
                 return nil

@@ -13,8 +13,8 @@ public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public init(path: String, reason: Reason) { self.path = path; self.reason = reason }
     public var description: String {
         switch reason {
-        case .format(let e): return "\(path): \(e)"
-        case .graph(let e): return "\(path): \(e)"
+        case .format(let e): return displaySafe("\(path): \(e)")
+        case .graph(let e): return displaySafe("\(path): \(e)")
         }
     }
 }

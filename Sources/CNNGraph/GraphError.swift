@@ -1,4 +1,5 @@
 // Everything that can be wrong with a graph, naming the node or tensor at fault.
+import CNNFormat
 
 public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateNodeName(String)
@@ -22,7 +23,10 @@ public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An enum field holding a number this reader does not know (a newer or damaged file).
     case unknownEnumValue(node: String, field: String, value: Int)
 
-    public var description: String {
+    /// One line; names from the file are escaped (`displaySafe`).
+    public var description: String { displaySafe(text) }
+
+    private var text: String {
         switch self {
         case .duplicateNodeName(let n): return "two nodes are named '\(n)'"
         case .duplicateValue(let v, let n): return "node '\(n)' produces '\(v)', which another node or input already defines"

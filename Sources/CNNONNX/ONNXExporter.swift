@@ -2,6 +2,7 @@
 // expresses the graph exactly in onnxruntime (17; 19 for AveragePool features ORT fixed there;
 // 21 for per-channel GroupNormalization). A fused pattern keeps its name on its last ONNX node,
 // so that export → import gives the same graph.
+import CNNFormat
 import CNNGraph
 import Foundation
 import SwiftProtobuf
@@ -32,8 +33,8 @@ public enum ONNXExporter {
     /// Writes the ONNX file atomically (temporary file in the same folder, then rename).
     public static func write(_ graph: Graph, to path: String) throws(ONNXError) {
         let data = try export(graph)
-        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw .io(path: path, message: "cannot write: \(error.localizedDescription)")
+        do { try AtomicFileWriter.write(data, to: path) } catch {  // CNNFormat: checks the destination
+            throw .io(path: path, message: "cannot write: \(error)")
         }
     }
 

@@ -2,6 +2,7 @@
 // labels are read as float64), C order, little-endian only.
 // The format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 // Reads refuse everything else with an `NPYError` naming the file and what was found.
+import CNNFormat
 import CNNKernels
 import Foundation
 
@@ -212,8 +213,8 @@ public enum NPY {
 
     /// Writes atomically (a temporary file in the same folder, then a rename).
     public static func write(_ array: NPYArray, to path: String) throws(NPYError) {
-        do { try Data(encode(array)).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw .io(path: path, message: "cannot write: \(error.localizedDescription)")
+        do { try AtomicFileWriter.write(encode(array), to: path) } catch {  // CNNFormat: checks the destination
+            throw .io(path: path, message: "cannot write: \(error)")
         }
     }
 }

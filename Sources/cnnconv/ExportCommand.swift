@@ -1,5 +1,6 @@
 // `cnnconv export`: a cnnconv model file → an ONNX model that onnxruntime runs with the same outputs.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNONNX
 import Foundation
@@ -35,10 +36,8 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(outputPath, notReplacing: [model])
         let graph = try loadModel(model)
-        guard URL(fileURLWithPath: outputPath).standardizedFileURL != URL(fileURLWithPath: model).standardizedFileURL else {
-            throw CLIFailure("the output would replace the input \(model); choose another -o", exitCode: .usage)
-        }
         let proto: Onnx_ModelProto
         do {
             proto = try ONNXExporter.exportModel(graph)
@@ -52,7 +51,7 @@ struct ExportCommand: ParsableCommand {
         if json {
             print(try Format.json(summary))
         } else {
-            print("\(model) → \(outputPath): \(graph.nodes.count) nodes → \(summary.onnxNodes) ONNX nodes, opset \(summary.opset), \(summary.initializers) initializers")
+            print(displaySafe("\(model) → \(outputPath): \(graph.nodes.count) nodes → \(summary.onnxNodes) ONNX nodes, opset \(summary.opset), \(summary.initializers) initializers"))
         }
     }
 }

@@ -1,5 +1,6 @@
 // `cnnconv import`: an ONNX model → a cnnconv model file, with a report of what was folded and fused.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNONNX
 import Foundation
@@ -60,6 +61,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkOutput(outputPath, notReplacing: [model])
         let (shape, named) = try parsedShapes()
         let graph: Graph, report: ImportReport
         do {
@@ -68,17 +70,14 @@ struct ImportCommand: ParsableCommand {
         } catch {
             throw CLIFailure(error)
         }
-        guard URL(fileURLWithPath: outputPath).standardizedFileURL != URL(fileURLWithPath: model).standardizedFileURL else {
-            throw CLIFailure("the output would replace the input \(model); choose another -o", exitCode: .usage)
-        }
         do { try graph.write(to: outputPath) } catch { throw CLIFailure(error) }
         if json {
             print(try Format.json(report))
             return
         }
-        print("\(model) → \(outputPath): \(report.onnxNodeCount) ONNX nodes (opset \(report.opset)\(report.producer.isEmpty ? "" : ", \(report.producer)")) → \(report.graphNodeCount) nodes, \(Format.count(graph.parameterCount)) parameters")
+        print(displaySafe("\(model) → \(outputPath): \(report.onnxNodeCount) ONNX nodes (opset \(report.opset)\(report.producer.isEmpty ? "" : ", \(report.producer)")) → \(report.graphNodeCount) nodes, \(Format.count(graph.parameterCount)) parameters"))
         if report.foldedNodeCount > 0 { print("  computed at import: \(report.foldedNodeCount) constant/shape node(s)") }
         for (pattern, count) in report.fusedPatterns.sorted(by: { $0.key < $1.key }) { print("  fused: \(count)× \(pattern)") }
-        for note in report.notes { print("  note: \(note)") }
+        for note in report.notes { print("  note: " + displaySafe(note)) }
     }
 }

@@ -56,10 +56,13 @@ enum InspectRenderer {
 
     static func render(_ r: InspectionReport) -> String {
         var out = ""
-        func line(_ s: String = "") { out += s + "\n" }
+        // Names, paths and reasons come from the file: control and bidi characters are escaped
+        // (displaySafe); only our own colour codes reach the terminal (`styled`).
+        func line(_ s: String = "") { out += displaySafe(s) + "\n" }
+        func styled(_ s: String) { out += s + "\n" }
         let title = r.file.map { "\(URL(fileURLWithPath: $0.path).lastPathComponent) — cnnconv format \($0.formatVersion), written by \(r.producer)" }
             ?? "\(r.name) — written by \(r.producer)"
-        line(Terminal.bold(title))
+        styled(Terminal.bold(displaySafe(title)))
         var facts: [String] = []
         if let f = r.file {
             let storage = f.storage.sorted { $0.key < $1.key }.map { f.storage.count == 1 ? $0.key : "\($0.value) \($0.key)" }
@@ -79,7 +82,9 @@ enum InspectRenderer {
                          "\(input) → \(output)", n.parameters == 0 ? "—" : grouped(n.parameters),
                          n.macs == 0 ? "—" : Format.count(n.macs), n.notes.joined(separator: "; ")])
         }
-        for (i, row) in Format.table(rows, rightAligned: [0, 4, 5]).enumerated() { line(i == 0 ? Terminal.bold(row) : row) }
+        for (i, row) in Format.table(rows.map { $0.map(displaySafe) }, rightAligned: [0, 4, 5]).enumerated() {
+            if i == 0 { styled(Terminal.bold(row)) } else { line(row) }
+        }
         line()
         line("\(grouped(r.parameters)) parameters (\(Format.bytes(r.parameterBytes)) as f32) · \(Format.count(r.macs)) MACs per sample")
         line("inputs: " + r.inputs.map { "\($0.name) \($0.shape.joined(separator: "×"))" }.joined(separator: ", ")
@@ -113,14 +118,17 @@ enum InspectRenderer {
         if let before = r.countsBeforeFolding {
             line("folded: BatchNorm \(before["BatchNorm"] ?? 0)→\(r.opCounts["BatchNorm"] ?? 0) · Dropout \(before["Dropout"] ?? 0)→\(r.opCounts["Dropout"] ?? 0) · affines \(r.opCounts["Affine"] ?? 0)")
         }
-        for w in r.warnings { line(Terminal.yellow("warning: ") + w) }
+        for w in r.warnings { styled(Terminal.yellow("warning: ") + displaySafe(w)) }
         return out
     }
 }
 
 enum DotRenderer {
+    /// A DOT string: each line of `s` made display-safe (a name's ESC or bidi override would
+    /// reach the terminal or the SVG), then DOT's escapes; line breaks become label breaks.
     static func quote(_ s: String) -> String {
-        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let safe = s.split(separator: "\n", omittingEmptySubsequences: false).map { displaySafe(String($0)) }.joined(separator: "\n")
+        return "\"" + safe.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 

@@ -1,6 +1,7 @@
 // `cnnconv run`: run a model on an .npy input (or a seeded random one) in eval, train or MC
 // dropout mode, in Float32 or Float64; write outputs as .npy, print statistics and latency.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNKernels
 import CNNRuntime
@@ -72,6 +73,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try memory.apply()
+        let inputFiles = [model] + input.map { $0.split(separator: "=", maxSplits: 1).last.map(String.init) ?? $0 }
+        for path in output + [saveInput].compactMap({ $0 }) { try checkOutput(path, notReplacing: inputFiles) }
         let graph = try loadModel(model)
         let report = f64 ? try execute(graph, Double.self) : try execute(graph, Float.self)
         if json { print(try Format.json(report)) } else { print(RunRenderer.render(report), terminator: "") }
@@ -256,13 +259,14 @@ enum RunRenderer {
 
     static func render(_ r: RunReport) -> String {
         var out = ""
-        func line(_ s: String = "") { out += s + "\n" }
-        line(Terminal.bold("\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")"))
+        // Names and paths are escaped (displaySafe); only our colour codes reach the terminal.
+        func line(_ s: String = "", _ styledSuffix: String = "") { out += displaySafe(s) + styledSuffix + "\n" }
+        out += Terminal.bold(displaySafe("\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")")) + "\n"
         line("input: \(r.input)")
         if let f = r.feeding { line("fed: \(f)") }
         for o in r.outputs {
-            line("output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))"
-                 + (o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : ""))
+            line("output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))",
+                 o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : "")
             if let top = o.top1 {
                 for (n, t) in top.prefix(8).enumerated() { line("  sample \(n): top-1 class \(t.index) (\(num(t.value)))") }
                 if top.count > 8 { line("  … \(top.count - 8) more samples") }

@@ -1,6 +1,7 @@
 // What every command shares: exit codes, the one-line error, terminal detection, number formats.
 import ArgumentParser
 import CNNConvKit
+import CNNFormat
 import CNNGraph
 import Foundation
 
@@ -28,6 +29,12 @@ struct CLIFailure: Error {
     }
 }
 
+/// Checks an output path before any work: a regular file (or none yet), not one of `inputs`
+/// (by device and inode). Exit 2 otherwise.
+func checkOutput(_ path: String, notReplacing inputs: [String]) throws {
+    do { _ = try OutputPath(path, notReplacing: inputs) } catch { throw CLIFailure(error, exitCode: .usage) }
+}
+
 enum Terminal {
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
     static var colorEnabled: Bool {
@@ -35,8 +42,10 @@ enum Terminal {
             && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
+    /// One line on stderr; names and paths in it are escaped (`displaySafe`): no raw control,
+    /// newline or bidi character reaches the terminal.
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data(("cnnconv: " + message.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
+        FileHandle.standardError.write(Data(("cnnconv: " + displaySafe(message) + "\n").utf8))
     }
 
     static func note(_ message: String) {

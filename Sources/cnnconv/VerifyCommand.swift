@@ -1,5 +1,6 @@
 // `cnnconv verify`: run two models on the same inputs and report how far apart they are.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNRuntime
 import CNNVerify
@@ -166,7 +167,7 @@ enum VerifyRenderer {
         func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 18, withPad: " ", startingAt: 0) + text + "\n" }
         for o in r.outputs {
             let e = o.error
-            out += "output \(o.name) [\(formatShape(o.shape))], \(inputs(r))\n"
+            out += "output \(displaySafe(o.name)) [\(formatShape(o.shape))], \(inputs(r))\n"
             if let v = o.verdict {
                 row("vs f64", "candidate \(sci(v.candidateMaxError)) max · \(sci(v.candidateRmsError)) rms   "
                     + "reference \(v.budgetSource) \(sci(v.budgetMaxError)) max · \(sci(v.budgetRmsError)) rms")
@@ -206,11 +207,11 @@ enum VerifyRenderer {
             out += "per layer (\(layers.count) shared values, \(r.layerSamples ?? 1) sample\((r.layerSamples ?? 1) == 1 ? "" : "s"))"
                 + (shown.count < layers.count ? ", up to the first divergence" : "") + ":\n"
             for l in shown {
-                let name = l.candidate == l.reference ? l.candidate : "\(l.candidate) ≙ \(l.reference)"
+                let name = displaySafe(l.candidate == l.reference ? l.candidate : "\(l.candidate) ≙ \(l.reference)")
                 let status = l.passed ? (l.margin.map { "ok (" + margin($0) + ")" } ?? "ok") : (l.note ?? Terminal.red("DIVERGES"))
                 out += "  " + name.padding(toLength: 32, withPad: " ", startingAt: 0) + " max |Δ| \(sci(l.maxAbsError))".padding(toLength: 20, withPad: " ", startingAt: 0) + "  \(status)\n"
             }
-            if let first = r.firstDivergence { out += "first divergence: \(first)\n" }
+            if let first = r.firstDivergence { out += "first divergence: \(displaySafe(first))\n" }
         }
         out += (r.passed ? Terminal.green("PASS") : Terminal.red("FAIL")) + " (\(r.ruleDescription))\n"
         return out

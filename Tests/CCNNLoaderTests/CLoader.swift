@@ -105,6 +105,7 @@ func expectedStatus(_ error: FormatError) -> cnnm_status {
     case .tensorTooLarge: return CNNM_ERR_TENSOR_TOO_LARGE
     case .tensorLengthMismatch: return CNNM_ERR_TENSOR_LENGTH
     case .tensorDecompressedTooLarge: return CNNM_ERR_TENSOR_DECOMPRESSED_TOO_LARGE
+    case .decodedSizeOverBudget: return CNNM_ERR_DECODED_TOO_LARGE
     case .tensorMisplaced: return CNNM_ERR_TENSOR_MISPLACED
     case .tensorOutOfBounds: return CNNM_ERR_TENSOR_OUT_OF_BOUNDS
     case .dataSectionUncovered: return CNNM_ERR_DATA_UNCOVERED

@@ -56,6 +56,13 @@ unsigned cnnm_version_number(void);
 #define CNNM_MAX_HEADER_LENGTH (256u << 20) /* a longer header is refused */
 #define CNNM_MAX_TENSOR_ELEMENTS ((uint64_t)1 << 40) /* tensors hold fewer elements than this */
 #define CNNM_MAX_DEFLATE_RATIO 1032u        /* deflate never expands more than 1032:1 */
+/* What a file may expand to (FORMAT.md section 3, "Decoded size"): the float32 bytes of every
+ * tensor that is not served zero-copy (all but raw f32), summed, are at most
+ * CNNM_MAX_DECODED_RATIO x the file size, or CNNM_DECODED_BYTES_FLOOR if that is more, and never
+ * more than CNNM_MAX_DECODED_BYTES. */
+#define CNNM_MAX_DECODED_RATIO 128u
+#define CNNM_DECODED_BYTES_FLOOR ((uint64_t)64 << 20)
+#define CNNM_MAX_DECODED_BYTES ((uint64_t)16 << 30)
 #define CNNM_MAX_RANK 8                     /* executor arrays and value shapes */
 #define CNNM_MESSAGE_MAX 512                /* bytes of cnnm_error.message, NUL included */
 
@@ -101,7 +108,9 @@ typedef enum cnnm_status {
     CNNM_ERR_INVALID_ARGUMENT,          /* NULL where a pointer is needed, wrong input count */
     CNNM_ERR_OUT_OF_MEMORY,
     CNNM_ERR_UNSUPPORTED_OP,            /* the executor does not run this op (from a newer format) */
-    CNNM_ERR_INPUT_SHAPE                /* an input array does not fit the model or an op */
+    CNNM_ERR_INPUT_SHAPE,               /* an input array does not fit the model or an op */
+    /* Added after the first release (values above stay stable). */
+    CNNM_ERR_DECODED_TOO_LARGE          /* the tensors decode to more than the file's budget */
 } cnnm_status;
 
 typedef struct cnnm_error {

@@ -3,12 +3,18 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer variant, and runs cnnm-run under the sanitizers on
 #   1. MODEL (any model; folded or not) with INPUT.npy, or with a zero input of the model's input shape;
 #   2. hostile files derived from MODEL: empty, a directory, a missing path, prefixes, flipped
-#      bytes, trailing bytes, a bad magic, and malformed .npy inputs.
+#      bytes, trailing bytes, a bad magic, and malformed .npy inputs;
+#   3. hostile files made by tools/make_hostile.c (issue 12): a decompression bomb (refused, with
+#      a small peak RSS), a 200k-node chain (loads in seconds), names with terminal escapes
+#      (escaped in the message);
+#   4. the libFuzzer target (make fuzz) for FUZZ_SECONDS (default 30; 0 skips), when clang can
+#      build it; a crash input lands in tools/fuzz-crashes/ and fails the check.
 # Exits non-zero on a build failure, a sanitizer report, a crash, an accepted hostile file, or
 # a failed run of MODEL.
 #
 # usage: Sources/CCNNLoader/tools/ci-check.sh MODEL [INPUT.npy]
-#   CC=clang, PREFIX_STEP=N (prefix stride beyond the first 160 bytes), FLIP_STEP=N (byte stride)
+#   CC=clang, PREFIX_STEP=N (prefix stride beyond the first 160 bytes), FLIP_STEP=N (byte stride),
+#   FUZZ_SECONDS=N, FUZZ_CC=clang
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -116,8 +122,57 @@ expect 3 "$model" "$work/f8.npy" "$work/o.npy"
 head -c $(( $(wc -c <"$input") - 4 )) "$input" >"$work/short.npy"
 expect 3 "$model" "$work/short.npy" "$work/o.npy"
 
+echo "== hostile files (issue 12)"
+${CC:-cc} -std=c99 -O2 -I"$here/include" -I"$here" "$here/tools/make_hostile.c" "$here/cnnmodel.pb-c.c" -lprotobuf-c -lz \
+    -o "$work/make_hostile"
+plain="$work/build/cnnm-run"
+# A decompression bomb: 8 f16+deflate tensors of 5 M zeros (~80 KB, 160 MB as floats). Refused by
+# the decoded-bytes budget before any tensor is decoded: the peak RSS stays small.
+"$work/make_hostile" bomb "$work/bomb.cnnm"
+expect_refused "$work/bomb.cnnm"
+grep -q CNNM_ERR_DECODED_TOO_LARGE "$work/err.txt" || fail "the bomb was not refused by the budget: $(cat "$work/err.txt")"
+if [ -x /usr/bin/time ]; then
+    set +e
+    /usr/bin/time -f %M -o "$work/rss.txt" "$plain" --check "$work/bomb.cnnm" >/dev/null 2>&1
+    set -e
+    rss=$(tail -1 "$work/rss.txt")
+    echo "   bomb refused at a peak RSS of $rss KB"
+    [ "$rss" -lt 32768 ] || fail "refusing the bomb took $rss KB of memory"
+fi
+# A 200k-node chain: sorted name indexes keep validation n log n (a linear search took minutes).
+"$work/make_hostile" chain 200000 "$work/chain.cnnm"
+start=$(date +%s)
+expect 0 --check "$work/chain.cnnm"
+grep -q ': ok: 200000 nodes' "$work/out.txt" || fail "the 200k-node chain did not load"
+"$plain" --check "$work/chain.cnnm" >/dev/null
+seconds=$(( $(date +%s) - start ))
+echo "   200k-node chain: loaded with and without sanitizers in $seconds s"
+[ "$seconds" -le 30 ] || fail "the 200k-node chain took $seconds s"
+# Names with ESC sequences, a bidi override, a newline and a C1 control: the message escapes them.
+"$work/make_hostile" names "$work/names.cnnm"
+expect_refused "$work/names.cnnm"
+if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$work/err.txt" || [ "$(wc -l <"$work/err.txt")" -ne 1 ] ||
+   LC_ALL=C grep -q "$(printf '\342\200\256')" "$work/err.txt"; then
+    fail "a control or bidi character reached the message: $(od -c "$work/err.txt" | head -5)"
+fi
+grep -q 'n\\x1b\[2J' "$work/err.txt" || fail "the hostile name is not shown escaped: $(cat "$work/err.txt")"
+
+fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_cc=${FUZZ_CC:-$(command -v clang || true)}
+if [ "$fuzz_seconds" -gt 0 ] && [ -n "$fuzz_cc" ] &&
+   echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+       "$fuzz_cc" -x c -fsanitize=fuzzer - -o "$work/fuzz-probe" 2>/dev/null; then
+    echo "== fuzz the loader for $fuzz_seconds s ($fuzz_cc)"
+    if ! make -s -C "$here" BUILD="$work/build" FUZZ_CC="$fuzz_cc" FUZZ_SECONDS="$fuzz_seconds" fuzz >"$work/fuzz.txt" 2>&1; then
+        fail "the fuzzer found a crash (kept in tools/fuzz-crashes/): $(grep -E 'ERROR|SUMMARY' "$work/fuzz.txt" | head -3)"
+    fi
+    grep -E '^stat::(number_of_executed_units|new_units_added)' "$work/fuzz.txt" | sed 's/^/   /'
+else
+    echo "== fuzzing skipped (FUZZ_SECONDS=$fuzz_seconds, no clang with -fsanitize=fuzzer)"
+fi
+
 if [ "$failures" -ne 0 ]; then
     echo "ci-check: $failures failure(s)" >&2
     exit 1
 fi
-echo "ci-check: ok (build -Werror, ASan+UBSan run of $(basename "$model"), hostile files refused cleanly)"
+echo "ci-check: ok (build -Werror, ASan+UBSan run of $(basename "$model"), hostile files refused cleanly, fuzzing)"
