@@ -35,6 +35,8 @@ public struct SVGChart: Sendable {
     public var xRange: ClosedRange<Double>? = nil
     public var yRange: ClosedRange<Double>? = nil
     public var markers: [Marker] = []
+    /// The legend sits in the top-right corner (else bottom-right).
+    public var legendAtTop = false
 
     public init(title: String, xLabel: String, yLabel: String) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel
@@ -123,12 +125,19 @@ public struct SVGChart: Sendable {
                 }
                 barIndex += 1
             }
-            // Legend entry.
-            let lx = ox + Self.left + 10, lyy = oy + Self.top + 14 + Double(k) * 16
-            s += "<rect x=\"\(f(lx))\" y=\"\(f(lyy - 9))\" width=\"12\" height=\"10\" fill=\"\(color)\"/>"
-            s += "<text x=\"\(f(lx + 18))\" y=\"\(f(lyy))\" font-size=\"11\">\(Self.escape(series.name))</text>\n"
             s += "</g>\n"
         }
+        // Legend: a box in the top-right or bottom-right corner of the plot area.
+        let legendWidth = 30 + 6.2 * Double(series.map(\.name.count).max() ?? 0), legendHeight = 8 + 16 * Double(series.count)
+        let bx = ox + Self.left + pw - legendWidth - 8
+        let by = legendAtTop ? oy + Self.top + 8 : oy + Self.top + ph - legendHeight - 8
+        s += "<g class=\"legend\"><rect x=\"\(f(bx))\" y=\"\(f(by))\" width=\"\(f(legendWidth))\" height=\"\(f(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n"
+        for (k, series) in series.enumerated() {
+            let lyy = by + 18 + Double(k) * 16
+            s += "<rect x=\"\(f(bx + 8))\" y=\"\(f(lyy - 9))\" width=\"12\" height=\"10\" fill=\"\(Self.palette[k % Self.palette.count])\"/>"
+            s += "<text x=\"\(f(bx + 26))\" y=\"\(f(lyy))\" font-size=\"11\">\(Self.escape(series.name))</text>\n"
+        }
+        s += "</g>\n"
         for m in markers {
             s += "<g class=\"marker\" data-label=\"\(Self.escape(m.label))\"><line x1=\"\(f(px(m.x)))\" x2=\"\(f(px(m.x)))\" y1=\"\(f(oy + Self.top))\" y2=\"\(f(oy + Self.top + ph))\" stroke=\"#000\" stroke-dasharray=\"3 3\"/>"
             s += "<text x=\"\(f(px(m.x) + 4))\" y=\"\(f(oy + Self.top + ph - 6))\" font-size=\"11\">\(Self.escape(m.label))</text></g>\n"
