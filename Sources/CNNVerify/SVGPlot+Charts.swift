@@ -42,3 +42,31 @@ extension SVGPlot {
         return SVGPlot([rejection, reliability])
     }
 }
+
+extension SVGPlot {
+    /// Per compared value, in graph order, on a log scale: the candidate's largest and mean error
+    /// against the reference, its largest error against Float64 beside the Float32 budget and the
+    /// largest the verdict allows; the first divergence marked. Zero errors are not drawn.
+    public static func perLayer(_ report: VerifyReport) -> SVGPlot {
+        let layers = report.layers ?? []
+        var chart = SVGChart(title: "Per-layer error" + (report.passed ? "" : " (verification failed)"),
+                             xLabel: "value (graph order)", yLabel: "error")
+        chart.logY = true
+        chart.categories = layers.map(\.candidate)
+        func series(_ name: String, _ value: (VerifyReport.Layer) -> Double?, _ style: SVGChart.Style) -> SVGChart.Series? {
+            let points = layers.enumerated().compactMap { i, l in value(l).flatMap { $0 > 0 ? (Double(i), $0) : nil } }
+            return points.isEmpty ? nil : .init(name, points, style: style)
+        }
+        chart.series = [
+            series("max |candidate − reference| (f32)", { $0.maxAbsError }, .line),
+            series("mean |candidate − reference| (f32)", { $0.meanAbsError }, .line),
+            series("candidate max error vs f64", { $0.float64MaxError }, .markers),
+            series("f32 budget: reference max error vs f64", { $0.budgetMaxError }, .dashed),
+            series("allowed max error", { $0.allowedMaxError }, .dashed),
+        ].compactMap { $0 }
+        if let first = report.firstDivergence, let i = layers.firstIndex(where: { $0.candidate == first }) {
+            chart.markers = [.init(x: Double(i), label: "first divergence: \(first)")]
+        }
+        return SVGPlot([chart])
+    }
+}
