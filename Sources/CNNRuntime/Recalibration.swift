@@ -1,8 +1,11 @@
 // BatchNorm recalibration from data: run the model over calibration samples with every BatchNorm
 // on its batch statistics and dropout on its inference rule, and replace each BatchNorm's running
-// statistics by the exact mean and unbiased variance of everything it saw — the cumulative average
-// PyTorch's `torch.optim.swa_utils.update_bn` computes with momentum=None. Fixes statistics that
+// statistics by the exact mean and unbiased variance of everything it saw. Fixes statistics that
 // do not fit inference (tracked over small or varying batches, or from pre-training data).
+// PyTorch's `torch.optim.swa_utils.update_bn` (momentum=None) does the same job with a cumulative
+// average of the per-batch means and unbiased variances: the same mean when batches are equal in
+// size, a variance that leaves out the spread between batch means. Here the parts are pooled
+// exactly (Chan's rule), so the answer does not depend on the batch size.
 //
 // What each BatchNorm sees: in this mode every BatchNorm normalizes its input with the statistics
 // of the current batch, so a BatchNorm downstream of another sees inputs normalized per batch, not
