@@ -74,6 +74,9 @@ public struct InspectionReport: Codable, Sendable {
     public var countsBeforeFolding: [String: Int]?
     public static let batchNormBeforeKey = "cnnconv.fold.batchnorm_before"
     public static let dropoutBeforeKey = "cnnconv.fold.dropout_before"
+    /// Samples the BatchNorm statistics were recomputed from (metadata written by recalibrate).
+    public var recalibratedSamples: Int?
+    public static let recalibratedSamplesKey = "cnnconv.recalibrate.samples"
 
     /// Folding a weight by more than this loses precision in f16 (10 mantissa bits).
     public static let largeScaleWarning = 100.0
@@ -91,6 +94,7 @@ public struct InspectionReport: Codable, Sendable {
         if let bn = graph.metadata[Self.batchNormBeforeKey].flatMap(Int.init), let dropout = graph.metadata[Self.dropoutBeforeKey].flatMap(Int.init) {
             countsBeforeFolding = ["BatchNorm": bn, "Dropout": dropout]
         }
+        recalibratedSamples = graph.metadata[Self.recalibratedSamplesKey].flatMap(Int.init)
         inputs = graph.inputs.map { Value(name: $0.name, shape: $0.shape.map(\.description)) }
         outputs = graph.outputs.map { Value(name: $0.name, shape: $0.shape.map(\.description)) }
         if let file {

@@ -90,6 +90,9 @@ public final class Executor<Scalar: KernelScalar> {
         let mode: ExecutionMode
         var generator: Xoshiro256StarStar
         var batchNorm: [String: BatchNormStatistics] = [:]
+        /// Set by `recalibrateBatchNorm`: BatchNorm runs on batch statistics (mode `.train`) while
+        /// dropout follows its eval rule, and each BatchNorm's input moments are collected here.
+        var moments: BatchNormMomentCollector?
         init(mode: ExecutionMode, generator: Xoshiro256StarStar) { self.mode = mode; self.generator = generator }
     }
 

@@ -33,14 +33,16 @@ public struct MonteCarloResult: Sendable, Equatable {
 extension Executor {
     /// Runs the graph `samples` times in `.monteCarloDropout` mode. One generator seeded with
     /// `seed` runs through all passes, so the result depends on `seed` and `samples` only.
+    /// Outputs named in `logits` ([N, K] classifier logits) are turned into probabilities by a
+    /// softmax over axis 1 in each pass, so that mean, spread and entropies are of probabilities.
     public func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int,
-                                  seed: UInt64 = 0) throws(RuntimeError) -> MonteCarloResult {
+                                  seed: UInt64 = 0, logits: Set<String> = []) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
         let state = RunState(mode: .monteCarloDropout, generator: Xoshiro256StarStar(seed: seed))
         var accumulators: [String: MonteCarloAccumulator] = [:]
         for o in graph.outputs {
             let n = shapes[o.name]!.reduce(1, *)
-            var axis: Int? = nil
+            var axis: Int? = logits.contains(o.name) ? 1 : nil
             if let p = graph.producerIndex(of: o.name), case .softmax(let a) = graph.nodes[p].op {
                 let rank = shapes[o.name]!.count
                 axis = a < 0 ? a + rank : a
@@ -48,10 +50,25 @@ extension Executor {
             accumulators[o.name] = MonteCarloAccumulator(sum: .init(repeating: 0, count: n), squares: .init(repeating: 0, count: n),
                                                entropySum: [], softmaxAxis: axis)
         }
+        var probabilities: [String: UnsafeMutablePointer<Scalar>] = [:]
+        defer { for q in probabilities.values { q.deallocate() } }
+        for name in logits {
+            guard let shape = shapes[name], graph.outputs.contains(where: { $0.name == name }) else {
+                throw .invalidArgument("'\(name)' is not an output of the graph")
+            }
+            guard shape.count >= 2 else { throw .invalidArgument("output '\(name)' has no class axis (shape \(shape)): it cannot be logits") }
+            probabilities[name] = .allocate(capacity: shape.reduce(1, *))
+        }
         for _ in 0..<samples {
             try execute(inputs, state)
             for o in graph.outputs {
-                guard var acc = accumulators[o.name], let p = readable[o.name] else { continue }
+                guard var acc = accumulators[o.name], var p = readable[o.name] else { continue }
+                if let q = probabilities[o.name] {
+                    do { try softmax(input: p, output: q, shape: shapes[o.name]!, axis: 1) } catch {
+                        throw .kernel(node: o.name, message: "softmax of the logits: \(error)")
+                    }
+                    p = q
+                }
                 for i in acc.sum.indices {
                     let v = Double(p[i])
                     acc.sum[i] += v
@@ -115,10 +132,10 @@ extension Executor {
     /// `batching` (this executor planned for `batching.runBatch`), each statistic put back
     /// together per sample. Run `i` uses seed `seed + i`.
     public func monteCarloDropout(samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, passes: Int,
-                                  seed: UInt64 = 0) throws(RuntimeError) -> MonteCarloResult {
+                                  seed: UInt64 = 0, logits: Set<String> = []) throws(RuntimeError) -> MonteCarloResult {
         var runs: [MonteCarloResult] = []
         for index in 0..<batching.runs {
-            runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index)))
+            runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index), logits: logits))
         }
         var outputs: [String: MonteCarloOutput] = [:]
         for (name, first) in runs[0].outputs {

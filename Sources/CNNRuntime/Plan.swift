@@ -174,7 +174,7 @@ extension Executor {
             let scaling: DropoutScaling = d.convention == .inverted ? .inverted : .classic
             let granularity: DropoutGranularity = d.granularity == .element ? .element : .channel
             return ({ state in
-                switch state.mode {
+                switch state.moments == nil ? state.mode : .eval {
                 case .eval:
                     if scaling == .classic { scale(input: x, output: y, count: n, by: keep) } else { try copy(state) }
                 case .train, .monteCarloDropout:
@@ -277,6 +277,7 @@ extension Executor {
             }
             try batchNormTraining(shape, input: x, output: y, scale: gamma, bias: beta, epsilon: eps,
                                   batchMean: batchMean, batchVariance: batchVariance)
+            state.moments?.add(node: name, shape: shape, input: x)
             let bm = (0..<c).map { Double(batchMean[$0]) }
             let unbiased = (0..<c).map { Double(batchVariance[$0]) }
             state.batchNorm[name] = BatchNormStatistics(

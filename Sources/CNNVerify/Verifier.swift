@@ -58,6 +58,13 @@ public struct VerifyReport: Codable, Sendable {
         public var margin: Double?
         public var passed: Bool
         public var note: String?
+        /// Mean |candidate − reference| (both Float32), for plots.
+        public var meanAbsError: Double?
+        /// Under the default rule: the candidate's and the Float32 reference's largest error
+        /// against Float64, and the largest the verdict allows (for plots).
+        public var float64MaxError: Double?
+        public var budgetMaxError: Double?
+        public var allowedMaxError: Double?
     }
     public struct Accuracy: Codable, Sendable {
         public var samples: Int
@@ -334,22 +341,22 @@ public enum Verifier {
                 ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: VerificationRule.defaultAtol, rtol: VerificationRule.defaultRtol)
             } }
             /// The rule on this value, the reference scaled by `scale` (a folded classic dropout's keep).
-            func judged(_ scale: Double) -> (passed: Bool, margin: Double?) {
+            func judged(_ scale: Double) -> (passed: Bool, margin: Double?, verdict: Verdict?) {
                 switch rule {
                 case .allclose(let atol, let rtol):
                     let scaled = scale == 1 ? rv.values : rv.values.map { $0 * Float(scale) }
                     let s = cv.values.withUnsafeBufferPointer { cp in scaled.withUnsafeBufferPointer { rp in
                         ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: atol, rtol: rtol)
                     } }
-                    return (s.passed, nil)
+                    return (s.passed, nil, nil)
                 case .matchesReferencePrecision(let factor, let floor):
-                    guard let r64 = ref64[r], let y = yardstick[r] else { return (false, nil) }
+                    guard let r64 = ref64[r], let y = yardstick[r] else { return (false, nil, nil) }
                     let exact = scale == 1 ? r64.values : r64.values.map { $0 * scale }
                     let budget = scale == 1 ? y.values : y.values.map { $0 * Float(scale) }
                     let v = cv.values.withUnsafeBufferPointer { cp in budget.withUnsafeBufferPointer { bp in exact.withUnsafeBufferPointer { p64 in
                         Verdict.judge(candidate: cp, budget: bp, reference64: p64, shape: cv.shape, factor: factor, floor: floor, budgetSource: "")
                     } } }
-                    return (v.passed, v.margin)
+                    return (v.passed, v.margin, v)
                 }
             }
             let verdict = judged(1)
@@ -361,7 +368,9 @@ public enum Verifier {
                 }
             }
             layers.append(.init(candidate: c, reference: r, maxAbsError: stats.maxAbsError, maxRelError: stats.maxRelError,
-                                margin: verdict.margin, passed: verdict.passed, note: note))
+                                margin: verdict.margin, passed: verdict.passed, note: note, meanAbsError: stats.meanAbsError,
+                                float64MaxError: verdict.verdict?.candidateMaxError, budgetMaxError: verdict.verdict?.budgetMaxError,
+                                allowedMaxError: verdict.verdict?.maxBound))
         }
         return layers
     }

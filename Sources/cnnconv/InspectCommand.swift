@@ -118,6 +118,7 @@ enum InspectRenderer {
         if let before = r.countsBeforeFolding {
             line("folded: BatchNorm \(before["BatchNorm"] ?? 0)→\(r.opCounts["BatchNorm"] ?? 0) · Dropout \(before["Dropout"] ?? 0)→\(r.opCounts["Dropout"] ?? 0) · affines \(r.opCounts["Affine"] ?? 0)")
         }
+        if let n = r.recalibratedSamples { styled("BatchNorm statistics recalibrated on \(n) samples (cnnconv recalibrate)") }
         for w in r.warnings { styled(Terminal.yellow("warning: ") + displaySafe(w)) }
         return out
     }

@@ -60,6 +60,18 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @Option(help: "With --mc-dropout: class labels (.npy of integers) to score MC dropout and the mean net (accuracy, NLL, ECE, rejection curve).")
+    var labels: String?
+
+    @Option(help: "With --mc-dropout: write the per-sample uncertainty to FILE.npz, or to a folder of .npy files.")
+    var uncertaintyOut: String?
+
+    @Option(help: "With --mc-dropout --labels: write an SVG of the rejection curve and the reliability diagram.")
+    var plot: String?
+
+    @Flag(inversion: .prefixedNo, help: "With --mc-dropout: treat [N, K] outputs as logits and take the softmax of each pass (default: detected).")
+    var probabilities: Bool?
+
     func validate() throws {
         guard ["eval", "train"].contains(mode) else { throw ValidationError("--mode must be eval or train, got '\(mode)'") }
         if let mcDropout, mcDropout < 1 { throw ValidationError("--mc-dropout must be at least 1") }
@@ -69,6 +81,7 @@ struct RunCommand: ParsableCommand {
         if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
         if let mcDropout, mcDropout > MemoryLimitOption.maxSamples { throw ValidationError("--mc-dropout must be at most \(MemoryLimitOption.maxSamples)") }
         if saveInput != nil && !input.isEmpty { throw ValidationError("--save-input writes the generated input; it cannot be combined with --input") }
+        try validateUncertainty()
     }
 
     func run() throws {
@@ -140,14 +153,16 @@ struct RunCommand: ParsableCommand {
 
         if let passes = mcDropout {
             let mc: MonteCarloResult
-            do { mc = try executor.monteCarloDropout(samples: inputs, batching: batching, passes: passes, seed: seed) } catch { throw CLIFailure(error) }
+            let logits = logitOutputs(graph, shapes: executor.shapes)
+            do { mc = try executor.monteCarloDropout(samples: inputs, batching: batching, passes: passes, seed: seed, logits: logits) } catch { throw CLIFailure(error) }
+            let uncertainty = try uncertaintyReports(graph, mc, logits: logits, eval: result.mapValues { $0.converted(to: Double.self) })
             report.mcDropout = MCReport(samples: passes, outputs: graph.outputs.compactMap { o in
                 guard let r = mc.outputs[o.name] else { return nil }
                 written[o.name] = r.mean
                 let s = r.standardDeviation.values
                 return MCReport.Output(name: o.name, meanStd: s.reduce(0, +) / Double(max(1, s.count)), maxStd: s.max() ?? 0,
                                        predictiveEntropy: r.predictiveEntropy?.values, mutualInformation: r.mutualInformation?.values,
-                                       top1: OutputStatistics.top1(r.mean))
+                                       top1: OutputStatistics.top1(r.mean), uncertainty: uncertainty[o.name])
             })
         }
 
@@ -233,6 +248,7 @@ struct MCReport: Encodable {
         var predictiveEntropy: [Double]?
         var mutualInformation: [Double]?
         var top1: [OutputStatistics.Top1]?
+        var uncertainty: UncertaintyReport?
     }
 }
 
@@ -277,6 +293,7 @@ enum RunRenderer {
             line("MC dropout, \(mc.samples) passes (seed \(r.seed)):")
             for o in mc.outputs {
                 line("  \(o.name): mean std \(num(o.meanStd)) · max std \(num(o.maxStd))")
+                if let u = o.uncertainty { out += u.render(); continue }
                 if let h = o.predictiveEntropy {
                     for (n, v) in h.prefix(8).enumerated() {
                         let top = o.top1.map { " · top-1 class \($0[n].index) (\(num($0[n].value)))" } ?? ""

@@ -52,6 +52,9 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Compare every value the two graphs share and name the first that diverges.")
     var perLayer = false
 
+    @Option(help: "With --per-layer: write an SVG of the error per layer against the Float32 budget (log scale).")
+    var plot: String?
+
     @Flag(help: "Skip the Float64 run of the reference (the error budget).")
     var noBudget = false
 
@@ -65,6 +68,7 @@ struct VerifyCommand: ParsableCommand {
         if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
         if let f64Samples, f64Samples < 1 { throw ValidationError("--f64-samples must be at least 1") }
         guard (atol ?? 0) >= 0, (rtol ?? 0) >= 0 else { throw ValidationError("tolerances must be ≥ 0") }
+        if plot != nil && !perLayer { throw ValidationError("--plot draws the per-layer comparison: give --per-layer") }
         if noBudget && atol == nil && rtol == nil {
             throw ValidationError("--no-budget skips the Float64 run the default verdict needs; give --atol/--rtol to judge without it")
         }
@@ -103,6 +107,9 @@ struct VerifyCommand: ParsableCommand {
         let report: VerifyReport
         do { report = try Verifier.verify(reference: a, candidate: b, options: options) } catch { throw CLIFailure(error) }
         Progress.finish()
+        if let plot {
+            do { try SVGPlot.perLayer(report).write(to: plot) } catch { throw CLIFailure(error) }
+        }
         if json {
             print(try Format.json(report))
         } else {

@@ -26,6 +26,10 @@ import Testing
             ["run", model, "--mc-dropout", "2", "--repeat", "2", "--profile", "--json"],
             ["export", model, "-o", tmp.file("m.onnx"), "--json"],
             ["import", tmp.file("m.onnx"), "-o", tmp.file("back.cnnm"), "--json"],
+            ["recalibrate", Repository.fixture("digits/digits_cnn.cnnm"), "--inputs", Repository.fixture("digits/calib_images.npy"),
+             "-o", tmp.file("recalibrated.cnnm"), "--json"],
+            ["run", Repository.fixture("digits/digits_cnn.cnnm"), "--input", Repository.fixture("digits/test_images.npy"),
+             "--mc-dropout", "3", "--labels", Repository.fixture("digits/test_labels.npy"), "--json"],
         ]
         for arguments in commands {
             let r = try CLI.run(arguments)
