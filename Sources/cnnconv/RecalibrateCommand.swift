@@ -47,6 +47,8 @@ struct RecalibrateCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var memory: MemoryLimitOption
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give the calibration data with --inputs FILE.npy") }
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (batch statistics need two values)") }
@@ -67,6 +69,7 @@ struct RecalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
+        try memory.apply()
         let graph = try loadModel(model)
         guard inputs.count == graph.inputs.count else {
             throw CLIFailure("\(inputs.count) --inputs file(s) for \(graph.inputs.count) graph input(s) (\(graph.inputs.map(\.name).joined(separator: ", ")))", exitCode: .usage)
