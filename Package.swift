@@ -25,6 +25,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -34,7 +35,8 @@ let package = Package(
         ),
         .target(
             name: "CNNFormat",
-            dependencies: ["CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "CNNGraph", dependencies: ["CNNFormat"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -52,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "CNNONNX",
-            dependencies: ["CNNGraph", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["CNNFormat", "CNNGraph", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "CNNConvKit",

@@ -27,11 +27,7 @@ public struct FoldJob: Sendable {
 
     /// `MODEL.folded.EXT` beside the input (`MODEL.folded` when it has no extension).
     public static func defaultOutput(for input: String) -> String {
-        let url = URL(fileURLWithPath: input)
-        let ext = url.pathExtension
-        guard !ext.isEmpty else { return input + ".folded" }
-        let stem = String(input.dropLast(ext.count + 1))
-        return "\(stem).folded.\(ext)"
+        PathNames.inserting(".folded", beforeExtensionOf: input)
     }
 
     /// Folds `graph` and checks the result; writes nothing.

@@ -102,7 +102,7 @@ public struct AtomicFileWriter: ~Copyable {
         let output: OutputPath
         do { output = try OutputPath(destination) } catch { throw .ioError(error.description) }
         let folder = OutputPath.folder(of: output.target)
-        let name = (output.target as NSString).lastPathComponent
+        let name = PathNames.name(of: output.target)
         // The path is registered for cleanup before the file exists (a signal may be handled on
         // any thread, at any moment), then created exclusively; a name taken is tried again.
         var fd: Int32 = -1, temporaryPath = "", slot: Int? = nil, failure: Int32 = 0

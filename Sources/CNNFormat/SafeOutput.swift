@@ -96,8 +96,7 @@ public struct OutputPath: Equatable, Sendable {
     }
 
     static func folder(of path: String) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
-        return folder.isEmpty ? "." : folder
+        PathNames.folder(of: path)
     }
 
     static func kind(_ mode: mode_t) -> String {

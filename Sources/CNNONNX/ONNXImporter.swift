@@ -1,6 +1,7 @@
 // ONNX → Graph. Reads a ModelProto, folds what is known at import time, converts each node to
 // an intermediate form, then recognises exporters' multi-node patterns (SiLU, HardSwish, MatMul+Add,
 // Pad+Conv, channel shuffle, per-channel Mul/Add) and lowers everything to the typed graph.
+import CNNFormat
 import CNNGraph
 import Foundation
 import SwiftProtobuf
@@ -48,9 +49,9 @@ public enum ONNXImporter {
         do { data = try SafeFile.readAll(path) } catch {
             throw .io(path: path, message: error.message)
         }
-        let base = (path as NSString).deletingLastPathComponent
+        let base = PathNames.folder(of: path)
         // A model that is a symlink (the Hugging Face cache's layout) may also read data beside its target.
-        let linked = SafeFile.realPath(path).map { ($0 as NSString).deletingLastPathComponent }
+        let linked = SafeFile.realPath(path).map { PathNames.folder(of: $0) }
         let folder = ExternalDataFolder(folder: base.isEmpty ? "." : base, linkedFolder: linked)
         return try importModel(data: data, source: path, externalData: folder, inputShape: inputShape, inputShapes: inputShapes)
     }

@@ -1,6 +1,7 @@
 // `cnnconv recalibrate`: recompute every BatchNorm's running statistics from calibration data
 // (CNNRuntime's Recalibration), write a new model, and report how far each BatchNorm moved.
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNKernels
 import CNNRuntime
@@ -63,9 +64,7 @@ struct RecalibrateCommand: ParsableCommand {
     var outputPath: String {
         if inPlace { return model }
         if let output { return output }
-        let ext = (model as NSString).pathExtension
-        let stem = (model as NSString).deletingPathExtension
-        return ext.isEmpty ? model + ".recalibrated" : "\(stem).recalibrated.\(ext)"
+        return PathNames.inserting(".recalibrated", beforeExtensionOf: model)
     }
 
     func run() throws {

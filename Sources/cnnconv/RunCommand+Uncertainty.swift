@@ -2,6 +2,7 @@
 // (CNNRuntime's Uncertainty computes it; this file renders), --labels scoring against the mean
 // net, --uncertainty-out (.npz or a folder of .npy) and --plot (rejection curve, reliability).
 import ArgumentParser
+import CNNFormat
 import CNNGraph
 import CNNKernels
 import CNNRuntime
@@ -75,7 +76,7 @@ extension RunCommand {
                     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
                         throw CLIFailure("\(path): cannot create the folder: \(error.localizedDescription)")
                     }
-                    for (name, array) in arrays { try NPY.write(array, to: (path as NSString).appendingPathComponent(name + ".npy")) }
+                    for (name, array) in arrays { try NPY.write(array, to: PathNames.joining(path, name + ".npy")) }
                 }
             } catch let e as CLIFailure { throw e } catch { throw CLIFailure(error) }
         }
