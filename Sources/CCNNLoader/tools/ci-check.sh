@@ -123,7 +123,7 @@ head -c $(( $(wc -c <"$input") - 4 )) "$input" >"$work/short.npy"
 expect 3 "$model" "$work/short.npy" "$work/o.npy"
 
 echo "== hostile files (issue 12)"
-${CC:-cc} -std=c99 -O2 -I"$here/include" -I"$here" "$here/tools/make_hostile.c" "$here/cnnmodel.pb-c.c" -lprotobuf-c -lz \
+${CC:-cc} -std=c99 -O2 -I"$here/include" -I"$here/generated" -I"$here" "$here/tools/make_hostile.c" "$here/generated/cnnmodel.pb-c.c" -lprotobuf-c -lz \
     -o "$work/make_hostile"
 plain="$work/build/cnnm-run"
 # A decompression bomb: 8 f16+deflate tensors of 5 M zeros (~80 KB, 160 MB as floats). Refused by
