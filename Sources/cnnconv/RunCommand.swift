@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A cnnconv model file.")
+    @Argument(help: "A model file (.cnnm, or .onnx imported on the fly).", completion: .file(extensions: ["cnnm", "onnx"]))
     var model: String
 
     @Option(parsing: .singleValue, help: "Input .npy, one per graph input in order, or NAME=FILE (repeat the option).")
@@ -31,8 +31,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write the generated random input(s) as .npy (one graph input only).")
     var saveInput: String?
 
-    @Option(help: "eval (running BN statistics; dropout inference rule) or train (batch statistics; dropout sampled).")
-    var mode: String = "eval"
+    @Option(help: "eval: running BN statistics, dropout's inference rule; train: batch statistics, dropout sampled.")
+    var mode: Mode = .eval
+
+    /// `--mode` (MC dropout has its own option).
+    enum Mode: String, CaseIterable, ExpressibleByArgument { case eval, train }
 
     @Option(name: .customLong("mc-dropout"), help: "Monte Carlo dropout: N stochastic passes; prints mean, spread and predictive entropy.")
     var mcDropout: Int?
@@ -73,9 +76,8 @@ struct RunCommand: ParsableCommand {
     var probabilities: Bool?
 
     func validate() throws {
-        guard ["eval", "train"].contains(mode) else { throw ValidationError("--mode must be eval or train, got '\(mode)'") }
         if let mcDropout, mcDropout < 1 { throw ValidationError("--mc-dropout must be at least 1") }
-        if mcDropout != nil && mode == "train" { throw ValidationError("--mc-dropout runs BatchNorm on running statistics; it cannot be combined with --mode train") }
+        if mcDropout != nil && mode == .train { throw ValidationError("--mc-dropout runs BatchNorm on running statistics; it cannot be combined with --mode train") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let r = `repeat`, r < 1 { throw ValidationError("--repeat must be at least 1") }
         if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
@@ -134,8 +136,8 @@ struct RunCommand: ParsableCommand {
             executor = try Executor<S>(graph: graph, batch: batching.runBatch, threads: threads ?? KernelThreads.defaultCount)
         } catch { throw CLIFailure("\(model): \(error)") }
         let runBatch = batching.runBatch
-        let runMode: ExecutionMode = mode == "train" ? .train : .eval
-        var report = RunReport(model: model, mode: mcDropout == nil ? mode : "mc-dropout", precision: f64 ? "f64" : "f32",
+        let runMode: ExecutionMode = mode == .train ? .train : .eval
+        var report = RunReport(model: model, mode: mcDropout == nil ? mode.rawValue : "mc-dropout", precision: f64 ? "f64" : "f32",
                                threads: executor.threads, batch: runBatch, seed: seed, input: source)
         if batching.runs > 1 || batching.runBatch != samples {
             report.feeding = "\(samples) sample\(samples == 1 ? "" : "s") fed \(runBatch) at a time in \(batching.runs) run\(batching.runs == 1 ? "" : "s")"
