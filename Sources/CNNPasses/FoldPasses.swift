@@ -81,42 +81,64 @@ public enum FoldPasses {
         var g = graph
         var report = PassReport(pass: "fold-batchnorm")
         var skipped: [String: String] = [:]
-        // One fold at a time: each changes the neighbourhood the next plan depends on.
+        // In rounds: each round plans on one analysis and folds every BatchNorm whose
+        // neighbourhood (itself, its target, its producer and readers) no other fold of the
+        // round touches; the next round re-plans around what changed. Linear per round, and
+        // rounds stay few (a conv-BN chain needs two), where one fold per analysis was
+        // quadratic in the number of BatchNorms.
         while true {
             let analysis = FoldingAnalysis(g)
-            guard let (index, plan) = g.nodes.enumerated().lazy.compactMap({ i, n -> (Int, BatchNormPlan)? in
-                guard let plan = analysis.batchNorm[n.name] else { return nil }
-                if case .affine(let reason) = plan { skipped[n.name] = reason; return nil }
-                return (i, plan)
-            }).first else { break }
-            let node = g.nodes[index]
-            guard let transform = ChannelAffine(node.op) else { break }
-            skipped[node.name] = nil
-            switch plan {
-            case .intoProducer(let target):
-                guard let t = g.nodes.firstIndex(where: { $0.name == target }) else { break }
-                let biasName = g.freshTensorName(target + ".bias")
-                switch g.nodes[t].op {
-                case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.intoConv(c, transform, biasName: biasName, options: options))
-                case .convTranspose2d(let c): g.nodes[t].op = .convTranspose2d(Fold.intoConvTranspose(c, transform, biasName: biasName, options: options))
-                case .linear(let l): g.nodes[t].op = .linear(Fold.intoLinear(l, transform, biasName: biasName, options: options))
-                default: break
-                }
-                _ = g.bypass(nodeAt: index)
-                report.record(.folded, node.name, "into \(target)'s weights and bias (its producer)", target: target)
-            case .intoConsumer(let target, let through):
-                guard let t = g.nodes.firstIndex(where: { $0.name == target }) else { break }
-                let biasName = g.freshTensorName(target + ".bias")
-                switch g.nodes[t].op {
-                case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.beforeConv(c, transform, biasName: biasName, options: options))
-                case .linear(let l): g.nodes[t].op = .linear(Fold.beforeLinear(l, transform, biasName: biasName, options: options))
-                default: break
-                }
-                _ = g.bypass(nodeAt: index)
-                report.record(.folded, node.name, "into \(target)'s input weights and bias (the layer after" + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target)
-            case .affine:
-                break
+            let index = GraphIndex(g)
+            var position: [String: Int] = [:]
+            for (i, n) in g.nodes.enumerated() where position[n.name] == nil { position[n.name] = i }
+            var taken = Set(g.parameters.map(\.name))
+            func fresh(_ base: String) -> String {
+                var name = base, k = 0
+                while taken.contains(name) { k += 1; name = "\(base)_\(k)" }
+                taken.insert(name)
+                return name
             }
+            var touched = Set<String>()
+            var removed: [Int] = []
+            for (i, node) in g.nodes.enumerated() {
+                guard let plan = analysis.batchNorm[node.name] else { continue }
+                let target: String
+                switch plan {
+                case .affine(let reason): skipped[node.name] = reason; continue
+                case .intoProducer(let t): target = t
+                case .intoConsumer(let t, _): target = t
+                }
+                guard let t = position[target], let transform = ChannelAffine(node.op) else { continue }
+                var neighbourhood = [node.name, target]
+                if let p = index.producer[node.inputs[0]] { neighbourhood.append(g.nodes[p].name) }
+                for c in index.consumers[node.output] ?? [] { neighbourhood.append(g.nodes[c].name) }
+                guard !neighbourhood.contains(where: touched.contains) else { continue }
+                touched.formUnion(neighbourhood)
+                skipped[node.name] = nil
+                let biasName = fresh(target + ".bias")
+                switch plan {
+                case .intoProducer:
+                    switch g.nodes[t].op {
+                    case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.intoConv(c, transform, biasName: biasName, options: options))
+                    case .convTranspose2d(let c): g.nodes[t].op = .convTranspose2d(Fold.intoConvTranspose(c, transform, biasName: biasName, options: options))
+                    case .linear(let l): g.nodes[t].op = .linear(Fold.intoLinear(l, transform, biasName: biasName, options: options))
+                    default: break
+                    }
+                    report.record(.folded, node.name, "into \(target)'s weights and bias (its producer)", target: target)
+                case .intoConsumer(_, let through):
+                    switch g.nodes[t].op {
+                    case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.beforeConv(c, transform, biasName: biasName, options: options))
+                    case .linear(let l): g.nodes[t].op = .linear(Fold.beforeLinear(l, transform, biasName: biasName, options: options))
+                    default: break
+                    }
+                    report.record(.folded, node.name, "into \(target)'s input weights and bias (the layer after" + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target)
+                case .affine:
+                    break
+                }
+                removed.append(i)
+            }
+            if removed.isEmpty { break }
+            g.bypass(nodesAt: removed)
         }
         for node in g.nodes where skipped[node.name] != nil {
             report.record(.skipped, node.name, skipped[node.name]!)

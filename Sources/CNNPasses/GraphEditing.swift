@@ -25,6 +25,38 @@ extension Graph {
         return true
     }
 
+    /// `bypass(nodeAt:)` for many nodes at once, in one sweep over the graph: the nodes must
+    /// be pass-throughs (one input, one output) with disjoint neighbourhoods (no removed node
+    /// reads another's output). A node whose output is a graph output is removed only when its
+    /// producer can take that name (as `bypass(nodeAt:)` decides); otherwise it stays.
+    mutating func bypass(nodesAt indices: [Int]) {
+        let index = GraphIndex(self)
+        let graphOutputs = Set(outputs.map(\.name))
+        var drop = Set<Int>()
+        var readerRename: [String: String] = [:], producerRename: [String: String] = [:]
+        for i in indices {
+            let node = nodes[i]
+            guard node.inputs.count == 1, node.outputs.count == 1 else { continue }
+            let input = node.inputs[0], output = node.outputs[0]
+            if graphOutputs.contains(output) {
+                guard index.producer[input] != nil, !graphOutputs.contains(input) else { continue }
+                producerRename[input] = output
+                readerRename[input] = output
+            } else {
+                readerRename[output] = input
+            }
+            drop.insert(i)
+        }
+        var kept: [Node] = []
+        kept.reserveCapacity(nodes.count - drop.count)
+        for (i, var node) in nodes.enumerated() where !drop.contains(i) {
+            node.inputs = node.inputs.map { readerRename[$0] ?? $0 }
+            node.outputs = node.outputs.map { producerRename[$0] ?? $0 }
+            kept.append(node)
+        }
+        nodes = kept
+    }
+
     /// A tensor name not used by any parameter: `base`, else `base_1`, `base_2`, …
     func freshTensorName(_ base: String) -> String {
         let taken = Set(parameters.map(\.name))
