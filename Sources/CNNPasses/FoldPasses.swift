@@ -135,6 +135,7 @@ public enum FoldPasses {
                 case .affine:
                     break
                 }
+                g.nodes[i].op = .identity  // removed below; one that cannot be stays an exact identity
                 removed.append(i)
             }
             if removed.isEmpty { break }
@@ -153,51 +154,78 @@ public enum FoldPasses {
         var g = graph
         var report = PassReport(pass: "fold-dropout")
         let shapes = (try? g.inferShapes()) ?? [:]
-        while let index = g.nodes.firstIndex(where: { if case .dropout = $0.op { return true } else { return false } }) {
-            let node = g.nodes[index]
-            guard case .dropout(let d) = node.op, let plan = FoldingAnalysis(g).dropout[node.name] else { break }
-            switch plan {
-            case .remove:
-                if !g.bypass(nodeAt: index) { g.nodes[index].op = .identity }
-                report.record(.removed, node.name, d.rate == 0 ? "rate 0" : "inverted dropout is the identity at inference")
-            case .scaleConsumer(let target, let keep):
-                if let t = g.nodes.firstIndex(where: { $0.name == target }) {
-                    switch g.nodes[t].op {
-                    case .conv2d(var c): c.weight = Fold.scaled(c.weight, by: keep, options: options); g.nodes[t].op = .conv2d(c)
-                    case .linear(var l): l.weight = Fold.scaled(l.weight, by: keep, options: options); g.nodes[t].op = .linear(l)
-                    default: break
-                    }
+        // In rounds, as fold-batchnorm: one analysis per round, every dropout whose
+        // neighbourhood no other fold of the round touches, one sweep to remove them.
+        while true {
+            let analysis = FoldingAnalysis(g)
+            let index = GraphIndex(g)
+            var position: [String: Int] = [:]
+            for (i, n) in g.nodes.enumerated() where position[n.name] == nil { position[n.name] = i }
+            var taken = Set(g.parameters.map(\.name))
+            var touched = Set<String>()
+            var removed: [Int] = []
+            var changed = false
+            for i in g.nodes.indices {
+                let node = g.nodes[i]
+                guard case .dropout(let d) = node.op, let plan = analysis.dropout[node.name] else { continue }
+                var neighbourhood = [node.name]
+                if let p = index.producer[node.inputs[0]] { neighbourhood.append(g.nodes[p].name) }
+                for c in index.consumers[node.output] ?? [] { neighbourhood.append(g.nodes[c].name) }
+                switch plan {
+                case .scaleConsumer(let target, _), .scaleProducer(let target, _, _): neighbourhood.append(target)
+                default: break
                 }
-                if !g.bypass(nodeAt: index) { g.nodes[index].op = .identity }
-                report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target)
-            case .scaleProducer(let target, let keep, let through):
-                if let t = g.nodes.firstIndex(where: { $0.name == target }) {
-                    switch g.nodes[t].op {
-                    case .conv2d(var c):
-                        c.weight = Fold.scaled(c.weight, by: keep, options: options)
-                        c.bias = c.bias.map { Fold.scaled($0, by: keep, options: options) }
-                        g.nodes[t].op = .conv2d(c)
-                    case .convTranspose2d(var c):
-                        c.weight = Fold.scaled(c.weight, by: keep, options: options)
-                        c.bias = c.bias.map { Fold.scaled($0, by: keep, options: options) }
-                        g.nodes[t].op = .convTranspose2d(c)
-                    case .linear(var l):
-                        l.weight = Fold.scaled(l.weight, by: keep, options: options)
-                        l.bias = l.bias.map { Fold.scaled($0, by: keep, options: options) }
-                        g.nodes[t].op = .linear(l)
-                    default: break
+                guard !neighbourhood.contains(where: touched.contains) else { continue }
+                touched.formUnion(neighbourhood)
+                changed = true
+                switch plan {
+                case .remove:
+                    report.record(.removed, node.name, d.rate == 0 ? "rate 0" : "inverted dropout is the identity at inference")
+                case .scaleConsumer(let target, let keep):
+                    if let t = position[target] {
+                        switch g.nodes[t].op {
+                        case .conv2d(var c): c.weight = Fold.scaled(c.weight, by: keep, options: options); g.nodes[t].op = .conv2d(c)
+                        case .linear(var l): l.weight = Fold.scaled(l.weight, by: keep, options: options); g.nodes[t].op = .linear(l)
+                        default: break
+                        }
                     }
+                    report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target)
+                case .scaleProducer(let target, let keep, let through):
+                    if let t = position[target] {
+                        switch g.nodes[t].op {
+                        case .conv2d(var c):
+                            c.weight = Fold.scaled(c.weight, by: keep, options: options)
+                            c.bias = c.bias.map { Fold.scaled($0, by: keep, options: options) }
+                            g.nodes[t].op = .conv2d(c)
+                        case .convTranspose2d(var c):
+                            c.weight = Fold.scaled(c.weight, by: keep, options: options)
+                            c.bias = c.bias.map { Fold.scaled($0, by: keep, options: options) }
+                            g.nodes[t].op = .convTranspose2d(c)
+                        case .linear(var l):
+                            l.weight = Fold.scaled(l.weight, by: keep, options: options)
+                            l.bias = l.bias.map { Fold.scaled($0, by: keep, options: options) }
+                            g.nodes[t].op = .linear(l)
+                        default: break
+                        }
+                    }
+                    report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights and bias"
+                                  + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target)
+                case .affine(let keep, let reason):
+                    let channels = shapes[node.inputs[0]].map { $0.count >= 2 ? $0[1] : 1 } ?? 1
+                    var name = node.name, k = 0
+                    while taken.contains(name) { k += 1; name = "\(node.name)_\(k)" }
+                    taken.insert(name)
+                    let a = ChannelAffine(scale: [Double](repeating: keep, count: channels), shift: [Double](repeating: 0, count: channels))
+                    g.nodes[i].op = .affine(a.affine(named: name, options: options))
+                    report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)")
+                    continue
                 }
-                if !g.bypass(nodeAt: index) { g.nodes[index].op = .identity }
-                report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights and bias"
-                              + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target)
-            case .affine(let keep, let reason):
-                let channels = shapes[node.inputs[0]].map { $0.count >= 2 ? $0[1] : 1 } ?? 1
-                let name = g.freshTensorName(node.name)
-                let a = ChannelAffine(scale: [Double](repeating: keep, count: channels), shift: [Double](repeating: 0, count: channels))
-                g.nodes[index].op = .affine(a.affine(named: name, options: options))
-                report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)")
+                // An identity now; removed below where it can be (one that cannot stays an identity).
+                g.nodes[i].op = .identity
+                removed.append(i)
             }
+            if !changed { break }
+            g.bypass(nodesAt: removed)
         }
         return (g, report)
     }

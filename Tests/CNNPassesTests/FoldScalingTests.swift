@@ -27,4 +27,24 @@ import Testing
         #expect(!folded.nodes.contains { $0.op.kindName == "BatchNorm" })
         #expect(elapsed < .seconds(120), "folding \(pairs) pairs took \(elapsed)")
     }
+
+    @Test func twentyThousandDropoutsFoldInOneSweep() throws {
+        var b = GraphBuilder(name: "dropout-chain")
+        var p = ParameterFactory(seed: 6)
+        var x = b.input("x", [.symbol("N"), .fixed(3)])
+        let count = 20_000
+        for i in 0..<count {
+            // Alternating conventions: inverted ones are removed, classic ones scale the linear after.
+            x = b.add("drop\(i)", .dropout(Dropout(rate: 0.5, convention: i % 2 == 0 ? .inverted : .classic)), x)
+            x = b.add("fc\(i)", p.linear("fc\(i)", 3, 3), x)
+        }
+        b.output(x)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let folded = try FoldPasses.fold(try b.build()).graph
+        let elapsed = clock.now - start
+        #expect(folded.nodes.count == count)
+        #expect(!folded.nodes.contains { $0.op.kindName == "Dropout" || $0.op.kindName == "Identity" })
+        #expect(elapsed < .seconds(120), "folding \(count) dropouts took \(elapsed)")
+    }
 }
