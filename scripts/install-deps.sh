@@ -4,8 +4,9 @@
 #   libopenblas-dev   CBLAS: the executor's GEMM
 #   libprotobuf-c-dev CCNNLoader: the C loader's header parsing
 #   pkg-config, make  SwiftPM's zlib lookup; the C loader's standalone build
+#   protobuf-compiler, protobuf-c-compiler  scripts/check-generated.sh (regenerates and compares)
 set -euo pipefail
-packages=(zlib1g-dev libopenblas-dev libprotobuf-c-dev pkg-config make)
+packages=(zlib1g-dev libopenblas-dev libprotobuf-c-dev pkg-config make protobuf-compiler protobuf-c-compiler)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,3 +23,5 @@ echo "== a package outside the tree that depends on cnnconv by path (CNNConvKit)
 scripts/check-outside-package.sh
 echo "== fuzzing: the .cnnm reader, the ONNX importer and the .npy reader, 30 s each (libFuzzer + ASan)"
 Fuzz/ci.sh 30
+echo "== generated code: regenerate from the schema and compare with what is committed"
+scripts/check-generated.sh
