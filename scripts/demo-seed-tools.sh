@@ -58,8 +58,8 @@ printf "%-18s %24s %24s\n" "input" "mean predictive entropy" "mean mutual inform
 for input in $d/test_images.npy "$out/digits_rotated.npy" "$out/noise.npy"; do
     "$bin" run $model --input "$input" --mc-dropout 50 --json > "$out/mc.json"
     python3 -c "
-import json; u=json.load(open('$out/mc.json'))['mc_dropout']['outputs'][0]['uncertainty']
-print(f\"{'$(basename "$input" .npy)':<18} {u['mean_predictive_entropy']:>19.4f} nats {u['mean_mutual_information']:>19.4f} nats\")"
+import json; u=json.load(open('$out/mc.json'))['mcDropout']['outputs'][0]['uncertainty']
+print(f\"{'$(basename "$input" .npy)':<18} {u['meanPredictiveEntropy']:>19.4f} nats {u['meanMutualInformation']:>19.4f} nats\")"
 done
 echo
 echo "plots: $out/recalibration-shift.svg  $out/mc-dropout.svg"
