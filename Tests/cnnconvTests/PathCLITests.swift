@@ -22,3 +22,23 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
     }
 }
+
+@Suite struct ONNXInOutCLITests {
+    @Test func foldOnnxToFoldedOnnxInOneCommandAndVerifyAcrossFormats() throws {
+        let tmp = TemporaryDirectory()
+        let source = Repository.fixture("torch/resnet_mini.nofold.onnx")
+        let fold = try CLI.run(["fold", source, "-o", tmp.file("folded.onnx")])
+        #expect(fold.status == 0, "\(fold.stdout)\(fold.stderr)")
+        #expect(fold.stdout.contains("— pass"))
+        // The written file is ONNX with no BatchNormalization left.
+        let back = try CLI.run(["import", tmp.file("folded.onnx"), "-o", tmp.file("back.cnnm"), "--json"])
+        #expect(back.status == 0, "\(back.stderr)")
+        #expect(try !Graph(contentsOf: tmp.file("back.cnnm")).nodes.contains { $0.op.kindName == "BatchNorm" })
+        // verify mixes formats: the original ONNX against the folded model as .cnnm.
+        let verify = try CLI.run(["verify", source, tmp.file("back.cnnm"), "--samples", "2"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        // --dtype applies to .cnnm only.
+        let refused = try CLI.run(["fold", source, "-o", tmp.file("half.onnx"), "--dtype", "f16"])
+        #expect(refused.status == 2)
+    }
+}
