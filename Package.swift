@@ -3,7 +3,7 @@
 // Module map and dependencies: ../shared/DESIGN.md (copied into README.md, "Layout").
 import PackageDescription
 
-// No -Ounchecked: it turns an integer overflow into a silent wrap (a hostile ConvTranspose
+// No unchecked-arithmetic optimization flag: it turns an integer overflow into a silent wrap (a hostile ConvTranspose
 // stride became a wild memset). Hot loops run on unsafe pointers over sizes the geometry
 // initializers prove in range; everything else keeps Swift's checks (issue 12).
 

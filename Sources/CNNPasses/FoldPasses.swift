@@ -87,35 +87,20 @@ public enum FoldPasses {
         // rounds stay few (a conv-BN chain needs two), where one fold per analysis was
         // quadratic in the number of BatchNorms.
         while true {
-            let analysis = FoldingAnalysis(g)
-            let index = GraphIndex(g)
-            var position: [String: Int] = [:]
-            for (i, n) in g.nodes.enumerated() where position[n.name] == nil { position[n.name] = i }
-            var taken = Set(g.parameters.map(\.name))
-            func fresh(_ base: String) -> String {
-                var name = base, k = 0
-                while taken.contains(name) { k += 1; name = "\(base)_\(k)" }
-                taken.insert(name)
-                return name
-            }
-            var touched = Set<String>()
+            var round = FoldRound(g)
             var removed: [Int] = []
             for (i, node) in g.nodes.enumerated() {
-                guard let plan = analysis.batchNorm[node.name] else { continue }
+                guard let plan = round.analysis.batchNorm[node.name] else { continue }
                 let target: String
                 switch plan {
                 case .affine(let reason): skipped[node.name] = reason; continue
                 case .intoProducer(let t): target = t
                 case .intoConsumer(let t, _): target = t
                 }
-                guard let t = position[target], let transform = ChannelAffine(node.op) else { continue }
-                var neighbourhood = [node.name, target]
-                if let p = index.producer[node.inputs[0]] { neighbourhood.append(g.nodes[p].name) }
-                for c in index.consumers[node.output] ?? [] { neighbourhood.append(g.nodes[c].name) }
-                guard !neighbourhood.contains(where: touched.contains) else { continue }
-                touched.formUnion(neighbourhood)
+                guard let t = round.position[target], let transform = ChannelAffine(node.op),
+                      round.claim(node, and: target, in: g) else { continue }
                 skipped[node.name] = nil
-                let biasName = fresh(target + ".bias")
+                let biasName = round.fresh(target + ".bias")
                 switch plan {
                 case .intoProducer:
                     switch g.nodes[t].op {
@@ -157,32 +142,24 @@ public enum FoldPasses {
         // In rounds, as fold-batchnorm: one analysis per round, every dropout whose
         // neighbourhood no other fold of the round touches, one sweep to remove them.
         while true {
-            let analysis = FoldingAnalysis(g)
-            let index = GraphIndex(g)
-            var position: [String: Int] = [:]
-            for (i, n) in g.nodes.enumerated() where position[n.name] == nil { position[n.name] = i }
-            var taken = Set(g.parameters.map(\.name))
-            var touched = Set<String>()
+            var round = FoldRound(g)
             var removed: [Int] = []
             var changed = false
             for i in g.nodes.indices {
                 let node = g.nodes[i]
-                guard case .dropout(let d) = node.op, let plan = analysis.dropout[node.name] else { continue }
-                var neighbourhood = [node.name]
-                if let p = index.producer[node.inputs[0]] { neighbourhood.append(g.nodes[p].name) }
-                for c in index.consumers[node.output] ?? [] { neighbourhood.append(g.nodes[c].name) }
+                guard case .dropout(let d) = node.op, let plan = round.analysis.dropout[node.name] else { continue }
+                var target: String? = nil
                 switch plan {
-                case .scaleConsumer(let target, _), .scaleProducer(let target, _, _): neighbourhood.append(target)
+                case .scaleConsumer(let t, _), .scaleProducer(let t, _, _): target = t
                 default: break
                 }
-                guard !neighbourhood.contains(where: touched.contains) else { continue }
-                touched.formUnion(neighbourhood)
+                guard round.claim(node, and: target, in: g) else { continue }
                 changed = true
                 switch plan {
                 case .remove:
                     report.record(.removed, node.name, d.rate == 0 ? "rate 0" : "inverted dropout is the identity at inference")
                 case .scaleConsumer(let target, let keep):
-                    if let t = position[target] {
+                    if let t = round.position[target] {
                         switch g.nodes[t].op {
                         case .conv2d(var c): c.weight = Fold.scaled(c.weight, by: keep, options: options); g.nodes[t].op = .conv2d(c)
                         case .linear(var l): l.weight = Fold.scaled(l.weight, by: keep, options: options); g.nodes[t].op = .linear(l)
@@ -191,7 +168,7 @@ public enum FoldPasses {
                     }
                     report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target)
                 case .scaleProducer(let target, let keep, let through):
-                    if let t = position[target] {
+                    if let t = round.position[target] {
                         switch g.nodes[t].op {
                         case .conv2d(var c):
                             c.weight = Fold.scaled(c.weight, by: keep, options: options)
@@ -212,9 +189,7 @@ public enum FoldPasses {
                                   + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target)
                 case .affine(let keep, let reason):
                     let channels = shapes[node.inputs[0]].map { $0.count >= 2 ? $0[1] : 1 } ?? 1
-                    var name = node.name, k = 0
-                    while taken.contains(name) { k += 1; name = "\(node.name)_\(k)" }
-                    taken.insert(name)
+                    let name = round.fresh(node.name)
                     let a = ChannelAffine(scale: [Double](repeating: keep, count: channels), shift: [Double](repeating: 0, count: channels))
                     g.nodes[i].op = .affine(a.affine(named: name, options: options))
                     report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)")
@@ -332,5 +307,44 @@ extension FoldPasses {
         }
         do { try g.validate() } catch { throw .invalidGraph(error) }
         return FoldResult(graph: g, reports: reports, wasAlreadyFolded: !changed && !graph.appliedPasses.isEmpty)
+    }
+}
+
+/// What one folding round plans on: one analysis and index of the graph as the round found
+/// it, node positions by name, the tensor names taken (for fresh ones) and the nodes the round
+/// has already claimed. Folds in one round must not share a neighbourhood: each was planned on
+/// the graph before any of them.
+struct FoldRound {
+    let analysis: FoldingAnalysis
+    let index: GraphIndex
+    var position: [String: Int] = [:]
+    private var taken: Set<String>
+    private var touched = Set<String>()
+
+    init(_ g: Graph) {
+        analysis = FoldingAnalysis(g)
+        index = GraphIndex(g)
+        for (i, n) in g.nodes.enumerated() where position[n.name] == nil { position[n.name] = i }
+        taken = Set(g.parameters.map(\.name))
+    }
+
+    /// Claims `node`, `target`, the node's producer and readers for this round's fold of
+    /// `node`; false (and nothing claimed) when another fold of the round has any of them.
+    mutating func claim(_ node: Node, and target: String?, in g: Graph) -> Bool {
+        var names = [node.name]
+        if let target { names.append(target) }
+        if let p = index.producer[node.inputs[0]] { names.append(g.nodes[p].name) }
+        for c in index.consumers[node.output] ?? [] { names.append(g.nodes[c].name) }
+        guard !names.contains(where: touched.contains) else { return false }
+        touched.formUnion(names)
+        return true
+    }
+
+    /// A tensor name no parameter uses yet: `base`, else `base_1`, `base_2`, …
+    mutating func fresh(_ base: String) -> String {
+        var name = base, k = 0
+        while taken.contains(name) { k += 1; name = "\(base)_\(k)" }
+        taken.insert(name)
+        return name
     }
 }
