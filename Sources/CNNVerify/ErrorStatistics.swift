@@ -58,9 +58,6 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
             histogram[key, default: 0] += 1
         }
         let n = max(1, candidate.count)
-        var index: [Int] = []
-        var rest = maxAbsAt
-        for dim in shape.reversed() { index.append(rest % max(dim, 1)); rest /= max(dim, 1) }
         var argmax: Int? = nil
         let rows = shape.first ?? 1
         if shape.count == 2, shape[1] > 1 {
@@ -77,7 +74,7 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
             argmax = agree
         }
         let cosine = (normA == 0 && normB == 0) ? 1 : dot / (normA.squareRoot() * normB.squareRoot())
-        return ErrorStatistics(count: candidate.count, maxAbsError: maxAbs, maxAbsIndex: index.reversed(),
+        return ErrorStatistics(count: candidate.count, maxAbsError: maxAbs, maxAbsIndex: unravel(maxAbsAt, shape),
                                candidateValue: candidate.isEmpty ? 0 : Double(candidate[maxAbsAt]),
                                referenceValue: reference.isEmpty ? 0 : Double(reference[maxAbsAt]),
                                maxRelError: maxRel, meanAbsError: sumAbs / Double(n), rmsError: (sumSq / Double(n)).squareRoot(),

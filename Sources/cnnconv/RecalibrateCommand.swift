@@ -70,17 +70,7 @@ struct RecalibrateCommand: ParsableCommand {
     func run() throws {
         try memory.apply()
         let graph = try loadModel(model)
-        guard inputs.count == graph.inputs.count else {
-            throw CLIFailure("\(inputs.count) --inputs file(s) for \(graph.inputs.count) graph input(s) (\(graph.inputs.map(\.name).joined(separator: ", ")))", exitCode: .usage)
-        }
-        var data: [String: NDArray<Float>] = [:]
-        for (i, item) in inputs.enumerated() {
-            var name = graph.inputs[i].name, path = item
-            if let eq = item.firstIndex(of: "="), graph.inputs.contains(where: { $0.name == String(item[..<eq]) }) {
-                name = String(item[..<eq]); path = String(item[item.index(after: eq)...])
-            }
-            do { data[name] = try NPY.read(path).array(as: Float.self) } catch { throw CLIFailure(error) }
-        }
+        let data = try readInputs(inputs, option: "--inputs", for: graph, as: Float.self)
         var options = RecalibrationOptions()
         options.batch = batch
         options.minimumValuesPerChannel = minValues

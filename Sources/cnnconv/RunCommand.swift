@@ -101,16 +101,7 @@ struct RunCommand: ParsableCommand {
         var inputs: [String: NDArray<S>] = [:]
         var source = "random (standard normal, seed \(seed))"
         if !input.isEmpty {
-            guard input.count == graph.inputs.count else {
-                throw CLIFailure("\(input.count) --input file(s) for \(graph.inputs.count) graph input(s) (\(graph.inputs.map(\.name).joined(separator: ", ")))", exitCode: .usage)
-            }
-            for (i, item) in input.enumerated() {
-                var name = graph.inputs[i].name, path = item
-                if let eq = item.firstIndex(of: "="), graph.inputs.contains(where: { $0.name == String(item[..<eq]) }) {
-                    name = String(item[..<eq]); path = String(item[item.index(after: eq)...])
-                }
-                do { inputs[name] = try NPY.read(path).array(as: S.self) } catch { throw CLIFailure(error) }
-            }
+            inputs = try readInputs(input, option: "--input", for: graph, as: S.self)
             source = input.joined(separator: ", ")
         } else {
             let fixed: Int?

@@ -3,6 +3,8 @@ import ArgumentParser
 import CNNConvKit
 import CNNFormat
 import CNNGraph
+import CNNKernels
+import CNNRuntime
 import Foundation
 
 /// The documented exit codes.
@@ -122,4 +124,22 @@ enum Format {
 func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
     MappedFileGuard.watch(path)
     do { return try ModelFiles.load(path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
+}
+
+/// Input arrays from `.npy` files given as `FILE` (one per graph input, in order) or
+/// `NAME=FILE`: the one reading of `run --input` and `recalibrate --inputs`.
+func readInputs<S: KernelScalar>(_ items: [String], option: String, for graph: Graph, as _: S.Type) throws -> [String: NDArray<S>] {
+    guard items.count == graph.inputs.count else {
+        throw CLIFailure("\(items.count) \(option) file(s) for \(graph.inputs.count) graph input(s) (\(graph.inputs.map(\.name).joined(separator: ", ")))",
+                         exitCode: .usage)
+    }
+    var arrays: [String: NDArray<S>] = [:]
+    for (i, item) in items.enumerated() {
+        var name = graph.inputs[i].name, path = item
+        if let eq = item.firstIndex(of: "="), graph.inputs.contains(where: { $0.name == String(item[..<eq]) }) {
+            name = String(item[..<eq]); path = String(item[item.index(after: eq)...])
+        }
+        do { arrays[name] = try NPY.read(path).array(as: S.self) } catch { throw CLIFailure(error) }
+    }
+    return arrays
 }
