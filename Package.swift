@@ -38,7 +38,7 @@ let package = Package(
             dependencies: ["CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "CNNGraph", dependencies: ["CNNFormat"]),
+        .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CNNKernels", dependencies: ["CBLAS"]),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"]),

@@ -267,6 +267,7 @@ struct GraphEncoder {
             case .ceil: o.nearestRounding = .ceil
             }
             n.resize = o
+        case .tensor(let t): n.tensorOp = try encode(t)
         }
         return n
     }
@@ -426,6 +427,7 @@ struct GraphDecoder {
             }
             op = .resize(Resize(mode: try known(r.mode, name, "resize.mode") == .bilinear ? .bilinear : .nearest, scaleH: r.scaleH, scaleW: r.scaleW,
                                 coordinateTransform: transform, nearestRounding: rounding))
+        case .tensorOp(let t)?: op = .tensor(try decode(t, node: name))
         case nil:
             throw GraphError.unsupportedInFormat("node '\(name)' has an op this reader does not know — the file needs a newer cnnconv")
         }

@@ -191,6 +191,10 @@ extension Op {
             return saturatingProduct(inputShapes.first ?? []).multiplied(saturating: saturatingProduct(c.weight.shape.dropFirst()))
         case .linear(let l):
             return saturatingProduct(outputShape).multiplied(saturating: l.inFeatures)
+        case .tensor(let t):
+            guard let d = t.definition else { return 0 }
+            let operands = t.operandShapes(inputShapes)
+            return d.macs(t, operands: operands, outputs: (try? d.outputShapes(t, operands: operands)) ?? [outputShape])
         default:
             return 0
         }
@@ -251,6 +255,7 @@ extension Op {
         case .channelShuffle(let g): return "groups=\(g)"
         case .resize(let r): return "\(r.mode.rawValue) ×\(trimmed(r.scaleH))" + (r.scaleH == r.scaleW ? "" : "×\(trimmed(r.scaleW))") + " \(r.coordinateTransform.rawValue)"
         case .affine, .mul, .globalPool, .identity: return ""
+        case .tensor(let t): return t.definition?.describe(t) ?? ""
         }
     }
 }

@@ -290,6 +290,9 @@ public enum Op: Sendable, Equatable {
     case channelShuffle(groups: Int)
     case resize(Resize)
     case identity
+    /// A general tensor op (Slice, MatMul, broadcasting arithmetic, …): its kind's
+    /// `TensorOpDefinition` in TensorOps/ says everything about it.
+    case tensor(TensorOp)
 
     /// The op's kind as a short name ("Conv2d", "BatchNorm"), for reports.
     public var kindName: String {
@@ -325,6 +328,7 @@ public enum Op: Sendable, Equatable {
         case .channelShuffle: return "ChannelShuffle"
         case .resize: return "Resize"
         case .identity: return "Identity"
+        case .tensor(let t): return t.kind
         }
     }
 
@@ -346,7 +350,10 @@ public enum Op: Sendable, Equatable {
         case .layerNorm(let n): add("scale", n.scale); add("bias", n.bias)
         case .groupNorm(let n): add("scale", n.scale); add("bias", n.bias)
         case .instanceNorm(let n): add("scale", n.scale); add("bias", n.bias)
-        default: break
+        case .tensor(let t): for (position, c) in t.constants { add("operand\(position)", c) }
+        case .dropout, .activation, .pool2d, .globalPool, .flatten, .add, .mul, .concat, .softmax, .lrn, .channelShuffle,
+             .resize, .identity:
+            break
         }
         return out
     }
@@ -369,7 +376,12 @@ public enum Op: Sendable, Equatable {
         case .layerNorm(var n): try map(&n.scale); try map(&n.bias); self = .layerNorm(n)
         case .groupNorm(var n): try map(&n.scale); try map(&n.bias); self = .groupNorm(n)
         case .instanceNorm(var n): try map(&n.scale); try map(&n.bias); self = .instanceNorm(n)
-        default: break
+        case .tensor(var t):
+            for i in t.operands.indices { if case .constant(var c) = t.operands[i] { try map(&c); t.operands[i] = .constant(c) } }
+            self = .tensor(t)
+        case .dropout, .activation, .pool2d, .globalPool, .flatten, .add, .mul, .concat, .softmax, .lrn, .channelShuffle,
+             .resize, .identity:
+            break
         }
     }
 }

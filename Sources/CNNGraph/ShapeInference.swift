@@ -25,10 +25,12 @@ extension Graph {
                 guard let s = shapes[name] else { throw .missingValue(node: node.name, value: name) }
                 inputShapes.append(s)
             }
-            let out = try node.inferOutputShape(inputShapes)
-            guard out.allSatisfy({ $0 > 0 }) else { throw node.fail("the output \(formatShape(out)) would be empty") }
-            try Self.checkSize(out, of: node.name, what: "output", limits: limits)
-            for o in node.outputs { shapes[o] = out }
+            let outs = try node.inferOutputShapes(inputShapes)
+            for (o, out) in zip(node.outputs, outs) {
+                guard out.allSatisfy({ $0 > 0 }) else { throw node.fail("the output '\(o)' \(formatShape(out)) would be empty") }
+                try Self.checkSize(out, of: node.name, what: "output", limits: limits)
+                shapes[o] = out
+            }
         }
         for output in outputs {
             guard let inferred = shapes[output.name] else { throw .missingOutput(output.name) }
@@ -98,10 +100,36 @@ extension Node {
         }
     }
 
+    /// The shape of every output of this node for the given input shapes. A tensor op gives one
+    /// shape per output and must have as many outputs as its definition makes; the other ops
+    /// give one shape that every output carries (extra outputs alias the first).
+    public func inferOutputShapes(_ ins: [[Int]]) throws(GraphError) -> [[Int]] {
+        guard case .tensor(let t) = op else {
+            let out = try inferOutputShape(ins)
+            return outputs.map { _ in out }
+        }
+        guard let definition = t.definition else {
+            throw .invalidAttribute(node: name, message: "op kind '\(t.kind)' is not one this build knows")
+        }
+        guard ins.count == t.inputCount else {
+            throw .wrongInputCount(node: name, op: t.kind, expected: String(t.inputCount), found: ins.count)
+        }
+        let outs: [[Int]]
+        do { outs = try definition.outputShapes(t, operands: t.operandShapes(ins)) } catch {
+            throw .shapeMismatch(node: name, message: "\(t.kind): \(error.message)")
+        }
+        guard outs.count == outputs.count else {
+            throw .shapeMismatch(node: name, message: "\(t.kind) makes \(outs.count) outputs, the node names \(outputs.count)")
+        }
+        return outs
+    }
+
     /// The output shape of this node for the given input shapes; checks attributes and
-    /// parameter shapes against them.
+    /// parameter shapes against them. For a tensor op, its first output's shape.
     public func inferOutputShape(_ ins: [[Int]]) throws(GraphError) -> [Int] {
         switch op {
+        case .tensor:
+            return try inferOutputShapes(ins).first ?? []
         case .conv2d(let c):
             try expectInputs(ins, 1)
             let x = ins[0]

@@ -1,5 +1,6 @@
 // Typed access to an ONNX node's attributes: a wrong type or missing required value is an error
 // naming the node, op and attribute.
+import CNNGraph
 import Foundation
 
 struct NodeAttributes {
@@ -31,6 +32,27 @@ struct NodeAttributes {
         if !a.floats.isEmpty { return .floats }
         if !a.strings.isEmpty { return .strings }
         return .undefined
+    }
+
+    /// The int, float, string and list attributes as tensor-op attributes (tensor and graph
+    /// attributes are left out; lists are bounded by `TensorOps.maxAttributeValues`).
+    func neutral() throws(ONNXError) -> [String: AttributeValue] {
+        var out: [String: AttributeValue] = [:]
+        for (key, a) in byName {
+            switch kind(a) {
+            case .int: out[key] = .int(try int(key) ?? 0)
+            case .ints:
+                guard a.ints.count <= TensorOps.maxAttributeValues else { throw fail(key, "has \(a.ints.count) values") }
+                out[key] = .ints(try ints(key) ?? [])
+            case .float: out[key] = .float(Double(a.f))
+            case .floats:
+                guard a.floats.count <= TensorOps.maxAttributeValues else { throw fail(key, "has \(a.floats.count) values") }
+                out[key] = .floats(a.floats.map(Double.init))
+            case .string: out[key] = .string(String(decoding: a.s, as: UTF8.self))
+            default: break
+            }
+        }
+        return out
     }
 
     func int(_ key: String) throws(ONNXError) -> Int? {

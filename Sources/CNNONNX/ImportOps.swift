@@ -135,7 +135,7 @@ struct ConvertNode {
 
     // MARK: Conversion
 
-    func convert() throws(ONNXError) {
+    func convertBuiltIn() throws(ONNXError) {
         switch op {
         case "Conv": try conv()
         case "ConvTranspose": try convTranspose()

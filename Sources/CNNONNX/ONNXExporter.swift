@@ -16,6 +16,7 @@ public enum ONNXExporter {
             case .pool2d(let p) where p.kind == .average && ((p.ceilMode && p.countIncludePad) || p.window.dilationH != 1 || p.window.dilationW != 1):
                 opset = max(opset, 19)
             case .groupNorm: opset = max(opset, 21)
+            case .tensor(let t): opset = max(opset, ExportWriter.minimumOpset(t))
             default: break
             }
         }
@@ -219,6 +220,8 @@ struct ExportWriter {
         let rank = shapes[x]?.count ?? 4
         typealias A = ExportWriter
         switch n.op {
+        case .tensor(let t):
+            try addTensorOp(n, t)
         case .conv2d(let c):
             let w = c.reparameterization == nil ? param(c.weight)
                 : initializer(c.weight.name, shape: c.weight.shape, floats: A.effectiveWeight(c.weight, c.reparameterization))

@@ -39,7 +39,7 @@ public enum ONNXImporter {
         "Identity", "InstanceNormalization", "LRN", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool", "Mul",
         "Pad", "Relu", "Reshape", "Resize", "Sigmoid", "Softmax", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
         "Unsqueeze", "Upsample", "Shape", "Size",
-    ]).union(ConstantFolder.foldable)).sorted()
+    ]).union(ConstantFolder.foldable).union(TensorOps.all.flatMap(\.onnxTypes))).sorted()
 
     /// Imports the model at `path`. `inputShape` gives the shape of a graph input whose shape the
     /// model leaves open (beyond a symbolic batch); a symbolic batch stays symbolic.
@@ -183,7 +183,7 @@ final class Importer {
         graph.metadata = metadata
         graph.inputs = inputs.map(\.info)
         graph.nodes = try nodes.filter { !$0.removed }.map { (n) throws(ONNXError) -> Node in
-            guard case .op(let op) = n.kind else { throw leftoverError(n) }
+            guard let op = lowered(n) else { throw leftoverError(n) }
             return Node(name: n.name, op: op, inputs: n.inputs, outputs: n.outputs)
         }
         graph.outputs = g.output.map { ValueInfo(name: $0.name, shape: []) }
@@ -278,7 +278,18 @@ final class Importer {
         }
         do {
             let a = try graph.inferShapes(batch: batch)
-            let b = symbolic == nil ? a : try graph.inferShapes(batch: batch + 1)
+            var b = a
+            if symbolic != nil {
+                do { b = try graph.inferShapes(batch: batch + 1) } catch {
+                    // Shapes computed at import (a Reshape to a size read from Shape) hold the
+                    // import batch: the graph is valid at that batch only, so say so.
+                    for i in graph.inputs.indices {
+                        graph.inputs[i].shape = graph.inputs[i].shape.map { if case .symbol = $0 { return .fixed(batch) } else { return $0 } }
+                    }
+                    note("the batch is fixed at \(batch): a shape computed at import does not follow it (\(graphMessage(error)))")
+                    b = try graph.inferShapes(batch: batch)
+                }
+            }
             for i in graph.outputs.indices {
                 let name = graph.outputs[i].name
                 guard let sa = a[name], let sb = b[name] else { continue }

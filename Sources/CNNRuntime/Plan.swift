@@ -18,34 +18,37 @@ extension Executor {
         var freeSlots: [Int] = []
         var slotOf: [String: Int] = [:]
         var dedicated: [String: Int] = [:]
+        var releasedInPlace = Set<String>()
         for (i, node) in nodes.enumerated() {
-            let out = node.output
-            let needed = count(out)
-            // In place: an element-wise op may write over an input that dies here.
-            let inPlaceInput = Self.runsInPlace(node.op)
-                ? node.inputs.enumerated().first { k, v in
-                    (k == 0 || node.op == .add) && slotOf[v] != nil && lastUse[v] == i && count(v) == needed }?.element
-                : nil
-            if retainsAllValues || pinned.contains(out) {
-                dedicated[out] = needed
-            } else if let v = inPlaceInput {
-                slotOf[out] = slotOf[v]
-            } else {
-                let fits = freeSlots.filter { capacities[$0] >= needed }
-                let pick = fits.min { capacities[$0] < capacities[$1] } ?? freeSlots.max { capacities[$0] < capacities[$1] }
-                if let s = pick {
-                    freeSlots.removeAll { $0 == s }
-                    capacities[s] = max(capacities[s], needed)
-                    slotOf[out] = s
+            for (k, out) in Self.distinctOutputs(node).enumerated() {
+                let needed = count(out)
+                // In place: an element-wise op may write over an input that dies here.
+                let inPlaceInput = k == 0 && Self.runsInPlace(node.op)
+                    ? node.inputs.enumerated().first { k, v in
+                        (k == 0 || node.op == .add) && slotOf[v] != nil && lastUse[v] == i && count(v) == needed }?.element
+                    : nil
+                if retainsAllValues || pinned.contains(out) {
+                    dedicated[out] = needed
+                } else if let v = inPlaceInput {
+                    slotOf[out] = slotOf[v]
+                    releasedInPlace.insert(v)
                 } else {
-                    capacities.append(needed)
-                    slotOf[out] = capacities.count - 1
+                    let fits = freeSlots.filter { capacities[$0] >= needed }
+                    let pick = fits.min { capacities[$0] < capacities[$1] } ?? freeSlots.max { capacities[$0] < capacities[$1] }
+                    if let s = pick {
+                        freeSlots.removeAll { $0 == s }
+                        capacities[s] = max(capacities[s], needed)
+                        slotOf[out] = s
+                    } else {
+                        capacities.append(needed)
+                        slotOf[out] = capacities.count - 1
+                    }
                 }
             }
-            // Release what this node read last (and its own output when nobody reads it).
-            var released = Set<String>()
-            if let v = inPlaceInput, slotOf[out] == slotOf[v] { released.insert(v) }
-            for v in node.inputs + [out] where (lastUse[v] ?? i) == i && !released.contains(v) {
+            // Release what this node read last (and its own outputs when nobody reads them).
+            var released = releasedInPlace
+            releasedInPlace = []
+            for v in node.inputs + Self.distinctOutputs(node) where (lastUse[v] ?? i) == i && !released.contains(v) {
                 released.insert(v)
                 if let s = slotOf[v] { freeSlots.append(s) }
             }
@@ -68,10 +71,14 @@ extension Executor {
         }
         let slotPointers = capacities.map { memory.allocate($0) }
         for node in nodes {
-            let out = node.output
-            let p = dedicated[out].map { memory.allocate($0) } ?? slotPointers[slotOf[out]!]
-            for o in node.outputs { pointers[o] = p }
-            if dedicated[out] != nil { for o in node.outputs { readable[o] = p } }
+            let distinct = Self.distinctOutputs(node)
+            for out in distinct {
+                let p = dedicated[out].map { memory.allocate($0) } ?? slotPointers[slotOf[out]!]
+                // An op of one result gives every output name the same buffer.
+                let names = distinct.count == 1 ? node.outputs : [out]
+                for o in names { pointers[o] = p }
+                if dedicated[out] != nil { for o in names { readable[o] = p } }
+            }
         }
 
         bufferOf = pointers
@@ -83,6 +90,15 @@ extension Executor {
             if skipNext { skipNext = false; continue }
             let ins = node.inputs.map { UnsafePointer(pointers[$0]!) }
             let inShapes = node.inputs.map { shapes[$0]! }
+            if case .tensor(let t) = node.op {
+                do {
+                    steps.append(Step(node: i, body: try tensorStep(t, ins, inShapes, node.outputs.map { pointers[$0]! },
+                                                                    node.outputs.map { shapes[$0]! })))
+                } catch {
+                    throw .kernel(node: node.name, message: "\(t.kind): \(error.message)")
+                }
+                continue
+            }
             let y = pointers[out: node.output, pointers]
             let outShape = shapes[node.output]!
             do {
@@ -113,6 +129,29 @@ extension Executor {
                           + "exceeds the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
         }
         _ = workspace.buffer(workspaceNeed, of: Scalar.self)
+    }
+
+    /// The outputs that need buffers of their own: every output of a tensor op; the first of
+    /// the others (their extra outputs carry the same value).
+    static func distinctOutputs(_ node: Node) -> [String] {
+        if case .tensor = node.op { return node.outputs }
+        return [node.output]
+    }
+
+    /// A tensor op's step: its definition's kernel, with the constant operands converted to
+    /// `Scalar` once here.
+    func tensorStep(_ t: TensorOp, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
+                    _ outs: [UnsafeMutablePointer<Scalar>], _ outShapes: [[Int]]) throws(TensorOpError) -> (RunState) throws -> Void {
+        guard let definition = t.definition else { throw TensorOpError("op kind '\(t.kind)' is not one this build knows") }
+        var next = ins.makeIterator()
+        let operands: [UnsafePointer<Scalar>] = t.operands.map { o in
+            switch o {
+            case .input: return next.next()!
+            case .constant(let c): return UnsafePointer(memory.store(Parameters.doubles(c).map { Scalar($0) }))
+            }
+        }
+        let kernel = try definition.prepare(t, operands: t.operandShapes(inShapes), outputs: outShapes, as: Scalar.self)
+        return { _ in kernel(operands, outs) }
     }
 
     /// Ops that write their output over their input when that input dies there: the copies
@@ -253,6 +292,8 @@ extension Executor {
                 throw .shapeMismatch("unknown nearest rounding \(r.nearestRounding.rawValue)")
             }
             return ({ _ in resizeNearest(g, input: x, output: y, transform: transform, rounding: rounding) }, 0)
+        case .tensor(let t):
+            throw .shapeMismatch("\(t.kind) is planned by tensorStep, not makeStep")
         }
     }
 

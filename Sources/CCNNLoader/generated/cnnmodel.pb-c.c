@@ -1582,6 +1582,231 @@ void   cnnconv__v1__resize__free_unpacked
   assert(message->base.descriptor == &cnnconv__v1__resize__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   cnnconv__v1__ints__init
+                     (Cnnconv__V1__Ints         *message)
+{
+  static const Cnnconv__V1__Ints init_value = CNNCONV__V1__INTS__INIT;
+  *message = init_value;
+}
+size_t cnnconv__v1__ints__get_packed_size
+                     (const Cnnconv__V1__Ints *message)
+{
+  assert(message->base.descriptor == &cnnconv__v1__ints__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cnnconv__v1__ints__pack
+                     (const Cnnconv__V1__Ints *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cnnconv__v1__ints__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cnnconv__v1__ints__pack_to_buffer
+                     (const Cnnconv__V1__Ints *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cnnconv__v1__ints__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cnnconv__V1__Ints *
+       cnnconv__v1__ints__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cnnconv__V1__Ints *)
+     protobuf_c_message_unpack (&cnnconv__v1__ints__descriptor,
+                                allocator, len, data);
+}
+void   cnnconv__v1__ints__free_unpacked
+                     (Cnnconv__V1__Ints *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cnnconv__v1__ints__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cnnconv__v1__doubles__init
+                     (Cnnconv__V1__Doubles         *message)
+{
+  static const Cnnconv__V1__Doubles init_value = CNNCONV__V1__DOUBLES__INIT;
+  *message = init_value;
+}
+size_t cnnconv__v1__doubles__get_packed_size
+                     (const Cnnconv__V1__Doubles *message)
+{
+  assert(message->base.descriptor == &cnnconv__v1__doubles__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cnnconv__v1__doubles__pack
+                     (const Cnnconv__V1__Doubles *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cnnconv__v1__doubles__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cnnconv__v1__doubles__pack_to_buffer
+                     (const Cnnconv__V1__Doubles *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cnnconv__v1__doubles__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cnnconv__V1__Doubles *
+       cnnconv__v1__doubles__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cnnconv__V1__Doubles *)
+     protobuf_c_message_unpack (&cnnconv__v1__doubles__descriptor,
+                                allocator, len, data);
+}
+void   cnnconv__v1__doubles__free_unpacked
+                     (Cnnconv__V1__Doubles *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cnnconv__v1__doubles__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cnnconv__v1__tensor_op_attribute__init
+                     (Cnnconv__V1__TensorOpAttribute         *message)
+{
+  static const Cnnconv__V1__TensorOpAttribute init_value = CNNCONV__V1__TENSOR_OP_ATTRIBUTE__INIT;
+  *message = init_value;
+}
+size_t cnnconv__v1__tensor_op_attribute__get_packed_size
+                     (const Cnnconv__V1__TensorOpAttribute *message)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_attribute__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cnnconv__v1__tensor_op_attribute__pack
+                     (const Cnnconv__V1__TensorOpAttribute *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_attribute__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cnnconv__v1__tensor_op_attribute__pack_to_buffer
+                     (const Cnnconv__V1__TensorOpAttribute *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_attribute__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cnnconv__V1__TensorOpAttribute *
+       cnnconv__v1__tensor_op_attribute__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cnnconv__V1__TensorOpAttribute *)
+     protobuf_c_message_unpack (&cnnconv__v1__tensor_op_attribute__descriptor,
+                                allocator, len, data);
+}
+void   cnnconv__v1__tensor_op_attribute__free_unpacked
+                     (Cnnconv__V1__TensorOpAttribute *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_attribute__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cnnconv__v1__tensor_op_operand__init
+                     (Cnnconv__V1__TensorOpOperand         *message)
+{
+  static const Cnnconv__V1__TensorOpOperand init_value = CNNCONV__V1__TENSOR_OP_OPERAND__INIT;
+  *message = init_value;
+}
+size_t cnnconv__v1__tensor_op_operand__get_packed_size
+                     (const Cnnconv__V1__TensorOpOperand *message)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_operand__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cnnconv__v1__tensor_op_operand__pack
+                     (const Cnnconv__V1__TensorOpOperand *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_operand__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cnnconv__v1__tensor_op_operand__pack_to_buffer
+                     (const Cnnconv__V1__TensorOpOperand *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_operand__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cnnconv__V1__TensorOpOperand *
+       cnnconv__v1__tensor_op_operand__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cnnconv__V1__TensorOpOperand *)
+     protobuf_c_message_unpack (&cnnconv__v1__tensor_op_operand__descriptor,
+                                allocator, len, data);
+}
+void   cnnconv__v1__tensor_op_operand__free_unpacked
+                     (Cnnconv__V1__TensorOpOperand *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op_operand__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   cnnconv__v1__tensor_op__init
+                     (Cnnconv__V1__TensorOp         *message)
+{
+  static const Cnnconv__V1__TensorOp init_value = CNNCONV__V1__TENSOR_OP__INIT;
+  *message = init_value;
+}
+size_t cnnconv__v1__tensor_op__get_packed_size
+                     (const Cnnconv__V1__TensorOp *message)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cnnconv__v1__tensor_op__pack
+                     (const Cnnconv__V1__TensorOp *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cnnconv__v1__tensor_op__pack_to_buffer
+                     (const Cnnconv__V1__TensorOp *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cnnconv__V1__TensorOp *
+       cnnconv__v1__tensor_op__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cnnconv__V1__TensorOp *)
+     protobuf_c_message_unpack (&cnnconv__v1__tensor_op__descriptor,
+                                allocator, len, data);
+}
+void   cnnconv__v1__tensor_op__free_unpacked
+                     (Cnnconv__V1__TensorOp *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cnnconv__v1__tensor_op__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   cnnconv__v1__node__init
                      (Cnnconv__V1__Node         *message)
 {
@@ -3628,7 +3853,288 @@ const ProtobufCMessageDescriptor cnnconv__v1__resize__descriptor =
   (ProtobufCMessageInit) cnnconv__v1__resize__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cnnconv__v1__node__field_descriptors[31] =
+static const ProtobufCFieldDescriptor cnnconv__v1__ints__field_descriptors[1] =
+{
+  {
+    "values",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Cnnconv__V1__Ints, n_values),
+    offsetof(Cnnconv__V1__Ints, values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cnnconv__v1__ints__field_indices_by_name[] = {
+  0,   /* field[0] = values */
+};
+static const ProtobufCIntRange cnnconv__v1__ints__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor cnnconv__v1__ints__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cnnconv.v1.Ints",
+  "Ints",
+  "Cnnconv__V1__Ints",
+  "cnnconv.v1",
+  sizeof(Cnnconv__V1__Ints),
+  1,
+  cnnconv__v1__ints__field_descriptors,
+  cnnconv__v1__ints__field_indices_by_name,
+  1,  cnnconv__v1__ints__number_ranges,
+  (ProtobufCMessageInit) cnnconv__v1__ints__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cnnconv__v1__doubles__field_descriptors[1] =
+{
+  {
+    "values",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Cnnconv__V1__Doubles, n_values),
+    offsetof(Cnnconv__V1__Doubles, values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cnnconv__v1__doubles__field_indices_by_name[] = {
+  0,   /* field[0] = values */
+};
+static const ProtobufCIntRange cnnconv__v1__doubles__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor cnnconv__v1__doubles__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cnnconv.v1.Doubles",
+  "Doubles",
+  "Cnnconv__V1__Doubles",
+  "cnnconv.v1",
+  sizeof(Cnnconv__V1__Doubles),
+  1,
+  cnnconv__v1__doubles__field_descriptors,
+  cnnconv__v1__doubles__field_indices_by_name,
+  1,  cnnconv__v1__doubles__number_ranges,
+  (ProtobufCMessageInit) cnnconv__v1__doubles__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cnnconv__v1__tensor_op_attribute__field_descriptors[6] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__TensorOpAttribute, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "int",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Cnnconv__V1__TensorOpAttribute, value_case),
+    offsetof(Cnnconv__V1__TensorOpAttribute, int_),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ints",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cnnconv__V1__TensorOpAttribute, value_case),
+    offsetof(Cnnconv__V1__TensorOpAttribute, ints),
+    &cnnconv__v1__ints__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "float",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Cnnconv__V1__TensorOpAttribute, value_case),
+    offsetof(Cnnconv__V1__TensorOpAttribute, float_),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "floats",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cnnconv__V1__TensorOpAttribute, value_case),
+    offsetof(Cnnconv__V1__TensorOpAttribute, floats),
+    &cnnconv__v1__doubles__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "string",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Cnnconv__V1__TensorOpAttribute, value_case),
+    offsetof(Cnnconv__V1__TensorOpAttribute, string),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cnnconv__v1__tensor_op_attribute__field_indices_by_name[] = {
+  3,   /* field[3] = float */
+  4,   /* field[4] = floats */
+  1,   /* field[1] = int */
+  2,   /* field[2] = ints */
+  0,   /* field[0] = name */
+  5,   /* field[5] = string */
+};
+static const ProtobufCIntRange cnnconv__v1__tensor_op_attribute__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor cnnconv__v1__tensor_op_attribute__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cnnconv.v1.TensorOpAttribute",
+  "TensorOpAttribute",
+  "Cnnconv__V1__TensorOpAttribute",
+  "cnnconv.v1",
+  sizeof(Cnnconv__V1__TensorOpAttribute),
+  6,
+  cnnconv__v1__tensor_op_attribute__field_descriptors,
+  cnnconv__v1__tensor_op_attribute__field_indices_by_name,
+  1,  cnnconv__v1__tensor_op_attribute__number_ranges,
+  (ProtobufCMessageInit) cnnconv__v1__tensor_op_attribute__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cnnconv__v1__tensor_op_operand__field_descriptors[1] =
+{
+  {
+    "constant",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__TensorOpOperand, constant),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cnnconv__v1__tensor_op_operand__field_indices_by_name[] = {
+  0,   /* field[0] = constant */
+};
+static const ProtobufCIntRange cnnconv__v1__tensor_op_operand__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor cnnconv__v1__tensor_op_operand__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cnnconv.v1.TensorOpOperand",
+  "TensorOpOperand",
+  "Cnnconv__V1__TensorOpOperand",
+  "cnnconv.v1",
+  sizeof(Cnnconv__V1__TensorOpOperand),
+  1,
+  cnnconv__v1__tensor_op_operand__field_descriptors,
+  cnnconv__v1__tensor_op_operand__field_indices_by_name,
+  1,  cnnconv__v1__tensor_op_operand__number_ranges,
+  (ProtobufCMessageInit) cnnconv__v1__tensor_op_operand__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cnnconv__v1__tensor_op__field_descriptors[3] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__TensorOp, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attributes",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cnnconv__V1__TensorOp, n_attributes),
+    offsetof(Cnnconv__V1__TensorOp, attributes),
+    &cnnconv__v1__tensor_op_attribute__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "operands",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cnnconv__V1__TensorOp, n_operands),
+    offsetof(Cnnconv__V1__TensorOp, operands),
+    &cnnconv__v1__tensor_op_operand__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cnnconv__v1__tensor_op__field_indices_by_name[] = {
+  1,   /* field[1] = attributes */
+  0,   /* field[0] = kind */
+  2,   /* field[2] = operands */
+};
+static const ProtobufCIntRange cnnconv__v1__tensor_op__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor cnnconv__v1__tensor_op__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cnnconv.v1.TensorOp",
+  "TensorOp",
+  "Cnnconv__V1__TensorOp",
+  "cnnconv.v1",
+  sizeof(Cnnconv__V1__TensorOp),
+  3,
+  cnnconv__v1__tensor_op__field_descriptors,
+  cnnconv__v1__tensor_op__field_indices_by_name,
+  1,  cnnconv__v1__tensor_op__number_ranges,
+  (ProtobufCMessageInit) cnnconv__v1__tensor_op__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cnnconv__v1__node__field_descriptors[32] =
 {
   {
     "name",
@@ -4002,6 +4508,18 @@ static const ProtobufCFieldDescriptor cnnconv__v1__node__field_descriptors[31] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tensor_op",
+    38,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cnnconv__V1__Node, op_case),
+    offsetof(Cnnconv__V1__Node, tensor_op),
+    &cnnconv__v1__tensor_op__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cnnconv__v1__node__field_indices_by_name[] = {
   19,   /* field[19] = add */
@@ -4035,12 +4553,13 @@ static const unsigned cnnconv__v1__node__field_indices_by_name[] = {
   15,   /* field[15] = silu */
   22,   /* field[22] = softmax */
   12,   /* field[12] = tanh */
+  31,   /* field[31] = tensor_op */
 };
 static const ProtobufCIntRange cnnconv__v1__node__number_ranges[2 + 1] =
 {
   { 1, 0 },
   { 10, 3 },
-  { 0, 31 }
+  { 0, 32 }
 };
 const ProtobufCMessageDescriptor cnnconv__v1__node__descriptor =
 {
@@ -4050,7 +4569,7 @@ const ProtobufCMessageDescriptor cnnconv__v1__node__descriptor =
   "Cnnconv__V1__Node",
   "cnnconv.v1",
   sizeof(Cnnconv__V1__Node),
-  31,
+  32,
   cnnconv__v1__node__field_descriptors,
   cnnconv__v1__node__field_indices_by_name,
   2,  cnnconv__v1__node__number_ranges,

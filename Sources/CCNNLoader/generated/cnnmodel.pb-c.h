@@ -50,6 +50,11 @@ typedef struct Cnnconv__V1__InstanceNorm Cnnconv__V1__InstanceNorm;
 typedef struct Cnnconv__V1__Lrn Cnnconv__V1__Lrn;
 typedef struct Cnnconv__V1__ChannelShuffle Cnnconv__V1__ChannelShuffle;
 typedef struct Cnnconv__V1__Resize Cnnconv__V1__Resize;
+typedef struct Cnnconv__V1__Ints Cnnconv__V1__Ints;
+typedef struct Cnnconv__V1__Doubles Cnnconv__V1__Doubles;
+typedef struct Cnnconv__V1__TensorOpAttribute Cnnconv__V1__TensorOpAttribute;
+typedef struct Cnnconv__V1__TensorOpOperand Cnnconv__V1__TensorOpOperand;
+typedef struct Cnnconv__V1__TensorOp Cnnconv__V1__TensorOp;
 typedef struct Cnnconv__V1__Node Cnnconv__V1__Node;
 typedef struct Cnnconv__V1__Model Cnnconv__V1__Model;
 typedef struct Cnnconv__V1__Model__MetadataEntry Cnnconv__V1__Model__MetadataEntry;
@@ -669,6 +674,96 @@ struct  Cnnconv__V1__Resize
     , CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_NEAREST, 0, 0, CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL, CNNCONV__V1__NEAREST_ROUNDING__NEAREST_ROUNDING_FLOOR }
 
 
+/*
+ * An attribute of a TensorOp. Integer lists that ONNX passes as input tensors (Slice starts,
+ * Reshape's target shape, Gather's indices) are attributes here.
+ */
+struct  Cnnconv__V1__Ints
+{
+  ProtobufCMessage base;
+  size_t n_values;
+  int64_t *values;
+};
+#define CNNCONV__V1__INTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cnnconv__v1__ints__descriptor) \
+    , 0,NULL }
+
+
+struct  Cnnconv__V1__Doubles
+{
+  ProtobufCMessage base;
+  size_t n_values;
+  double *values;
+};
+#define CNNCONV__V1__DOUBLES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cnnconv__v1__doubles__descriptor) \
+    , 0,NULL }
+
+
+typedef enum {
+  CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE__NOT_SET = 0,
+  CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_INT = 2,
+  CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_INTS = 3,
+  CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_FLOAT = 4,
+  CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_FLOATS = 5,
+  CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_STRING = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE__CASE)
+} Cnnconv__V1__TensorOpAttribute__ValueCase;
+
+struct  Cnnconv__V1__TensorOpAttribute
+{
+  ProtobufCMessage base;
+  char *name;
+  Cnnconv__V1__TensorOpAttribute__ValueCase value_case;
+  union {
+    int64_t int_;
+    Cnnconv__V1__Ints *ints;
+    double float_;
+    Cnnconv__V1__Doubles *floats;
+    char *string;
+  };
+};
+#define CNNCONV__V1__TENSOR_OP_ATTRIBUTE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cnnconv__v1__tensor_op_attribute__descriptor) \
+    , (char *)protobuf_c_empty_string, CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE__NOT_SET, {0} }
+
+
+/*
+ * One operand of a TensorOp, in operand order: empty `constant` takes the node's next input;
+ * otherwise the name of a tensor the op carries as a constant.
+ */
+struct  Cnnconv__V1__TensorOpOperand
+{
+  ProtobufCMessage base;
+  char *constant;
+};
+#define CNNCONV__V1__TENSOR_OP_OPERAND__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cnnconv__v1__tensor_op_operand__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * A general tensor operation (Slice, Reshape, MatMul, broadcasting Add, ...). `kind` names its
+ * definition; FORMAT.md lists every kind with its attributes and operands. A reader that does
+ * not know a kind refuses the node naming it.
+ */
+struct  Cnnconv__V1__TensorOp
+{
+  ProtobufCMessage base;
+  char *kind;
+  /*
+   * sorted by name, each name once
+   */
+  size_t n_attributes;
+  Cnnconv__V1__TensorOpAttribute **attributes;
+  size_t n_operands;
+  Cnnconv__V1__TensorOpOperand **operands;
+};
+#define CNNCONV__V1__TENSOR_OP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cnnconv__v1__tensor_op__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+
+
 typedef enum {
   CNNCONV__V1__NODE__OP__NOT_SET = 0,
   CNNCONV__V1__NODE__OP_CONV2D = 10,
@@ -698,7 +793,8 @@ typedef enum {
   CNNCONV__V1__NODE__OP_LRN = 34,
   CNNCONV__V1__NODE__OP_CHANNEL_SHUFFLE = 35,
   CNNCONV__V1__NODE__OP_RESIZE = 36,
-  CNNCONV__V1__NODE__OP_IDENTITY = 37
+  CNNCONV__V1__NODE__OP_IDENTITY = 37,
+  CNNCONV__V1__NODE__OP_TENSOR_OP = 38
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CNNCONV__V1__NODE__OP__CASE)
 } Cnnconv__V1__Node__OpCase;
 
@@ -743,6 +839,7 @@ struct  Cnnconv__V1__Node
     Cnnconv__V1__ChannelShuffle *channel_shuffle;
     Cnnconv__V1__Resize *resize;
     Cnnconv__V1__Identity *identity;
+    Cnnconv__V1__TensorOp *tensor_op;
   };
 };
 #define CNNCONV__V1__NODE__INIT \
@@ -1461,6 +1558,101 @@ Cnnconv__V1__Resize *
 void   cnnconv__v1__resize__free_unpacked
                      (Cnnconv__V1__Resize *message,
                       ProtobufCAllocator *allocator);
+/* Cnnconv__V1__Ints methods */
+void   cnnconv__v1__ints__init
+                     (Cnnconv__V1__Ints         *message);
+size_t cnnconv__v1__ints__get_packed_size
+                     (const Cnnconv__V1__Ints   *message);
+size_t cnnconv__v1__ints__pack
+                     (const Cnnconv__V1__Ints   *message,
+                      uint8_t             *out);
+size_t cnnconv__v1__ints__pack_to_buffer
+                     (const Cnnconv__V1__Ints   *message,
+                      ProtobufCBuffer     *buffer);
+Cnnconv__V1__Ints *
+       cnnconv__v1__ints__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cnnconv__v1__ints__free_unpacked
+                     (Cnnconv__V1__Ints *message,
+                      ProtobufCAllocator *allocator);
+/* Cnnconv__V1__Doubles methods */
+void   cnnconv__v1__doubles__init
+                     (Cnnconv__V1__Doubles         *message);
+size_t cnnconv__v1__doubles__get_packed_size
+                     (const Cnnconv__V1__Doubles   *message);
+size_t cnnconv__v1__doubles__pack
+                     (const Cnnconv__V1__Doubles   *message,
+                      uint8_t             *out);
+size_t cnnconv__v1__doubles__pack_to_buffer
+                     (const Cnnconv__V1__Doubles   *message,
+                      ProtobufCBuffer     *buffer);
+Cnnconv__V1__Doubles *
+       cnnconv__v1__doubles__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cnnconv__v1__doubles__free_unpacked
+                     (Cnnconv__V1__Doubles *message,
+                      ProtobufCAllocator *allocator);
+/* Cnnconv__V1__TensorOpAttribute methods */
+void   cnnconv__v1__tensor_op_attribute__init
+                     (Cnnconv__V1__TensorOpAttribute         *message);
+size_t cnnconv__v1__tensor_op_attribute__get_packed_size
+                     (const Cnnconv__V1__TensorOpAttribute   *message);
+size_t cnnconv__v1__tensor_op_attribute__pack
+                     (const Cnnconv__V1__TensorOpAttribute   *message,
+                      uint8_t             *out);
+size_t cnnconv__v1__tensor_op_attribute__pack_to_buffer
+                     (const Cnnconv__V1__TensorOpAttribute   *message,
+                      ProtobufCBuffer     *buffer);
+Cnnconv__V1__TensorOpAttribute *
+       cnnconv__v1__tensor_op_attribute__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cnnconv__v1__tensor_op_attribute__free_unpacked
+                     (Cnnconv__V1__TensorOpAttribute *message,
+                      ProtobufCAllocator *allocator);
+/* Cnnconv__V1__TensorOpOperand methods */
+void   cnnconv__v1__tensor_op_operand__init
+                     (Cnnconv__V1__TensorOpOperand         *message);
+size_t cnnconv__v1__tensor_op_operand__get_packed_size
+                     (const Cnnconv__V1__TensorOpOperand   *message);
+size_t cnnconv__v1__tensor_op_operand__pack
+                     (const Cnnconv__V1__TensorOpOperand   *message,
+                      uint8_t             *out);
+size_t cnnconv__v1__tensor_op_operand__pack_to_buffer
+                     (const Cnnconv__V1__TensorOpOperand   *message,
+                      ProtobufCBuffer     *buffer);
+Cnnconv__V1__TensorOpOperand *
+       cnnconv__v1__tensor_op_operand__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cnnconv__v1__tensor_op_operand__free_unpacked
+                     (Cnnconv__V1__TensorOpOperand *message,
+                      ProtobufCAllocator *allocator);
+/* Cnnconv__V1__TensorOp methods */
+void   cnnconv__v1__tensor_op__init
+                     (Cnnconv__V1__TensorOp         *message);
+size_t cnnconv__v1__tensor_op__get_packed_size
+                     (const Cnnconv__V1__TensorOp   *message);
+size_t cnnconv__v1__tensor_op__pack
+                     (const Cnnconv__V1__TensorOp   *message,
+                      uint8_t             *out);
+size_t cnnconv__v1__tensor_op__pack_to_buffer
+                     (const Cnnconv__V1__TensorOp   *message,
+                      ProtobufCBuffer     *buffer);
+Cnnconv__V1__TensorOp *
+       cnnconv__v1__tensor_op__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cnnconv__v1__tensor_op__free_unpacked
+                     (Cnnconv__V1__TensorOp *message,
+                      ProtobufCAllocator *allocator);
 /* Cnnconv__V1__Node methods */
 void   cnnconv__v1__node__init
                      (Cnnconv__V1__Node         *message);
@@ -1609,6 +1801,21 @@ typedef void (*Cnnconv__V1__ChannelShuffle_Closure)
 typedef void (*Cnnconv__V1__Resize_Closure)
                  (const Cnnconv__V1__Resize *message,
                   void *closure_data);
+typedef void (*Cnnconv__V1__Ints_Closure)
+                 (const Cnnconv__V1__Ints *message,
+                  void *closure_data);
+typedef void (*Cnnconv__V1__Doubles_Closure)
+                 (const Cnnconv__V1__Doubles *message,
+                  void *closure_data);
+typedef void (*Cnnconv__V1__TensorOpAttribute_Closure)
+                 (const Cnnconv__V1__TensorOpAttribute *message,
+                  void *closure_data);
+typedef void (*Cnnconv__V1__TensorOpOperand_Closure)
+                 (const Cnnconv__V1__TensorOpOperand *message,
+                  void *closure_data);
+typedef void (*Cnnconv__V1__TensorOp_Closure)
+                 (const Cnnconv__V1__TensorOp *message,
+                  void *closure_data);
 typedef void (*Cnnconv__V1__Node_Closure)
                  (const Cnnconv__V1__Node *message,
                   void *closure_data);
@@ -1667,6 +1874,11 @@ extern const ProtobufCMessageDescriptor cnnconv__v1__instance_norm__descriptor;
 extern const ProtobufCMessageDescriptor cnnconv__v1__lrn__descriptor;
 extern const ProtobufCMessageDescriptor cnnconv__v1__channel_shuffle__descriptor;
 extern const ProtobufCMessageDescriptor cnnconv__v1__resize__descriptor;
+extern const ProtobufCMessageDescriptor cnnconv__v1__ints__descriptor;
+extern const ProtobufCMessageDescriptor cnnconv__v1__doubles__descriptor;
+extern const ProtobufCMessageDescriptor cnnconv__v1__tensor_op_attribute__descriptor;
+extern const ProtobufCMessageDescriptor cnnconv__v1__tensor_op_operand__descriptor;
+extern const ProtobufCMessageDescriptor cnnconv__v1__tensor_op__descriptor;
 extern const ProtobufCMessageDescriptor cnnconv__v1__node__descriptor;
 extern const ProtobufCMessageDescriptor cnnconv__v1__model__descriptor;
 extern const ProtobufCMessageDescriptor cnnconv__v1__model__metadata_entry__descriptor;

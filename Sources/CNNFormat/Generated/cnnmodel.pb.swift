@@ -1001,6 +1001,129 @@ public nonisolated struct Cnnconv_V1_Resize: Sendable {
   public init() {}
 }
 
+/// An attribute of a TensorOp. Integer lists that ONNX passes as input tensors (Slice starts,
+/// Reshape's target shape, Gather's indices) are attributes here.
+public nonisolated struct Cnnconv_V1_Ints: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [Int64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Cnnconv_V1_Doubles: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [Double] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var value: Cnnconv_V1_TensorOpAttribute.OneOf_Value? = nil
+
+  public var int: Int64 {
+    get {
+      if case .int(let v)? = value {return v}
+      return 0
+    }
+    set {value = .int(newValue)}
+  }
+
+  public var ints: Cnnconv_V1_Ints {
+    get {
+      if case .ints(let v)? = value {return v}
+      return Cnnconv_V1_Ints()
+    }
+    set {value = .ints(newValue)}
+  }
+
+  public var float: Double {
+    get {
+      if case .float(let v)? = value {return v}
+      return 0
+    }
+    set {value = .float(newValue)}
+  }
+
+  public var floats: Cnnconv_V1_Doubles {
+    get {
+      if case .floats(let v)? = value {return v}
+      return Cnnconv_V1_Doubles()
+    }
+    set {value = .floats(newValue)}
+  }
+
+  public var string: String {
+    get {
+      if case .string(let v)? = value {return v}
+      return String()
+    }
+    set {value = .string(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Value: Equatable, Sendable {
+    case int(Int64)
+    case ints(Cnnconv_V1_Ints)
+    case float(Double)
+    case floats(Cnnconv_V1_Doubles)
+    case string(String)
+
+  }
+
+  public init() {}
+}
+
+/// One operand of a TensorOp, in operand order: empty `constant` takes the node's next input;
+/// otherwise the name of a tensor the op carries as a constant.
+public nonisolated struct Cnnconv_V1_TensorOpOperand: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var constant: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A general tensor operation (Slice, Reshape, MatMul, broadcasting Add, ...). `kind` names its
+/// definition; FORMAT.md lists every kind with its attributes and operands. A reader that does
+/// not know a kind refuses the node naming it.
+public nonisolated struct Cnnconv_V1_TensorOp: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: String = String()
+
+  /// sorted by name, each name once
+  public var attributes: [Cnnconv_V1_TensorOpAttribute] = []
+
+  public var operands: [Cnnconv_V1_TensorOpOperand] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1251,6 +1374,14 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .identity(newValue)}
   }
 
+  public var tensorOp: Cnnconv_V1_TensorOp {
+    get {
+      if case .tensorOp(let v)? = _storage._op {return v}
+      return Cnnconv_V1_TensorOp()
+    }
+    set {_uniqueStorage()._op = .tensorOp(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Op: Equatable, Sendable {
@@ -1282,6 +1413,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     case channelShuffle(Cnnconv_V1_ChannelShuffle)
     case resize(Cnnconv_V1_Resize)
     case identity(Cnnconv_V1_Identity)
+    case tensorOp(Cnnconv_V1_TensorOp)
 
   }
 
@@ -2688,9 +2820,247 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
   }
 }
 
+nonisolated extension Cnnconv_V1_Ints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Ints"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt64Field(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitPackedInt64Field(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cnnconv_V1_Ints, rhs: Cnnconv_V1_Ints) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Cnnconv_V1_Doubles: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Doubles"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedDoubleField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cnnconv_V1_Doubles, rhs: Cnnconv_V1_Doubles) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Cnnconv_V1_TensorOpAttribute: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TensorOpAttribute"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}int\0\u{1}ints\0\u{1}float\0\u{1}floats\0\u{1}string\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.value != nil {try decoder.handleConflictingOneOf()}
+          self.value = .int(v)
+        }
+      }()
+      case 3: try {
+        var v: Cnnconv_V1_Ints?
+        var hadOneofValue = false
+        if let current = self.value {
+          hadOneofValue = true
+          if case .ints(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.value = .ints(v)
+        }
+      }()
+      case 4: try {
+        var v: Double?
+        try decoder.decodeSingularDoubleField(value: &v)
+        if let v = v {
+          if self.value != nil {try decoder.handleConflictingOneOf()}
+          self.value = .float(v)
+        }
+      }()
+      case 5: try {
+        var v: Cnnconv_V1_Doubles?
+        var hadOneofValue = false
+        if let current = self.value {
+          hadOneofValue = true
+          if case .floats(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.value = .floats(v)
+        }
+      }()
+      case 6: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.value != nil {try decoder.handleConflictingOneOf()}
+          self.value = .string(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    switch self.value {
+    case .int?: try {
+      guard case .int(let v)? = self.value else { preconditionFailure() }
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    }()
+    case .ints?: try {
+      guard case .ints(let v)? = self.value else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .float?: try {
+      guard case .float(let v)? = self.value else { preconditionFailure() }
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 4)
+    }()
+    case .floats?: try {
+      guard case .floats(let v)? = self.value else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .string?: try {
+      guard case .string(let v)? = self.value else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cnnconv_V1_TensorOpAttribute, rhs: Cnnconv_V1_TensorOpAttribute) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Cnnconv_V1_TensorOpOperand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TensorOpOperand"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}constant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.constant) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.constant.isEmpty {
+      try visitor.visitSingularStringField(value: self.constant, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cnnconv_V1_TensorOpOperand, rhs: Cnnconv_V1_TensorOpOperand) -> Bool {
+    if lhs.constant != rhs.constant {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Cnnconv_V1_TensorOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TensorOp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}attributes\0\u{1}operands\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.attributes) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.operands) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.attributes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.attributes, fieldNumber: 2)
+    }
+    if !self.operands.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.operands, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Cnnconv_V1_TensorOp, rhs: Cnnconv_V1_TensorOp) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.attributes != rhs.attributes {return false}
+    if lhs.operands != rhs.operands {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Node"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}outputs\0\u{2}\u{7}conv2d\0\u{3}conv_transpose2d\0\u{3}batch_norm\0\u{1}dropout\0\u{1}linear\0\u{1}relu\0\u{1}clip\0\u{3}leaky_relu\0\u{1}sigmoid\0\u{1}tanh\0\u{3}hard_sigmoid\0\u{3}hard_swish\0\u{1}silu\0\u{1}pool2d\0\u{3}global_pool\0\u{1}flatten\0\u{1}add\0\u{1}mul\0\u{1}concat\0\u{1}softmax\0\u{1}affine\0\u{3}layer_norm\0\u{3}group_norm\0\u{3}instance_norm\0\u{1}lrn\0\u{3}channel_shuffle\0\u{1}resize\0\u{1}identity\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}outputs\0\u{2}\u{7}conv2d\0\u{3}conv_transpose2d\0\u{3}batch_norm\0\u{1}dropout\0\u{1}linear\0\u{1}relu\0\u{1}clip\0\u{3}leaky_relu\0\u{1}sigmoid\0\u{1}tanh\0\u{3}hard_sigmoid\0\u{3}hard_swish\0\u{1}silu\0\u{1}pool2d\0\u{3}global_pool\0\u{1}flatten\0\u{1}add\0\u{1}mul\0\u{1}concat\0\u{1}softmax\0\u{1}affine\0\u{3}layer_norm\0\u{3}group_norm\0\u{3}instance_norm\0\u{1}lrn\0\u{3}channel_shuffle\0\u{1}resize\0\u{1}identity\0\u{3}tensor_op\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -3096,6 +3466,19 @@ nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
             _storage._op = .identity(v)
           }
         }()
+        case 38: try {
+          var v: Cnnconv_V1_TensorOp?
+          var hadOneofValue = false
+          if let current = _storage._op {
+            hadOneofValue = true
+            if case .tensorOp(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._op = .tensorOp(v)
+          }
+        }()
         default: break
         }
       }
@@ -3229,6 +3612,10 @@ nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case .identity?: try {
         guard case .identity(let v)? = _storage._op else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
+      }()
+      case .tensorOp?: try {
+        guard case .tensorOp(let v)? = _storage._op else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
       }()
       case nil: break
       }

@@ -1,0 +1,106 @@
+// ONNX → tensor ops: the nodes the built-in conversions do not take (a Reshape that is not a
+// flatten, Sub of two run-time values, Slice, MatMul of activations, …) go to the tensor-op
+// definition registered for their op type; the shape-level IR the built-ins leave over
+// (reshape, transpose, pad, binary with a constant) becomes tensor ops too.
+import CNNGraph
+
+extension ConvertNode {
+    /// Runs the built-in conversion; when it refuses the node and a tensor-op definition takes
+    /// this op type, converts through the definition instead.
+    func convert() throws(ONNXError) {
+        let before = importer.nodes.count
+        do {
+            try convertBuiltIn()
+        } catch {
+            guard let definition = TensorOps.definition(onnxType: op), importer.nodes.count == before else { throw error }
+            switch error {
+            case .unsupportedUsage, .unsupportedOp, .badAttribute: break
+            default: throw error
+            }
+            do { try convertTensorOp(definition) } catch let generic {
+                // Both refused: the general definition's reason is the one that applies to any use.
+                importer.note("\(op) '\(name)': the specialised import said: \(error.description)")
+                throw generic
+            }
+        }
+    }
+
+    /// The node as a tensor-op definition sees it.
+    func view() throws(ONNXError) -> ONNXNodeView {
+        var inputs: [ONNXInput] = []
+        for (i, v) in node.input.enumerated() {
+            if v.isEmpty { inputs.append(.absent); continue }
+            if let c = importer.consts[v] {
+                inputs.append(.constant(ONNXConstant(shape: c.shape, values: c.doubles, isInteger: !c.isFloat)))
+            } else if let s = importer.shapes[v] {
+                inputs.append(.value(shape: s))
+            } else {
+                _ = i
+                throw .missingValue(node: name, opType: op, value: v)
+            }
+        }
+        var outputs = node.output
+        while outputs.last == "" { outputs.removeLast() }
+        return ONNXNodeView(opType: op, opset: opset, attributes: try attrs.neutral(), inputs: inputs, outputCount: outputs.count)
+    }
+
+    func convertTensorOp(_ definition: any TensorOpDefinition) throws(ONNXError) {
+        let view = try view()
+        var t: TensorOp
+        do { t = try definition.importONNX(view) } catch { throw fail(error.message) }
+        // Constant operands become graph tensors named by the importer's rules.
+        for i in t.operands.indices {
+            if case .constant(let c) = t.operands[i] {
+                let onnx = ConstTensor(shape: c.shape, floats: c.array)
+                t.operands[i] = .constant(tensor(onnx, "operand\(i)"))
+            }
+        }
+        // Run-time operands: the node's inputs that are values, in order.
+        let runtime = node.input.filter { !$0.isEmpty && importer.consts[$0] == nil && importer.shapes[$0] != nil }
+        guard runtime.count == t.inputCount else {
+            throw fail("the \(definition.name) definition reads \(t.inputCount) run-time inputs, the node has \(runtime.count)")
+        }
+        var outputs = node.output
+        while outputs.last == "" { outputs.removeLast() }
+        guard !outputs.isEmpty, !outputs.contains("") else { throw fail("the node's outputs \(node.output) are not all named") }
+        try importer.emitTensorOp(name, op, t, inputs: runtime, outputs: outputs)
+    }
+}
+
+extension Importer {
+    /// Records a tensor-op node and the shapes of its outputs.
+    func emitTensorOp(_ name: String, _ onnxOp: String, _ t: TensorOp, inputs: [String], outputs: [String]) throws(ONNXError) {
+        let node = Node(name: name, op: .tensor(t), inputs: inputs, outputs: outputs)
+        let outs: [[Int]]
+        do { outs = try node.inferOutputShapes(inputs.map { shapes[$0] ?? [] }) } catch {
+            throw .unsupportedUsage(node: name, opType: onnxOp, message: graphMessage(error))
+        }
+        for (o, s) in zip(outputs, outs) {
+            try checkRuntimeShape(s, node: name, opType: onnxOp, what: "its output '\(o)'")
+            shapes[o] = s
+        }
+        nodes.append(IRNode(name: name, onnxOp: onnxOp, kind: .op(.tensor(t)), inputs: inputs, outputs: outputs))
+    }
+
+    /// The op a leftover shape-level IR node becomes, or nil when no definition takes it.
+    func lowered(_ n: IRNode) -> Op? {
+        func make(_ kind: String, _ attributes: [String: AttributeValue], _ operands: [Operand]) -> Op? {
+            TensorOps.definition(named: kind) == nil ? nil : .tensor(TensorOp(kind: kind, attributes: attributes, operands: operands))
+        }
+        switch n.kind {
+        case .op(let op): return op
+        case .reshape(let target):
+            // A kept leading (batch) dimension is written as 0, "copy from the input", so the
+            // graph stays valid at any batch.
+            var spec = target
+            if let x = n.inputs.first.flatMap({ shapes[$0] }), let first = x.first, target.first == first, !spec.isEmpty { spec[0] = 0 }
+            return make("Reshape", ["shape": .ints(spec)], [.input])
+        case .transpose(let perm): return make("Transpose", ["perm": .ints(perm)], [.input])
+        case .pad(let begin, let end, let value):
+            return make("Pad", ["pads": .ints(begin + end), "mode": .string("constant"), "value": .float(Double(value))], [.input])
+        case .constBinary(let kind, let c, let constFirst):
+            let operand = Operand.constant(tensor(c, node: n.name, role: "operand", shape: nil, values: nil))
+            return make(kind.rawValue, [:], constFirst ? [operand, .input] : [.input, operand])
+        }
+    }
+}
