@@ -204,6 +204,7 @@ struct ConvertNode {
                 throw fail("cannot reshape \(formatShape(s)) to \(target)")
             }
             try emit(.reshape(t), inputs: [x])
+            importer.reshapeSpecs[name] = target
         case "Squeeze", "Unsqueeze":
             let (x, s) = try act(0)
             let axes: [Int]? = opset >= 13 ? try optConst(1, "axes")?.ints : try attrs.ints("axes")

@@ -131,6 +131,8 @@ final class Importer {
     /// Nodes a rewrite rule changed, with their inputs, outputs and liveness before (see `touch`).
     var touched: [Int: (inputs: [String], outputs: [String], removed: Bool)] = [:]
     var fused: [String: Int] = [:]
+    /// Each ONNX Reshape's target as the file wrote it (0 copies a dimension, −1 infers one).
+    var reshapeSpecs: [String: [Int]] = [:]
 
     init(source: String, externalData: ExternalDataFolder?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
         self.source = source; self.externalData = externalData; givenShape = inputShape; givenShapes = inputShapes

@@ -90,10 +90,11 @@ extension Importer {
         switch n.kind {
         case .op(let op): return op
         case .reshape(let target):
-            // A kept leading (batch) dimension is written as 0, "copy from the input", so the
-            // graph stays valid at any batch.
-            var spec = target
-            if let x = n.inputs.first.flatMap({ shapes[$0] }), let first = x.first, target.first == first, !spec.isEmpty { spec[0] = 0 }
+            // The file's own target (0 copies, −1 infers) where there was one. A leading size
+            // equal to the input's (the batch, when import computed the target from Shape at
+            // batch 1) is written as 0, "copy from the input", so the graph follows the batch.
+            var spec = reshapeSpecs[n.name] ?? target
+            if let x = n.inputs.first.flatMap({ shapes[$0] }), let first = x.first, spec.first == first, first > 0 { spec[0] = 0 }
             return make("Reshape", ["shape": .ints(spec)], [.input])
         case .transpose(let perm): return make("Transpose", ["perm": .ints(perm)], [.input])
         case .pad(let begin, let end, let value):

@@ -175,10 +175,9 @@ extension TensorOpDefinition {
 
 /// The registry of tensor-op kinds.
 public enum TensorOps {
-    /// Every kind this build knows, one entry per file in TensorOps/.
-    public static let all: [any TensorOpDefinition] = [
-        TransposeOp(),
-    ]
+    /// Every kind this build knows, one entry per file in TensorOps/, by group (each group's
+    /// list is in its folder's Group.swift).
+    public static let all: [any TensorOpDefinition] = movement + elementwise + math + activations
 
     private static let byName: [String: any TensorOpDefinition] = Dictionary(
         all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -1,0 +1,7 @@
+// The math tensor ops: one file each in this folder, listed here once.
+
+extension TensorOps {
+    static let math: [any TensorOpDefinition] = [
+
+    ]
+}
