@@ -482,6 +482,17 @@ struct ONNXNodeConformanceTests {
         #expect(stale.isEmpty, "knownFailures names tests not in the manifest: \(stale)")
     }
 
+    @Test("the comparison catches a wrong output: test_relu checked against its own input fails")
+    func comparisonCanFail() throws {
+        let manifest = try NodeTestManifest.load()
+        var relu = try #require(manifest.tests.first { $0.name == "test_relu" })
+        let runner = NodeTestRunner(tolerance: manifest.tolerance)
+        #expect(runner.check(relu) == nil, "test_relu passes as given")
+        relu.outputs[0].file = relu.inputs[0].file   // the input has negative values, relu's output none
+        let error = try #require(runner.check(relu), "test_relu against its input must fail")
+        #expect(error.contains("Float32: output 'y' element"), "\(error)")
+    }
+
     @Test("the fixture folders are exactly the manifest's tests")
     func foldersMatchManifest() throws {
         let manifest = try NodeTestManifest.load()
