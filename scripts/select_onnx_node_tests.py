@@ -21,7 +21,7 @@ Roles (written to the manifest so the Swift test needs no rule of its own): a gr
 "runtime" (fed to the executor) unless every node reading it reads it in a parameter slot
 (PARAM_SLOTS: weights, biases, normalisation statistics, Clip bounds, Pad/Resize arguments, as
 exporters write them: initializers) or it is not a float tensor (shapes, axes, indices, repeats,
-splits: attribute-like constants). "constant" inputs are turned into initializers by the test.
+splits: attribute-like constants). An _expanded test takes the roles of the op it expands. "constant" inputs are turned into initializers by the test.
 
 Writes fixtures/onnx-node/<test>/ (copied as is) and fixtures/onnx-node/manifest.json:
   {"source": ..., "onnx_version": ..., "rule": ..., "tests": [{"name", "op", "opset", "why",
@@ -114,8 +114,12 @@ def classify(test):
     # Roles of the graph inputs.
     init = {t.name for t in g.initializer}
     graph_inputs = [vi for vi in g.input if vi.name not in init]
+    # An expanded test takes its roles from the op it expands (same graph inputs, same names).
+    role_graph = g
+    if m and len(set(ops)) > 1 and os.path.isdir(os.path.join(SRC, m.group(1))):
+        role_graph = onnx.load(os.path.join(SRC, m.group(1), "model.onnx"), load_external_data=False).graph
     readers = {}
-    for n in g.node:
+    for n in role_graph.node:
         for slot, name in enumerate(n.input):
             if name:
                 readers.setdefault(name, []).append((n.op_type, slot))
