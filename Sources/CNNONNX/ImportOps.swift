@@ -206,6 +206,8 @@ struct ConvertNode {
             try emit(.reshape(t), inputs: [x])
             importer.reshapeSpecs[name] = target
         case "Squeeze", "Unsqueeze":
+            // The definitions keep a symbolic batch (the reshape form pins sizes at the import batch).
+            if let definition = TensorOps.definition(onnxType: op) { try convertTensorOp(definition); return }
             let (x, s) = try act(0)
             let axes: [Int]? = opset >= 13 ? try optConst(1, "axes")?.ints : try attrs.ints("axes")
             try emit(.reshape(try squeezeShape(s, axes: axes, unsqueeze: op == "Unsqueeze")), inputs: [x])

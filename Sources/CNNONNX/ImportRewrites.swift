@@ -272,6 +272,14 @@ extension Importer {
         switch n.kind {
         case .reshape(let t):
             lowerReshape(i, from: s, to: t)
+        case .op(.tensor(let t)) where t.kind == "Squeeze" || t.kind == "Unsqueeze":
+            // A squeeze that keeps the batch axis and leaves [N, rest] is a flatten; one that
+            // changes nothing is an identity (both exact at any batch).
+            guard let o = shapes[n.outputs.first ?? ""], let given = try? t.ints("axes") else { return }
+            let rank = t.kind == "Squeeze" ? s.count : o.count
+            guard let axes = try? TensorShapes.axes(given, rank: rank), !axes.contains(0) else { return }
+            if o == s { nodes[i].kind = .op(.identity) }
+            else if let first = s.first, o == [first, ShapeMath.count(Array(s.dropFirst()))] { nodes[i].kind = .op(.flatten(axis: 1)) }
         case .transpose(let p):
             // Moving only size-1 axes keeps the data order: it is a reshape.
             if isOrderPreserving(s, p) { lowerReshape(i, from: s, to: p.map { s[$0] }) }
