@@ -407,6 +407,10 @@ final class Importer {
             folded += 1
             return
         }
+        if let definition = TensorOps.definition(onnxType: op), !present.isEmpty, present.allSatisfy({ consts[$0] != nil }) {
+            try ConvertNode(importer: self, node: n, name: name).foldWithDefinition(definition)
+            return
+        }
         if op == "Shape" || op == "Size", let x = n.input.first, let s = shapes[x] {
             let value = op == "Size" ? ConstTensor(shape: [], ints: [Int64(ShapeMath.count(s))])
                 : try folder.fold(n, name: name, inputs: [ConstTensor(shape: s, ints: [])])[0]
@@ -414,7 +418,7 @@ final class Importer {
             folded += 1
             return
         }
-        if ConstantFolder.foldOnly.contains(op) {
+        if ConstantFolder.foldOnly.contains(op) && TensorOps.definition(onnxType: op) == nil {
             let runtime = present.first { consts[$0] == nil } ?? ""
             throw .unsupportedUsage(node: name, opType: op, message: "\(op) is supported only on values known at import (shape arithmetic); input '\(runtime)' is computed at run time")
         }
