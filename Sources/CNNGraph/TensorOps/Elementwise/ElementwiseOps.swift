@@ -20,5 +20,6 @@ extension TensorOps {
         UnaryOp("Reciprocal", "y = 1 / x", .reciprocal),
         UnaryOp("Erf", "y = erf x", .erf),
         CastOp(),
+        CastLikeOp(),
     ]
 }
