@@ -351,7 +351,12 @@ struct ConvertNode {
             if let v = try scalar(try optConst(1, "min"), "min") { lo = v }
             if let v = try scalar(try optConst(2, "max"), "max") { hi = v }
         }
-        guard lo <= hi else { throw fail("min \(lo) is above max \(hi)") }
+        guard !lo.isNaN, !hi.isNaN else { throw fail("min \(lo) or max \(hi) is not a number") }
+        if lo > hi {
+            // ONNX defines Clip as min(max(x, min), max): every element is max.
+            importer.note("Clip '\(name)': min \(lo) is above max \(hi); every element is max, as ONNX defines")
+            lo = hi
+        }
         try emitOp(.activation(lo == 0 && hi == .infinity ? .relu : .clip(min: lo, max: hi)), inputs: [x])
     }
 
