@@ -39,13 +39,7 @@ struct TorchModernExportTests {
 
     /// Files that cannot pass before issue #11's ops are in: model → what is missing. Delete an
     /// entry to enable its tests fully; an entry whose model passes fails the suite.
-    static let pendingOn11: [String: String] = [
-        "yolo_mini": "needs #11 ops: Split, Slice, Softmax, Transpose, Reshape to [N,4,16,A], run-time Sub/Add/Div/Mul",
-        "yolo_mini.nofold": "needs #11 ops: Split, Slice, Softmax, Transpose, Reshape to [N,4,16,A], run-time Sub/Add/Div/Mul",
-        "svtr_mini": "needs #11 ops: LayerNormalization on tokens, rank-3/5 Reshape/Transpose, Gather, run-time MatMul, Erf, ReduceMean",
-        "svtr_mini.nofold": "needs #11 ops: LayerNormalization on tokens, rank-3/5 Reshape/Transpose, Gather, run-time MatMul, Erf, ReduceMean",
-        "svtr_mini.opset13": "needs #11 ops: ReduceMean/Sub/Pow/Sqrt/Div LayerNorm, rank-3/5 Reshape/Transpose, Gather, run-time MatMul, Erf",
-    ]
+    static let pendingOn11: [String: String] = [:]
 
     /// Runs `body`, inside `withKnownIssue` while `c` is pending on issue #11.
     func pending(_ c: TorchModernCase, _ body: () throws -> Void) {
