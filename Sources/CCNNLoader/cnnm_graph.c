@@ -51,6 +51,7 @@ static const char *node_label(const cnnm_model *m, const cnnm_node *n, char *buf
  * The loader checks a tensor op generically, so a name is all a new kind needs on the C side. */
 static const char *const cnnm_tensor_op_kinds[] = {
     "Transpose",
+    "ThresholdedRelu",
 };
 #define CNNM_TENSOR_OP_KIND_COUNT (sizeof cnnm_tensor_op_kinds / sizeof cnnm_tensor_op_kinds[0])
 

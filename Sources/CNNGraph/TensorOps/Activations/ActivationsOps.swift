@@ -2,6 +2,6 @@
 
 extension TensorOps {
     static let activations: [any TensorOpDefinition] = [
-
+        ThresholdedReluOp(),
     ]
 }
