@@ -32,9 +32,14 @@ public struct SVGChart: Sendable {
         }
     }
     /// A vertical marker line at x, labelled.
-    public struct Marker: Sendable { public var x: Double; public var label: String
+    public struct Marker: Sendable {
+        /// Where the line is drawn, in the chart's x units (a layer index, a threshold).
+        public var x: Double
+        /// The text shown beside the line, so the reader knows what it marks.
+        public var label: String
         /// A marker at x (a layer index, a threshold), with the text shown beside it.
-        public init(x: Double, label: String) { self.x = x; self.label = label } }
+        public init(x: Double, label: String) { self.x = x; self.label = label }
+    }
 
     /// Shown above the chart.
     public var title: String
