@@ -50,8 +50,12 @@ static const char *node_label(const cnnm_model *m, const cnnm_node *n, char *buf
  * Adding a kind adds its name here; a Swift test (TensorOpFileTests) fails while the lists differ.
  * The loader checks a tensor op generically, so a name is all a new kind needs on the C side. */
 static const char *const cnnm_tensor_op_kinds[] = {
-    "Transpose",
-    "ThresholdedRelu",
+    "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Slice", "Split", "Expand", "Gather", "Concat", "Pad",
+    "Tile", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Sqrt", "Exp", "Log", "Abs",
+    "Neg", "Reciprocal", "Erf", "Cast", "CastLike", "MatMul", "Gemm", "LayerNormalization", "ReduceSum",
+    "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+    "ReduceLogSum", "ReduceLogSumExp", "Softmax", "LogSoftmax", "Softplus", "Mish", "Softsign", "Gelu", "Elu",
+    "Selu", "Celu", "Shrink", "PRelu", "Clip", "ThresholdedRelu",
 };
 #define CNNM_TENSOR_OP_KIND_COUNT (sizeof cnnm_tensor_op_kinds / sizeof cnnm_tensor_op_kinds[0])
 

@@ -272,17 +272,26 @@ extension Importer {
         switch n.kind {
         case .reshape(let t):
             lowerReshape(i, from: s, to: t)
+        case .op(.tensor(let t)) where t.kind == "Squeeze" || t.kind == "Unsqueeze":
+            // A squeeze that keeps the batch axis and leaves [N, rest] is a flatten; one that
+            // changes nothing is an identity (both exact at any batch).
+            guard let o = shapes[n.outputs.first ?? ""], let given = try? t.ints("axes") else { return }
+            let rank = t.kind == "Squeeze" ? s.count : o.count
+            guard let axes = try? TensorShapes.axes(given, rank: rank), !axes.contains(0) else { return }
+            if o == s { nodes[i].kind = .op(.identity) }
+            else if let first = s.first, o == [first, ShapeMath.count(Array(s.dropFirst()))] { nodes[i].kind = .op(.flatten(axis: 1)) }
         case .transpose(let p):
             // Moving only size-1 axes keeps the data order: it is a reshape.
             if isOrderPreserving(s, p) { lowerReshape(i, from: s, to: p.map { s[$0] }) }
         case .constBinary(let k, let c, let constFirst):
-            guard s.count >= 2 else { throw leftoverError(n) }
+            // Not per-channel: left for `lowered`, which makes it a broadcasting tensor op.
+            guard s.count >= 2 else { return }
             let channels = s[1]
-            guard c.shape.count <= s.count else { throw leftoverError(n) }
+            guard c.shape.count <= s.count else { return }
             try checkExpansion(channels, node: n.name, opType: n.onnxOp, what: "per-channel constant")
             let padded = [Int](repeating: 1, count: s.count - c.shape.count) + c.shape
             guard padded.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 1 }), padded[1] == 1 || padded[1] == channels else {
-                throw leftoverError(n)
+                return
             }
             let v = padded[1] == 1 ? [Float](repeating: c.floats[0], count: channels) : c.floats
             let ones = [Float](repeating: 1, count: channels), zeros = [Float](repeating: 0, count: channels)

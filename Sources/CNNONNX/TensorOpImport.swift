@@ -105,3 +105,43 @@ extension Importer {
         }
     }
 }
+
+extension ConvertNode {
+    /// A node whose every input is a constant, computed now with its definition's kernel in
+    /// Float64 (within `ImportLimits.maxFoldedElements`), so that no node without run-time
+    /// inputs reaches the graph.
+    func foldWithDefinition(_ definition: any TensorOpDefinition) throws(ONNXError) {
+        let view = try view()
+        let t: TensorOp
+        do { t = try definition.importONNX(view) } catch { throw fail(error.message) }
+        guard t.inputCount == 0 else { throw fail("internal: a constant node kept \(t.inputCount) run-time operands") }
+        let operandShapes = t.operandShapes([])
+        let outs: [[Int]]
+        do { outs = try definition.outputShapes(t, operands: operandShapes) } catch { throw fail(error.message) }
+        var outputs = node.output
+        while outputs.last == "" { outputs.removeLast() }
+        guard outs.count == outputs.count else { throw fail("makes \(outs.count) outputs, the node names \(outputs.count)") }
+        var counts: [Int] = []
+        for s in outs {
+            guard let n = ImportLimits.elementCount(s), n <= ImportLimits.maxFoldedElements else {
+                throw .limitExceeded(node: name, opType: op, message: "computing \(formatShape(s)) at import is beyond \(ImportLimits.maxFoldedElements) elements")
+            }
+            counts.append(n)
+        }
+        let kernel: TensorKernel<Double>
+        do { kernel = try definition.prepare(t, operands: operandShapes, outputs: outs, as: Double.self) } catch { throw fail(error.message) }
+        let ins = t.constants.map { c -> UnsafeMutablePointer<Double> in
+            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(c.tensor.count, 1))
+            for (k, v) in c.tensor.array.enumerated() { p[k] = Double(v) }
+            return p
+        }
+        let outPointers = counts.map { UnsafeMutablePointer<Double>.allocate(capacity: max($0, 1)) }
+        defer { (ins + outPointers).forEach { $0.deallocate() } }
+        kernel(ins.map { UnsafePointer($0) }, outPointers)
+        let buffers = zip(outPointers, counts).map { Array(UnsafeBufferPointer(start: $0.0, count: $0.1)) }
+        for (o, (s, values)) in zip(outputs, zip(outs, buffers)) {
+            importer.consts[o] = ConstTensor(shape: s, floats: values.map { Float($0) }, name: o)
+        }
+        importer.folded += 1
+    }
+}

@@ -3,5 +3,15 @@
 extension TensorOps {
     static let movement: [any TensorOpDefinition] = [
         TransposeOp(),
+        ReshapeOp(),
+        SqueezeOp(),
+        UnsqueezeOp(),
+        SliceOp(),
+        SplitOp(),
+        ExpandOp(),
+        GatherOp(),
+        ConcatOp(),
+        PadOp(),
+        TileOp(),
     ]
 }
