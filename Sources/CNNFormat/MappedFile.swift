@@ -11,8 +11,10 @@ import Foundation
 public final class MappedFile: @unchecked Sendable {
     /// Start of the mapping (page-aligned), or nil for an empty file.
     public let base: UnsafeRawPointer?
+    /// The mapping's length in bytes: every offset read from the header is checked against it.
     public let size: Int
 
+    /// The whole file as bytes, bounds-carrying, so the parsers never hold a bare pointer.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
     /// Maps `path`. Errors say what is wrong without the path; callers add it.
@@ -89,6 +91,7 @@ func posixMessage(_ code: Int32) -> String {
 /// and (when permitted) its owner. On any error, and on SIGINT/SIGTERM/SIGHUP, the temporary
 /// file is removed and the destination is untouched.
 public struct AtomicFileWriter: ~Copyable {
+    /// The path as the caller gave it, for messages (the bytes go to `target`).
     public let destination: String
     /// Where the bytes go: the destination with symlinks followed.
     public let target: String
@@ -97,6 +100,8 @@ public struct AtomicFileWriter: ~Copyable {
     private var fd: Int32
     private var finished = false
 
+    /// Checks the destination and opens the temporary file beside it, so that a refusal happens
+    /// before any work is spent on the output.
     public init(destination: String) throws(FormatError) {
         _ = TemporaryFiles.handlersInstalled  // before the temporary file exists
         let output: OutputPath
@@ -143,6 +148,7 @@ public struct AtomicFileWriter: ~Copyable {
         try file.commit()
     }
 
+    /// Appends to the temporary file; nothing reaches the destination until `commit`.
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
         var offset = 0
         while offset < bytes.count {

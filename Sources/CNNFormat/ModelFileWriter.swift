@@ -4,11 +4,16 @@ import SwiftProtobuf
 
 /// One tensor to write: its name, shape, how to store it, and its Float32 values.
 public struct TensorPayload: Sendable {
+    /// The tensor's name in the table: ops refer to it by this name.
     public var name: String
+    /// The shape stored in the table; its product must equal the value count.
     public var dims: [Int]
+    /// How to store it (dtype and encoding): the values are always given as Float32.
     public var format: StorageFormat
+    /// The values, owned or still mapped from the file being rewritten (no copy needed).
     public var values: FloatBuffer
 
+    /// A tensor to write; f32 raw by default because that is the zero-copy format readers map.
     public init(name: String, dims: [Int], format: StorageFormat = .f32Raw, values: FloatBuffer) {
         self.name = name
         self.dims = dims
@@ -17,10 +22,12 @@ public struct TensorPayload: Sendable {
     }
 }
 
+/// The one place files are laid out (alignment, packing, CRCs), so every writer produces the same
+/// bytes for the same content; the Graph layer builds the header, this writes it.
 public enum ModelFileWriter {
     /// Writes `header` (its tensor table replaced by one built here) and `tensors`, in the
     /// given order, to `path` atomically. The same inputs always give the same bytes.
-    public static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String) throws(ModelFileError) {
+    package static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String) throws(ModelFileError) {
         do {
             let plan = try Plan(header: header, tensors: tensors)
             var file = try AtomicFileWriter(destination: path)
@@ -34,7 +41,7 @@ public enum ModelFileWriter {
     }
 
     /// The file image in memory (tests, and callers that send it elsewhere).
-    public static func serialize(header: Cnnconv_V1_Model, tensors: [TensorPayload]) throws(FormatError) -> [UInt8] {
+    package static func serialize(header: Cnnconv_V1_Model, tensors: [TensorPayload]) throws(FormatError) -> [UInt8] {
         let plan = try Plan(header: header, tensors: tensors)
         var out: [UInt8] = []
         out.reserveCapacity(Int(plan.preamble.dataOffset + plan.preamble.dataLength))

@@ -2,21 +2,29 @@
 
 /// How a tensor is stored: element type and encoding. The in-memory values are always Float32.
 public struct StorageFormat: Hashable, Sendable, CustomStringConvertible {
+    /// The stored element types: half precision halves files, bf16 keeps f32's range (FORMAT.md section 3).
     public enum ElementType: String, Sendable, CaseIterable {
         case float32 = "f32", float16 = "f16", bfloat16 = "bf16"
+        /// Bytes per stored element, for length checks on raw data.
         public var byteWidth: Int { self == .float32 ? 4 : 2 }
     }
+    /// raw (mappable), deflate, or byte-shuffled deflate (compresses floats better).
     public enum Encoding: String, Sendable, CaseIterable {
         case raw, deflate, shuffle
     }
+    /// The stored element type; values in memory are always Float32.
     public var elementType: ElementType
+    /// The stored encoding; only raw f32 is served zero-copy.
     public var encoding: Encoding
 
+    /// Defaults to f32 raw, the format readers can map without decoding.
     public init(_ elementType: ElementType = .float32, _ encoding: Encoding = .raw) {
         self.elementType = elementType
         self.encoding = encoding
     }
+    /// The zero-copy format, named because writers default to it.
     public static let f32Raw = StorageFormat()
+    /// The CLI's spelling ("f16 shuffle"), matching `--dtype`/`--compress` values.
     public var description: String { "\(elementType.rawValue) \(encoding.rawValue)" }
 }
 

@@ -17,6 +17,7 @@ public func crc32(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 =
     return UInt32(truncatingIfNeeded: crc)
 }
 
+/// The format's checksum (zlib's CRC-32) over any byte container, for writers and tests alike.
 public func crc32<C: ContiguousBytes>(_ bytes: C) -> UInt32 {
     bytes.withUnsafeBytes { crc32($0) }
 }

@@ -39,7 +39,7 @@ public enum ONNXExporter {
         }
     }
 
-    public static func exportModel(_ graph: Graph) throws(ONNXError) -> Onnx_ModelProto {
+    package static func exportModel(_ graph: Graph) throws(ONNXError) -> Onnx_ModelProto {
         let shapes: ShapeMap
         do {
             try graph.validateStructure()

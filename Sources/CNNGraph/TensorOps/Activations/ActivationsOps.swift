@@ -9,5 +9,6 @@ extension TensorOps {
         UnaryOp.gelu, UnaryOp.elu, UnaryOp.selu, UnaryOp.celu, UnaryOp.shrink,
         PReluOp(),
         ClipOp(),
+        ThresholdedReluOp(),
     ]
 }
