@@ -1,6 +1,6 @@
 // 2-D convolution on NCHW data: im2col + GEMM per group and image, GEMM directly for
-// pointwise (1x1, stride 1, unpadded) convolutions, and a direct loop for depthwise ones
-// (one input channel per group), where a GEMM would have a single-row operand.
+// pointwise (1x1, stride 1, unpadded) convolutions, and a direct SIMD kernel for depthwise ones
+// (one input channel per group, Depthwise.swift), where a GEMM would have a single-row operand.
 
 /// The shape of a convolution: input, output channels, window, stride, dilation, four-sided
 /// padding and groups. Constructing one validates it, so a kernel given a `ConvGeometry` never
@@ -258,48 +258,6 @@ func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: Un
                 }
             }
             pos += x1 - x0
-        }
-    }
-}
-
-/// Direct depthwise convolution: output channel `oc` reads input channel `oc / multiplier`.
-func depthwiseConv2d<T: KernelScalar>(
-    _ g: ConvGeometry, input: UnsafePointer<T>, weight: UnsafePointer<T>,
-    bias: UnsafePointer<T>?, output: UnsafeMutablePointer<T>
-) {
-    let kh = g.kernel.height, kw = g.kernel.width
-    let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
-    let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width
-    let padT = g.padding.top, padL = g.padding.left
-    let multiplier = g.outChannelsPerGroup
-    let cin = g.input.channels, cout = g.outChannels
-    let planes = g.input.batch * cout
-    parallelFor(planes, costPerItem: oh * ow * kh * kw) { range in
-        for p in range {
-            let n = p / cout, oc = p % cout
-            let src = input + (n * cin + oc / multiplier) * ih * iw
-            let dst = output + p * oh * ow
-            dst.update(repeating: bias?[oc] ?? 0, count: oh * ow)
-            let w = weight + oc * kh * kw
-            for ki in 0..<kh {
-                let hRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
-                for kj in 0..<kw {
-                    let wv = w[ki * kw + kj]
-                    let xOffset = kj * dw - padL
-                    let wRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: xOffset)
-                    if wRange.isEmpty { continue }
-                    for y in hRange {
-                        let s = src + (y * sh + ki * dh - padT) * iw + xOffset
-                        let d = dst + y * ow
-                        if sw == 1 {
-                            for x in wRange { d[x] += wv * s[x] }
-                        } else {
-                            // x ∈ wRange: x·sw + xOffset < iw (see im2col), so no overflow.
-                            for x in wRange { d[x] += wv * s[x &* sw] }
-                        }
-                    }
-                }
-            }
         }
     }
 }
