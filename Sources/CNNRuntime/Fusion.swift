@@ -142,11 +142,19 @@ func batchNormClipRowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: O
                             _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer, _ lo: Float, _ hi: Float) {
     let x = UnsafePointer<Float>(xp), y = UnsafeMutablePointer<Float>(yp)
     let factor = UnsafePointer<Float>(fp), centre = UnsafePointer<Float>(mp), shift = UnsafePointer<Float>(bp)
+    // As in batchNormReLURows: the in-place case needs its own single-pointer loop to vectorize.
+    let inPlace = UnsafePointer(y) == x
     for p in range {
         let ch = p % c
         let a = factor[ch], m = centre[ch], b = shift[ch]
         let src = x + p * plane, dst = y + p * plane
-        // Reads then writes the same index: safe in place; the loop vectorizes either way.
+        if inPlace {
+            for i in 0..<plane {
+                let v = (dst[i] - m) * a + b
+                dst[i] = v < lo ? lo : (v > hi ? hi : v)
+            }
+            continue
+        }
         for i in 0..<plane {
             let v = (src[i] - m) * a + b
             dst[i] = v < lo ? lo : (v > hi ? hi : v)
@@ -159,10 +167,19 @@ func batchNormClipRowsDouble(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: 
                              _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer, _ lo: Double, _ hi: Double) {
     let x = UnsafePointer<Double>(xp), y = UnsafeMutablePointer<Double>(yp)
     let factor = UnsafePointer<Double>(fp), centre = UnsafePointer<Double>(mp), shift = UnsafePointer<Double>(bp)
+    // As in batchNormReLURows: the in-place case needs its own single-pointer loop to vectorize.
+    let inPlace = UnsafePointer(y) == x
     for p in range {
         let ch = p % c
         let a = factor[ch], m = centre[ch], b = shift[ch]
         let src = x + p * plane, dst = y + p * plane
+        if inPlace {
+            for i in 0..<plane {
+                let v = (dst[i] - m) * a + b
+                dst[i] = v < lo ? lo : (v > hi ? hi : v)
+            }
+            continue
+        }
         for i in 0..<plane {
             let v = (src[i] - m) * a + b
             dst[i] = v < lo ? lo : (v > hi ? hi : v)
