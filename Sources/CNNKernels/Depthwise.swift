@@ -2,8 +2,9 @@
 // a SIMD accumulator over output columns holds all kh·kw taps in registers, so each output
 // element is written once instead of once per tap. Each input channel is first copied,
 // zero-padded, into `stride.width` column phases (phase r holds padded columns r, r+s, r+2s, …):
-// every tap then reads contiguous memory with no bounds test, borders included; the last
-// columns of a row (fewer than a vector) take a scalar loop over the same layout.
+// every tap then reads contiguous memory with no bounds test, borders included; a row's last
+// columns take one more vector ending at the row's end (or, in rows narrower than a vector, a
+// scalar loop over the same layout).
 //
 // Arithmetic order per output element is bias, then taps row-major (ki, then kj); a tap on
 // padding adds weight × 0, as the im2col path does.
@@ -88,7 +89,17 @@ private func depthwise<T: KernelScalar, Wide: SIMD, Narrow: SIMD>(
                         var x = 0
                         if vector {
                             x = accumulate(Wide.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b, from: x, to: ow)
+                            // The remainder: one more vector ending at the row's end where the row
+                            // is wide enough (it recomputes a few columns, to the same values).
+                            if x < ow && ow >= Wide.scalarCount {
+                                x = accumulate(Wide.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b,
+                                               from: ow - Wide.scalarCount, to: ow)
+                            }
                             x = accumulate(Narrow.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b, from: x, to: ow)
+                            if x < ow && ow >= Narrow.scalarCount {
+                                x = accumulate(Narrow.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b,
+                                               from: ow - Narrow.scalarCount, to: ow)
+                            }
                         }
                         while x < ow {
                             var acc = b
