@@ -25,7 +25,7 @@ import CBLAS
 /// A scalar the kernels are generic over. Only `Float` and `Double` conform; every public
 /// kernel is pre-specialized for both, so a generic call from another module runs specialized
 /// code rather than going through witness tables per element.
-public protocol KernelScalar: BinaryFloatingPoint, Sendable {
+public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
     /// Row-major `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape `m×k`, `op(B)`
     /// of shape `k×n` and `C` of shape `m×n`; `lda`, `ldb`, `ldc` are the row strides of the
     /// matrices *as stored* (before transposition). Forwards to OpenBLAS `cblas_?gemm`,
