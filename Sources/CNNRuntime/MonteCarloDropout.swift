@@ -32,11 +32,24 @@ public struct MonteCarloResult: Sendable, Equatable {
 
 extension Executor {
     /// Runs the graph `samples` times in `.monteCarloDropout` mode. One generator seeded with
-    /// `seed` runs through all passes, so the result depends on `seed` and `samples` only.
-    /// Outputs named in `logits` ([N, K] classifier logits) are turned into probabilities by a
-    /// softmax over axis 1 in each pass, so that mean, spread and entropies are of probabilities.
+    /// `seed` runs through all passes, so the result depends on `seed`, `samples` and how many
+    /// passes share a run. Outputs named in `logits` ([N, K] classifier logits) are turned into
+    /// probabilities by a softmax over axis 1 in each pass, so that mean, spread and entropies
+    /// are of probabilities.
+    ///
+    /// - Parameter passesPerRun: passes computed together as one batch of `passes × batch`
+    ///   samples (each copy of the input draws its own masks). nil: as many as `widePasses`
+    ///   finds room for; 1: one executor run per pass.
     public func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int,
-                                  seed: UInt64 = 0, logits: Set<String> = []) throws(RuntimeError) -> MonteCarloResult {
+                                  seed: UInt64 = 0, logits: Set<String> = [],
+                                  passesPerRun: Int? = nil) throws(RuntimeError) -> MonteCarloResult {
+        guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
+        return try monteCarloDropout(inputs, samples: samples, seed: seed, logits: logits,
+                                     wide: widePasses(samples, requested: passesPerRun))
+    }
+
+    func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int, seed: UInt64,
+                           logits: Set<String>, wide: WidePasses<Scalar>?) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
         let state = RunState(mode: .monteCarloDropout, generator: Xoshiro256StarStar(seed: seed))
         var accumulators: [String: MonteCarloAccumulator] = [:]
@@ -59,27 +72,41 @@ extension Executor {
             guard shape.count >= 2 else { throw .invalidArgument("output '\(name)' has no class axis (shape \(shape)): it cannot be logits") }
             probabilities[name] = .allocate(capacity: shape.reduce(1, *))
         }
-        for _ in 0..<samples {
-            try execute(inputs, state)
-            for o in graph.outputs {
-                guard var acc = accumulators[o.name], var p = readable[o.name] else { continue }
-                if let q = probabilities[o.name] {
-                    do { try softmax(input: p, output: q, shape: shapes[o.name]!, axis: 1) } catch {
-                        throw .kernel(node: o.name, message: "softmax of the logits: \(error)")
+        // The wide executor's input is `group` copies of the batch, pass after pass; its output
+        // rows p·batch ..< (p+1)·batch are pass p's, each with its own masks.
+        let runner = wide?.executor ?? self
+        let group = wide?.passes ?? 1
+        let runInputs = group == 1 ? inputs : inputs.mapValues { x in
+            var shape = x.shape
+            shape[0] *= group
+            return NDArray(shape: shape, values: Array([[Scalar]](repeating: x.values, count: group).joined()))
+        }
+        var done = 0
+        while done < samples {
+            try runner.execute(runInputs, state)
+            for pass in 0..<min(group, samples - done) {
+                for o in graph.outputs {
+                    guard var acc = accumulators[o.name], let whole = runner.readable[o.name] else { continue }
+                    var p = whole + pass * acc.sum.count
+                    if let q = probabilities[o.name] {
+                        do { try softmax(input: p, output: q, shape: shapes[o.name]!, axis: 1) } catch {
+                            throw .kernel(node: o.name, message: "softmax of the logits: \(error)")
+                        }
+                        p = q
                     }
-                    p = q
+                    for i in acc.sum.indices {
+                        let v = Double(p[i])
+                        acc.sum[i] += v
+                        acc.squares[i] += v * v
+                    }
+                    if let axis = acc.softmaxAxis {
+                        let e = Self.entropy(UnsafeBufferPointer(start: p, count: acc.sum.count), shape: shapes[o.name]!, axis: axis)
+                        if acc.entropySum.isEmpty { acc.entropySum = e } else { for i in e.indices { acc.entropySum[i] += e[i] } }
+                    }
+                    accumulators[o.name] = acc
                 }
-                for i in acc.sum.indices {
-                    let v = Double(p[i])
-                    acc.sum[i] += v
-                    acc.squares[i] += v * v
-                }
-                if let axis = acc.softmaxAxis {
-                    let e = Self.entropy(UnsafeBufferPointer(start: p, count: acc.sum.count), shape: shapes[o.name]!, axis: axis)
-                    if acc.entropySum.isEmpty { acc.entropySum = e } else { for i in e.indices { acc.entropySum[i] += e[i] } }
-                }
-                accumulators[o.name] = acc
             }
+            done += group
         }
         var outputs: [String: MonteCarloOutput] = [:]
         let n = Double(samples)
@@ -130,12 +157,17 @@ struct MonteCarloAccumulator {
 extension Executor {
     /// `monteCarloDropout` over any number of samples (axis 0 of `inputs`), fed in the runs of
     /// `batching` (this executor planned for `batching.runBatch`), each statistic put back
-    /// together per sample. Run `i` uses seed `seed + i`.
+    /// together per sample. Run `i` uses seed `seed + i`; `passesPerRun` as in
+    /// `monteCarloDropout(_:samples:seed:logits:passesPerRun:)`.
     public func monteCarloDropout(samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, passes: Int,
-                                  seed: UInt64 = 0, logits: Set<String> = []) throws(RuntimeError) -> MonteCarloResult {
+                                  seed: UInt64 = 0, logits: Set<String> = [],
+                                  passesPerRun: Int? = nil) throws(RuntimeError) -> MonteCarloResult {
+        guard passes >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(passes)") }
+        let wide = widePasses(passes, requested: passesPerRun)
         var runs: [MonteCarloResult] = []
         for index in 0..<batching.runs {
-            runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index), logits: logits))
+            runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index),
+                                              logits: logits, wide: wide))
         }
         var outputs: [String: MonteCarloOutput] = [:]
         for (name, first) in runs[0].outputs {
@@ -147,5 +179,54 @@ extension Executor {
                 mutualInformation: first.mutualInformation.map { _ in batching.assemble(parts.compactMap(\.mutualInformation)) })
         }
         return MonteCarloResult(samples: passes, seed: seed, outputs: outputs)
+    }
+}
+
+/// An executor planned for `passes` copies of another's batch: that many Monte Carlo passes
+/// run as one batch, which keeps the kernels' matrices wide and pays each node's fixed cost once.
+struct WidePasses<Scalar: KernelScalar> {
+    let executor: Executor<Scalar>
+    let passes: Int
+}
+
+extension Executor {
+    /// Samples one wide run may hold (passes × batch) unless asked for more.
+    static var widePassSamples: Int { 32 }
+
+    /// The executor for running up to `requested` (nil: `widePassSamples / batch`) of `samples`
+    /// passes at once, or nil when one pass per run it is: a single pass, a graph whose inputs
+    /// or outputs do not all carry the batch on axis 0, or no plan at two passes that fits the
+    /// size limits. A graph that fixes its batch is planned with axis 0 of its inputs and outputs left open; the plan
+    /// must then give every output the same shape with axis 0 multiplied (else a node depends on
+    /// the batch, and the graph runs one pass at a time). Fewer passes are tried while a plan
+    /// does not fit.
+    func widePasses(_ samples: Int, requested: Int?) -> WidePasses<Scalar>? {
+        var group = min(samples, requested ?? max(1, Self.widePassSamples / batch))
+        guard group >= 2 else { return nil }
+        for value in graph.inputs + graph.outputs where shapes[value.name]?.first != batch { return nil }
+        var open = graph
+        for i in open.inputs.indices { open.inputs[i].shape[0] = .symbol("mc-passes×N") }
+        // Declared output shapes would pin the batch again; the computed ones are checked below.
+        for i in open.outputs.indices where !open.outputs[i].shape.isEmpty {
+            open.outputs[i].shape[0] = .symbol("mc-passes×N")
+        }
+        while group >= 2 {
+            // As many runs as `group` needs, shared out evenly (33 passes: 17 + 16, not 32 + 1).
+            let runs = (samples + group - 1) / group
+            group = (samples + runs - 1) / runs
+            if let executor = try? Executor(graph: open, batch: group * batch, threads: threads, limits: limits),
+               graph.inputs.allSatisfy({ Self.multiplied(shapes[$0.name], group) == executor.shapes[$0.name] }),
+               graph.outputs.allSatisfy({ Self.multiplied(shapes[$0.name], group) == executor.shapes[$0.name] }) {
+                return WidePasses(executor: executor, passes: group)
+            }
+            group /= 2
+        }
+        return nil
+    }
+
+    private static func multiplied(_ shape: [Int]?, _ factor: Int) -> [Int]? {
+        guard var shape, !shape.isEmpty else { return nil }
+        shape[0] *= factor
+        return shape
     }
 }
