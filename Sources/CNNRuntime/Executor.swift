@@ -174,8 +174,14 @@ public final class Executor<Scalar: KernelScalar> {
             x.values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: x.count) }
         }
         if profiling { lastRunNodeSeconds = [Double](repeating: 0, count: graph.nodes.count) }
+        try executeSteps(steps.indices, state)
+    }
+
+    /// Runs steps `range` on the values the buffers hold (MC dropout reruns the steps after the
+    /// first dropout on a plan that keeps every value).
+    func executeSteps(_ range: Range<Int>, _ state: RunState) throws(RuntimeError) {
         try KernelThreads.withCount(threads) { () throws(RuntimeError) in
-            for step in steps {
+            for step in steps[range] {
                 let start = profiling ? Self.now() : 0
                 do { try step.body(state) } catch let e as RuntimeError { throw e } catch {
                     throw .kernel(node: graph.nodes[step.node].name, message: String(describing: error))

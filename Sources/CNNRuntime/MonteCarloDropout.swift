@@ -37,19 +37,56 @@ extension Executor {
     /// probabilities by a softmax over axis 1 in each pass, so that mean, spread and entropies
     /// are of probabilities.
     ///
-    /// - Parameter passesPerRun: passes computed together as one batch of `passes × batch`
-    ///   samples (each copy of the input draws its own masks). nil: as many as `widePasses`
-    ///   finds room for; 1: one executor run per pass.
+    /// - Parameter passesPerRun: nil (the default): the nodes before the first dropout give
+    ///   the same values in every pass, so they run once and each pass runs the rest (the
+    ///   result is bit for bit that of one whole run per pass). 1: one whole run per pass.
+    ///   k > 1: k passes computed as one batch of `k × batch` samples (each copy of the input
+    ///   draws its own masks; `widePasses`), measured slower than the default with this
+    ///   executor's per-sample convolutions (Benchmarks/io_bench.sh).
     public func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int,
                                   seed: UInt64 = 0, logits: Set<String> = [],
                                   passesPerRun: Int? = nil) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
         return try monteCarloDropout(inputs, samples: samples, seed: seed, logits: logits,
-                                     wide: widePasses(samples, requested: passesPerRun))
+                                     strategy: monteCarloStrategy(samples, passesPerRun: passesPerRun))
+    }
+
+    /// How the passes are run (see `passesPerRun`).
+    enum MonteCarloStrategy {
+        /// One whole run of `self` per pass.
+        case separate
+        /// A plan that keeps every value: one whole run, then steps `from...` per further pass.
+        case reusePrefix(Executor<Scalar>, from: Int)
+        /// Several passes per run of a wider plan.
+        case wide(WidePasses<Scalar>)
+    }
+
+    /// Index of the first step that draws random numbers (a dropout): the steps before it
+    /// compute the same values in every pass. `steps.count` when there is none.
+    var firstStochasticStep: Int {
+        steps.firstIndex { step in
+            if case .dropout = graph.nodes[step.node].op { return true }
+            return false
+        } ?? steps.count
+    }
+
+    func monteCarloStrategy(_ samples: Int, passesPerRun: Int?) -> MonteCarloStrategy {
+        if let passesPerRun {
+            return passesPerRun > 1 ? widePasses(samples, requested: passesPerRun).map { .wide($0) } ?? .separate : .separate
+        }
+        let first = firstStochasticStep
+        guard samples > 1, first > 0 else { return .separate }
+        // Re-running the later steps must find the earlier values intact: a plan that shares
+        // buffers between values may have reused theirs, one that keeps every value has not.
+        if retainsAllValues { return .reusePrefix(self, from: first) }
+        guard let keeping = try? Executor(graph: graph, batch: batch, retainAllValues: true, threads: threads, limits: limits) else {
+            return .separate
+        }
+        return .reusePrefix(keeping, from: keeping.firstStochasticStep)
     }
 
     func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int, seed: UInt64,
-                           logits: Set<String>, wide: WidePasses<Scalar>?) throws(RuntimeError) -> MonteCarloResult {
+                           logits: Set<String>, strategy: MonteCarloStrategy) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
         let state = RunState(mode: .monteCarloDropout, generator: Xoshiro256StarStar(seed: seed))
         var accumulators: [String: MonteCarloAccumulator] = [:]
@@ -74,8 +111,13 @@ extension Executor {
         }
         // The wide executor's input is `group` copies of the batch, pass after pass; its output
         // rows p·batch ..< (p+1)·batch are pass p's, each with its own masks.
-        let runner = wide?.executor ?? self
-        let group = wide?.passes ?? 1
+        let runner: Executor
+        var group = 1, reuseFrom: Int? = nil
+        switch strategy {
+        case .separate: runner = self
+        case .reusePrefix(let keeping, let from): (runner, reuseFrom) = (keeping, from)
+        case .wide(let wide): (runner, group) = (wide.executor, wide.passes)
+        }
         let runInputs = group == 1 ? inputs : inputs.mapValues { x in
             var shape = x.shape
             shape[0] *= group
@@ -83,7 +125,11 @@ extension Executor {
         }
         var done = 0
         while done < samples {
-            try runner.execute(runInputs, state)
+            if let from = reuseFrom, done > 0 {
+                try runner.executeSteps(from..<runner.steps.count, state)
+            } else {
+                try runner.execute(runInputs, state)
+            }
             for pass in 0..<min(group, samples - done) {
                 for o in graph.outputs {
                     guard var acc = accumulators[o.name], let whole = runner.readable[o.name] else { continue }
@@ -163,11 +209,11 @@ extension Executor {
                                   seed: UInt64 = 0, logits: Set<String> = [],
                                   passesPerRun: Int? = nil) throws(RuntimeError) -> MonteCarloResult {
         guard passes >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(passes)") }
-        let wide = widePasses(passes, requested: passesPerRun)
+        let strategy = monteCarloStrategy(passes, passesPerRun: passesPerRun)
         var runs: [MonteCarloResult] = []
         for index in 0..<batching.runs {
             runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index),
-                                              logits: logits, wide: wide))
+                                              logits: logits, strategy: strategy))
         }
         var outputs: [String: MonteCarloOutput] = [:]
         for (name, first) in runs[0].outputs {
@@ -194,7 +240,7 @@ extension Executor {
     static var widePassSamples: Int { 32 }
 
     /// The executor for running up to `requested` (nil: `widePassSamples / batch`) of `samples`
-    /// passes at once, or nil when one pass per run it is: a single pass, a graph whose inputs
+    /// passes at once (`passesPerRun` > 1), or nil when one pass per run it is: a single pass, a graph whose inputs
     /// or outputs do not all carry the batch on axis 0, or no plan at two passes that fits the
     /// size limits. A graph that fixes its batch is planned with axis 0 of its inputs and outputs left open; the plan
     /// must then give every output the same shape with axis 0 multiplied (else a node depends on
