@@ -38,8 +38,8 @@ extension Executor {
     /// are of probabilities.
     ///
     /// - Parameter passesPerRun: nil (the default): the nodes before the first dropout give
-    ///   the same values in every pass, so they run once and each pass runs the rest (the
-    ///   result is bit for bit that of one whole run per pass). 1: one whole run per pass.
+    ///   the same values in every pass, so they run once and each further pass runs the rest on
+    ///   the values they left (the result is bit for bit that of one whole run per pass). 1: one whole run per pass.
     ///   k > 1: k passes computed as one batch of `k × batch` samples (each copy of the input
     ///   draws its own masks; `widePasses`), measured slower than the default with this
     ///   executor's per-sample convolutions (Benchmarks/io_bench.sh).
@@ -55,8 +55,10 @@ extension Executor {
     enum MonteCarloStrategy {
         /// One whole run of `self` per pass.
         case separate
-        /// A plan that keeps every value: one whole run, then steps `from...` per further pass.
-        case reusePrefix(Executor<Scalar>, from: Int)
+        /// One whole run, then steps `from...` per further pass, after the values those steps
+        /// read from earlier ones are put back (a later step may have written over them: the
+        /// plan shares buffers, and dropout runs in place).
+        case reusePrefix(from: Int, reads: [String])
         /// Several passes per run of a wider plan.
         case wide(WidePasses<Scalar>)
     }
@@ -76,13 +78,15 @@ extension Executor {
         }
         let first = firstStochasticStep
         guard samples > 1, first > 0 else { return .separate }
-        // Re-running the later steps must find the earlier values intact: a plan that shares
-        // buffers between values may have reused theirs, one that keeps every value has not.
-        if retainsAllValues { return .reusePrefix(self, from: first) }
-        guard let keeping = try? Executor(graph: graph, batch: batch, retainAllValues: true, threads: threads, limits: limits) else {
-            return .separate
+        // Values made before the boundary (or graph inputs) that nodes after it read.
+        let boundary = first < steps.count ? steps[first].node : graph.nodes.count
+        var madeBefore = Set(graph.inputs.map(\.name))
+        for node in graph.nodes[..<boundary] { madeBefore.formUnion(node.outputs) }
+        var reads: [String] = []
+        for node in graph.nodes[boundary...] {
+            for v in node.inputs where madeBefore.contains(v) && !reads.contains(v) { reads.append(v) }
         }
-        return .reusePrefix(keeping, from: keeping.firstStochasticStep)
+        return .reusePrefix(from: first, reads: reads)
     }
 
     func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int, seed: UInt64,
@@ -112,12 +116,13 @@ extension Executor {
         // The wide executor's input is `group` copies of the batch, pass after pass; its output
         // rows p·batch ..< (p+1)·batch are pass p's, each with its own masks.
         let runner: Executor
-        var group = 1, reuseFrom: Int? = nil
+        var group = 1, reuseFrom: Int? = nil, reads: [String] = []
         switch strategy {
         case .separate: runner = self
-        case .reusePrefix(let keeping, let from): (runner, reuseFrom) = (keeping, from)
+        case .reusePrefix(let from, let values): (runner, reuseFrom, reads) = (self, from, values)
         case .wide(let wide): (runner, group) = (wide.executor, wide.passes)
         }
+        var saved: [(pointer: UnsafeMutablePointer<Scalar>, values: [Scalar])] = []
         let runInputs = group == 1 ? inputs : inputs.mapValues { x in
             var shape = x.shape
             shape[0] *= group
@@ -126,6 +131,15 @@ extension Executor {
         var done = 0
         while done < samples {
             if let from = reuseFrom, done > 0 {
+                for (pointer, values) in saved { values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: $0.count) } }
+                try runner.executeSteps(from..<runner.steps.count, state)
+            } else if let from = reuseFrom {
+                // The first pass stops at the boundary to keep what the later steps read.
+                try runner.execute(runInputs, state, steps: 0..<from)
+                saved = reads.compactMap { v in
+                    guard let p = bufferOf[v], let shape = shapes[v] else { return nil }
+                    return (p, Array(UnsafeBufferPointer(start: p, count: shape.reduce(1, *))))
+                }
                 try runner.executeSteps(from..<runner.steps.count, state)
             } else {
                 try runner.execute(runInputs, state)
