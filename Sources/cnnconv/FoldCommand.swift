@@ -120,7 +120,9 @@ struct FoldCommand: ParsableCommand {
         }
         let before = try? InspectionReport(graph: outcome.original)
         let after = try? InspectionReport(graph: outcome.folded)
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0
+        // stat, not FileManager's attributes (which also look up the owner's and group's names).
+        var info = stat()
+        let size = stat(path, &info) == 0 ? Int(info.st_size) : 0
         if json {
             print(try Format.json(FoldJSON(input: model, output: outcome.wrote ? path : nil, reports: outcome.reports,
                                            verification: outcome.verification,
