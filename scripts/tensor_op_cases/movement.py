@@ -40,7 +40,9 @@ CASES = [
     case("reshape_opset7_infer_first", **one("Reshape", [2, 3, 4], opset=7, inits=[ints("s", [-1, 2, 2])])),
     case("reshape_allowzero_14", **one("Reshape", [2, 3, 4], opset=14, inits=[ints("s", [3, 2, 4])], allowzero=1)),
     case("reshape_to_scalar", **one("Reshape", [1, 1], inits=[ints("s", [])])),
-    case("reshape_from_scalar", **one("Reshape", [], inits=[ints("s", [1, 1, 1])])),
+    # Graph inputs have rank ≥ 1: a scalar is made inside the graph, then reshaped and expanded.
+    case("reshape_from_scalar", nodes=[helper.make_node("Reshape", ["x", "s0"], ["t"]), helper.make_node("Reshape", ["t", "s"], ["y"])],
+         inputs=[("x", [1])], outputs=["y"], initializers=[ints("s0", []), ints("s", [1, 1, 1])]),
 
     # Squeeze / Unsqueeze: axes attribute at opset 11, input at 13; no axes; negative axes.
     case("squeeze_attr_11", **one("Squeeze", [2, 1, 3, 1], opset=11, axes=[1, -1])),
@@ -74,7 +76,8 @@ CASES = [
     case("expand_bidirectional", **one("Expand", [3, 1], inits=[ints("sh", [2, 1, 6])])),
     case("expand_keep_dims", **one("Expand", [2, 3, 4], inits=[ints("sh", [3, 1])])),
     case("expand_inner_8", **one("Expand", [2, 1, 4], opset=8, inits=[ints("sh", [2, 5, 4])])),
-    case("expand_scalar", **one("Expand", [], inits=[ints("sh", [2, 3])])),
+    case("expand_scalar", nodes=[helper.make_node("Reshape", ["x", "s0"], ["t"]), helper.make_node("Expand", ["t", "sh"], ["y"])],
+         inputs=[("x", [1])], outputs=["y"], initializers=[ints("s0", []), ints("sh", [2, 3])]),
 
     # Gather: constant indices (negative too), any axis (1-D indices: the exporter writes 1-D integer inputs).
     case("gather_axis0", **one("Gather", [5, 3, 2], inits=[ints("i", [4, 0, -1, 2])])),
