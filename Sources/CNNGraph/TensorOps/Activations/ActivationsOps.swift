@@ -4,7 +4,7 @@ import CNNKernels
 extension TensorOps {
     static let activations: [any TensorOpDefinition] = [
         UnaryOp("Softplus", "y = ln(1 + e^x)", .softplus),
-        UnaryOp("Mish", "y = x · tanh(ln(1 + e^x))", .mish),
+        UnaryOp(name: "Mish", summary: "y = x · tanh(ln(1 + e^x))", minimumOpset: 18, function: { _ in .mish }),
         UnaryOp("Softsign", "y = x / (1 + |x|)", .softsign),
         UnaryOp.gelu, UnaryOp.elu, UnaryOp.selu, UnaryOp.celu, UnaryOp.shrink,
         PReluOp(),
