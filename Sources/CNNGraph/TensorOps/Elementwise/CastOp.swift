@@ -49,8 +49,11 @@ struct CastOp: TensorOpDefinition {
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
-        _ = try rounding(op)
-        return .operands("Cast", op, attributes: ["to": .int(try op.int("to"))])
+        // Without rounding the value stays a float value of the exported (float) graph: a cast to
+        // DOUBLE is written as one to FLOAT so that the nodes reading it still type-check. A
+        // rounding cast keeps its narrow type (the model's own cast back to FLOAT follows it).
+        let to = try rounding(op) == nil ? Self.float : try op.int("to")
+        return .operands("Cast", op, attributes: ["to": .int(to)])
     }
 
     func describe(_ op: TensorOp) -> String {
