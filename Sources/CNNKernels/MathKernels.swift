@@ -128,6 +128,70 @@ public func reduce<T: KernelScalar>(
     }
 }
 
+/// `reduce` over a contiguous block of axes: `input` is row-major `[outer, reduced, inner]` and
+/// `output` `[outer, inner]`. The common case (a mean over H·W, a sum over the last axis) without
+/// the general shape walk; rows split across threads; Double accumulators.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+public func reduce<T: KernelScalar>(
+    _ kind: ReduceKind, input: UnsafePointer<T>, outer: Int, reduced: Int, inner: Int, output: UnsafeMutablePointer<T>
+) {
+    guard outer > 0, reduced > 0, inner > 0 else { return }
+    let start: Double
+    switch kind {
+    case .prod: start = 1
+    case .max, .logSumExp: start = -.infinity
+    case .min: start = .infinity
+    default: start = 0
+    }
+    parallelFor(outer, costPerItem: reduced * inner) { range in
+        var accumulators = [Double](repeating: start, count: inner)
+        var tops = [Double](repeating: -.infinity, count: kind == .logSumExp ? inner : 0)
+        for o in range {
+            let base = input + o * reduced * inner
+            accumulators.withUnsafeMutableBufferPointer { acc in
+                tops.withUnsafeMutableBufferPointer { top in
+                    acc.update(repeating: start)
+                    if kind == .logSumExp {
+                        top.update(repeating: -.infinity)
+                        for r in 0..<reduced { let row = base + r * inner; for i in 0..<inner { top[i] = max(top[i], Double(row[i])) } }
+                        acc.update(repeating: 0)
+                        for r in 0..<reduced {
+                            let row = base + r * inner
+                            for i in 0..<inner { acc[i] += Foundation_exp(Double(row[i]) - (top[i].isFinite ? top[i] : 0)) }
+                        }
+                    } else {
+                        for r in 0..<reduced {
+                            let row = base + r * inner
+                            switch kind {
+                            case .sum, .mean, .logSum: for i in 0..<inner { acc[i] += Double(row[i]) }
+                            case .l1: for i in 0..<inner { acc[i] += abs(Double(row[i])) }
+                            case .l2, .sumSquare: for i in 0..<inner { let x = Double(row[i]); acc[i] += x * x }
+                            case .prod: for i in 0..<inner { acc[i] *= Double(row[i]) }
+                            case .max: for i in 0..<inner { let x = Double(row[i]); if x > acc[i] || x.isNaN { acc[i] = x } }
+                            case .min: for i in 0..<inner { let x = Double(row[i]); if x < acc[i] || x.isNaN { acc[i] = x } }
+                            case .logSumExp: break
+                            }
+                        }
+                    }
+                    let dst = output + o * inner
+                    for i in 0..<inner {
+                        let v: Double
+                        switch kind {
+                        case .mean: v = acc[i] / Double(reduced)
+                        case .l2: v = acc[i].squareRoot()
+                        case .logSum: v = Foundation_log(acc[i])
+                        case .logSumExp: v = Foundation_log(acc[i]) + (top[i].isFinite ? top[i] : 0)
+                        default: v = acc[i]
+                        }
+                        dst[i] = T(v)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Log-softmax along the middle axis of a row-major `[outer, length, inner]` tensor:
 /// `x − max − log Σ e^(x−max)`, the sum in Double.
 @_specialize(where T == Float)
