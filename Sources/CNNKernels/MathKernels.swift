@@ -71,7 +71,55 @@ public func gemm<T: KernelScalar>(
 /// How a reduction combines the values it reduces (ONNX Reduce*).
 public enum ReduceKind: String, Sendable, CaseIterable {
     case sum, mean, max, min, prod, l1, l2, sumSquare, logSum, logSumExp
+
+    /// The accumulator before any value (logSumExp sums e^(x − shift) from 0).
+    @inline(__always) var start: Double {
+        switch self {
+        case .prod: return 1
+        case .max: return -.infinity
+        case .min: return .infinity
+        default: return 0
+        }
+    }
+
+    /// `x` folded into the accumulator `a`; logSumExp adds e^(x − shift), shift being the
+    /// output's maximum (so large inputs do not overflow).
+    @inline(__always) func combine(_ a: Double, _ x: Double, shift: Double) -> Double {
+        switch self {
+        case .sum, .mean, .logSum: return a + x
+        case .l1: return a + abs(x)
+        case .l2, .sumSquare: return a + x * x
+        case .prod: return a * x
+        case .max: return x > a || x.isNaN ? x : a
+        case .min: return x < a || x.isNaN ? x : a
+        case .logSumExp: return a + Foundation_exp(x - shift)
+        }
+    }
+
+    /// Two partial accumulators (of disjoint values) as one.
+    @inline(__always) func merge(_ a: Double, _ b: Double) -> Double {
+        switch self {
+        case .prod: return a * b
+        case .max: return b > a || b.isNaN ? b : a
+        case .min: return b < a || b.isNaN ? b : a
+        default: return a + b
+        }
+    }
+
+    /// The result from the accumulator of `count` values.
+    @inline(__always) func finish(_ a: Double, count: Int, shift: Double) -> Double {
+        switch self {
+        case .mean: return a / Double(count)
+        case .l2: return a.squareRoot()
+        case .logSum: return Foundation_log(a)
+        case .logSumExp: return Foundation_log(a) + shift
+        default: return a
+        }
+    }
 }
+
+/// The shift logSumExp subtracts: the maximum, or 0 when that is not finite.
+@inline(__always) private func logSumExpShift(_ top: Double) -> Double { top.isFinite ? top : 0 }
 
 /// Reduces `input` into `output` (`outputCount` elements): `traverse` calls its argument with
 /// (input offset, output offset) for every input element (the caller's shape walk, e.g.
@@ -85,45 +133,83 @@ public func reduce<T: KernelScalar>(
     output: UnsafeMutablePointer<T>, outputCount: Int
 ) {
     guard outputCount > 0 else { return }
-    var acc = [Double](repeating: 0, count: outputCount)
-    acc.withUnsafeMutableBufferPointer { accBuffer in
-        let acc = accBuffer.baseAddress!
-        func each(_ body: (Int, Double) -> Void) {
-            withoutActuallyEscaping(body) { body in traverse { i, o in body(o, Double(input[i])) } }
-        }
-        switch kind {
-        case .sum, .mean: each { o, x in acc[o] += x }
-        case .l1: each { o, x in acc[o] += abs(x) }
-        case .l2, .sumSquare: each { o, x in acc[o] += x * x }
-        case .logSum: each { o, x in acc[o] += x }
-        case .prod:
-            acc.update(repeating: 1, count: outputCount)
-            each { o, x in acc[o] *= x }
-        case .max:
-            acc.update(repeating: -.infinity, count: outputCount)
-            each { o, x in if x > acc[o] || x.isNaN { acc[o] = x } }
-        case .min:
-            acc.update(repeating: .infinity, count: outputCount)
-            each { o, x in if x < acc[o] || x.isNaN { acc[o] = x } }
-        case .logSumExp:
-            // Shifted by each output's maximum so large inputs do not overflow.
-            var top = [Double](repeating: -.infinity, count: outputCount)
-            top.withUnsafeMutableBufferPointer { topBuffer in
-                let top = topBuffer.baseAddress!
-                each { o, x in if x > top[o] { top[o] = x } }
-                each { o, x in acc[o] += Foundation_exp(x - (top[o].isFinite ? top[o] : 0)) }
-                for o in 0..<outputCount { acc[o] = Foundation_log(acc[o]) + (top[o].isFinite ? top[o] : 0) }
+    var acc = [Double](repeating: kind.start, count: outputCount)
+    var shift = [Double](repeating: 0, count: outputCount)
+    acc.withUnsafeMutableBufferPointer { acc in
+        shift.withUnsafeMutableBufferPointer { shift in
+            func each(_ body: (Int, Double) -> Void) {
+                withoutActuallyEscaping(body) { body in traverse { i, o in body(o, Double(input[i])) } }
             }
-        }
-        for o in 0..<outputCount {
-            let v: Double
-            switch kind {
-            case .mean: v = acc[o] / Double(reduced)
-            case .l2: v = acc[o].squareRoot()
-            case .logSum: v = Foundation_log(acc[o])
-            default: v = acc[o]
+            if kind == .logSumExp {
+                shift.update(repeating: -.infinity)
+                each { o, x in shift[o] = ReduceKind.max.combine(shift[o], x, shift: 0) }
+                for o in 0..<outputCount { shift[o] = logSumExpShift(shift[o]) }
             }
-            output[o] = T(v)
+            each { o, x in acc[o] = kind.combine(acc[o], x, shift: shift[o]) }
+            for o in 0..<outputCount { output[o] = T(kind.finish(acc[o], count: reduced, shift: shift[o])) }
+        }
+    }
+}
+
+/// `reduce` over a contiguous block of axes: `input` is row-major `[outer, reduced, inner]` and
+/// `output` `[outer, inner]`. The common case (a mean over H·W, a sum over the last axis) without
+/// the general shape walk; rows split across threads; Double accumulators. A run reduced to one
+/// value (inner = 1) is read as rows of 8 lanes, merged at the end, so the adds do not wait on
+/// each other.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+public func reduce<T: KernelScalar>(
+    _ kind: ReduceKind, input: UnsafePointer<T>, outer: Int, reduced: Int, inner: Int, output: UnsafeMutablePointer<T>
+) {
+    guard outer > 0, reduced > 0, inner > 0 else { return }
+    let lanes = inner == 1 ? 8 : inner
+    let rows = inner == 1 ? reduced / 8 : reduced
+    parallelFor(outer, costPerItem: reduced * inner) { range in
+        var accumulators = [Double](repeating: 0, count: lanes), shifts = accumulators
+        accumulators.withUnsafeMutableBufferPointer { acc in
+            shifts.withUnsafeMutableBufferPointer { shift in
+                for o in range {
+                    let base = input + o * reduced * inner
+                    shift.update(repeating: 0)
+                    if kind == .logSumExp {
+                        shift.update(repeating: -.infinity)
+                        for r in 0..<reduced {
+                            for i in 0..<inner { shift[i] = ReduceKind.max.combine(shift[i], Double(base[r * inner + i]), shift: 0) }
+                        }
+                        for i in 0..<inner { shift[i] = logSumExpShift(shift[i]) }
+                        if inner == 1 { shift.update(repeating: shift[0]) }
+                    }
+                    acc.update(repeating: kind.start)
+                    // One loop per kind (the kind a constant inside it), over whole rows of lanes.
+                    func run(_ combine: (Double, Double, Double) -> Double) {
+                        for r in 0..<rows {
+                            let row = base + r * lanes
+                            for k in 0..<lanes { acc[k] = combine(acc[k], Double(row[k]), shift[k]) }
+                        }
+                        if inner == 1 { for r in (rows * lanes)..<reduced { acc[0] = combine(acc[0], Double(base[r]), shift[0]) } }
+                    }
+                    switch kind {
+                    case .sum: run { ReduceKind.sum.combine($0, $1, shift: $2) }
+                    case .mean: run { ReduceKind.mean.combine($0, $1, shift: $2) }
+                    case .max: run { ReduceKind.max.combine($0, $1, shift: $2) }
+                    case .min: run { ReduceKind.min.combine($0, $1, shift: $2) }
+                    case .prod: run { ReduceKind.prod.combine($0, $1, shift: $2) }
+                    case .l1: run { ReduceKind.l1.combine($0, $1, shift: $2) }
+                    case .l2: run { ReduceKind.l2.combine($0, $1, shift: $2) }
+                    case .sumSquare: run { ReduceKind.sumSquare.combine($0, $1, shift: $2) }
+                    case .logSum: run { ReduceKind.logSum.combine($0, $1, shift: $2) }
+                    case .logSumExp: run { ReduceKind.logSumExp.combine($0, $1, shift: $2) }
+                    }
+                    let dst = output + o * inner
+                    if inner == 1 {
+                        var total = acc[0]
+                        for k in 1..<lanes { total = kind.merge(total, acc[k]) }
+                        dst[0] = T(kind.finish(total, count: reduced, shift: shift[0]))
+                    } else {
+                        for i in 0..<inner { dst[i] = T(kind.finish(acc[i], count: reduced, shift: shift[i])) }
+                    }
+                }
+            }
         }
     }
 }

@@ -62,6 +62,14 @@ struct ReduceOp: TensorOpDefinition {
             let count = TensorShapes.count(x) ?? 0
             return { operands, outputs in outputs[0].update(from: operands[0], count: count) }
         }
+        if let first = axes.first, let last = axes.last, last - first + 1 == axes.count {
+            // One block of neighbouring axes: [outer, reduced, inner] loops, no shape walk.
+            let outer = x[..<first].reduce(1, *), reduced = x[first...last].reduce(1, *), inner = x[(last + 1)...].reduce(1, *)
+            let kind = self.kind
+            return { operands, outputs in
+                reduce(kind, input: operands[0], outer: outer, reduced: reduced, inner: inner, output: outputs[0])
+            }
+        }
         let reducedSet = Set(axes)
         let kept = x.indices.map { reducedSet.contains($0) ? 1 : x[$0] }
         let outputStrides = zip(TensorShapes.strides(kept), x.indices).map { reducedSet.contains($1) ? 0 : $0 }
