@@ -80,27 +80,29 @@ public struct BroadcastPlan: Sendable, Equatable {
 @_specialize(where T == Double)
 public func broadcastBinary<T: KernelScalar>(_ f: BinaryFunction, _ plan: BroadcastPlan, _ a: UnsafePointer<T>,
                                              _ b: UnsafePointer<T>, output: UnsafeMutablePointer<T>) {
-    switch f {
-    case .add: runBroadcast(plan, a, b, output, cost: 1) { $0 + $1 }
-    case .sub: runBroadcast(plan, a, b, output, cost: 1) { $0 - $1 }
-    case .mul: runBroadcast(plan, a, b, output, cost: 1) { $0 * $1 }
-    case .div: runBroadcast(plan, a, b, output, cost: 2) { $0 / $1 }
-    case .pow: runBroadcast(plan, a, b, output, cost: 16) { T.pow($0, $1) }
-    // NaN propagates (as numpy's maximum/minimum and onnxruntime do).
-    case .max: runBroadcast(plan, a, b, output, cost: 1) { x, y in x.isNaN || x > y ? x : y }
-    case .min: runBroadcast(plan, a, b, output, cost: 1) { x, y in x.isNaN || x < y ? x : y }
-    case .prelu: runBroadcast(plan, a, b, output, cost: 1) { x, s in x < 0 ? x * s : x }
+    let cost = f == .pow ? 16 : f == .div ? 2 : 1
+    forEachRun(plan, cost: cost) { ao, sa, bo, sb, o, n in binaryRun(f, a + ao, sa, b + bo, sb, output + o, n) }
+}
+
+/// Writes `source` (of `shape`) broadcast to the plan's output shape: `output[i] = source[…]`.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+public func broadcastCopy<T: KernelScalar>(_ plan: BroadcastPlan, _ source: UnsafePointer<T>, output: UnsafeMutablePointer<T>) {
+    forEachRun(plan, cost: 1) { ao, sa, _, _, o, n in
+        let src = source + ao, dst = output + o
+        if sa == 1 { dst.update(from: src, count: n) } else { dst.update(repeating: src[0], count: n) }
     }
 }
 
+/// Calls `body(aOffset, aStride, bOffset, bStride, outputOffset, count)` for every contiguous
+/// run of the plan's output (strides 0 or 1), in parallel when large.
 @inline(__always)
-private func runBroadcast<T: KernelScalar>(_ plan: BroadcastPlan, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>,
-                                           _ out: UnsafeMutablePointer<T>, cost: Int, _ f: (T, T) -> T) {
+private func forEachRun(_ plan: BroadcastPlan, cost: Int, _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
     let rank = plan.shape.count
     let inner = plan.shape[rank - 1], sa = plan.aStrides[rank - 1], sb = plan.bStrides[rank - 1]
     let rows = plan.count / inner
     if rows == 1 {
-        forEachBlock(inner, cost: cost) { s, n in row(a + s * sa, sa, b + s * sb, sb, out + s, n, f) }
+        forEachBlock(inner, cost: cost) { s, n in body(s * sa, sa, s * sb, sb, s, n) }
         return
     }
     let shape = plan.shape, aStrides = plan.aStrides, bStrides = plan.bStrides
@@ -113,7 +115,7 @@ private func runBroadcast<T: KernelScalar>(_ plan: BroadcastPlan, _ a: UnsafePoi
             ao += index[k] * aStrides[k]; bo += index[k] * bStrides[k]
         }
         for r in range {
-            row(a + ao, sa, b + bo, sb, out + r * inner, inner, f)
+            body(ao, sa, bo, sb, r * inner, inner)
             var k = rank - 2
             while k >= 0 {
                 index[k] += 1; ao += aStrides[k]; bo += bStrides[k]
@@ -123,6 +125,23 @@ private func runBroadcast<T: KernelScalar>(_ plan: BroadcastPlan, _ a: UnsafePoi
                 k -= 1
             }
         }
+    }
+}
+
+/// One contiguous run of `f`: the switch is per run, each loop has its function inlined.
+@inline(__always)
+private func binaryRun<T: KernelScalar>(_ f: BinaryFunction, _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+                                        _ out: UnsafeMutablePointer<T>, _ n: Int) {
+    switch f {
+    case .add: row(a, sa, b, sb, out, n) { $0 + $1 }
+    case .sub: row(a, sa, b, sb, out, n) { $0 - $1 }
+    case .mul: row(a, sa, b, sb, out, n) { $0 * $1 }
+    case .div: row(a, sa, b, sb, out, n) { $0 / $1 }
+    case .pow: row(a, sa, b, sb, out, n) { T.pow($0, $1) }
+    // NaN propagates (as numpy's maximum/minimum and onnxruntime do).
+    case .max: row(a, sa, b, sb, out, n) { x, y in x.isNaN || x > y ? x : y }
+    case .min: row(a, sa, b, sb, out, n) { x, y in x.isNaN || x < y ? x : y }
+    case .prelu: row(a, sa, b, sb, out, n) { x, s in x < 0 ? x * s : x }
     }
 }
 
@@ -141,11 +160,4 @@ private func row<T: KernelScalar>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafeP
     } else {
         for i in 0..<n { out[i] = f(a[i &* sa], b[i &* sb]) }
     }
-}
-
-/// Writes `source` (of `shape`) broadcast to the plan's output shape: `output[i] = source[…]`.
-@_specialize(where T == Float)
-@_specialize(where T == Double)
-public func broadcastCopy<T: KernelScalar>(_ plan: BroadcastPlan, _ source: UnsafePointer<T>, output: UnsafeMutablePointer<T>) {
-    runBroadcast(plan, source, source, output, cost: 1) { x, _ in x }
 }

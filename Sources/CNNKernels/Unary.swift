@@ -33,40 +33,51 @@ public enum UnaryFunction: Sendable, Hashable {
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 public func applyUnary<T: KernelScalar>(_ f: UnaryFunction, input: UnsafePointer<T>, output: UnsafeMutablePointer<T>, count: Int) {
-    @inline(__always) func map(cost: Int, _ g: (T) -> T) {
-        forEachBlock(count, cost: cost) { s, n in for i in s..<(s + n) { output[i] = g(input[i]) } }
-    }
+    let cost: Int
     switch f {
-    case .sqrt: map(cost: 2) { $0.squareRoot() }
-    case .exp: map(cost: 8) { T.exp($0) }
-    case .log: map(cost: 8) { T.log($0) }
-    case .abs: map(cost: 1) { Swift.abs($0) }
-    case .neg: map(cost: 1) { -$0 }
-    case .reciprocal: map(cost: 2) { 1 / $0 }
-    case .erf: map(cost: 8) { T.erf($0) }
-    case .softplus: map(cost: 16) { softplus($0) }
-    case .mish: map(cost: 24) { x in x * T.tanh(softplus(x)) }
+    case .abs, .neg, .shrink, .roundToFloat16: cost = 1
+    case .sqrt, .reciprocal, .softsign, .roundToBFloat16: cost = 2
+    case .softplus, .mish: cost = 16
+    default: cost = 8
+    }
+    forEachBlock(count, cost: cost) { s, n in unaryRun(f, input + s, output + s, n) }
+}
+
+/// One block of `f`: the switch is per block, each loop has its function inlined.
+@inline(__always)
+private func unaryRun<T: KernelScalar>(_ f: UnaryFunction, _ input: UnsafePointer<T>, _ output: UnsafeMutablePointer<T>, _ n: Int) {
+    @inline(__always) func map(_ g: (T) -> T) { for i in 0..<n { output[i] = g(input[i]) } }
+    switch f {
+    case .sqrt: map { $0.squareRoot() }
+    case .exp: map { T.exp($0) }
+    case .log: map { T.log($0) }
+    case .abs: map { Swift.abs($0) }
+    case .neg: map { -$0 }
+    case .reciprocal: map { 1 / $0 }
+    case .erf: map { T.erf($0) }
+    case .softplus: map { softplus($0) }
+    case .mish: map { x in x * T.tanh(softplus(x)) }
     case .gelu:
         let s = 1 / T(2).squareRoot()
-        map(cost: 8) { x in x / 2 * (1 + T.erf(x * s)) }
+        map { x in x / 2 * (1 + T.erf(x * s)) }
     case .geluTanh:
         let k = T((2 / Double.pi).squareRoot()), c = T(0.044715)
-        map(cost: 8) { x in x / 2 * (1 + T.tanh(k * (x + c * x * x * x))) }
+        map { x in x / 2 * (1 + T.tanh(k * (x + c * x * x * x))) }
     case let .elu(alpha):
         let a = T(alpha)
-        map(cost: 8) { x in x >= 0 ? x : a * T.expm1(x) }
+        map { x in x >= 0 ? x : a * T.expm1(x) }
     case let .selu(alpha, gamma):
         let a = T(alpha), g = T(gamma)
-        map(cost: 8) { x in x > 0 ? g * x : g * (a * T.exp(x) - a) }
+        map { x in x > 0 ? g * x : g * (a * T.exp(x) - a) }
     case let .celu(alpha):
         let a = T(alpha)
-        map(cost: 8) { x in Swift.max(0, x) + Swift.min(0, a * T.expm1(x / a)) }
-    case .softsign: map(cost: 2) { x in x / (1 + Swift.abs(x)) }
+        map { x in Swift.max(0, x) + Swift.min(0, a * T.expm1(x / a)) }
+    case .softsign: map { x in x / (1 + Swift.abs(x)) }
     case let .shrink(lambd, bias):
         let l = T(lambd), b = T(bias)
-        map(cost: 1) { x in x < -l ? x + b : (x > l ? x - b : 0) }
-    case .roundToFloat16: map(cost: 1) { roundedToFloat16($0) }
-    case .roundToBFloat16: map(cost: 2) { roundedToBFloat16($0) }
+        map { x in x < -l ? x + b : (x > l ? x - b : 0) }
+    case .roundToFloat16: map { roundedToFloat16($0) }
+    case .roundToBFloat16: map { roundedToBFloat16($0) }
     }
 }
 
