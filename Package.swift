@@ -33,9 +33,14 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CDeflate",
+            pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]
+        ),
         .target(
             name: "CNNFormat",
-            dependencies: ["CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            dependencies: ["CZlib", "CDeflate", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
         .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"]),

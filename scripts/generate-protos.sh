@@ -13,7 +13,7 @@ command -v protoc-c >/dev/null || apt-get install -y protobuf-c-compiler libprot
 swift build -c release --product protoc-gen-swift --scratch-path .build-protoc >/dev/null
 plugin="$(swift build -c release --product protoc-gen-swift --scratch-path .build-protoc --show-bin-path)/protoc-gen-swift"
 
-protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Public \
+protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Package \
     --swift_out=Sources/CNNFormat/Generated -I schema schema/cnnmodel.proto
 
 if [ -d Sources/CCNNLoader ]; then
@@ -23,7 +23,7 @@ fi
 
 if [ -f schema/onnx.proto ] && [ -d Sources/CNNONNX ]; then
     mkdir -p Sources/CNNONNX/Generated
-    protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Public \
+    protoc --plugin=protoc-gen-swift="$plugin" --swift_opt=Visibility=Package \
         --swift_out=Sources/CNNONNX/Generated -I schema schema/onnx.proto
 fi
 if [ -x python/regenerate.sh ]; then

@@ -6,7 +6,8 @@ Tests/CNNRuntimeTests/TensorOpOracleTests.swift).
 Cases live in scripts/tensor_op_cases/<group>.py: each module defines CASES, a list of
   dict(name=str, nodes=[onnx NodeProto], inputs=[(name, shape)], outputs=[name],
        initializers=[TensorProto] (optional), opset=int (default 17), tolerance=float (optional),
-       low=float, high=float (input range, optional), values={name: ndarray} (optional fixed inputs))
+       low=float, high=float (input range, optional), values={name: ndarray} (optional fixed inputs),
+       export_refused=str (optional: the model has no ONNX export; the refusal must say this))
 
 Usage: python3 scripts/make_tensor_op_fixtures.py [GROUP ...]   (default: every group)
 Same versions and rules as make_onnx_fixtures.py: onnx 1.19.1, onnxruntime 1.23.2, graph
@@ -81,6 +82,8 @@ def run_group(group):
         entry = dict(name=name, model=f"{name}/model.onnx", inputs=entries, outputs=outs)
         if "tolerance" in case:
             entry["tolerance"] = case["tolerance"]
+        if "export_refused" in case:
+            entry["export_refused"] = case["export_refused"]
         manifest.append(entry)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(dict(cases=manifest), f, indent=1, sort_keys=True)

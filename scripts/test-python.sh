@@ -5,12 +5,9 @@
 # or a C compiler for the C loader are skipped when those are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=${VENV:-.venv-ci}
-case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv" || { echo "test-python: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-fi
-"$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null
-"$venv/bin/python" -m pip install --quiet ./python pytest
+. scripts/venv.sh
+python=$(venv_python .venv-ci test-python)
+"$python" -m pip install --quiet --upgrade pip >/dev/null
+"$python" -m pip install --quiet ./python pytest
 cd python/tests
-exec "$venv/bin/python" -m pytest -q "$@"
+exec "$python" -m pytest -q "$@"

@@ -3,7 +3,8 @@
 # standalone -Wall -Wextra -Werror build, and cnnm-run on a folded model plus hostile files
 # under AddressSanitizer and UndefinedBehaviorSanitizer, `make install` and the pkg-config
 # example, then the Python package's pytest suite in a venv it creates (PyPI: numpy, protobuf,
-# pytest). Installs missing Debian packages first.
+# pytest), the ONNX exports under onnx.checker and onnxruntime (a venv with the pinned onnx and
+# onnxruntime from PyPI). Installs missing Debian packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -19,6 +20,8 @@ echo "== C library: make install, the pkg-config example against the installed f
 CNNCONV="$bin" Sources/CCNNLoader/tools/install-check.sh
 echo "== Python package cnnm (pytest in a virtual environment this script creates)"
 scripts/test-python.sh
+echo "== ONNX exports of every tensor-op fixture and torch-modern model: onnx.checker (full) and onnxruntime"
+CNNCONV="$bin" scripts/check-onnx-round-trips.sh
 echo "== a package outside the tree that depends on cnnconv by path (CNNConvKit)"
 scripts/check-outside-package.sh
 echo "== fuzzing: the .cnnm reader, the ONNX importer and the .npy reader, 30 s each (libFuzzer + ASan)"

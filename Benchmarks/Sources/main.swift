@@ -3,10 +3,14 @@
 // Benchmarks/bench.py runs it and onnxruntime side by side.
 //
 //   cnnconv-bench MODEL [--variant bn|folded] [--threads T] [--repeat N] [--batch B] [--onnx PATH]
-//                 [--save-io DIR] [--layers] [--f64]
+//                 [--save-io DIR] [--layers] [--f64] [--profile-runs R]
+//   cnnconv-bench --model-file MODEL.onnx [--threads T] [--repeat N] [--batch B] [--save-io DIR] …
 //
 // --save-io writes the input and our output as .npy (to check onnxruntime computes the same);
 // --layers prints each conv's time and GFLOP/s on stderr.
+//
+// --model-file imports an ONNX model (e.g. scripts/make_zoo_models.py's torchvision-layout
+// ResNet-18/50 and MobileNetV2) instead of building one; onnxruntime then runs that same file.
 //
 // MODEL: resnet18 | resnet50. `bn` keeps Conv→BatchNorm→ReLU as trained; `folded` is the same
 // architecture with the BatchNorms already folded into conv biases (what `cnnconv fold` yields).
@@ -18,8 +22,8 @@ import Foundation
 
 struct Options {
     var model = "resnet18", variant = "bn", threads = KernelThreads.defaultCount, repeats = 20, batch = 1
-    var onnx: String? = nil, f64 = false, layers = false
-    var saveIO: String? = nil
+    var onnx: String? = nil, f64 = false, layers = false, profileRuns = 3
+    var saveIO: String? = nil, modelFile: String? = nil
 }
 
 func parse() -> Options {
@@ -39,6 +43,8 @@ func parse() -> Options {
         case "--f64": o.f64 = true
         case "--layers": o.layers = true
         case "--save-io": o.saveIO = next(a)
+        case "--model-file": o.modelFile = next(a)
+        case "--profile-runs": o.profileRuns = max(1, Int(next(a)) ?? 3)
         default: o.model = a
         }
     }
@@ -129,20 +135,23 @@ func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [
         try NPY.write(NPYArray(first), to: dir + "/output.npy")
     }
     var times: [Double] = []
+    let cpuStart = processCPUSeconds()
     for _ in 0..<o.repeats {
         let t0 = Date()
         _ = try exec.run(input)
         times.append(Date().timeIntervalSince(t0) * 1000)
     }
+    let cpuPerRun = (processCPUSeconds() - cpuStart) * 1000 / Double(max(1, o.repeats))
     times.sort()
     // One profiled run: time per op kind and the convolutions' throughput.
     exec.profiling = true
     var kinds: [String: Double] = [:]
     var convSeconds = 0.0, convFlops = 0
-    for _ in 0..<3 {
+    let profileRuns = o.profileRuns
+    for _ in 0..<profileRuns {
         _ = try exec.run(input)
         for (i, node) in graph.nodes.enumerated() {
-            kinds[node.op.kindName, default: 0] += exec.lastRunNodeSeconds[i] * 1000 / 3
+            kinds[node.op.kindName, default: 0] += exec.lastRunNodeSeconds[i] * 1000 / Double(profileRuns)
             if case .conv2d = node.op { convSeconds += exec.lastRunNodeSeconds[i]; convFlops += exec.nodeFlops[i] }
         }
     }
@@ -158,16 +167,30 @@ func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [
     return [
         "model": graph.name, "threads": o.threads, "batch": o.batch, "precision": S.self == Float.self ? "f32" : "f64",
         "latency_ms": ["min": times.first!, "median": times[times.count / 2]],
+        "cpu_ms_per_run": cpuPerRun,
         "per_op_kind_ms": kinds, "gflop": Double(totalFlops) / 1e9,
         "conv_gflops_per_s": Double(convFlops) / convSeconds / 1e9,
         "allocated_mb": Double(exec.allocatedBytes) / 1e6,
     ]
 }
 
+/// User + system CPU seconds of this process (all threads): on a loaded machine, the work done
+/// per run is steadier than its wall time.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
 let o = parse()
 do {
-    let depth = o.model == "resnet50" ? 50 : o.model == "resnet34" ? 34 : 18
-    let graph = try resnet(depth: depth, folded: o.variant == "folded")
+    let graph: Graph
+    if let file = o.modelFile {
+        graph = try ONNXImporter.importModel(path: file).0
+    } else {
+        let depth = o.model == "resnet50" ? 50 : o.model == "resnet34" ? 34 : 18
+        graph = try resnet(depth: depth, folded: o.variant == "folded")
+    }
     if let path = o.onnx { try ONNXExporter.write(graph, to: path) }
     let report = o.f64 ? try bench(graph, o, Double.self) : try bench(graph, o, Float.self)
     let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])

@@ -30,6 +30,8 @@ static const char *not_runnable(const cnnm_node *n) {
         if (r->kind > CNNM_REPARAM_WEIGHT_STANDARDIZATION) return " with an unknown weight reparameterization";
         return NULL;
     }
+    case CNNM_OP_TENSOR_OP:
+        return " (tensor ops are not run by the C executor)";
     default:
         return n->op <= CNNM_OP_IDENTITY ? NULL : " (an op from a newer format version)";
     }
@@ -40,11 +42,15 @@ cnnm_status cnnm_check_runnable(const cnnm_model *model, cnnm_error *err) {
     size_t count = cnnm_node_count(model);
     for (size_t i = 0; i < count; i++) {
         const cnnm_node *n = &model->nodes[i];
-        const char *why = not_runnable(n);
-        if (!why) continue;
         char label[300];
         if (n->name[0]) snprintf(label, sizeof label, "node '%s'", n->name);
         else snprintf(label, sizeof label, "node #%zu", i);
+        /* Tensor ops are read and checked but not run here; the Swift executor runs them. */
+        if (n->op == CNNM_OP_TENSOR_OP)
+            return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_OP, model->path, "op '%s' (%s) is not supported by the C executor",
+                             n->attr.tensor_op.kind, label);
+        const char *why = not_runnable(n);
+        if (!why) continue;
         return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_OP, model->path, "%s: the C executor does not run op %s%s", label,
                          cnnm_op_name(n->op), why);
     }

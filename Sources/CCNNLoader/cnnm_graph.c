@@ -30,18 +30,94 @@ int64_t cnnm_window_output(int64_t input, int64_t kernel, int64_t stride, int64_
     return out;
 }
 
-/* "node 'conv1' (conv2d)" or "node #3 (conv2d)" for an unnamed node. */
+/* "node 'conv1' (conv2d)" or "node #3 (conv2d)" for an unnamed node; a tensor op shows its kind. */
 static const char *node_label(const cnnm_model *m, const cnnm_node *n, char *buf, size_t size) {
+    const char *op = n->op == CNNM_OP_TENSOR_OP ? n->attr.tensor_op.kind : cnnm_op_name(n->op);
     if (n->name[0])
-        snprintf(buf, size, "node '%s' (%s)", n->name, cnnm_op_name(n->op));
+        snprintf(buf, size, "node '%s' (%s)", n->name, op);
     else
-        snprintf(buf, size, "node #%zu (%s)", (size_t)(n - m->nodes), cnnm_op_name(n->op));
+        snprintf(buf, size, "node #%zu (%s)", (size_t)(n - m->nodes), op);
     return buf;
 }
 
 #define LABEL node_label(model, node, label, sizeof label)
 #define FAIL(code, ...) return cnnm_fail(err, code, model->path, __VA_ARGS__)
 #define TRY(expr) do { cnnm_status s_ = (expr); if (s_ != CNNM_OK) return s_; } while (0)
+
+/* ---- tensor ops ------------------------------------------------------------------------------ */
+
+/* The tensor-op kinds this loader knows: the names of TensorOps.all (Sources/CNNGraph/TensorOps).
+ * Adding a kind adds its name here; a Swift test (TensorOpFileTests) fails while the lists differ.
+ * The loader checks a tensor op generically, so a name is all a new kind needs on the C side. */
+static const char *const cnnm_tensor_op_kinds[] = {
+    "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Slice", "Split", "Expand", "Gather", "Concat", "Pad",
+    "Tile", "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Sqrt", "Exp", "Log", "Abs",
+    "Neg", "Reciprocal", "Erf", "Cast", "CastLike", "MatMul", "Gemm", "LayerNormalization", "ReduceSum",
+    "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+    "ReduceLogSum", "ReduceLogSumExp", "Softmax", "LogSoftmax", "Softplus", "Mish", "Softsign", "Gelu", "Elu",
+    "Selu", "Celu", "Shrink", "PRelu", "Clip", "ThresholdedRelu",
+};
+#define CNNM_TENSOR_OP_KIND_COUNT (sizeof cnnm_tensor_op_kinds / sizeof cnnm_tensor_op_kinds[0])
+
+/* Swift's TensorOps.maxAttributeValues: the longest integer or float list an attribute may hold. */
+#define CNNM_MAX_ATTRIBUTE_VALUES ((size_t)1 << 20)
+
+size_t cnnm_tensor_op_kind_count(void) { return CNNM_TENSOR_OP_KIND_COUNT; }
+
+const char *cnnm_tensor_op_kind(size_t index) { return index < CNNM_TENSOR_OP_KIND_COUNT ? cnnm_tensor_op_kinds[index] : NULL; }
+
+static const Cnnconv__V1__TensorOp *tensor_op_of(const cnnm_model *model, const cnnm_node *node) {
+    return model->header->nodes[node - model->nodes]->tensor_op;
+}
+
+/* The operands that take the node's inputs: those with an empty constant name. */
+static size_t tensor_op_input_count(const Cnnconv__V1__TensorOp *t) {
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_operands; i++) n += t->operands[i]->constant[0] == '\0';
+    return n;
+}
+
+/* What the Swift reader's decode checks (TensorOp+File.swift): a known kind; attribute names
+ * unique, each with a value, lists no longer than CNNM_MAX_ATTRIBUTE_VALUES; constant operands
+ * in the tensor table (marked used). The values' meaning is the kind's, checked by Swift only. */
+static cnnm_status check_tensor_op(const cnnm_model *model, const cnnm_node *node, unsigned char *used, cnnm_error *err) {
+    char label[300];
+    const Cnnconv__V1__TensorOp *t = tensor_op_of(model, node);
+    size_t k = 0;
+    while (k < CNNM_TENSOR_OP_KIND_COUNT && strcmp(cnnm_tensor_op_kinds[k], t->kind) != 0) k++;
+    if (k == CNNM_TENSOR_OP_KIND_COUNT)
+        FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "node '%s' has op kind '%s', which this loader does not know — the file needs a newer loader",
+             node->name, t->kind);
+    for (size_t i = 0; i < t->n_attributes; i++) {
+        const Cnnconv__V1__TensorOpAttribute *a = t->attributes[i];
+        size_t count = a->value_case == CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_INTS ? a->ints->n_values
+                     : a->value_case == CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_FLOATS ? a->floats->n_values : 0;
+        if (a->value_case == CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE__NOT_SET)
+            FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "%s: %s attribute '%s' has no value", LABEL, t->kind, a->name);
+        if (count > CNNM_MAX_ATTRIBUTE_VALUES)
+            FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "%s: %s attribute '%s' has %zu values", LABEL, t->kind, a->name, count);
+    }
+    /* Unique names through a sorted index: a hostile header may hold a million attributes. */
+    if (t->n_attributes > 1) {
+        cnnm_named *sorted = calloc(t->n_attributes, sizeof *sorted);
+        if (!sorted) return cnnm_fail(err, CNNM_ERR_OUT_OF_MEMORY, model->path, "out of memory validating the graph");
+        for (size_t i = 0; i < t->n_attributes; i++) { sorted[i].name = t->attributes[i]->name; sorted[i].id = i; }
+        cnnm_names_sort(sorted, t->n_attributes);
+        const char *twice = NULL;
+        for (size_t i = 1; i < t->n_attributes && !twice; i++)
+            if (strcmp(sorted[i - 1].name, sorted[i].name) == 0) twice = sorted[i].name;
+        free(sorted);
+        if (twice) FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "%s: %s attribute '%s' appears twice", LABEL, t->kind, twice);
+    }
+    for (size_t i = 0; i < t->n_operands; i++) {
+        const char *name = t->operands[i]->constant;
+        if (!name[0]) continue;
+        const cnnm_tensor *c = cnnm_tensor_find(model, name);
+        if (!c) FAIL(CNNM_ERR_GRAPH_MISSING_TENSOR, "%s names operand %zu tensor '%s', which the tensor table lacks", LABEL, i, name);
+        used[c - model->tensors] = 1;
+    }
+    return CNNM_OK;
+}
 
 static void shape_text(const cnnm_shape *s, char *buf, size_t size) {
     size_t k = 0;
@@ -321,6 +397,8 @@ static cnnm_status infer(const cnnm_model *model, const cnnm_node *node,
             out->d[2 + k] = (int64_t)o;
         }
         return CNNM_OK;
+    case CNNM_OP_TENSOR_OP: /* validation gives its outputs no shape; nothing infers through it */
+        FAIL(CNNM_ERR_GRAPH_SHAPE, "%s: the C loader does not infer the shapes of tensor ops", LABEL);
     default: /* element-wise: relu, leaky relu, sigmoid, ..., identity */
         return CNNM_OK;
     }
@@ -420,8 +498,10 @@ static cnnm_status check_values(const cnnm_model *model, const cnnm_node *node, 
     case CNNM_OP_INSTANCE_NORM: params[0] = node->attr.instance_norm.scale; params[1] = node->attr.instance_norm.bias; break;
     default: break;
     }
-    for (int k = 0; k < 5; k++) {
-        const cnnm_tensor *t = params[k];
+    const Cnnconv__V1__TensorOp *op = node->op == CNNM_OP_TENSOR_OP ? tensor_op_of(model, node) : NULL;
+    size_t n_params = op ? 5 + op->n_operands : 5;
+    for (size_t k = 0; k < n_params; k++) {
+        const cnnm_tensor *t = k < 5 ? params[k] : cnnm_tensor_find(model, op->operands[k - 5]->constant);
         for (uint64_t i = 0; t && i < t->count; i++)
             if (!isfinite(t->data[i]))
                 FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "%s, tensor '%s': element %llu is %s — parameters must be finite", LABEL, t->name,
@@ -445,6 +525,7 @@ static cnnm_status check_arity(const cnnm_model *model, const cnnm_node *node, c
     if (node->op == CNNM_OP_ADD) { lo = 2; hi = SIZE_MAX; }
     if (node->op == CNNM_OP_MUL) { lo = 2; hi = 2; }
     if (node->op == CNNM_OP_CONCAT) { lo = 1; hi = SIZE_MAX; }
+    if (node->op == CNNM_OP_TENSOR_OP) lo = hi = tensor_op_input_count(tensor_op_of(model, node));
     if (node->n_inputs < lo || node->n_inputs > hi)
         FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "%s takes %s%zu input(s), has %zu", LABEL, hi == SIZE_MAX ? "at least " : "", lo, node->n_inputs);
     if (node->n_outputs == 0) FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "%s: the node has no outputs", LABEL);
@@ -472,6 +553,7 @@ static cnnm_status validate(cnnm_model *model, cnnm_named *names, cnnm_named *no
         const cnnm_node *node = &model->nodes[i];
         if (node->op == CNNM_OP_UNKNOWN)
             FAIL(CNNM_ERR_GRAPH_ATTRIBUTE, "node '%s' has an op this loader does not know — the file needs a newer loader", node->name);
+        if (node->op == CNNM_OP_TENSOR_OP) TRY(check_tensor_op(model, node, used, err));
         TRY(check_refs(model, h->nodes[i], node, used, err));
     }
     for (size_t i = 0; i < h->n_tensors; i++)
@@ -529,7 +611,9 @@ static cnnm_status validate(cnnm_model *model, cnnm_named *names, cnnm_named *no
         model->last_use[id] = SIZE_MAX;
     }
 
-    /* Shapes at batch 1: symbolic (or unset) dimensions read as 1. */
+    /* Shapes at batch 1: symbolic (or unset) dimensions read as 1. A tensor op's outputs, and
+     * everything computed from them, have no shape here (rank -1): the Swift reader infers them
+     * with the kind's definition, which the C loader does not have. */
     for (size_t i = 0; i < h->n_inputs; i++) {
         const cnnm_value_info *v = &model->inputs[i];
         cnnm_shape *shape = &shapes[i];
@@ -545,15 +629,17 @@ static cnnm_status validate(cnnm_model *model, cnnm_named *names, cnnm_named *no
         const cnnm_node *node = &model->nodes[i];
         TRY(check_arity(model, node, err));
         for (size_t k = 0; k < node->n_inputs; k++) ins[k] = &shapes[model->input_values[model->input_offsets[i] + k]];
-        cnnm_shape out;
-        TRY(cnnm_infer_shape(model, node, ins, &out, err));
+        cnnm_shape out = {.rank = -1};
+        int unknown = node->op == CNNM_OP_TENSOR_OP;
+        for (size_t k = 0; k < node->n_inputs; k++) unknown |= ins[k]->rank < 0;
+        if (!unknown) TRY(cnnm_infer_shape(model, node, ins, &out, err));
         for (size_t k = 0; k < node->n_outputs; k++) shapes[model->node_first_value[i] + k] = out;
     }
     for (size_t i = 0; i < h->n_outputs; i++) {
         const cnnm_value_info *v = &model->outputs[i];
         const cnnm_shape *shape = &shapes[model->output_values[i]];
-        int agrees = v->rank == 0 || (int)v->rank == shape->rank;
-        for (size_t d = 0; agrees && v->rank && d < v->rank; d++)
+        int agrees = v->rank == 0 || shape->rank < 0 || (int)v->rank == shape->rank;
+        for (size_t d = 0; agrees && v->rank && shape->rank >= 0 && d < v->rank; d++)
             agrees = v->dims[d].symbol || v->dims[d].size < 0 || v->dims[d].size == shape->d[d];
         if (!agrees) {
             char a[200];

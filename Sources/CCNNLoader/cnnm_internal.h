@@ -66,6 +66,7 @@ cnnm_status cnnm_validate_graph(cnnm_model *model, cnnm_error *err);
 /* Shape inference shared by validation (at batch 1) and the executor (real sizes). Writes
  * the output shape of `node` given its input shapes and checks attributes and parameter shapes
  * against them; on error fills err. Sizes are >= 1 and <= 2^40. */
+/* rank -1: no shape (a value computed from a tensor op; validation only, never the executor). */
 typedef struct cnnm_shape {
     int rank;
     int64_t d[CNNM_MAX_RANK];

@@ -440,6 +440,17 @@ static cnnm_status check_strings(const cnnm_model *m, cnnm_error *err) {
         case CNNCONV__V1__NODE__OP_LAYER_NORM: refs[0] = n->layer_norm->scale; refs[1] = n->layer_norm->bias; break;
         case CNNCONV__V1__NODE__OP_GROUP_NORM: refs[0] = n->group_norm->scale; refs[1] = n->group_norm->bias; break;
         case CNNCONV__V1__NODE__OP_INSTANCE_NORM: refs[0] = n->instance_norm->scale; refs[1] = n->instance_norm->bias; break;
+        case CNNCONV__V1__NODE__OP_TENSOR_OP: {
+            const Cnnconv__V1__TensorOp *t = n->tensor_op;
+            CHECK_UTF8(t->kind, "a tensor-op kind");
+            for (size_t a = 0; a < t->n_attributes; a++) {
+                CHECK_UTF8(t->attributes[a]->name, "a tensor-op attribute name");
+                if (t->attributes[a]->value_case == CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_STRING)
+                    CHECK_UTF8(t->attributes[a]->string, "a tensor-op attribute value");
+            }
+            for (size_t o = 0; o < t->n_operands; o++) CHECK_UTF8(t->operands[o]->constant, "a tensor reference");
+            break;
+        }
         default: break;
         }
         for (int k = 0; k < 4; k++)
@@ -952,6 +963,7 @@ static cnnm_status build_api(cnnm_model *m, cnnm_error *err) {
         case CNNCONV__V1__NODE__OP_HARD_SWISH: case CNNCONV__V1__NODE__OP_SILU: case CNNCONV__V1__NODE__OP_ADD:
         case CNNCONV__V1__NODE__OP_MUL: case CNNCONV__V1__NODE__OP_IDENTITY:
             break;
+        case CNNCONV__V1__NODE__OP_TENSOR_OP: out->attr.tensor_op.kind = n->tensor_op->kind; break;
         default:
             out->op = CNNM_OP_UNKNOWN;
             break;
@@ -1141,6 +1153,7 @@ const char *cnnm_op_name(cnnm_op op) {
     case CNNM_OP_CHANNEL_SHUFFLE: return "channel_shuffle";
     case CNNM_OP_RESIZE: return "resize";
     case CNNM_OP_IDENTITY: return "identity";
+    case CNNM_OP_TENSOR_OP: return "tensor_op";
     }
     return "unknown";
 }

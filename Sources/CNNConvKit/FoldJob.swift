@@ -23,6 +23,7 @@ public struct FoldJob: Sendable {
         return v
     }
 
+    /// The tool's defaults, so that a program gets the same refuse-on-failure behaviour as `cnnconv fold`.
     public init() {}
 
     /// `MODEL.folded.EXT` beside the input (`MODEL.folded` when it has no extension).
@@ -82,7 +83,9 @@ public struct FoldJob: Sendable {
 public struct FoldOutcome: Sendable {
     /// The model as read, and as folded (and stored as asked).
     public var original: Graph
+    /// What would be (or was) written: compare with `original` to see what folding changed.
     public var folded: Graph
+    /// Per pass, what was folded into what and what was skipped and why, as typed fields.
     public var reports: [PassReport]
     /// The check's report (nil when skipped or when nothing was folded).
     public var verification: VerifyReport?
@@ -90,6 +93,8 @@ public struct FoldOutcome: Sendable {
     public var alreadyFolded = false
     /// Where the result goes, and whether it was written.
     public var output: String?
+    /// False when the check failed (without `force`) or the model was already folded: the input
+    /// is never overwritten and no partial output is left.
     public var wrote = false
 
     /// Whether the check passed (true when it was skipped).
@@ -111,6 +116,7 @@ public enum FoldJobError: Error, CustomStringConvertible, Sendable {
     /// The result could not be written (exit 3).
     case cannotWrite(String)
 
+    /// The message alone; the case decides the exit code, so callers need not parse it.
     public var description: String {
         switch self {
         case .usage(let m), .invalidModel(let m), .cannotWrite(let m): return m

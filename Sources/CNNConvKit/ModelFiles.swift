@@ -3,6 +3,8 @@
 // so `fold model.onnx -o model.folded.onnx` and `verify a.onnx b.cnnm` just work.
 import Foundation
 
+/// One entry point for reading and writing any model file, so that every command accepts ONNX
+/// and cnnconv files alike without choosing a module itself.
 public enum ModelFiles {
     /// The kinds of model file cnnconv reads and writes.
     public enum Kind: String, Sendable {
@@ -16,6 +18,7 @@ public enum ModelFiles {
 
     /// Why a model file could not be read or written; the description names the file.
     public struct Failure: Error, CustomStringConvertible, Sendable {
+        /// The reader's or writer's message, already naming the file.
         public let description: String
     }
 

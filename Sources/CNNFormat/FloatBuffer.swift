@@ -10,6 +10,7 @@ public struct FloatBuffer: Sendable, Equatable {
     }
     let backing: Backing
 
+    /// Values computed in memory (a fold, a conversion); they are written as whatever storage the tensor asks for.
     public init(_ values: [Float]) { backing = .owned(values) }
 
     /// A view of `count` floats at `pointer` inside `file`; the caller checked bounds and alignment.
@@ -22,6 +23,7 @@ public struct FloatBuffer: Sendable, Equatable {
         (file.base! + byteOffset).assumingMemoryBound(to: Float.self)
     }
 
+    /// The element count, without copying a mapped buffer (sizes are checked before any read).
     public var count: Int {
         switch backing {
         case .owned(let a): return a.count
@@ -35,6 +37,7 @@ public struct FloatBuffer: Sendable, Equatable {
         return false
     }
 
+    /// Reads the values in place — zero-copy for a mapping — so kernels and encoders never pay for `array`.
     public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<Float>) throws(E) -> R) throws(E) -> R {
         switch backing {
         case .owned(let a):
@@ -58,6 +61,7 @@ public struct FloatBuffer: Sendable, Equatable {
         }
     }
 
+    /// One value, for tests and small tensors; bulk reads should use `withUnsafeBufferPointer`.
     public subscript(index: Int) -> Float {
         switch backing {
         case .owned(let a): return a[index]
@@ -67,6 +71,8 @@ public struct FloatBuffer: Sendable, Equatable {
         }
     }
 
+    /// Bit-for-bit equality (NaN equals the same NaN, -0 differs from +0): a round trip must give back
+    /// the very bits written, which `==` on Float would not prove.
     public static func == (a: FloatBuffer, b: FloatBuffer) -> Bool {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
             pa.count == pb.count && zip(pa, pb).allSatisfy { $0.bitPattern == $1.bitPattern }

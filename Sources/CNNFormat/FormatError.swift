@@ -107,12 +107,16 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// A `FormatError` with the path of the file it concerns: "model.bin: the file is truncated".
 public struct ModelFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file at fault, as the user named it, so the message points at the right file.
     public let path: String
+    /// What is wrong, as a case a caller can switch on (the C loader maps each to its status).
     public let reason: FormatError
+    /// Pairs a path-free `FormatError` (as the low-level checks throw it) with the file it concerns.
     public init(path: String, reason: FormatError) {
         self.path = path
         self.reason = reason
     }
+    /// The path and reason with control characters escaped: names from a hostile file reach a terminal.
     public var description: String { displaySafe("\(path): \(reason)") }
 }
 

@@ -11,8 +11,10 @@ import Foundation
 public final class MappedFile: @unchecked Sendable {
     /// Start of the mapping (page-aligned), or nil for an empty file.
     public let base: UnsafeRawPointer?
+    /// The mapping's length in bytes: every offset read from the header is checked against it.
     public let size: Int
 
+    /// The whole file as bytes, bounds-carrying, so the parsers never hold a bare pointer.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
     /// Maps `path`. Errors say what is wrong without the path; callers add it.
@@ -82,6 +84,15 @@ func posixMessage(_ code: Int32) -> String {
     }
 }
 
+#if os(Linux)
+/// glibc's `sync_file_range`, declared only under _GNU_SOURCE, which the Glibc module is not
+/// built with; integer arguments only, so the Swift and C conventions agree.
+@_silgen_name("sync_file_range")
+private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+/// SYNC_FILE_RANGE_WRITE (<bits/fcntl-linux.h>): start writeback of dirty pages, do not wait.
+private let linuxSyncFileRangeWrite: UInt32 = 2
+#endif
+
 /// Writes a file atomically: a temporary file beside the destination (`.NAME.cnnconv-tmp-PID.XXXXXX`,
 /// recognisable if a crash leaves one), fsync, rename, fsync of the folder. The destination is
 /// checked first (`OutputPath`): a directory, device, FIFO or socket is refused, a symlink is
@@ -89,6 +100,7 @@ func posixMessage(_ code: Int32) -> String {
 /// and (when permitted) its owner. On any error, and on SIGINT/SIGTERM/SIGHUP, the temporary
 /// file is removed and the destination is untouched.
 public struct AtomicFileWriter: ~Copyable {
+    /// The path as the caller gave it, for messages (the bytes go to `target`).
     public let destination: String
     /// Where the bytes go: the destination with symlinks followed.
     public let target: String
@@ -96,7 +108,15 @@ public struct AtomicFileWriter: ~Copyable {
     private let cleanupSlot: Int?
     private var fd: Int32
     private var finished = false
+    /// Bytes written, and the end of the range already handed to the disk (`startWriteback`).
+    private var written = 0
+    private var writebackStarted = 0
+    /// Written bytes are handed to the disk every this many, while later ones are still being
+    /// produced, so that `commit`'s fsync waits for the tail only (102 MB: fsync 50 → ~10 ms here).
+    static let writebackStride = 8 << 20
 
+    /// Checks the destination and opens the temporary file beside it, so that a refusal happens
+    /// before any work is spent on the output.
     public init(destination: String) throws(FormatError) {
         _ = TemporaryFiles.handlersInstalled  // before the temporary file exists
         let output: OutputPath
@@ -143,6 +163,7 @@ public struct AtomicFileWriter: ~Copyable {
         try file.commit()
     }
 
+    /// Appends to the temporary file; nothing reaches the destination until `commit`.
     public mutating func write(_ bytes: UnsafeRawBufferPointer) throws(FormatError) {
         var offset = 0
         while offset < bytes.count {
@@ -153,6 +174,17 @@ public struct AtomicFileWriter: ~Copyable {
             }
             offset += n
         }
+        written += bytes.count
+        if written - writebackStarted >= Self.writebackStride { startWriteback() }
+    }
+
+    /// Starts writing back what is written so far without waiting for it (Linux
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`); durability still comes from `commit`'s fsync.
+    private mutating func startWriteback() {
+        #if os(Linux)
+        _ = linuxSyncFileRange(fd, Int64(writebackStarted), Int64(written - writebackStarted), linuxSyncFileRangeWrite)
+        #endif
+        writebackStarted = written
     }
 
 

@@ -5,16 +5,22 @@ import SwiftProtobuf
 /// An opened cnnconv file: its checked preamble and header, and access to tensor values.
 /// Raw f32 tensors are served straight from the mapping; others are decoded on request.
 public final class ModelFile: @unchecked Sendable {
+    /// The path the file was opened from (or "<memory>"), for every message about it.
     public let path: String
+    /// The checked preamble: version, lengths and CRCs a tool may show (`inspect`) or compare.
     public let preamble: Preamble
-    public let header: Cnnconv_V1_Model
+    /// The decoded header. Package-only, like every generated type (issue 15): code outside this
+    /// package reads a model through CNNGraph's `Graph`, so the schema can change without breaking it.
+    package let header: Cnnconv_V1_Model
+    /// The mapping zero-copy tensors borrow from; holding the file keeps them valid.
     public let storage: MappedFile
     /// Whether every tensor's CRC-32 was checked when the file was opened.
     public let checksumsVerified: Bool
     private let entriesByName: [String: Int]
 
+    /// The file's length, the basis of the decoded-bytes budget (FORMAT.md section 3).
     public var fileSize: UInt64 { UInt64(storage.size) }
-    public var tensorEntries: [Cnnconv_V1_TensorEntry] { header.tensors }
+    package var tensorEntries: [Cnnconv_V1_TensorEntry] { header.tensors }
 
     /// Opens and checks `path` (FORMAT.md section 6). With `verifyChecksums` false, tensor
     /// CRCs are skipped (the preamble's and header's are always checked).
@@ -61,11 +67,13 @@ public final class ModelFile: @unchecked Sendable {
     }
 
     /// The storage format of a table entry (its dtype and encoding were checked at open).
-    public func storageFormat(of entry: Cnnconv_V1_TensorEntry) -> StorageFormat {
+    package func storageFormat(of entry: Cnnconv_V1_TensorEntry) -> StorageFormat {
         StorageFormat(Self.elementType(entry.dtype) ?? .float32, Self.encoding(entry.encoding) ?? .raw)
     }
 
-    public func entry(named name: String) -> Cnnconv_V1_TensorEntry? {
+    /// The table entry of tensor `name`, nil when the table has none (found in O(1): inspect and
+    /// the graph decoder look up every tensor a node names).
+    package func entry(named name: String) -> Cnnconv_V1_TensorEntry? {
         entriesByName[name].map { header.tensors[$0] }
     }
 

@@ -4,11 +4,16 @@ import SwiftProtobuf
 
 /// One tensor to write: its name, shape, how to store it, and its Float32 values.
 public struct TensorPayload: Sendable {
+    /// The tensor's name in the table: ops refer to it by this name.
     public var name: String
+    /// The shape stored in the table; its product must equal the value count.
     public var dims: [Int]
+    /// How to store it (dtype and encoding): the values are always given as Float32.
     public var format: StorageFormat
+    /// The values, owned or still mapped from the file being rewritten (no copy needed).
     public var values: FloatBuffer
 
+    /// A tensor to write; f32 raw by default because that is the zero-copy format readers map.
     public init(name: String, dims: [Int], format: StorageFormat = .f32Raw, values: FloatBuffer) {
         self.name = name
         self.dims = dims
@@ -17,10 +22,12 @@ public struct TensorPayload: Sendable {
     }
 }
 
+/// The one place files are laid out (alignment, packing, CRCs), so every writer produces the same
+/// bytes for the same content; the Graph layer builds the header, this writes it.
 public enum ModelFileWriter {
     /// Writes `header` (its tensor table replaced by one built here) and `tensors`, in the
     /// given order, to `path` atomically. The same inputs always give the same bytes.
-    public static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String) throws(ModelFileError) {
+    package static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String) throws(ModelFileError) {
         do {
             let plan = try Plan(header: header, tensors: tensors)
             var file = try AtomicFileWriter(destination: path)
@@ -34,7 +41,7 @@ public enum ModelFileWriter {
     }
 
     /// The file image in memory (tests, and callers that send it elsewhere).
-    public static func serialize(header: Cnnconv_V1_Model, tensors: [TensorPayload]) throws(FormatError) -> [UInt8] {
+    package static func serialize(header: Cnnconv_V1_Model, tensors: [TensorPayload]) throws(FormatError) -> [UInt8] {
         let plan = try Plan(header: header, tensors: tensors)
         var out: [UInt8] = []
         out.reserveCapacity(Int(plan.preamble.dataOffset + plan.preamble.dataLength))
@@ -56,22 +63,13 @@ public enum ModelFileWriter {
             header.tensors = []
             var seen = Set<String>()
             var offset: UInt64 = 0
-            // Encode in parallel: compression dominates the time of a compressed write.
-            let results = ParallelSlots<Result<[UInt8]?, FormatError>>(count: tensors.count, initial: .success(nil))
-            let rawCRC = ParallelSlots<UInt32>(count: tensors.count, initial: 0)
-            DispatchQueue.concurrentPerform(iterations: tensors.count) { i in
-                let t = tensors[i]
-                if t.format == .f32Raw {
-                    rawCRC[i] = t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
-                    return
-                }
-                results[i] = t.values.withUnsafeBufferPointer { v in
-                    Result { () throws(FormatError) -> [UInt8]? in try TensorCodec.encode(v, as: t.format) }
-                }
-            }
+            // Encode in parallel, piece by piece: compression dominates the time of a compressed
+            // write, and pieces of one large tensor keep every core busy. Raw f32 tensors only
+            // need their CRC. The bytes do not depend on the order the pieces finish in.
+            let (results, rawCRC) = try Self.encodeInParallel(tensors)
             for (i, t) in tensors.enumerated() {
                 guard seen.insert(t.name).inserted else { throw .duplicateTensorName(t.name) }
-                let bytes = try results[i].get()
+                let bytes = results[i]
                 encoded.append(bytes)
                 var entry = Cnnconv_V1_TensorEntry()
                 entry.name = t.name
@@ -101,6 +99,62 @@ public enum ModelFileWriter {
             preamble.dataOffset = Preamble.dataOffset(forHeaderLength: preamble.headerLength)
             preamble.dataLength = offset
             preamble.headerCRC32 = headerBytes.withUnsafeBytes { crc32($0) }
+        }
+
+        /// Every tensor's stored bytes (nil for raw f32) and raw f32 CRCs, computed as one list
+        /// of jobs (a CRC, or one piece of a compressed tensor) over every core.
+        static func encodeInParallel(_ tensors: [TensorPayload]) throws(FormatError) -> (results: [[UInt8]?], rawCRC: [UInt32]) {
+            var jobs: [(tensor: Int, piece: Int)] = []
+            var layouts: [DeflatePieces?] = []
+            for (i, t) in tensors.enumerated() {
+                if t.format == .f32Raw {
+                    layouts.append(nil)
+                    jobs.append((i, -1))
+                } else if t.format.encoding == .raw {
+                    layouts.append(nil)
+                    jobs.append((i, 0))
+                } else {
+                    let pieces = DeflatePieces(count: t.values.count, format: t.format)
+                    layouts.append(pieces)
+                    for k in 0..<pieces.count { jobs.append((i, k)) }
+                }
+            }
+            let (jobList, layoutList) = (jobs, layouts)
+            let pieces = ParallelSlots<Result<DeflatePieces.Piece, FormatError>?>(count: jobs.count, initial: nil)
+            let rawBytes = ParallelSlots<[UInt8]?>(count: tensors.count, initial: nil)
+            let crcs = ParallelSlots<UInt32>(count: tensors.count, initial: 0)
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
+                let (i, k) = jobList[j]
+                let t = tensors[i]
+                t.values.withUnsafeBufferPointer { v in
+                    if k < 0 {
+                        crcs[i] = crc32(UnsafeRawBufferPointer(v))
+                    } else if let layout = layoutList[i] {
+                        pieces[j] = Result { () throws(FormatError) -> DeflatePieces.Piece in try layout.compress(v, piece: k) }
+                    } else {
+                        rawBytes[i] = TensorCodec.rawBytes(v, as: t.format.elementType)
+                    }
+                }
+            }
+            var results = [[UInt8]?](repeating: nil, count: tensors.count)
+            var rawCRC = [UInt32](repeating: 0, count: tensors.count)
+            var j = 0
+            for i in tensors.indices {
+                rawCRC[i] = crcs[i]
+                if let layout = layouts[i] {
+                    var parts: [DeflatePieces.Piece] = []
+                    for _ in 0..<layout.count {
+                        guard let piece = pieces[j] else { throw .compressionFailed("piece \(j) was not compressed") }
+                        parts.append(try piece.get())
+                        j += 1
+                    }
+                    results[i] = layout.assemble(parts)
+                } else {
+                    results[i] = rawBytes[i]
+                    j += 1
+                }
+            }
+            return (results, rawCRC)
         }
 
         func emitInMemory(_ sink: (UnsafeRawBufferPointer) -> Void) {

@@ -3,6 +3,8 @@
 // on a one-character path on Linux; `fold -o a` crashed with SIGILL.)
 import SystemPackage
 
+/// Path arithmetic that does not trap on short or odd names, shared by the CLI and the library
+/// workflows so that derived names ("model.folded.cnnm") are made one way.
 public enum PathNames {
     /// The folder holding `path` ("." for a bare name, "/" for a file in the root).
     public static func folder(of path: String) -> String {

@@ -2,12 +2,17 @@
 
 /// Named limits and constants of format 1.x. FORMAT.md states the same numbers.
 public enum FormatLimits {
+    /// PNG-style: a non-ASCII first byte, CR LF and a ^Z catch text-mode transfers and 7-bit channels.
     public static let magic: [UInt8] = [0x89, 0x43, 0x4E, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A]
+    /// The major version this build reads and writes; another major version is refused.
     public static let majorVersion: UInt16 = 1
+    /// The minor version written; files with a newer minor still load (unknown fields are kept).
     public static let minorVersion: UInt16 = 0
+    /// Fixed so that a reader can check the preamble before trusting any length in it.
     public static let preambleLength = 64
     /// Alignment of the data section and of every tensor in it.
     public static let alignment: UInt64 = 64
+    /// Caps what a hostile preamble can make a reader allocate before any CRC is checked.
     public static let maxHeaderLength: UInt64 = 256 << 20
     /// Tensors hold fewer elements than this (2^40).
     public static let maxTensorElements: UInt64 = 1 << 40
@@ -19,7 +24,9 @@ public enum FormatLimits {
     /// never more than `maxDecodedBytes`. Deflate's 1032:1 per tensor times f16→f32 would let a
     /// 1 MB file ask for 2 GB; this bounds it to 128 MB.
     public static let maxDecodedRatio: UInt64 = 128
+    /// The budget of a small file, so that a tiny compressed model still decodes.
     public static let decodedBytesFloor: UInt64 = 64 << 20
+    /// The budget of any file, however large: no file may ask for more memory than this.
     public static let maxDecodedBytes: UInt64 = 16 << 30
 
     /// The decoded-bytes budget of a file of `fileSize` bytes.
@@ -27,20 +34,30 @@ public enum FormatLimits {
         let (scaled, overflow) = fileSize.multipliedReportingOverflow(by: maxDecodedRatio)
         return min(maxDecodedBytes, max(decodedBytesFloor, overflow ? .max : scaled))
     }
+    /// Bounds protobuf recursion in the header decoder (a hostile file can nest messages deeply).
     public static let headerMessageDepthLimit = 100
 }
 
 /// The preamble's fields, in file order.
 public struct Preamble: Equatable, Sendable {
+    /// Refused unless it equals `FormatLimits.majorVersion`.
     public var majorVersion: UInt16 = FormatLimits.majorVersion
+    /// Informational: newer minors load.
     public var minorVersion: UInt16 = FormatLimits.minorVersion
+    /// Reserved for format 1: must be 0, so that a future flag is never silently ignored.
     public var flags: UInt32 = 0
+    /// Always 64 in format 1; stored so that a later version can move the header.
     public var headerOffset: UInt64 = UInt64(FormatLimits.preambleLength)
+    /// The header's length, checked against `maxHeaderLength` and the file size before reading.
     public var headerLength: UInt64 = 0
+    /// Where the 64-aligned data section starts; must follow from the header length.
     public var dataOffset: UInt64 = 0
+    /// The data section's length: offset plus length must be the file's size (truncation shows).
     public var dataLength: UInt64 = 0
+    /// CRC-32 of the header bytes, checked before the protobuf decoder sees them.
     public var headerCRC32: UInt32 = 0
 
+    /// A preamble with the current version and zero lengths, for writers to fill in.
     public init() {}
 
     /// Where the data section starts for a header of `headerLength` bytes.

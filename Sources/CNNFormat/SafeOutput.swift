@@ -16,6 +16,7 @@ public enum OutputPathError: Error, Equatable, Sendable, CustomStringConvertible
     /// A symlink loop, an unreadable link, or an lstat failure other than "no such file".
     case unresolvable(path: String, reason: String)
 
+    /// A message that says what to do instead, with hostile names escaped.
     public var description: String {
         switch self {
         case .notARegularFile(let path, let kind):

@@ -1,144 +1,108 @@
-// The zlib edge: CRC-32 and deflate/inflate of tensor bytes. Nothing C-shaped leaves this file.
+// The zlib/libdeflate edge: CRC-32, deflate of tensor bytes in independent pieces, inflate.
+// Nothing C-shaped leaves this file.
+import CDeflate
 import CZlib
 import Foundation
 
-/// zlib's CRC-32 (ISO-HDLC; `crc32("123456789") == 0xCBF43926`), over any byte count.
+/// CRC-32 (ISO-HDLC, zlib's; `crc32("123456789") == 0xCBF43926`), over any byte count.
+/// libdeflate's carry-less-multiply version: ≈ 14 GB/s here against zlib's table-driven ≈ 4.
 public func crc32(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
-    guard var base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return previous }
-    var crc = UInt(previous)
-    var remaining = bytes.count
-    // zlib takes a 32-bit length: feed it in chunks so tensors over 4 GiB work.
-    while remaining > 0 {
-        let chunk = min(remaining, 1 << 30)
-        crc = CZlib.crc32(crc, base, uInt(chunk))
-        base += chunk
-        remaining -= chunk
-    }
-    return UInt32(truncatingIfNeeded: crc)
+    guard let base = bytes.baseAddress else { return previous }
+    return libdeflate_crc32(previous, base, bytes.count)
 }
 
+/// The format's checksum (zlib's CRC-32) over any byte container, for writers and tests alike.
 public func crc32<C: ContiguousBytes>(_ bytes: C) -> UInt32 {
     bytes.withUnsafeBytes { crc32($0) }
 }
 
 enum Zlib {
-    /// A zlib stream (RFC 1950) of `input`, at the given level (0-9).
-    /// Returns nil only when zlib itself fails (out of memory).
-    static func deflate(_ input: UnsafeRawBufferPointer, level: Int32 = 6) -> [UInt8]? {
+    /// How a piece is compressed: zlib's level and strategy.
+    struct Settings: Equatable {
+        var level: Int32
+        var strategy: Int32
+        /// Byte-shuffled floats: the sign/exponent planes are runs and skewed bytes, the
+        /// mantissa planes near-random, so matching finds little. Run-length matching with one
+        /// Huffman table per block keeps the ratio of level 6 (0.840 against 0.854 on ResNet-18)
+        /// at ten times its speed (≈ 75 MB/s per core, measured 2026-11-29).
+        static let shuffled = Settings(level: 1, strategy: Z_RLE)
+        /// Interleaved element bytes: zlib's default.
+        static let interleaved = Settings(level: 6, strategy: Z_DEFAULT_STRATEGY)
+    }
+
+    /// One piece of a zlib stream (RFC 1950) cut into independently compressed pieces (pigz's
+    /// method): raw deflate blocks that need no earlier piece. A piece that is not the last ends
+    /// with an empty stored block (a sync flush), so the next piece starts on a byte boundary;
+    /// the last ends with the final block. `header` + the pieces in order + `trailer` is one
+    /// ordinary zlib stream that any inflater reads. Returns nil only when zlib fails (memory).
+    static func deflatePiece(_ input: UnsafeRawBufferPointer, last: Bool, settings: Settings) -> [UInt8]? {
         var stream = z_stream()
-        guard deflateInit_(&stream, level, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            return nil
-        }
+        guard deflateInit2_(&stream, settings.level, Z_DEFLATED, -15, 8, settings.strategy,
+                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(min(input.count, Int(UInt32.max)))))
-        var output = [UInt8](repeating: 0, count: max(bound, 64))
+        precondition(input.count <= Int(UInt32.max), "a piece is at most DeflatePieces.pieceBytes")
+        // deflateBound covers one Z_FINISH call; a sync flush adds at most an empty stored block.
+        let bound = Int(deflateBound(&stream, uLong(input.count))) + 64
+        var output = [UInt8](repeating: 0, count: bound)
         var produced = 0
-        var consumed = 0
-        var status: Int32 = Z_OK
-        let base = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        repeat {
-            if stream.avail_in == 0, consumed < input.count, let base {
-                let chunk = min(input.count - consumed, 1 << 30)
-                stream.next_in = UnsafeMutablePointer(mutating: base + consumed)
-                stream.avail_in = uInt(chunk)
-                consumed += chunk
-            }
-            if produced == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
-            let flush = consumed == input.count ? Z_FINISH : Z_NO_FLUSH
-            status = output.withUnsafeMutableBufferPointer { out -> Int32 in
-                let room = min(out.count - produced, 1 << 30)
-                stream.next_out = out.baseAddress! + produced
-                stream.avail_out = uInt(room)
-                let result = CZlib.deflate(&stream, flush)
-                produced += room - Int(stream.avail_out)
-                return result
-            }
-            if status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR { return nil }
-        } while status != Z_STREAM_END
+        let ok = output.withUnsafeMutableBufferPointer { out -> Bool in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            stream.avail_in = uInt(input.count)
+            stream.next_out = out.baseAddress
+            stream.avail_out = uInt(out.count)
+            let status = CZlib.deflate(&stream, last ? Z_FINISH : Z_SYNC_FLUSH)
+            produced = out.count - Int(stream.avail_out)
+            // Everything consumed and, for a sync flush, room left (else the flush may be partial).
+            return last ? status == Z_STREAM_END : (status == Z_OK && stream.avail_in == 0 && stream.avail_out > 0)
+        }
+        guard ok else { return nil }
         output.removeSubrange(produced...)
         return output
     }
 
-    /// Inflates a zlib stream into exactly `output.count` bytes; anything else is an error.
+    /// The two bytes that open a zlib stream: deflate with a 32 KiB window, the level's hint, no
+    /// dictionary, and the check bits that make the pair a multiple of 31.
+    static func header(settings: Settings) -> [UInt8] {
+        let cmf: UInt16 = 0x78
+        let levelHint: UInt16 = settings.level <= 1 ? 0 : settings.level < 6 ? 1 : settings.level == 6 ? 2 : 3
+        var flg = levelHint << 6
+        flg += 31 - (cmf << 8 | flg) % 31
+        return [UInt8(cmf), UInt8(flg)]
+    }
+
+    /// Adler-32 of `bytes` (the zlib trailer's checksum), continuing `previous` (1 to start).
+    static func adler32(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 1) -> UInt32 {
+        guard let base = bytes.baseAddress else { return previous }
+        return libdeflate_adler32(previous, base, bytes.count)
+    }
+
+    /// The Adler-32 of A followed by B from each one's and B's length.
+    static func adler32Combine(_ a: UInt32, _ b: UInt32, lengthOfB: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: CZlib.adler32_combine(uLong(a), uLong(b), off_t(lengthOfB)))
+    }
+
+    /// Inflates a zlib stream into exactly `output.count` bytes; anything else is an error,
+    /// described as the C and Python readers describe it.
     static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> String? {
-        inflate(input, length: output.count, direct: output) { _, _ in }
-    }
-
-    /// Inflates a zlib stream of exactly `length` bytes through a 64 KiB window: `chunk` gets
-    /// each run of decompressed bytes and its offset in the stream. Nothing of `length` bytes
-    /// is allocated, so a caller can place the bytes straight where they belong.
-    static func inflate(_ input: UnsafeRawBufferPointer, length: Int,
-                        chunk: (UnsafeRawBufferPointer, Int) -> Void) -> String? {
-        inflate(input, length: length, direct: nil, chunk: chunk)
-    }
-
-    private static func inflate(_ input: UnsafeRawBufferPointer, length: Int, direct: UnsafeMutableRawBufferPointer?,
-                                chunk: (UnsafeRawBufferPointer, Int) -> Void) -> String? {
-        var stream = z_stream()
-        guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            return "inflateInit failed"
+        guard let inBase = input.baseAddress, input.count > 0 else { return "empty zlib stream" }
+        guard let decompressor = libdeflate_alloc_decompressor() else { return "cannot allocate a decompressor" }
+        defer { libdeflate_free_decompressor(decompressor) }
+        var consumed = 0, produced = 0
+        // A scratch byte stands in for an empty output, so libdeflate always has a buffer.
+        var spare: UInt8 = 0
+        let result = withUnsafeMutablePointer(to: &spare) { sparePointer in
+            libdeflate_zlib_decompress_ex(decompressor, inBase, input.count, output.baseAddress ?? UnsafeMutableRawPointer(sparePointer),
+                                          output.count, &consumed, &produced)
         }
-        defer { inflateEnd(&stream) }
-        guard let inBase = input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count > 0 else {
-            return "empty zlib stream"
-        }
-        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: direct == nil ? 1 << 16 : 0, alignment: 16)
-        defer { window.deallocate() }
-        var consumed = 0
-        var produced = 0
-        while true {
-            if stream.avail_in == 0 && consumed < input.count {
-                let size = min(input.count - consumed, 1 << 30)
-                stream.next_in = UnsafeMutablePointer(mutating: inBase + consumed)
-                stream.avail_in = uInt(size)
-                consumed += size
-            }
-            // One spare byte past the expected size detects a stream that decodes to more.
-            var spare: UInt8 = 0
-            let status: Int32
-            if produced < length {
-                let target: UnsafeMutableRawPointer
-                let room: Int
-                if let direct, let base = direct.baseAddress {
-                    target = base + produced
-                    room = min(length - produced, 1 << 30)
-                } else if let base = window.baseAddress {
-                    target = base
-                    room = min(length - produced, window.count)
-                } else {
-                    return "no output buffer"
-                }
-                stream.next_out = target.assumingMemoryBound(to: UInt8.self)
-                stream.avail_out = uInt(room)
-                status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                let made = room - Int(stream.avail_out)
-                if direct == nil, made > 0 { chunk(UnsafeRawBufferPointer(start: target, count: made), produced) }
-                produced += made
-            } else {
-                status = withUnsafeMutablePointer(to: &spare) { p in
-                    stream.next_out = p
-                    stream.avail_out = 1
-                    return CZlib.inflate(&stream, Z_NO_FLUSH)
-                }
-                if stream.avail_out == 0 { return "the stream decompresses to more than \(length) bytes" }
-            }
-            switch status {
-            case Z_STREAM_END:
-                if produced != length {
-                    return "the stream decompresses to \(produced) bytes, expected \(length)"
-                }
-                if stream.avail_in != 0 || consumed != input.count { return "bytes follow the end of the zlib stream" }
-                return nil
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR:
-                if stream.avail_in == 0 && consumed == input.count { return "the zlib stream is truncated" }
-                continue
-            case Z_DATA_ERROR:
-                return "corrupt zlib stream"
-            default:
-                return "inflate returned \(status)"
-            }
+        switch result {
+        case LIBDEFLATE_SUCCESS:
+            if produced != output.count { return "the stream decompresses to \(produced) bytes, expected \(output.count)" }
+            if consumed != input.count { return "bytes follow the end of the zlib stream" }
+            return nil
+        case LIBDEFLATE_INSUFFICIENT_SPACE:
+            return "the stream decompresses to more than \(output.count) bytes"
+        default:
+            return "corrupt zlib stream"
         }
     }
 }

@@ -1,6 +1,6 @@
 // 2-D convolution on NCHW data: im2col + GEMM per group and image, GEMM directly for
-// pointwise (1x1, stride 1, unpadded) convolutions, and a direct loop for depthwise ones
-// (one input channel per group), where a GEMM would have a single-row operand.
+// pointwise (1x1, stride 1, unpadded) convolutions, and a direct SIMD kernel for depthwise ones
+// (one input channel per group, Depthwise.swift), where a GEMM would have a single-row operand.
 
 /// The shape of a convolution: input, output channels, window, stride, dilation, four-sided
 /// padding and groups. Constructing one validates it, so a kernel given a `ConvGeometry` never
@@ -101,6 +101,10 @@ public func conv2d<T: KernelScalar>(
     let plan = ConvTiling(g, threads: threads)
     let ws = workspace ?? Workspace()
     let scratch = ws.buffer(max(1, plan.workspaceCount), of: T.self)
+    if plan.batched {
+        batchedConv2d(g, input: input, weight: weight, bias: bias, output: output, scratch: scratch, depth: plan.depth)
+        return
+    }
     let cinG = g.inChannelsPerGroup, coutG = g.outChannelsPerGroup
     let inPlane = g.input.spatial, outPlane = g.output.spatial
     let k = plan.depth
@@ -161,6 +165,8 @@ struct ConvTiling {
     let tile: Int
     /// Elements of scratch needed.
     let workspaceCount: Int
+    /// Whether all images go through one GEMM (`batchedConv2d`).
+    var batched = false
 
     /// One tile of the im2col matrix: 1 MiB (the L2 size) measured 5–8% faster end to end on
     /// ResNet-18/50 than 512 KiB here (Benchmarks/run.sh, load ≈ 1, 2026-11-25).
@@ -171,6 +177,10 @@ struct ConvTiling {
     init(_ g: ConvGeometry, threads: Int) {
         depth = g.inChannelsPerGroup * g.kernel.height * g.kernel.width
         let plane = g.output.spatial
+        if let count = Self.batchedWorkspaceCount(g, depth: depth) {
+            (self.threads, tiled, tile, workspaceCount, batched) = (1, false, plane, count, true)
+            return
+        }
         if g.isPointwise || g.isDepthwise {
             (self.threads, tiled, tile, workspaceCount) = (1, false, plane, 0)
             return
@@ -188,6 +198,65 @@ struct ConvTiling {
             workspaceCount = parts * depth * tile
         } else {
             (self.threads, tiled, tile, workspaceCount) = (1, false, plane, depth * plane)
+        }
+    }
+}
+
+extension ConvTiling {
+    /// Output planes up to this many positions (ResNet's 14×14 and 7×7 stages) make GEMMs too
+    /// narrow per image; at batch > 1 all images then share one GEMM.
+    static let batchedMaximumPlane = 256
+    /// The batched path's scratch (the unfolded input of every image and the product before it
+    /// is scattered to NCHW) stays under this many bytes of Float; larger batches go image by image.
+    static let batchedMaximumBytes = 64 << 20
+
+    /// Scratch elements of the batched path, or nil when it does not apply.
+    static func batchedWorkspaceCount(_ g: ConvGeometry, depth: Int) -> Int? {
+        let plane = g.output.spatial, columns = g.input.batch * plane
+        guard g.input.batch > 1, g.groups == 1, plane <= batchedMaximumPlane else { return nil }
+        let count = (depth + g.outChannels) * columns  // sub-products ConvGeometry proved in range
+        return count <= batchedMaximumBytes / 4 ? count : nil
+    }
+}
+
+/// Convolution of a whole batch with small output planes as one GEMM: the unfolded images sit
+/// side by side (`[depth, batch·plane]`; a pointwise conv's input planes copied, others by
+/// `im2col`), one GEMM gives `[outChannels, batch·plane]`, which is scattered to NCHW with the
+/// bias. Weights are packed once per batch instead of once per image, and the GEMM is wide.
+func batchedConv2d<T: KernelScalar>(
+    _ g: ConvGeometry, input: UnsafePointer<T>, weight: UnsafePointer<T>, bias: UnsafePointer<T>?,
+    output: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, depth k: Int
+) {
+    let batch = g.input.batch, plane = g.output.spatial, columns = batch * plane
+    let cin = g.input.channels, cout = g.outChannels, inPlane = g.input.spatial
+    let col = scratch, product = scratch + k * columns
+    if g.isPointwise {
+        parallelFor(cin, costPerItem: columns) { rows in
+            for c in rows {
+                for n in 0..<batch {
+                    (col + c * columns + n * plane).update(from: input + (n * cin + c) * inPlane, count: plane)
+                }
+            }
+        }
+    } else {
+        parallelFor(k, costPerItem: columns) { rows in
+            for n in 0..<batch {
+                im2col(g, input: input + n * cin * inPlane, col: col + n * plane, columns: 0..<plane, rows: rows, rowStride: columns)
+            }
+        }
+    }
+    parallelGemm(transposeA: false, transposeB: false, m: cout, n: columns, k: k,
+                 a: weight, lda: k, b: col, ldb: columns, beta: 0, c: product, ldc: columns)
+    parallelFor(batch * cout, costPerItem: plane) { range in
+        for p in range {
+            let n = p / cout, c = p % cout
+            let src = product + c * columns + n * plane, dst = output + p * plane
+            if let bias {
+                let b = bias[c]
+                for i in 0..<plane { dst[i] = b + src[i] }
+            } else {
+                dst.update(from: src, count: plane)
+            }
         }
     }
 }
@@ -219,16 +288,16 @@ func validOutputRange(outLength: Int, inLength: Int, stride: Int, offset: Int) -
 }
 
 /// Unfolds `rows` of the im2col matrix of one group of one image, restricted to output
-/// positions `columns` (flattened oy·outW + ox), into `col` with row stride `columns.count`
-/// (row `r` at `col + r·columns.count`). Zeros where the window covers padding.
+/// positions `columns` (flattened oy·outW + ox), into `col` with row stride `rowStride`
+/// (default `columns.count`; row `r` at `col + r·rowStride`). Zeros where the window covers padding.
 @inline(__always)
 func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: UnsafeMutablePointer<T>,
-                             columns: Range<Int>, rows: Range<Int>) {
+                             columns: Range<Int>, rows: Range<Int>, rowStride: Int? = nil) {
     let kh = g.kernel.height, kw = g.kernel.width
     let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
     let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width
     let padT = g.padding.top, padL = g.padding.left
-    let width = columns.count, c0 = columns.lowerBound, c1 = columns.upperBound
+    let width = rowStride ?? columns.count, c0 = columns.lowerBound, c1 = columns.upperBound
     for row in rows {
         let c = row / (kh * kw), ki = (row / kw) % kh, kj = row % kw
         let plane = input + c * ih * iw
@@ -258,48 +327,6 @@ func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: Un
                 }
             }
             pos += x1 - x0
-        }
-    }
-}
-
-/// Direct depthwise convolution: output channel `oc` reads input channel `oc / multiplier`.
-func depthwiseConv2d<T: KernelScalar>(
-    _ g: ConvGeometry, input: UnsafePointer<T>, weight: UnsafePointer<T>,
-    bias: UnsafePointer<T>?, output: UnsafeMutablePointer<T>
-) {
-    let kh = g.kernel.height, kw = g.kernel.width
-    let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
-    let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width
-    let padT = g.padding.top, padL = g.padding.left
-    let multiplier = g.outChannelsPerGroup
-    let cin = g.input.channels, cout = g.outChannels
-    let planes = g.input.batch * cout
-    parallelFor(planes, costPerItem: oh * ow * kh * kw) { range in
-        for p in range {
-            let n = p / cout, oc = p % cout
-            let src = input + (n * cin + oc / multiplier) * ih * iw
-            let dst = output + p * oh * ow
-            dst.update(repeating: bias?[oc] ?? 0, count: oh * ow)
-            let w = weight + oc * kh * kw
-            for ki in 0..<kh {
-                let hRange = validOutputRange(outLength: oh, inLength: ih, stride: sh, offset: ki * dh - padT)
-                for kj in 0..<kw {
-                    let wv = w[ki * kw + kj]
-                    let xOffset = kj * dw - padL
-                    let wRange = validOutputRange(outLength: ow, inLength: iw, stride: sw, offset: xOffset)
-                    if wRange.isEmpty { continue }
-                    for y in hRange {
-                        let s = src + (y * sh + ki * dh - padT) * iw + xOffset
-                        let d = dst + y * ow
-                        if sw == 1 {
-                            for x in wRange { d[x] += wv * s[x] }
-                        } else {
-                            // x ∈ wRange: x·sw + xOffset < iw (see im2col), so no overflow.
-                            for x in wRange { d[x] += wv * s[x &* sw] }
-                        }
-                    }
-                }
-            }
         }
     }
 }

@@ -6,7 +6,7 @@
 public enum Activation: Hashable, Sendable {
     /// max(0, x)
     case relu
-    /// min(max(x, min), max)
+    /// min(max(x, min), max) (max wins when min > max)
     case clip(min: Double, max: Double)
     /// x if x >= 0, else alpha·x
     case leakyRelu(alpha: Double)
@@ -49,7 +49,8 @@ public func activate<T: KernelScalar>(_ activation: Activation, input: UnsafePoi
     case let .clip(lo, hi):
         let lo = T(lo), hi = T(hi)
         forEachBlock(count) { s, n in
-            for i in s..<(s + n) { let v = input[i]; output[i] = v < lo ? lo : (v > hi ? hi : v) }
+            // ONNX's order, min(max(x, lo), hi): every element is hi when lo > hi.
+            for i in s..<(s + n) { let v = input[i]; let c = v < lo ? lo : v; output[i] = c > hi ? hi : c }
         }
     case let .leakyRelu(alpha):
         let a = T(alpha)

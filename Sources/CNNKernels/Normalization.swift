@@ -72,8 +72,9 @@ public func batchNormTraining<T: KernelScalar>(
 /// Normalizes `count` contiguous values to zero mean and unit (biased) variance, then applies
 /// `y·scale + bias`, where scale/bias are read at `affineIndex(i)` (nil scale/bias: 1/0).
 @inline(__always)
+@discardableResult
 func normalizeRun<T: KernelScalar>(_ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>, count: Int,
-                                   epsilon: Double, _ affine: (Int) -> (T, T)) {
+                                   epsilon: Double, _ affine: (Int) -> (T, T)) -> (mean: Double, invStdDev: Double) {
     var sum = 0.0
     for i in 0..<count { sum += Double(src[i]) }
     let mean = sum / Double(count)
@@ -85,6 +86,7 @@ func normalizeRun<T: KernelScalar>(_ src: UnsafePointer<T>, _ dst: UnsafeMutable
         let (a, b) = affine(i)
         dst[i] = (src[i] - tm) * ti * a + b
     }
+    return (mean, inv)
 }
 
 /// LayerNorm: normalizes over the trailing axes `axis..<rank` of a row-major tensor of `shape`,

@@ -25,7 +25,7 @@ import CBLAS
 /// A scalar the kernels are generic over. Only `Float` and `Double` conform; every public
 /// kernel is pre-specialized for both, so a generic call from another module runs specialized
 /// code rather than going through witness tables per element.
-public protocol KernelScalar: BinaryFloatingPoint, Sendable {
+public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
     /// Row-major `C = alpha * op(A) * op(B) + beta * C`, with `op(A)` of shape `m×k`, `op(B)`
     /// of shape `k×n` and `C` of shape `m×n`; `lda`, `ldb`, `ldc` are the row strides of the
     /// matrices *as stored* (before transposition). Forwards to OpenBLAS `cblas_?gemm`,
@@ -41,12 +41,24 @@ public protocol KernelScalar: BinaryFloatingPoint, Sendable {
     static func tanh(_ x: Self) -> Self
     /// x^y
     static func pow(_ x: Self, _ y: Self) -> Self
+    /// Natural logarithm.
+    static func log(_ x: Self) -> Self
+    /// ln(1 + x), accurate near 0.
+    static func log1p(_ x: Self) -> Self
+    /// e^x − 1, accurate near 0.
+    static func expm1(_ x: Self) -> Self
+    /// The error function.
+    static func erf(_ x: Self) -> Self
 }
 
 // File-level wrappers: inside the extensions below, `exp` would name the static requirement.
 @inline(__always) private func libmExp(_ x: Double) -> Double { exp(x) }
 @inline(__always) private func libmTanh(_ x: Double) -> Double { tanh(x) }
 @inline(__always) private func libmPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+@inline(__always) private func libmLog(_ x: Double) -> Double { log(x) }
+@inline(__always) private func libmLog1p(_ x: Double) -> Double { log1p(x) }
+@inline(__always) private func libmExpm1(_ x: Double) -> Double { expm1(x) }
+@inline(__always) private func libmErf(_ x: Double) -> Double { erf(x) }
 
 @inline(__always)
 private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
@@ -55,6 +67,10 @@ extension Float: KernelScalar {
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
     @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+    @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
+    @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
+    @inline(__always) public static func expm1(_ x: Float) -> Float { expm1f(x) }
+    @inline(__always) public static func erf(_ x: Float) -> Float { erff(x) }
 
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -74,6 +90,10 @@ extension Double: KernelScalar {
     @inline(__always) public static func exp(_ x: Double) -> Double { libmExp(x) }
     @inline(__always) public static func tanh(_ x: Double) -> Double { libmTanh(x) }
     @inline(__always) public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
+    @inline(__always) public static func log(_ x: Double) -> Double { libmLog(x) }
+    @inline(__always) public static func log1p(_ x: Double) -> Double { libmLog1p(x) }
+    @inline(__always) public static func expm1(_ x: Double) -> Double { libmExpm1(x) }
+    @inline(__always) public static func erf(_ x: Double) -> Double { libmErf(x) }
 
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,

@@ -269,7 +269,7 @@ struct ConvertNode {
         }
         let bias = try optConst(2, "bias")
         let strides = try pair("strides", 1), dilations = try pair("dilations", 1)
-        let outputPadding = try pair("output_padding", 0)
+        var outputPadding = try pair("output_padding", 0)
         guard strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }) else {
             throw attrs.fail("strides", "and dilations must be ≥ 1 (strides \(strides), dilations \(dilations))")
         }
@@ -286,8 +286,14 @@ struct ConvertNode {
             for i in 0..<2 {
                 // Every term is ≤ 2^31 (sizes, attributes, the kernel's extent): no overflow.
                 let out = outputShape?[i] ?? s[2 + i] * strides[i]
-                let total = strides[i] * (s[2 + i] - 1) + outputPadding[i] + extents[i] - out
-                guard total >= 0 else { throw attrs.fail("output_shape", "\(outputShape ?? []) needs negative padding") }
+                guard out >= 1 else { throw attrs.fail("output_shape", "\(outputShape ?? []) has a size below 1") }
+                var total = strides[i] * (s[2 + i] - 1) + outputPadding[i] + extents[i] - out
+                if total < 0 {
+                    // A larger output than the transposed conv covers: onnxruntime (and the ONNX
+                    // reference) pad nothing and leave the extra rows/columns at the bias.
+                    outputPadding[i] -= total
+                    total = 0
+                }
                 let half = total / 2
                 pads[i] = autoPad == "SAME_UPPER" ? half : total - half
                 pads[i + 2] = total - pads[i]
@@ -351,7 +357,12 @@ struct ConvertNode {
             if let v = try scalar(try optConst(1, "min"), "min") { lo = v }
             if let v = try scalar(try optConst(2, "max"), "max") { hi = v }
         }
-        guard lo <= hi else { throw fail("min \(lo) is above max \(hi)") }
+        guard !lo.isNaN, !hi.isNaN else { throw fail("min \(lo) or max \(hi) is not a number") }
+        if lo > hi {
+            // ONNX defines Clip as min(max(x, min), max): every element is max.
+            importer.note("Clip '\(name)': min \(lo) is above max \(hi); every element is max, as ONNX defines")
+            lo = hi
+        }
         try emitOp(.activation(lo == 0 && hi == .infinity ? .relu : .clip(min: lo, max: hi)), inputs: [x])
     }
 

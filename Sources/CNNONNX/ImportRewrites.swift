@@ -284,13 +284,14 @@ extension Importer {
             // Moving only size-1 axes keeps the data order: it is a reshape.
             if isOrderPreserving(s, p) { lowerReshape(i, from: s, to: p.map { s[$0] }) }
         case .constBinary(let k, let c, let constFirst):
-            guard s.count >= 2 else { throw leftoverError(n) }
+            // Not per-channel: left for `lowered`, which makes it a broadcasting tensor op.
+            guard s.count >= 2 else { return }
             let channels = s[1]
-            guard c.shape.count <= s.count else { throw leftoverError(n) }
+            guard c.shape.count <= s.count else { return }
             try checkExpansion(channels, node: n.name, opType: n.onnxOp, what: "per-channel constant")
             let padded = [Int](repeating: 1, count: s.count - c.shape.count) + c.shape
             guard padded.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 1 }), padded[1] == 1 || padded[1] == channels else {
-                throw leftoverError(n)
+                return
             }
             let v = padded[1] == 1 ? [Float](repeating: c.floats[0], count: channels) : c.floats
             let ones = [Float](repeating: 1, count: channels), zeros = [Float](repeating: 0, count: channels)

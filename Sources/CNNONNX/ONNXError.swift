@@ -53,7 +53,7 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
             return "node '\(node)' (\(opType)) reads '\(value)', which no graph input, initializer or earlier node defines"
         case .badTensor(let tensor, let message): return "tensor '\(tensor)': \(message)"
         case .unknownInputShape(let input, let declared):
-            return "input '\(input)' has shape \(declared), which is not fully known; give it, e.g. --input-shape 1,3,224,224"
+            return "input '\(input)' has shape \(declared), which is not fully known; import it with the shape given, e.g. `cnnconv import MODEL.onnx --input-shape 1,3,224,224 -o MODEL.cnnm`, and use that file"
         case .inputShapeMismatch(let input, let given, let message):
             return "--input-shape \(given.map(String.init).joined(separator: ",")) for input '\(input)': \(message)"
         case .invalidGraph(let e): return "the imported graph is invalid: \(e)"

@@ -39,7 +39,7 @@ public enum ONNXExporter {
         }
     }
 
-    public static func exportModel(_ graph: Graph) throws(ONNXError) -> Onnx_ModelProto {
+    package static func exportModel(_ graph: Graph) throws(ONNXError) -> Onnx_ModelProto {
         let shapes: ShapeMap
         do {
             try graph.validateStructure()
@@ -143,13 +143,14 @@ struct ExportWriter {
         return n
     }
 
-    mutating func ints(_ name: String, _ values: [Int]) -> String {
+    /// An int64 initializer, 1-D unless `shape` says otherwise.
+    mutating func ints(_ name: String, _ values: [Int], shape: [Int]? = nil) -> String {
         let n = fresh(name)
         initializerNames.insert(n)
         var t = Onnx_TensorProto()
         t.name = n
         t.dataType = ONNXDataType.int64.rawValue
-        t.dims = [Int64(values.count)]
+        t.dims = (shape ?? [values.count]).map { Int64($0) }
         t.int64Data = values.map { Int64($0) }
         initializers.append(t)
         return n

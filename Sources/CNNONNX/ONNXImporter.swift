@@ -215,8 +215,10 @@ final class Importer {
             guard input.type.value != nil, case .tensorType(let tt)? = input.type.value else {
                 throw .invalidModel(path: source, message: "input '\(name)' is not a tensor")
             }
-            if tt.elemType != 0 && tt.elemType != ONNXDataType.float.rawValue {
-                throw .invalidModel(path: source, message: "input '\(name)' has element type \(ONNXDataType(rawValue: tt.elemType).map { "\($0)" } ?? String(tt.elemType)); only float32 inputs are supported")
+            // Float64 inputs are read as values like any other: the executor computes in the scalar
+            // it is asked for (Float32 or Float64).
+            if tt.elemType != 0 && tt.elemType != ONNXDataType.float.rawValue && tt.elemType != ONNXDataType.double.rawValue {
+                throw .invalidModel(path: source, message: "input '\(name)' has element type \(ONNXDataType(rawValue: tt.elemType).map { "\($0)" } ?? String(tt.elemType)); only float32 and float64 inputs are supported")
             }
             var declared: [CNNGraph.Dimension?]? = nil
             if tt.hasShape {
@@ -250,18 +252,19 @@ final class Importer {
                     shape[0] = .symbol(first?.description ?? "N")
                 }
             } else {
-                guard let declared, !declared.isEmpty, declared.dropFirst().allSatisfy({ if case .fixed? = $0 { return true } else { return false } }) else {
+                // A declared shape of no dimensions is a scalar (rank 0); no shape at all is unknown.
+                guard let declared, tt.hasShape, declared.dropFirst().allSatisfy({ if case .fixed? = $0 { return true } else { return false } }) else {
                     throw .unknownInputShape(input: name, declared: describe)
                 }
                 shape = declared.enumerated().map { $0.element ?? .symbol($0.offset == 0 ? "N" : "?") }
                 concrete = shape.map { if case .fixed(let n) = $0 { return n } else { return 1 } }
             }
-            guard !concrete.isEmpty, concrete.count <= ImportLimits.maxRank, concrete.allSatisfy({ $0 <= ImportLimits.maxDimension }),
+            guard concrete.count <= ImportLimits.maxRank, concrete.allSatisfy({ $0 <= ImportLimits.maxDimension }),
                   ImportLimits.elementCount(concrete) != nil else {
                 throw .invalidModel(path: source, message: "input '\(name)' of shape \(formatShape(concrete)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)")
             }
             shapes[name] = concrete
-            result.append(InputInfo(info: ValueInfo(name: name, shape: shape), batch: concrete[0]))
+            result.append(InputInfo(info: ValueInfo(name: name, shape: shape), batch: concrete.first ?? 1))
         }
         for name in givenShapes.keys where !runtime.contains(where: { $0.name == name }) {
             throw .inputShapeMismatch(input: name, given: givenShapes[name] ?? [], message: "the model has no such input (inputs: \(runtime.map(\.name).joined(separator: ", ")))")

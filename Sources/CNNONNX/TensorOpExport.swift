@@ -26,6 +26,7 @@ extension ExportWriter {
                 }
                 inputs.append(operandNames[i])
             case .ints(let values): inputs.append(ints("\(n.name)_const", values))
+            case .intTensor(let shape, let values): inputs.append(ints("\(n.name)_const", values, shape: shape))
             case .absent: inputs.append("")
             }
         }

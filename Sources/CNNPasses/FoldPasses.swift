@@ -22,10 +22,10 @@ public enum FoldPasses {
 
     // MARK: Weight reparameterizations
 
-    public static let reparameterization = Pass(name: "fold-weight-reparameterization",
+    public static let reparameterization = Pass(.weightReparameterization,
                                                 summary: "weight norm and weight standardization → plain weights") { graph, options in
         var g = graph
-        var report = PassReport(pass: "fold-weight-reparameterization")
+        var report = PassReport(.weightReparameterization)
         for i in g.nodes.indices {
             switch g.nodes[i].op {
             case .conv2d(var c) where c.reparameterization != nil:
@@ -76,10 +76,10 @@ public enum FoldPasses {
 
     // MARK: BatchNorm and Affine into a neighbouring layer
 
-    public static let batchNorm = Pass(name: "fold-batchnorm",
+    public static let batchNorm = Pass(.batchNorm,
                                        summary: "BatchNorm/Affine into the producing or following conv/linear") { graph, options in
         var g = graph
-        var report = PassReport(pass: "fold-batchnorm")
+        var report = PassReport(.batchNorm)
         var skipped: [String: String] = [:]
         // In rounds: each round plans on one analysis and folds every BatchNorm whose
         // neighbourhood (itself, its target, its producer and readers) no other fold of the
@@ -116,7 +116,8 @@ public enum FoldPasses {
                     case .linear(let l): g.nodes[t].op = .linear(Fold.beforeLinear(l, transform, biasName: biasName, options: options))
                     default: break
                     }
-                    report.record(.folded, node.name, "into \(target)'s input weights and bias (the layer after" + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target)
+                    report.record(.folded, node.name, "into \(target)'s input weights and bias (the layer after" + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target,
+                                  through: through)
                 case .affine:
                     break
                 }
@@ -127,17 +128,17 @@ public enum FoldPasses {
             g.bypass(nodesAt: removed)
         }
         for node in g.nodes where skipped[node.name] != nil {
-            report.record(.skipped, node.name, skipped[node.name]!)
+            report.record(.skipped, node.name, skipped[node.name]!, reason: skipped[node.name])
         }
         return (g, report)
     }
 
     // MARK: Dropout
 
-    public static let dropout = Pass(name: "fold-dropout",
+    public static let dropout = Pass(.dropout,
                                      summary: "inverted dropout removed; classic dropout's keep factor into weights") { graph, options in
         var g = graph
-        var report = PassReport(pass: "fold-dropout")
+        var report = PassReport(.dropout)
         let shapes = (try? g.inferShapes()) ?? [:]
         // In rounds, as fold-batchnorm: one analysis per round, every dropout whose
         // neighbourhood no other fold of the round touches, one sweep to remove them.
@@ -166,7 +167,8 @@ public enum FoldPasses {
                         default: break
                         }
                     }
-                    report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target)
+                    report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target,
+                                  factor: keep)
                 case .scaleProducer(let target, let keep, let through):
                     if let t = round.position[target] {
                         switch g.nodes[t].op {
@@ -186,13 +188,15 @@ public enum FoldPasses {
                         }
                     }
                     report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights and bias"
-                                  + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target)
+                                  + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target,
+                                  through: through, factor: keep)
                 case .affine(let keep, let reason):
                     let channels = shapes[node.inputs[0]].map { $0.count >= 2 ? $0[1] : 1 } ?? 1
                     let name = round.fresh(node.name)
                     let a = ChannelAffine(scale: [Double](repeating: keep, count: channels), shift: [Double](repeating: 0, count: channels))
                     g.nodes[i].op = .affine(a.affine(named: name, options: options))
-                    report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)")
+                    report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)", factor: keep,
+                                  reason: reason)
                     continue
                 }
                 // An identity now; removed below where it can be (one that cannot stays an identity).
@@ -207,18 +211,19 @@ public enum FoldPasses {
 
     // MARK: Leftover BatchNorms → Affine; chains of Affines merge
 
-    public static let affine = Pass(name: "batchnorm-to-affine",
+    public static let affine = Pass(.batchNormToAffine,
                                     summary: "BatchNorms that cannot fold become per-channel affines; affine chains merge") { graph, options in
         var g = graph
-        var report = PassReport(pass: "batchnorm-to-affine")
+        var report = PassReport(.batchNormToAffine)
         let reasons = FoldingAnalysis(g).batchNorm
         for i in g.nodes.indices {
             guard case .batchNorm(let bn) = g.nodes[i].op else { continue }
             let name = g.freshTensorName(g.nodes[i].name)
             g.nodes[i].op = .affine(ChannelAffine(bn).affine(named: name, options: options))
-            var why = ""
-            if case .affine(let reason)? = reasons[g.nodes[i].name] { why = " — " + reason }
-            report.record(.converted, g.nodes[i].name, "BatchNorm → affine with precomputed scale and shift" + why)
+            var reason: String? = nil
+            if case .affine(let r)? = reasons[g.nodes[i].name] { reason = r }
+            report.record(.converted, g.nodes[i].name, "BatchNorm → affine with precomputed scale and shift" + (reason.map { " — " + $0 } ?? ""),
+                          reason: reason)
         }
         // Affine → Affine where the first feeds only the second: one affine.
         var merged = true
@@ -243,9 +248,9 @@ public enum FoldPasses {
 
     // MARK: Clean-up
 
-    public static let cleanup = Pass(name: "remove-identity", summary: "identity and unused nodes removed") { graph, _ in
+    public static let cleanup = Pass(.cleanup, summary: "identity and unused nodes removed") { graph, _ in
         var g = graph
-        var report = PassReport(pass: "remove-identity")
+        var report = PassReport(.cleanup)
         var i = 0
         while i < g.nodes.count {
             if case .identity = g.nodes[i].op {
@@ -254,7 +259,8 @@ public enum FoldPasses {
                     report.record(.removed, name, "identity")
                     continue
                 }
-                report.record(.skipped, name, "identity between a graph input and a graph output")
+                let why = "identity between a graph input and a graph output"
+                report.record(.skipped, name, why, reason: why)
             }
             i += 1
         }

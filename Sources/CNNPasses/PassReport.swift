@@ -2,34 +2,77 @@
 import CNNFormat
 import CNNGraph
 
+/// What one pass did, node by node, in fields a caller can act on (which node went into which,
+/// by what factor, why not) — `fold --explain`, `--json` and the summary read these fields and
+/// never the prose in `detail`, so rewording a message cannot break a reader.
 public struct PassReport: Codable, Sendable, Equatable {
+    /// The rewrites of `FoldPasses`. The raw value is the pass's name (`--passes`, the file's
+    /// `applied_passes`, the JSON's `pass`); callers switch on the case, not on the name.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case weightReparameterization = "fold-weight-reparameterization"
+        case batchNorm = "fold-batchnorm"
+        case dropout = "fold-dropout"
+        case batchNormToAffine = "batchnorm-to-affine"
+        case cleanup = "remove-identity"
+    }
     public enum Action: String, Codable, Sendable {
         case folded, removed, converted, merged, skipped
     }
     public struct Line: Codable, Sendable, Equatable {
         public var action: Action
         public var node: String
+        /// The human sentence for `--explain`; not for parsing (the fields below carry the facts).
         public var detail: String
         /// The layer that absorbed the node, when one did.
         public var target: String?
+        /// The nodes a fold reached its target through (a ReLU or pool between a BatchNorm and
+        /// the conv after it), when there were any.
+        public var through: [String]?
+        /// The factor a classic dropout's keep probability put on its target (or affine).
+        public var factor: Double?
+        /// Why the node was not folded into a neighbour: a skip's reason, or why it became an affine.
+        public var reason: String?
+
+        /// A line as a pass records it (public so that tools can build reports of their own passes).
+        public init(action: Action, node: String, detail: String, target: String? = nil, through: [String]? = nil,
+                    factor: Double? = nil, reason: String? = nil) {
+            self.action = action; self.node = node; self.detail = detail
+            self.target = target; self.through = through; self.factor = factor; self.reason = reason
+        }
     }
-    public var pass: String
+    public var kind: Kind
     public var lines: [Line] = []
 
-    public init(pass: String) { self.pass = pass }
+    /// The JSON keeps the key `pass` holding the pass's name (schema 1).
+    enum CodingKeys: String, CodingKey { case kind = "pass", lines }
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    /// The pass's name ("fold-batchnorm").
+    public var pass: String { kind.rawValue }
 
     public var changed: Bool { lines.contains { $0.action != .skipped } }
 
-    mutating func record(_ action: Action, _ node: String, _ detail: String, target: String? = nil) {
-        lines.append(Line(action: action, node: node, detail: detail, target: target))
+    mutating func record(_ action: Action, _ node: String, _ detail: String, target: String? = nil, through: [String] = [],
+                         factor: Double? = nil, reason: String? = nil) {
+        lines.append(Line(action: action, node: node, detail: detail, target: target, through: through.isEmpty ? nil : through,
+                          factor: factor, reason: reason))
     }
 }
 
 /// A graph rewrite: a name, and a function from a graph to a graph plus its report.
 public struct Pass: Sendable {
-    public let name: String
+    public let kind: PassReport.Kind
     public let summary: String
     let body: @Sendable (Graph, FoldOptions) throws(PassError) -> (Graph, PassReport)
+
+    /// The pass's name ("fold-batchnorm"), as `--passes` takes it.
+    public var name: String { kind.rawValue }
+
+    init(_ kind: PassReport.Kind, summary: String,
+         body: @escaping @Sendable (Graph, FoldOptions) throws(PassError) -> (Graph, PassReport)) {
+        self.kind = kind; self.summary = summary; self.body = body
+    }
 
     public func run(_ graph: Graph, options: FoldOptions = FoldOptions()) throws(PassError) -> (Graph, PassReport) {
         try body(graph, options)

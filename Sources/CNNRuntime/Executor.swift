@@ -164,7 +164,8 @@ public final class Executor<Scalar: KernelScalar> {
         return try body(UnsafeBufferPointer(start: p, count: shape.reduce(1, *)))
     }
 
-    func execute(_ inputs: [String: NDArray<Scalar>], _ state: RunState) throws(RuntimeError) {
+    /// Copies `inputs` into their buffers and runs the steps `range` (default all).
+    func execute(_ inputs: [String: NDArray<Scalar>], _ state: RunState, steps range: Range<Int>? = nil) throws(RuntimeError) {
         for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
             throw .unknownInput(name)
         }
@@ -174,8 +175,14 @@ public final class Executor<Scalar: KernelScalar> {
             x.values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: x.count) }
         }
         if profiling { lastRunNodeSeconds = [Double](repeating: 0, count: graph.nodes.count) }
+        try executeSteps(range ?? steps.indices, state)
+    }
+
+    /// Runs steps `range` on the values the buffers hold (MC dropout reruns the steps after the
+    /// first dropout on a plan that keeps every value).
+    func executeSteps(_ range: Range<Int>, _ state: RunState) throws(RuntimeError) {
         try KernelThreads.withCount(threads) { () throws(RuntimeError) in
-            for step in steps {
+            for step in steps[range] {
                 let start = profiling ? Self.now() : 0
                 do { try step.body(state) } catch let e as RuntimeError { throw e } catch {
                     throw .kernel(node: graph.nodes[step.node].name, message: String(describing: error))

@@ -1,5 +1,6 @@
 // Executor-level fusion of an element-wise op with the ReLU that alone reads it: eval-mode
-// BatchNorm→ReLU and Add→ReLU run as one pass over memory instead of two. The arithmetic is the
+// BatchNorm→ReLU, BatchNorm→Clip (ReLU6, MobileNet) and Add→ReLU run as one pass over memory
+// instead of two. The arithmetic is the
 // unfused kernels', operation for operation, so results are bitwise identical (a test holds the
 // fused plan to the unfused one). Fusion is off when the intermediate must stay readable
 // (`retainAllValues`, or a graph output).
@@ -8,25 +9,26 @@ import CNNKernels
 import Dispatch
 
 extension Executor {
-    /// Whether node `i` (BatchNorm, or Add of two) feeds only node `i + 1`, a ReLU, and its
-    /// value need not be kept.
+    /// Whether node `i` (BatchNorm, or Add of two) feeds only node `i + 1`, a ReLU (or, after a
+    /// BatchNorm, a Clip), and its value need not be kept.
     func fusesWithNextReLU(_ i: Int, pinned: Set<String>, consumers: [String: Int]) -> Bool {
         let nodes = graph.nodes
         guard !retainsAllValues, i + 1 < nodes.count, nodes[i].outputs.count == 1 else { return false }
         let out = nodes[i].output
-        guard !pinned.contains(out), consumers[out] == 1, case .activation(.relu) = nodes[i + 1].op,
+        guard !pinned.contains(out), consumers[out] == 1, case .activation(let a) = nodes[i + 1].op,
               nodes[i + 1].inputs == [out] else { return false }
-        switch nodes[i].op {
-        case .batchNorm: return true
-        case .add: return nodes[i].inputs.count == 2
+        switch (nodes[i].op, a) {
+        case (.batchNorm, .relu), (.batchNorm, .clip): return true
+        case (.add, .relu): return nodes[i].inputs.count == 2
         default: return false
         }
     }
 
-    /// The step for BatchNorm→ReLU: one pass in eval and MC dropout modes; in train mode the
-    /// BatchNorm step (batch statistics) then a ReLU pass.
+    /// The step for BatchNorm→ReLU (or →Clip when `activation` is one): one pass in eval and MC
+    /// dropout modes; in train mode the BatchNorm step (batch statistics) then the activation pass.
     func fusedBatchNormReLU(_ bn: BatchNorm, shape: [Int], x: UnsafePointer<Scalar>, bnOutput: UnsafeMutablePointer<Scalar>,
-                            y: UnsafeMutablePointer<Scalar>, unfused: @escaping (RunState) throws -> Void) -> (RunState) throws -> Void {
+                            y: UnsafeMutablePointer<Scalar>, activation: Op = .activation(.relu),
+                            unfused: @escaping (RunState) throws -> Void) -> (RunState) throws -> Void {
         let s = shape4(shape), c = s.channels, plane = s.spatial, planes = s.batch * c
         // Per channel, exactly what `batchNormInference` computes.
         let gamma = bn.scale.map(Parameters.doubles) ?? [Double](repeating: 1, count: c)
@@ -38,14 +40,24 @@ extension Executor {
         let centre = memory.store((0..<c).map { Scalar(mean[$0]) })
         let count = s.count
         let threads = self.threads
+        // The Clip's bounds as the activation kernel rounds them; nil for ReLU.
+        var kind = CNNKernels.Activation.relu, bounds: (Scalar, Scalar)?
+        if case .activation(let a) = activation, case let .clip(lo, hi) = a {
+            kind = kernelActivation(a)
+            bounds = (Scalar(Double(lo)), Scalar(Double(hi)))
+        }
         return { state in
             if state.mode == .train {
                 try unfused(state)
-                activate(.relu, input: bnOutput, output: y, count: count)
+                activate(kind, input: bnOutput, output: y, count: count)
                 return
             }
             parallelFor(planes, costPerItem: plane, maxThreads: threads) { range in
-                batchNormReLURows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift)
+                if let (lo, hi) = bounds {
+                    batchNormClipRows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift, lo: lo, hi: hi)
+                } else {
+                    batchNormReLURows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift)
+                }
             }
         }
     }
@@ -73,6 +85,19 @@ func batchNormReLURows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, pl
         batchNormReLURowsFloat(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift))
     } else {
         batchNormReLURowsDouble(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift))
+    }
+}
+
+/// BatchNorm then Clip(lo, hi), exactly as `batchNormInference` then `activate(.clip)`.
+@inline(__always)
+func batchNormClipRows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,
+                                        factor: UnsafePointer<T>, centre: UnsafePointer<T>, shift: UnsafePointer<T>, lo: T, hi: T) {
+    if T.self == Float.self {
+        batchNormClipRowsFloat(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift),
+                               Float(lo), Float(hi))
+    } else {
+        batchNormClipRowsDouble(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift),
+                                Double(lo), Double(hi))
     }
 }
 
@@ -108,6 +133,56 @@ func batchNormReLURowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: O
                 let v = (src[i] - m) * a + b
                 dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
             }
+        }
+    }
+}
+
+@inline(never)
+func batchNormClipRowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
+                            _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer, _ lo: Float, _ hi: Float) {
+    let x = UnsafePointer<Float>(xp), y = UnsafeMutablePointer<Float>(yp)
+    let factor = UnsafePointer<Float>(fp), centre = UnsafePointer<Float>(mp), shift = UnsafePointer<Float>(bp)
+    // As in batchNormReLURows: the in-place case needs its own single-pointer loop to vectorize.
+    let inPlace = UnsafePointer(y) == x
+    for p in range {
+        let ch = p % c
+        let a = factor[ch], m = centre[ch], b = shift[ch]
+        let src = x + p * plane, dst = y + p * plane
+        if inPlace {
+            for i in 0..<plane {
+                let v = (dst[i] - m) * a + b
+                dst[i] = v < lo ? lo : (v > hi ? hi : v)
+            }
+            continue
+        }
+        for i in 0..<plane {
+            let v = (src[i] - m) * a + b
+            dst[i] = v < lo ? lo : (v > hi ? hi : v)
+        }
+    }
+}
+
+@inline(never)
+func batchNormClipRowsDouble(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
+                             _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer, _ lo: Double, _ hi: Double) {
+    let x = UnsafePointer<Double>(xp), y = UnsafeMutablePointer<Double>(yp)
+    let factor = UnsafePointer<Double>(fp), centre = UnsafePointer<Double>(mp), shift = UnsafePointer<Double>(bp)
+    // As in batchNormReLURows: the in-place case needs its own single-pointer loop to vectorize.
+    let inPlace = UnsafePointer(y) == x
+    for p in range {
+        let ch = p % c
+        let a = factor[ch], m = centre[ch], b = shift[ch]
+        let src = x + p * plane, dst = y + p * plane
+        if inPlace {
+            for i in 0..<plane {
+                let v = (dst[i] - m) * a + b
+                dst[i] = v < lo ? lo : (v > hi ? hi : v)
+            }
+            continue
+        }
+        for i in 0..<plane {
+            let v = (src[i] - m) * a + b
+            dst[i] = v < lo ? lo : (v > hi ? hi : v)
         }
     }
 }

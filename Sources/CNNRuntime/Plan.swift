@@ -109,7 +109,8 @@ extension Executor {
                     let reluOut = pointers[nodes[i + 1].output]!
                     switch node.op {
                     case .batchNorm(let bn):
-                        body = fusedBatchNormReLU(bn, shape: outShape, x: ins[0], bnOutput: y, y: reluOut, unfused: body)
+                        body = fusedBatchNormReLU(bn, shape: outShape, x: ins[0], bnOutput: y, y: reluOut,
+                                                  activation: nodes[i + 1].op, unfused: body)
                     default:
                         body = fusedAddReLU(ins[0], ins[1], y: reluOut, count: outShape.reduce(1, *))
                     }

@@ -2,23 +2,35 @@
 // where, mean/RMS, cosine, argmax agreement, the tolerances that would pass, errors by decade.
 import Foundation
 
+/// Every number a user needs to judge a difference without re-running anything: one of these per
+/// compared output goes into `verify --json`, so its fields are the report's schema.
 public struct ErrorStatistics: Codable, Sendable, Equatable {
+    /// Elements compared; the denominator of the means.
     public var count: Int
+    /// The largest |candidate − reference|: what allclose-style tolerances are set against.
     public var maxAbsError: Double
     /// Row-major index of the element with the largest |a − b|.
     public var maxAbsIndex: [Int]
+    /// The candidate's value at `maxAbsIndex`, so the worst element can be checked by hand.
     public var candidateValue: Double
+    /// The reference's value at `maxAbsIndex`.
     public var referenceValue: Double
+    /// The largest |a − b| / |b| over elements with b ≠ 0: how many digits survive where values are small.
     public var maxRelError: Double
+    /// The typical error, which one outlier does not dominate.
     public var meanAbsError: Double
+    /// Root mean square error: weighs large errors more than the mean does, less than the max.
     public var rmsError: Double
+    /// Direction agreement of the two outputs as vectors (1 = same direction), insensitive to scale.
     public var cosineSimilarity: Double
     /// Rows (axis 0) whose argmax over the remaining axes agree; nil unless the output is
     /// classifier-shaped ([N, K], K > 1).
     public var argmaxAgreement: Int?
+    /// Rows (axis 0) the argmax agreement is out of.
     public var rows: Int
     /// The smallest atol that passes with rtol = 0, and the smallest rtol with atol = 0.
     public var neededAtol: Double
+    /// See `neededAtol`: the smallest rtol that passes with atol = 0.
     public var neededRtol: Double
     /// Elements whose |a − b| falls in [10^k, 10^(k+1)), by k; "exact" counts exact matches.
     public var histogram: [String: Int]
@@ -30,6 +42,7 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
     /// at the tolerances `compare` was given.
     public var failures: Int
 
+    /// True when every element passed at the given tolerances (a non-finite element never does).
     public var passed: Bool { failures == 0 }
 
     /// Compares `candidate` with `reference` (same shape), counting failures at atol/rtol.

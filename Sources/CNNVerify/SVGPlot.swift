@@ -5,39 +5,64 @@ import Foundation
 
 /// Why a plot cannot be written.
 public struct SVGPlotError: Error, CustomStringConvertible, Sendable {
+    /// The plot's path, so the message names the file that could not be written.
     public var path: String
+    /// The system's reason (permission, missing folder).
     public var message: String
+    /// The path and reason in one line, as the CLI prints it.
     public var description: String { "\(path): cannot write the plot: \(message)" }
 }
 
 /// One chart: axes, series, a legend.
 public struct SVGChart: Sendable {
+    /// How a series is drawn: lines for curves, bars for per-layer values, markers for scattered points,
+    /// dashed for bounds drawn beside the data.
     public enum Style: Sendable { case line, bars, markers, dashed }
+    /// One named set of points; its name is the legend entry and the `data-series` attribute tests find.
     public struct Series: Sendable {
+        /// The legend entry and the `data-series` attribute.
         public var name: String
+        /// The data, in drawing order; non-positive y values are dropped on a log axis.
         public var points: [(x: Double, y: Double)]
+        /// How the points are drawn.
         public var style: Style
+        /// A series drawn as a line unless told otherwise.
         public init(_ name: String, _ points: [(x: Double, y: Double)], style: Style = .line) {
             self.name = name; self.points = points; self.style = style
         }
     }
     /// A vertical marker line at x, labelled.
-    public struct Marker: Sendable { public var x: Double; public var label: String
-        public init(x: Double, label: String) { self.x = x; self.label = label } }
+    public struct Marker: Sendable {
+        /// Where the line is drawn, in the chart's x units (a layer index, a threshold).
+        public var x: Double
+        /// The text shown beside the line, so the reader knows what it marks.
+        public var label: String
+        /// A marker at x (a layer index, a threshold), with the text shown beside it.
+        public init(x: Double, label: String) { self.x = x; self.label = label }
+    }
 
+    /// Shown above the chart.
     public var title: String
+    /// The x axis's label, with its unit.
     public var xLabel: String
+    /// The y axis's label, with its unit.
     public var yLabel: String
+    /// The data, drawn in order (later series on top).
     public var series: [Series] = []
+    /// A log y axis: errors span decades, so linear axes hide all but the largest.
     public var logY = false
     /// Category names for x = 0, 1, 2, … (bar charts, layers); ticks then show them.
     public var categories: [String]? = nil
+    /// Fixes the x axis (nil: fitted to the data), so that charts side by side are comparable.
     public var xRange: ClosedRange<Double>? = nil
+    /// Fixes the y axis (nil: fitted to the data).
     public var yRange: ClosedRange<Double>? = nil
+    /// Vertical lines with labels (where the first divergence is, for instance).
     public var markers: [Marker] = []
     /// The legend sits in the top-right corner (else bottom-right).
     public var legendAtTop = false
 
+    /// An empty chart; add series and options before rendering.
     public init(title: String, xLabel: String, yLabel: String) {
         self.title = title; self.xLabel = xLabel; self.yLabel = yLabel
     }
@@ -167,9 +192,12 @@ public struct SVGChart: Sendable {
 
 /// One SVG file: charts side by side.
 public struct SVGPlot: Sendable {
+    /// The charts, left to right.
     public var charts: [SVGChart]
+    /// Several charts in one file, so a report is one file to open.
     public init(_ charts: [SVGChart]) { self.charts = charts }
 
+    /// The SVG document as text (deterministic: the same charts give the same bytes, so tests can compare).
     public func render() -> String {
         let w = SVGChart.width * Double(max(1, charts.count)), h = SVGChart.height
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

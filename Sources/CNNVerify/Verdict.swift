@@ -39,28 +39,36 @@ public struct Verdict: Codable, Sendable, Equatable {
     /// What the reference's own error was measured in: "f32" or, for a candidate whose
     /// weights are stored narrower, "f32 with weights as f16" / "… as bf16".
     public var budgetSource: String
+    /// How many times the reference's own error the candidate may have (the rule's multiplier).
     public var factor: Double
     /// The absolute floor: `floor` × max|reference in Float64|.
     public var floor: Double
     /// |candidate − reference in Float64|: largest element and root mean square.
     public var candidateMaxError: Double
+    /// The candidate's RMS error against Float64: a second test that one outlier cannot pass alone.
     public var candidateRmsError: Double
     /// |reference (in the budget's precision) − reference in Float64|.
     public var budgetMaxError: Double
+    /// The reference's own RMS error against Float64.
     public var budgetRmsError: Double
     /// factor·budget + floor.
     public var maxBound: Double
+    /// factor·budgetRms + floor: the RMS test's bound.
     public var rmsBound: Double
     /// The smaller of bound/error over the two tests: > 1 passes with that much room, < 1
     /// fails by that much. Infinite when the candidate is exact.
     public var margin: Double
     /// The element with the largest candidate error (row-major index) and its values.
     public var worstIndex: [Int]
+    /// The candidate's value at `worstIndex`.
     public var worstCandidate: Double
+    /// The Float64 reference's value at `worstIndex`.
     public var worstReference64: Double
+    /// The budget-precision reference's value at `worstIndex`.
     public var worstBudgetReference: Double
     /// Elements that are NaN in either, or infinite in one only: each is a failure.
     public var nonFinite: Int
+    /// Both tests within their bounds and no non-finite element.
     public var passed: Bool
 
     /// Judges `candidate` against `reference64` with `budget` (the reference in the budget's

@@ -7,9 +7,12 @@ import CNNKernels
 import CNNRuntime
 import Foundation
 
+/// What to compare on and by which rule; the defaults are the tool's, so that a program and
+/// `cnnconv verify` judge alike.
 public struct VerifyOptions: Sendable {
     /// Random samples when no inputs are given.
     public var samples = 8
+    /// Seeds the random inputs: the same seed gives the same inputs, so a failure can be reproduced.
     public var seed: UInt64 = 0
     /// Largest number of samples per executor run when the graph's batch is symbolic (default
     /// 32); a fixed batch is always fed as it is.
@@ -22,6 +25,7 @@ public struct VerifyOptions: Sendable {
     /// The element type the candidate's weights were rounded to, which sets the reference's
     /// budget; nil: the narrowest storage among the candidate's parameters.
     public var candidateStorage: StorageFormat.ElementType?
+    /// Also compare every intermediate value present in both graphs, to find where errors start.
     public var perLayer = false
     /// Also run the reference in Float64 under an `allclose` rule (the error budget shown beside
     /// it); the default rule always does.
@@ -30,15 +34,22 @@ public struct VerifyOptions: Sendable {
     public var inputs: [String: NDArray<Float>]?
     /// Class labels, one per sample, for top-1 accuracy of both models.
     public var labels: [Int]?
+    /// Kernel threads for both executors (passed in, not a process-wide setting).
     public var threads = KernelThreads.defaultCount
     /// Called with a line of progress text ("reference f64: run 2/4").
     public var progress: (@Sendable (String) -> Void)?
+    /// The tool's defaults: 8 random samples, the default rule, all threads.
     public init() {}
 }
 
+/// Everything a verification measured, per output and optionally per layer: the CLI renders it and
+/// `--json` is its encoding, so a reader never re-runs the models to get a number.
 public struct VerifyReport: Codable, Sendable {
+    /// One graph output's comparison.
     public struct Output: Codable, Sendable {
+        /// The output's name in the graph.
         public var name: String
+        /// Its shape at the compared batch, so indices in the statistics can be read.
         public var shape: [Int]
         /// Candidate (folded) vs reference (unfolded), both Float32.
         public var error: ErrorStatistics
@@ -46,63 +57,91 @@ public struct VerifyReport: Codable, Sendable {
         public var float32Error: ErrorStatistics?
         /// The default rule's verdict (nil under `allclose`).
         public var verdict: Verdict?
+        /// Whether the output met the rule: the report passes only if every output does.
         public var passed: Bool
     }
+    /// One intermediate value's comparison (`perLayer`), to locate where two graphs start to differ.
     public struct Layer: Codable, Sendable {
         /// The value compared, by its name in the candidate and in the reference graph.
         public var candidate: String
+        /// The value's name in the reference graph.
         public var reference: String
+        /// Largest |candidate − reference| on this value.
         public var maxAbsError: Double
+        /// Largest relative error on this value.
         public var maxRelError: Double
         /// Under the default rule: the same test as the outputs', on this value.
         public var margin: Double?
+        /// Under the default rule, the same test as the outputs'; under allclose, every element within tolerance.
         public var passed: Bool
+        /// Why the value was compared specially (an op folded away, a rescaled value), when it was.
         public var note: String?
         /// Mean |candidate − reference| (both Float32), for plots.
         public var meanAbsError: Double?
         /// Under the default rule: the candidate's and the Float32 reference's largest error
         /// against Float64, and the largest the verdict allows (for plots).
         public var float64MaxError: Double?
+        /// The Float32 reference's largest error against Float64 on this value (the budget).
         public var budgetMaxError: Double?
+        /// The largest error the verdict allows on this value (factor × budget + floor).
         public var allowedMaxError: Double?
     }
+    /// Top-1 accuracy of both models on labelled inputs: the measure a user cares about in the end.
     public struct Accuracy: Codable, Sendable {
+        /// Labelled samples scored.
         public var samples: Int
+        /// Samples the reference model classified correctly.
         public var referenceCorrect: Int
+        /// Samples the candidate model classified correctly.
         public var candidateCorrect: Int
         /// Samples whose predicted class differs between the two models.
         public var changedPredictions: Int
+        /// The reference's top-1 accuracy in [0, 1].
         public var referenceTop1: Double { Double(referenceCorrect) / Double(max(1, samples)) }
+        /// The candidate's top-1 accuracy in [0, 1].
         public var candidateTop1: Double { Double(candidateCorrect) / Double(max(1, samples)) }
     }
 
+    /// Samples compared in all (the verdict may cover fewer: `float64Samples`).
     public var samples: Int
     /// Samples the verdict (and the Float64 reference) covered.
     public var float64Samples: Int
     /// Samples per executor run, and whether the graph fixes that batch.
     public var runBatch: Int
+    /// True when the graph fixes its batch, so samples were fed in that batch size.
     public var fixedBatch: Bool
+    /// The seed of random inputs, to reproduce the run.
     public var seed: UInt64
+    /// Where the inputs came from ("random, seed 0", a file), for the report.
     public var inputSource: String
     /// "matches-reference-precision" or "allclose".
     public var rule: String
     /// The rule in words, with its numbers.
     public var ruleDescription: String
+    /// The allclose rule's absolute tolerance (nil under the default rule).
     public var atol: Double?
+    /// The allclose rule's relative tolerance (nil under the default rule).
     public var rtol: Double?
+    /// One entry per graph output, in graph order.
     public var outputs: [Output]
+    /// Per-layer comparisons, in graph order, when asked for.
     public var layers: [VerifyReport.Layer]?
     /// Samples the per-layer comparison ran on.
     public var layerSamples: Int?
+    /// The first value (in graph order) that failed, which is where to look first.
     public var firstDivergence: String?
+    /// Top-1 of both models, when labels were given.
     public var accuracy: Accuracy?
+    /// Every output passed: the CLI's exit code (0 or 1) follows from this alone.
     public var passed: Bool
 }
 
+/// Why a verification could not run at all (as opposed to running and failing).
 public enum VerifyError: Error, Equatable, Sendable, CustomStringConvertible {
     case incompatible(String)
     case runtime(RuntimeError)
     case badLabels(String)
+    /// The reason in words, for the CLI's message (exit 3).
     public var description: String {
         switch self {
         case .incompatible(let m): return "the models cannot be compared: \(m)"
@@ -112,12 +151,16 @@ public enum VerifyError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Runs two graphs on the same inputs and judges their difference against the reference's own
+/// Float32 error, so that folding is held to what Float32 itself allows.
 public enum Verifier {
     /// Seeded standard-normal inputs: `samples` samples of each graph input's per-sample shape.
     public static func randomInputs(for graph: Graph, samples: Int, seed: UInt64) -> [String: NDArray<Float>] {
         SampleBatching.randomInputs(for: graph, samples: samples, seed: seed)
     }
 
+    /// Compares `candidate` with `reference` on the options' inputs; throws only when the graphs cannot be
+    /// compared or run (a failed comparison is a report with `passed` false).
     public static func verify(reference: Graph, candidate: Graph, options: VerifyOptions = VerifyOptions()) throws(VerifyError) -> VerifyReport {
         try checkCompatible(reference, candidate)
         let inputs = options.inputs ?? randomInputs(for: reference, samples: options.samples, seed: options.seed)

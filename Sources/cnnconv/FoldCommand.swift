@@ -120,7 +120,9 @@ struct FoldCommand: ParsableCommand {
         }
         let before = try? InspectionReport(graph: outcome.original)
         let after = try? InspectionReport(graph: outcome.folded)
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0
+        // stat, not FileManager's attributes (which also look up the owner's and group's names).
+        var info = stat()
+        let size = stat(path, &info) == 0 ? Int(info.st_size) : 0
         if json {
             print(try Format.json(FoldJSON(input: model, output: outcome.wrote ? path : nil, reports: outcome.reports,
                                            verification: outcome.verification,
@@ -170,34 +172,37 @@ enum FoldRenderer {
                        before: InspectionReport?, after: InspectionReport?, wrote: Bool, size: Int, explain: Bool) -> String {
         var out = "\(model) → \(output)\n"
         func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + text + "\n" }
-        let lines = reports.flatMap { r in r.lines.map { (r.pass, $0) } }
+        let lines = reports.flatMap { r in r.lines.map { (r.kind, $0) } }
         func list(_ items: [String], limit: Int = 3) -> String {
             items.count <= limit ? items.joined(separator: ", ") : items.prefix(limit).joined(separator: ", ") + ", … (--explain lists all)"
         }
-        let bnFolded = lines.filter { $0.0 == "fold-batchnorm" && $0.1.action == .folded }
-        if !bnFolded.isEmpty {
-            row("BN → weights", "\(bnFolded.count) folded (" + list(bnFolded.map { "\($0.1.target ?? "?")←\($0.1.node)" }) + ")")
+        func of(_ kind: PassReport.Kind, _ actions: PassReport.Action...) -> [PassReport.Line] {
+            lines.filter { $0.0 == kind && (actions.isEmpty || actions.contains($0.1.action)) }.map(\.1)
         }
-        let toAffine = lines.filter { $0.0 == "batchnorm-to-affine" && $0.1.action == .converted }
+        let bnFolded = of(.batchNorm, .folded)
+        if !bnFolded.isEmpty {
+            row("BN → weights", "\(bnFolded.count) folded (" + list(bnFolded.map { "\($0.target ?? "?")←\($0.node)" }) + ")")
+        }
+        let toAffine = of(.batchNormToAffine, .converted)
         if !toAffine.isEmpty {
-            row("BN → affine", "\(toAffine.count) (" + list(toAffine.map { "\($0.1.node): " + ($0.1.detail.components(separatedBy: " — ").last ?? "") }, limit: 2) + ")")
+            row("BN → affine", "\(toAffine.count) (" + list(toAffine.map { "\($0.node): " + ($0.reason ?? $0.detail) }, limit: 2) + ")")
         }
         let merged = lines.filter { $0.1.action == .merged }
         if !merged.isEmpty { row("affine merge", list(merged.map { $0.1.node })) }
-        let dropout = lines.filter { $0.0 == "fold-dropout" }
+        let dropout = of(.dropout)
         if !dropout.isEmpty {
             row("dropout", list(dropout.map { l -> String in
-                switch l.1.action {
-                case .removed: return "\(l.1.node) removed (inverted)"
-                case .folded: return "\(l.1.node) " + (l.1.detail.components(separatedBy: ": ").last ?? l.1.detail) + " (classic)"
-                default: return "\(l.1.node) → affine"
+                switch l.action {
+                case .removed: return "\(l.node) removed (inverted)"
+                case .folded: return "\(l.node) ×\(l.factor.map { trimmed($0) } ?? "?") into \(l.target ?? "?") (classic)"
+                default: return "\(l.node) → affine"
                 }
             }, limit: 4))
         }
-        let reparam = lines.filter { $0.0 == "fold-weight-reparameterization" && $0.1.action == .folded }
-        if !reparam.isEmpty { row("weight reparam", "\(reparam.count) folded (" + list(reparam.map { $0.1.node }) + ")") }
-        let removed = lines.filter { $0.0 == "remove-identity" && $0.1.action == .removed }
-        if !removed.isEmpty { row("clean-up", "\(removed.count) removed (" + list(removed.map { $0.1.node }) + ")") }
+        let reparam = of(.weightReparameterization, .folded)
+        if !reparam.isEmpty { row("weight reparam", "\(reparam.count) folded (" + list(reparam.map(\.node)) + ")") }
+        let removed = of(.cleanup, .removed)
+        if !removed.isEmpty { row("clean-up", "\(removed.count) removed (" + list(removed.map(\.node)) + ")") }
         if bnFolded.isEmpty && toAffine.isEmpty && dropout.isEmpty && reparam.isEmpty && removed.isEmpty {
             row("passes", "nothing to fold")
         }

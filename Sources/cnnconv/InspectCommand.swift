@@ -1,5 +1,6 @@
 // `cnnconv inspect`: structure, shapes, parameters, MACs, BN and dropout plans of a model.
 import ArgumentParser
+import CNNConvKit
 import CNNFormat
 import CNNGraph
 import Foundation
@@ -10,7 +11,7 @@ struct InspectCommand: ParsableCommand {
         abstract: "Show a model's structure, shapes, parameters, MACs, BatchNorm and dropout details."
     )
 
-    @Argument(help: "A cnnconv model file.")
+    @Argument(help: "A model file (.cnnm, or .onnx imported on the fly).")
     var model: String
 
     @Flag(help: "Print the report as JSON.")
@@ -31,12 +32,18 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         try memory.apply()
         MappedFileGuard.watch(model)
-        let file: ModelFile
-        do { file = try ModelFile(path: model, verifyChecksums: !noChecksums) } catch { throw CLIFailure(error) }
+        let file: ModelFile?
         let graph: Graph
         let report: InspectionReport
         do {
-            graph = try Graph(file: file)
+            if ModelFiles.Kind(path: model) == .onnx {
+                file = nil
+                graph = try ModelFiles.load(model)
+            } else {
+                let mapped = try ModelFile(path: model, verifyChecksums: !noChecksums)
+                file = mapped
+                graph = try Graph(file: mapped)
+            }
             report = try InspectionReport(graph: graph, file: file)
         } catch {
             throw CLIFailure(error)

@@ -259,7 +259,7 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
             case .sigmoid?: XCTAssertEqual(n.op, CNNM_OP_SIGMOID)
             case .tanh?: XCTAssertEqual(n.op, CNNM_OP_TANH)
             case .silu?: XCTAssertEqual(n.op, CNNM_OP_SILU)
-            case .tensorOp?: XCTFail("node \(s.name): the C loader does not read tensor ops yet")
+            case .tensorOp(let o)?: XCTAssertEqual(n.op, CNNM_OP_TENSOR_OP); XCTAssertEqual(String(cString: a.tensor_op.kind), o.kind)
             case nil: XCTAssertEqual(n.op, CNNM_OP_UNKNOWN)
             }
         }

@@ -36,28 +36,10 @@ struct TorchModernCase: Sendable, CustomStringConvertible {
 
 @Suite("torch.onnx.export of modern models (fixtures/torch-modern)")
 struct TorchModernExportTests {
-    static let tolerance: Float = 1e-4
 
     /// Files that cannot pass before issue #11's ops are in: model → what is missing. Delete an
     /// entry to enable its tests fully; an entry whose model passes fails the suite.
-    static let pendingOn11: [String: String] = [
-        "yolo_mini": "needs #11 ops: Split, Slice, Softmax, Transpose, Reshape to [N,4,16,A], run-time Sub/Add/Div/Mul",
-        "yolo_mini.nofold": "needs #11 ops: Split, Slice, Softmax, Transpose, Reshape to [N,4,16,A], run-time Sub/Add/Div/Mul",
-        "svtr_mini": "needs #11 ops: LayerNormalization on tokens, rank-3/5 Reshape/Transpose, Gather, run-time MatMul, Erf, ReduceMean",
-        "svtr_mini.nofold": "needs #11 ops: LayerNormalization on tokens, rank-3/5 Reshape/Transpose, Gather, run-time MatMul, Erf, ReduceMean",
-        "svtr_mini.opset13": "needs #11 ops: ReduceMean/Sub/Pow/Sqrt/Div LayerNorm, rank-3/5 Reshape/Transpose, Gather, run-time MatMul, Erf",
-    ]
-
-    /// The largest |ours − ref| / (1 + |ref|).
-    func worst(_ ours: NDArray<Float>, _ ref: NPYArray) -> Float {
-        zip(ours.values, ref.floats).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
-    }
-
-    func run(_ graph: Graph, input: NPYArray) throws -> NDArray<Float> {
-        let executor = try Executor<Float>(graph: graph, batch: input.shape[0])
-        let result = try executor.run(["input": NDArray(shape: input.shape, values: input.floats)])
-        return try #require(result.outputs["output"] ?? result.outputs.values.first)
-    }
+    static let pendingOn11: [String: String] = [:]
 
     /// Runs `body`, inside `withKnownIssue` while `c` is pending on issue #11.
     func pending(_ c: TorchModernCase, _ body: () throws -> Void) {
@@ -73,20 +55,7 @@ struct TorchModernExportTests {
         let input = try NPY.read(c.file(c.stem + ".input.npy"))
         let expected = try NPY.read(c.file(c.stem + ".output.npy"))
         pending(c) {
-            let (graph, _) = try ONNXImporter.importModel(path: c.file(c.model + ".onnx"), inputShape: input.shape)
-            #expect(graph.nodes.filter { $0.op.kindName == "BatchNorm" }.count == c.batchNorms, "\(c): BatchNorms imported")
-            let ours = try run(graph, input: input)
-            #expect(ours.shape == expected.shape, "\(c): output shape")
-            let e0 = worst(ours, expected)
-            #expect(e0 <= Self.tolerance, "\(c): imported model vs torch: \(e0)")
-
-            let folded = try FoldPasses.fold(graph).graph
-            let left = folded.nodes.filter { ["BatchNorm", "Dropout"].contains($0.op.kindName) }.map(\.name)
-            #expect(left.isEmpty, "\(c): left after folding: \(left)")
-            let oursFolded = try run(folded, input: input)
-            #expect(oursFolded.shape == expected.shape, "\(c): folded output shape")
-            let e1 = worst(oursFolded, expected)
-            #expect(e1 <= Self.tolerance, "\(c): folded model vs torch: \(e1)")
+            try TorchChecks.importRunFold("\(c)", model: c.file(c.model + ".onnx"), input: input, expected: expected, batchNorms: c.batchNorms)
         }
     }
 
@@ -95,14 +64,7 @@ struct TorchModernExportTests {
         let input = try NPY.read(c.file(c.stem + ".input.npy"))
         let expected = try NPY.read(c.file(c.stem + ".output.npy"))
         pending(c) {
-            let (graph, _) = try ONNXImporter.importModel(path: c.file(c.model + ".onnx"), inputShape: input.shape)
-            let folded = try FoldPasses.fold(graph).graph
-            let proto = try ONNXExporter.exportModel(folded)
-            let ops = Set(proto.graph.node.map(\.opType))
-            #expect(!ops.contains("BatchNormalization") && !ops.contains("Dropout"), "\(c): exported ops \(ops.sorted())")
-            let (again, _) = try ONNXImporter.importModel(data: try ONNXExporter.export(folded), source: "\(c) (folded, exported)")
-            let e = worst(try run(again, input: input), expected)
-            #expect(e <= Self.tolerance, "\(c): re-imported folded model vs torch: \(e)")
+            try TorchChecks.foldExportReimport("\(c)", model: c.file(c.model + ".onnx"), input: input, expected: expected)
         }
     }
 

@@ -7,7 +7,7 @@ import SwiftProtobuf
 public enum HostileFiles {
     /// A file image from a hand-made header and data section, with correct preamble and
     /// header CRCs (tensor CRCs are whatever the header says).
-    public static func assemble(header: Cnnconv_V1_Model, data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
+    package static func assemble(header: Cnnconv_V1_Model, data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
                                 minor: UInt16 = FormatLimits.minorVersion) -> [UInt8] {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
@@ -30,7 +30,7 @@ public enum HostileFiles {
     }
 
     /// A tensor entry for `values` stored raw f32 at `offset`, with its CRC.
-    public static func entry(_ name: String, dims: [UInt64], offset: UInt64, bytes: [UInt8]) -> Cnnconv_V1_TensorEntry {
+    package static func entry(_ name: String, dims: [UInt64], offset: UInt64, bytes: [UInt8]) -> Cnnconv_V1_TensorEntry {
         var e = Cnnconv_V1_TensorEntry()
         e.name = name
         e.dtype = .float32

@@ -13,6 +13,10 @@ def _shape(shape):
 
 
 def _attributes(node):
+    if node.op == "tensor_op":
+        parts = [f"{k}={v}" for k, v in sorted(node.attributes.items())]
+        parts += [f"operand{i}={c}" for i, c in enumerate(node.operands) if c is not None]
+        return " ".join(parts)
     parts = []
     for key, value in node.attributes.items():
         if isinstance(value, dict):
@@ -25,9 +29,9 @@ def _attributes(node):
     return " ".join(parts)
 
 
-def dump(path, out=sys.stdout, checksums=True):
+def dump(path, out=None, checksums=True):
     m = load(path, verify_checksums=checksums)
-    w = out.write
+    w = (out or sys.stdout).write  # looked up per call: a default bound at import misses redirection
     w(f"{path} — cnnconv format {m.version[0]}.{m.version[1]}, written by {m.producer or '(unknown)'}\n")
     w(f"name: {m.name}\n")
     for k, v in sorted(m.metadata.items()):
@@ -49,7 +53,7 @@ def dump(path, out=sys.stdout, checksums=True):
     w(f"\nnodes: {len(m.nodes)}\n")
     rows = [("#", "name", "op", "inputs -> outputs", "attributes")]
     for i, n in enumerate(m.nodes):
-        rows.append((str(i), n.name, n.op, f"{', '.join(n.inputs)} -> {', '.join(n.outputs)}", _attributes(n)))
+        rows.append((str(i), n.name, n.label, f"{', '.join(n.inputs)} -> {', '.join(n.outputs)}", _attributes(n)))
     _table(rows, w)
     return m
 

@@ -31,13 +31,26 @@ class ValueInfo:
 @dataclass(frozen=True)
 class Node:
     """A node: its op (the schema's oneof name, "conv2d"), activation inputs and outputs by name,
-    and the op's attributes as a dict (tensor attributes are tensor names; defaults included)."""
+    and the op's attributes as a dict (tensor attributes are tensor names; defaults included).
+
+    A general tensor op (op "tensor_op") has its `kind` ("Transpose", "Slice"), its attributes
+    by name as Python values (int, float, str, or a list of ints or floats), and `operands` in
+    operand order: None for the node's next input, else the name of the constant tensor it
+    carries. The kinds and their attributes are listed in schema/tensor-op-kinds.md; this package
+    checks their structure only (the Swift and C readers refuse kinds they do not know)."""
     name: str
     op: str
     inputs: tuple
     outputs: tuple
     attributes: dict = field(compare=False)
     message: object = field(compare=False, repr=False)  # the cnnmodel_pb2.Node
+    kind: str = None
+    operands: tuple = ()
+
+    @property
+    def label(self):
+        """The op as reports show it: the kind for a tensor op ("Transpose"), else the op."""
+        return self.kind if self.op == "tensor_op" else self.op
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,20 @@ def _as_dict(message):
         return MessageToDict(message, preserving_proto_field_name=True, including_default_value_fields=True)
 
 
+def _attribute_value(a):
+    which = a.WhichOneof("value")
+    if which in ("ints", "floats"):
+        return list(getattr(a, which).values)
+    return getattr(a, which) if which else None
+
+
 def _node(n):
     op = n.WhichOneof("op") or "unknown"
+    if op == "tensor_op":
+        t = n.tensor_op
+        attributes = {a.name: _attribute_value(a) for a in t.attributes}
+        operands = tuple(o.constant or None for o in t.operands)
+        return Node(n.name, op, tuple(n.inputs), tuple(n.outputs), attributes, n, t.kind, operands)
     attributes = _as_dict(getattr(n, op)) if op != "unknown" else {}
     return Node(n.name, op, tuple(n.inputs), tuple(n.outputs), attributes, n)
 
@@ -162,7 +187,9 @@ def _check_graph(header, path):
 
 def _tensor_names(message):
     """The tensor names an op message refers to (string fields naming parameters, nested
-    reparameterization gains included); empty names mean "none"."""
+    reparameterization gains included, a tensor op's constant operands); empty names mean "none"."""
+    if message.DESCRIPTOR.name == "TensorOp":
+        return [o.constant for o in message.operands if o.constant]
     fields = {"weight", "bias", "scale", "shift", "running_mean", "running_variance", "gain"}
     if message.DESCRIPTOR.name == "BatchNorm" and not message.affine:
         fields = fields - {"scale", "bias"}  # the readers ignore the names when affine is false

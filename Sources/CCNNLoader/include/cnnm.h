@@ -199,7 +199,8 @@ typedef enum cnnm_op {
     CNNM_OP_LRN = 34,
     CNNM_OP_CHANNEL_SHUFFLE = 35,
     CNNM_OP_RESIZE = 36,
-    CNNM_OP_IDENTITY = 37
+    CNNM_OP_IDENTITY = 37,
+    CNNM_OP_TENSOR_OP = 38     /* a general tensor op (Slice, MatMul, ...): attr.tensor_op.kind names it */
 } cnnm_op;
 
 /* The schema's name of an op: "conv2d", "batch_norm", "unknown". */
@@ -264,8 +265,18 @@ typedef struct cnnm_node {
         struct { uint32_t groups; } channel_shuffle;
         struct { int bilinear; double scale_h, scale_w; int coordinate_transform;
                  int nearest_rounding; } resize;
+        /* The kind ("Transpose"); attributes and operands are in the header (cnnm_header). */
+        struct { const char *kind; } tensor_op;
     } attr;
 } cnnm_node;
+
+/* The tensor-op kinds this loader accepts (FORMAT.md, "Tensor ops"), so that a C program can
+ * say which kinds a file may use before it meets one; index >= count gives NULL. A file naming
+ * any other kind is refused at open. The loader checks a tensor op's structure (kind, unique
+ * set attributes, bounded lists, constant operands in the table, one empty operand per node
+ * input) but not its shapes: values computed from a tensor op have no shape on the C side. */
+size_t cnnm_tensor_op_kind_count(void);
+const char *cnnm_tensor_op_kind(size_t index);
 
 /* Opens `path` read-only with mmap, checks it fully, and on success stores a new model in
  * *model (free with cnnm_close). On failure *model is NULL and err says why. */
@@ -325,7 +336,8 @@ typedef struct cnnm_array {
 
 /* Checks that the executor runs every node: any op of format 1.0 (BatchNorm on running
  * statistics, dropout by its inference rule, weight reparameterizations applied per run). An op
- * from a newer format version is CNNM_ERR_UNSUPPORTED_OP naming the node and op. */
+ * from a newer format version, or a tensor op (which the C executor does not run), is
+ * CNNM_ERR_UNSUPPORTED_OP naming the node and op. */
 cnnm_status cnnm_check_runnable(const cnnm_model *model, cnnm_error *err);
 
 /* Runs the model on `inputs` (one per graph input, in cnnm_input order; the batch size is

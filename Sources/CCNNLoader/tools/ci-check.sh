@@ -6,7 +6,8 @@
 #      bytes, trailing bytes, a bad magic, and malformed .npy inputs;
 #   3. hostile files made by tools/make_hostile.c (issue 12): a decompression bomb (refused, with
 #      a small peak RSS), a 200k-node chain (loads in seconds), names with terminal escapes
-#      (escaped in the message);
+#      (escaped in the message), and tensor-op files (a sound one the executor refuses by name;
+#      an unknown kind, a dangling constant, a repeated attribute, an over-long list refused);
 #   4. the libFuzzer target (make fuzz) for FUZZ_SECONDS (default 30; 0 skips), when clang can
 #      build it; a crash input lands in tools/fuzz-crashes/ and fails the check.
 # Exits non-zero on a build failure, a sanitizer report, a crash, an accepted hostile file, or
@@ -156,6 +157,18 @@ if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$work/err.txt" || [ 
     fail "a control or bidi character reached the message: $(od -c "$work/err.txt" | head -5)"
 fi
 grep -q 'n\\x1b\[2J' "$work/err.txt" || fail "the hostile name is not shown escaped: $(cat "$work/err.txt")"
+# Tensor ops: a sound one loads but the C executor refuses to run it, naming op and node; an
+# unknown kind, a dangling constant operand, a repeated attribute and an over-long list are refused.
+"$work/make_hostile" tensor_op valid "$work/tensor-op.cnnm"
+expect 0 --check "$work/tensor-op.cnnm"
+expect 3 "$work/tensor-op.cnnm" "$input" "$work/o.npy"
+grep -q "op 'Transpose' (node 't') is not supported by the C executor" "$work/err.txt" ||
+    fail "the C executor did not refuse the tensor op by name: $(cat "$work/err.txt")"
+for case in "unknown:op kind 'NoSuchKind'" "dangling:tensor 'ghost'" "duplicate:'perm' appears twice" "oversized:has 1048577 values"; do
+    "$work/make_hostile" tensor_op "${case%%:*}" "$work/tensor-op-${case%%:*}.cnnm"
+    expect_refused "$work/tensor-op-${case%%:*}.cnnm"
+    grep -q -e "${case#*:}" "$work/err.txt" || fail "tensor_op ${case%%:*}: the message lacks \"${case#*:}\": $(cat "$work/err.txt")"
+done
 
 fuzz_seconds=${FUZZ_SECONDS:-30}
 fuzz_cc=${FUZZ_CC:-$(command -v clang || true)}

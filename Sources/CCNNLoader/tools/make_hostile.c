@@ -8,6 +8,12 @@
  *   make_hostile chain N OUT   a valid graph: input x [1, 4], then N Relu nodes chained
  *   make_hostile names OUT     a node whose name and input carry ESC sequences, a bidi override,
  *                              a newline and a C1 control, reading a value nobody defines
+ *   make_hostile tensor_op CASE OUT
+ *                              x [1, 4] -> a Transpose tensor op (perm [1, 0]) -> y: CASE valid is a
+ *                              sound file (loads; the C executor refuses to run it); unknown names
+ *                              kind 'NoSuchKind'; dangling adds a constant operand 'ghost' the table
+ *                              lacks; duplicate gives 'perm' twice; oversized gives 'perm' 2^20 + 1
+ *                              values
  *
  * Built and run by ci-check.sh only (libprotobuf-c, zlib); not part of the library.
  */
@@ -180,13 +186,67 @@ static int chain(long count, const char *path, int hostile_names) {
     return write_model(path, &model, NULL, 0);
 }
 
+static int tensor_op(const char *which, const char *path) {
+    static const uint64_t shape[2] = {1, 4};
+    Cnnconv__V1__ValueInfo *input = value("x", 2, shape);
+    Cnnconv__V1__ValueInfo *output = value("y", 0, NULL);
+    size_t n_perm = strcmp(which, "oversized") == 0 ? ((size_t)1 << 20) + 1 : 2;
+    int64_t *perm = calloc(n_perm, sizeof *perm);
+    if (!perm) return 0;
+    perm[0] = 1;
+    Cnnconv__V1__Ints ints = CNNCONV__V1__INTS__INIT;
+    ints.n_values = n_perm;
+    ints.values = perm;
+    Cnnconv__V1__TensorOpAttribute attributes[2], *attribute_list[2] = {&attributes[0], &attributes[1]};
+    for (int i = 0; i < 2; i++) {
+        Cnnconv__V1__TensorOpAttribute init = CNNCONV__V1__TENSOR_OP_ATTRIBUTE__INIT;
+        attributes[i] = init;
+        attributes[i].name = "perm";
+        attributes[i].value_case = CNNCONV__V1__TENSOR_OP_ATTRIBUTE__VALUE_INTS;
+        attributes[i].ints = &ints;
+    }
+    Cnnconv__V1__TensorOpOperand operands[2], *operand_list[2] = {&operands[0], &operands[1]};
+    for (int i = 0; i < 2; i++) {
+        Cnnconv__V1__TensorOpOperand init = CNNCONV__V1__TENSOR_OP_OPERAND__INIT;
+        operands[i] = init;
+    }
+    operands[1].constant = "ghost";
+    Cnnconv__V1__TensorOp op = CNNCONV__V1__TENSOR_OP__INIT;
+    op.kind = strcmp(which, "unknown") == 0 ? "NoSuchKind" : "Transpose";
+    op.n_attributes = strcmp(which, "duplicate") == 0 ? 2 : 1;
+    op.attributes = attribute_list;
+    op.n_operands = strcmp(which, "dangling") == 0 ? 2 : 1;
+    op.operands = operand_list;
+    static char *x_name[1] = {"x"}, *y_name[1] = {"y"};
+    Cnnconv__V1__Node node = CNNCONV__V1__NODE__INIT, *nodes[1] = {&node};
+    node.name = "t";
+    node.n_inputs = 1;
+    node.inputs = x_name;
+    node.n_outputs = 1;
+    node.outputs = y_name;
+    node.op_case = CNNCONV__V1__NODE__OP_TENSOR_OP;
+    node.tensor_op = &op;
+    Cnnconv__V1__Model model = CNNCONV__V1__MODEL__INIT;
+    model.name = "tensor_op";
+    model.n_inputs = 1;
+    model.inputs = &input;
+    model.n_outputs = 1;
+    model.outputs = &output;
+    model.n_nodes = 1;
+    model.nodes = nodes;
+    int ok = write_model(path, &model, NULL, 0);
+    free(perm);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     int ok = 0;
     if (argc == 3 && strcmp(argv[1], "bomb") == 0) ok = bomb(argv[2]);
     else if (argc == 4 && strcmp(argv[1], "chain") == 0) ok = chain(atol(argv[2]), argv[3], 0);
     else if (argc == 3 && strcmp(argv[1], "names") == 0) ok = chain(3, argv[2], 1);
+    else if (argc == 4 && strcmp(argv[1], "tensor_op") == 0) ok = tensor_op(argv[2], argv[3]);
     else {
-        fprintf(stderr, "usage: make_hostile bomb OUT | chain N OUT | names OUT\n");
+        fprintf(stderr, "usage: make_hostile bomb OUT | chain N OUT | names OUT | tensor_op valid|unknown|dangling|duplicate|oversized OUT\n");
         return 2;
     }
     if (!ok) fprintf(stderr, "make_hostile: cannot write %s\n", argv[argc - 1]);

@@ -34,8 +34,8 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// Element type of a stored tensor or a graph value.
-public nonisolated enum Cnnconv_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_DataType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
   case unspecified // = 0
 
   /// IEEE 754 binary32, little-endian
@@ -48,11 +48,11 @@ public nonisolated enum Cnnconv_V1_DataType: SwiftProtobuf.Enum, Swift.CaseItera
   case bfloat16 // = 3
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .unspecified
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .float32
@@ -62,7 +62,7 @@ public nonisolated enum Cnnconv_V1_DataType: SwiftProtobuf.Enum, Swift.CaseItera
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .unspecified: return 0
     case .float32: return 1
@@ -73,7 +73,7 @@ public nonisolated enum Cnnconv_V1_DataType: SwiftProtobuf.Enum, Swift.CaseItera
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_DataType] = [
+  package static let allCases: [Cnnconv_V1_DataType] = [
     .unspecified,
     .float32,
     .float16,
@@ -83,8 +83,8 @@ public nonisolated enum Cnnconv_V1_DataType: SwiftProtobuf.Enum, Swift.CaseItera
 }
 
 /// How a tensor's bytes are stored in the data section.
-public nonisolated enum Cnnconv_V1_Encoding: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_Encoding: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
 
   /// elements as they are, little-endian
   case raw // = 0
@@ -96,11 +96,11 @@ public nonisolated enum Cnnconv_V1_Encoding: SwiftProtobuf.Enum, Swift.CaseItera
   case shuffleDeflate // = 2
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .raw
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .raw
     case 1: self = .deflate
@@ -109,7 +109,7 @@ public nonisolated enum Cnnconv_V1_Encoding: SwiftProtobuf.Enum, Swift.CaseItera
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .raw: return 0
     case .deflate: return 1
@@ -119,7 +119,7 @@ public nonisolated enum Cnnconv_V1_Encoding: SwiftProtobuf.Enum, Swift.CaseItera
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_Encoding] = [
+  package static let allCases: [Cnnconv_V1_Encoding] = [
     .raw,
     .deflate,
     .shuffleDeflate,
@@ -127,8 +127,8 @@ public nonisolated enum Cnnconv_V1_Encoding: SwiftProtobuf.Enum, Swift.CaseItera
 
 }
 
-public nonisolated enum Cnnconv_V1_DropoutConvention: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_DropoutConvention: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
 
   /// train: scale kept units by 1/(1-rate); inference: identity
   case inverted // = 0
@@ -137,11 +137,11 @@ public nonisolated enum Cnnconv_V1_DropoutConvention: SwiftProtobuf.Enum, Swift.
   case classic // = 1
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .inverted
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .inverted
     case 1: self = .classic
@@ -149,7 +149,7 @@ public nonisolated enum Cnnconv_V1_DropoutConvention: SwiftProtobuf.Enum, Swift.
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .inverted: return 0
     case .classic: return 1
@@ -158,15 +158,15 @@ public nonisolated enum Cnnconv_V1_DropoutConvention: SwiftProtobuf.Enum, Swift.
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_DropoutConvention] = [
+  package static let allCases: [Cnnconv_V1_DropoutConvention] = [
     .inverted,
     .classic,
   ]
 
 }
 
-public nonisolated enum Cnnconv_V1_DropoutGranularity: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_DropoutGranularity: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
 
   /// every element independently
   case element // = 0
@@ -175,11 +175,11 @@ public nonisolated enum Cnnconv_V1_DropoutGranularity: SwiftProtobuf.Enum, Swift
   case channel // = 1
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .element
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .element
     case 1: self = .channel
@@ -187,7 +187,7 @@ public nonisolated enum Cnnconv_V1_DropoutGranularity: SwiftProtobuf.Enum, Swift
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .element: return 0
     case .channel: return 1
@@ -196,24 +196,24 @@ public nonisolated enum Cnnconv_V1_DropoutGranularity: SwiftProtobuf.Enum, Swift
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_DropoutGranularity] = [
+  package static let allCases: [Cnnconv_V1_DropoutGranularity] = [
     .element,
     .channel,
   ]
 
 }
 
-public nonisolated enum Cnnconv_V1_PoolKind: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_PoolKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
   case max // = 0
   case average // = 1
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .max
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .max
     case 1: self = .average
@@ -221,7 +221,7 @@ public nonisolated enum Cnnconv_V1_PoolKind: SwiftProtobuf.Enum, Swift.CaseItera
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .max: return 0
     case .average: return 1
@@ -230,24 +230,24 @@ public nonisolated enum Cnnconv_V1_PoolKind: SwiftProtobuf.Enum, Swift.CaseItera
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_PoolKind] = [
+  package static let allCases: [Cnnconv_V1_PoolKind] = [
     .max,
     .average,
   ]
 
 }
 
-public nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
   case nearest // = 0
   case bilinear // = 1
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .nearest
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .nearest
     case 1: self = .bilinear
@@ -255,7 +255,7 @@ public nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIte
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .nearest: return 0
     case .bilinear: return 1
@@ -264,7 +264,7 @@ public nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIte
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_ResizeMode] = [
+  package static let allCases: [Cnnconv_V1_ResizeMode] = [
     .nearest,
     .bilinear,
   ]
@@ -273,19 +273,19 @@ public nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIte
 
 /// How an output coordinate maps back to an input coordinate (ONNX's
 /// coordinate_transformation_mode).
-public nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
   case halfPixel // = 0
   case asymmetric // = 1
   case alignCorners // = 2
   case pytorchHalfPixel // = 3
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .halfPixel
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .halfPixel
     case 1: self = .asymmetric
@@ -295,7 +295,7 @@ public nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swif
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .halfPixel: return 0
     case .asymmetric: return 1
@@ -306,7 +306,7 @@ public nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swif
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_CoordinateTransform] = [
+  package static let allCases: [Cnnconv_V1_CoordinateTransform] = [
     .halfPixel,
     .asymmetric,
     .alignCorners,
@@ -315,19 +315,19 @@ public nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swif
 
 }
 
-public nonisolated enum Cnnconv_V1_NearestRounding: SwiftProtobuf.Enum, Swift.CaseIterable {
-  public typealias RawValue = Int
+package nonisolated enum Cnnconv_V1_NearestRounding: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
   case floor // = 0
   case roundPreferFloor // = 1
   case roundPreferCeil // = 2
   case ceil // = 3
   case UNRECOGNIZED(Int)
 
-  public init() {
+  package init() {
     self = .floor
   }
 
-  public init?(rawValue: Int) {
+  package init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .floor
     case 1: self = .roundPreferFloor
@@ -337,7 +337,7 @@ public nonisolated enum Cnnconv_V1_NearestRounding: SwiftProtobuf.Enum, Swift.Ca
     }
   }
 
-  public var rawValue: Int {
+  package var rawValue: Int {
     switch self {
     case .floor: return 0
     case .roundPreferFloor: return 1
@@ -348,7 +348,7 @@ public nonisolated enum Cnnconv_V1_NearestRounding: SwiftProtobuf.Enum, Swift.Ca
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  public static let allCases: [Cnnconv_V1_NearestRounding] = [
+  package static let allCases: [Cnnconv_V1_NearestRounding] = [
     .floor,
     .roundPreferFloor,
     .roundPreferCeil,
@@ -358,43 +358,43 @@ public nonisolated enum Cnnconv_V1_NearestRounding: SwiftProtobuf.Enum, Swift.Ca
 }
 
 /// One parameter tensor in the data section.
-public nonisolated struct Cnnconv_V1_TensorEntry: Sendable {
+package nonisolated struct Cnnconv_V1_TensorEntry: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  package var name: String = String()
 
-  public var dtype: Cnnconv_V1_DataType = .unspecified
+  package var dtype: Cnnconv_V1_DataType = .unspecified
 
   /// row-major (C order); empty for a scalar
-  public var dims: [UInt64] = []
+  package var dims: [UInt64] = []
 
   /// from the start of the data section; a multiple of 64
-  public var offset: UInt64 = 0
+  package var offset: UInt64 = 0
 
   /// bytes in the data section, after encoding
-  public var storedLength: UInt64 = 0
+  package var storedLength: UInt64 = 0
 
-  public var encoding: Cnnconv_V1_Encoding = .raw
+  package var encoding: Cnnconv_V1_Encoding = .raw
 
   /// zlib crc32 of the stored_length bytes at offset
-  public var crc32: UInt32 = 0
+  package var crc32: UInt32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// One dimension of a graph value's shape: a fixed size or a symbol ("N", "batch").
-public nonisolated struct Cnnconv_V1_Dimension: Sendable {
+package nonisolated struct Cnnconv_V1_Dimension: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var value: Cnnconv_V1_Dimension.OneOf_Value? = nil
+  package var value: Cnnconv_V1_Dimension.OneOf_Value? = nil
 
-  public var size: UInt64 {
+  package var size: UInt64 {
     get {
       if case .size(let v)? = value {return v}
       return 0
@@ -402,7 +402,7 @@ public nonisolated struct Cnnconv_V1_Dimension: Sendable {
     set {value = .size(newValue)}
   }
 
-  public var symbol: String {
+  package var symbol: String {
     get {
       if case .symbol(let v)? = value {return v}
       return String()
@@ -410,70 +410,70 @@ public nonisolated struct Cnnconv_V1_Dimension: Sendable {
     set {value = .symbol(newValue)}
   }
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public nonisolated enum OneOf_Value: Equatable, Sendable {
+  package nonisolated enum OneOf_Value: Equatable, Sendable {
     case size(UInt64)
     case symbol(String)
 
   }
 
-  public init() {}
+  package init() {}
 }
 
 /// A graph input or output: an activation tensor, NCHW for images, NC for features.
-public nonisolated struct Cnnconv_V1_ValueInfo: Sendable {
+package nonisolated struct Cnnconv_V1_ValueInfo: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  package var name: String = String()
 
-  public var dtype: Cnnconv_V1_DataType = .unspecified
+  package var dtype: Cnnconv_V1_DataType = .unspecified
 
-  public var shape: [Cnnconv_V1_Dimension] = []
+  package var shape: [Cnnconv_V1_Dimension] = []
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Rewrites the weight tensor before use: w = g * v / ||v|| per output channel.
 /// The op's `weight` tensor holds v; `gain` names g, one value per output channel.
-public nonisolated struct Cnnconv_V1_WeightNorm: Sendable {
+package nonisolated struct Cnnconv_V1_WeightNorm: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var gain: String = String()
+  package var gain: String = String()
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Rewrites the weight tensor before use: w = (v - mean(v)) / sqrt(var(v) + epsilon), mean and
 /// (biased) variance taken per output channel.
-public nonisolated struct Cnnconv_V1_WeightStandardization: Sendable {
+package nonisolated struct Cnnconv_V1_WeightStandardization: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var epsilon: Double = 0
+  package var epsilon: Double = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_WeightReparameterization: Sendable {
+package nonisolated struct Cnnconv_V1_WeightReparameterization: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Cnnconv_V1_WeightReparameterization.OneOf_Kind? = nil
+  package var kind: Cnnconv_V1_WeightReparameterization.OneOf_Kind? = nil
 
-  public var weightNorm: Cnnconv_V1_WeightNorm {
+  package var weightNorm: Cnnconv_V1_WeightNorm {
     get {
       if case .weightNorm(let v)? = kind {return v}
       return Cnnconv_V1_WeightNorm()
@@ -481,7 +481,7 @@ public nonisolated struct Cnnconv_V1_WeightReparameterization: Sendable {
     set {kind = .weightNorm(newValue)}
   }
 
-  public var weightStandardization: Cnnconv_V1_WeightStandardization {
+  package var weightStandardization: Cnnconv_V1_WeightStandardization {
     get {
       if case .weightStandardization(let v)? = kind {return v}
       return Cnnconv_V1_WeightStandardization()
@@ -489,554 +489,554 @@ public nonisolated struct Cnnconv_V1_WeightReparameterization: Sendable {
     set {kind = .weightStandardization(newValue)}
   }
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public nonisolated enum OneOf_Kind: Equatable, Sendable {
+  package nonisolated enum OneOf_Kind: Equatable, Sendable {
     case weightNorm(Cnnconv_V1_WeightNorm)
     case weightStandardization(Cnnconv_V1_WeightStandardization)
 
   }
 
-  public init() {}
+  package init() {}
 }
 
 /// Spatial geometry shared by convolutions and pools. Padding may be asymmetric.
-public nonisolated struct Cnnconv_V1_Window2d: Sendable {
+package nonisolated struct Cnnconv_V1_Window2d: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kernelH: UInt32 = 0
+  package var kernelH: UInt32 = 0
 
-  public var kernelW: UInt32 = 0
+  package var kernelW: UInt32 = 0
 
-  public var strideH: UInt32 = 0
+  package var strideH: UInt32 = 0
 
-  public var strideW: UInt32 = 0
+  package var strideW: UInt32 = 0
 
-  public var dilationH: UInt32 = 0
+  package var dilationH: UInt32 = 0
 
-  public var dilationW: UInt32 = 0
+  package var dilationW: UInt32 = 0
 
-  public var padTop: UInt32 = 0
+  package var padTop: UInt32 = 0
 
-  public var padLeft: UInt32 = 0
+  package var padLeft: UInt32 = 0
 
-  public var padBottom: UInt32 = 0
+  package var padBottom: UInt32 = 0
 
-  public var padRight: UInt32 = 0
+  package var padRight: UInt32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// y = conv(x, W) + b. W has shape [out_channels, in_channels / groups, kernel_h, kernel_w].
-public nonisolated struct Cnnconv_V1_Conv2d: Sendable {
+package nonisolated struct Cnnconv_V1_Conv2d: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var weight: String = String()
+  package var weight: String = String()
 
   /// empty: no bias
-  public var bias: String = String()
+  package var bias: String = String()
 
   /// kernel_h/kernel_w repeat W's last two dims
-  public var window: Cnnconv_V1_Window2d {
+  package var window: Cnnconv_V1_Window2d {
     get {_window ?? Cnnconv_V1_Window2d()}
     set {_window = newValue}
   }
   /// Returns true if `window` has been explicitly set.
-  public var hasWindow: Bool {self._window != nil}
+  package var hasWindow: Bool {self._window != nil}
   /// Clears the value of `window`. Subsequent reads from it will return its default value.
-  public mutating func clearWindow() {self._window = nil}
+  package mutating func clearWindow() {self._window = nil}
 
-  public var groups: UInt32 = 0
+  package var groups: UInt32 = 0
 
-  public var reparameterization: Cnnconv_V1_WeightReparameterization {
+  package var reparameterization: Cnnconv_V1_WeightReparameterization {
     get {_reparameterization ?? Cnnconv_V1_WeightReparameterization()}
     set {_reparameterization = newValue}
   }
   /// Returns true if `reparameterization` has been explicitly set.
-  public var hasReparameterization: Bool {self._reparameterization != nil}
+  package var hasReparameterization: Bool {self._reparameterization != nil}
   /// Clears the value of `reparameterization`. Subsequent reads from it will return its default value.
-  public mutating func clearReparameterization() {self._reparameterization = nil}
+  package mutating func clearReparameterization() {self._reparameterization = nil}
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 
   fileprivate var _window: Cnnconv_V1_Window2d? = nil
   fileprivate var _reparameterization: Cnnconv_V1_WeightReparameterization? = nil
 }
 
 /// Transposed convolution. W has shape [in_channels, out_channels / groups, kernel_h, kernel_w].
-public nonisolated struct Cnnconv_V1_ConvTranspose2d: Sendable {
+package nonisolated struct Cnnconv_V1_ConvTranspose2d: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var weight: String = String()
+  package var weight: String = String()
 
-  public var bias: String = String()
+  package var bias: String = String()
 
-  public var window: Cnnconv_V1_Window2d {
+  package var window: Cnnconv_V1_Window2d {
     get {_window ?? Cnnconv_V1_Window2d()}
     set {_window = newValue}
   }
   /// Returns true if `window` has been explicitly set.
-  public var hasWindow: Bool {self._window != nil}
+  package var hasWindow: Bool {self._window != nil}
   /// Clears the value of `window`. Subsequent reads from it will return its default value.
-  public mutating func clearWindow() {self._window = nil}
+  package mutating func clearWindow() {self._window = nil}
 
-  public var groups: UInt32 = 0
+  package var groups: UInt32 = 0
 
-  public var outputPaddingH: UInt32 = 0
+  package var outputPaddingH: UInt32 = 0
 
-  public var outputPaddingW: UInt32 = 0
+  package var outputPaddingW: UInt32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 
   fileprivate var _window: Cnnconv_V1_Window2d? = nil
 }
 
 /// Inference: y = gamma * (x - running_mean) / sqrt(running_variance + epsilon) + beta,
 /// per channel (axis 1). Training: batch statistics, running statistics updated with momentum.
-public nonisolated struct Cnnconv_V1_BatchNorm: Sendable {
+package nonisolated struct Cnnconv_V1_BatchNorm: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// gamma; empty when affine is false
-  public var scale: String = String()
+  package var scale: String = String()
 
   /// beta; empty when affine is false
-  public var bias: String = String()
+  package var bias: String = String()
 
-  public var runningMean: String = String()
+  package var runningMean: String = String()
 
-  public var runningVariance: String = String()
+  package var runningVariance: String = String()
 
-  public var epsilon: Double = 0
+  package var epsilon: Double = 0
 
   /// PyTorch convention: new = (1 - m) * old + m * batch
-  public var momentum: Double = 0
+  package var momentum: Double = 0
 
-  public var affine: Bool = false
+  package var affine: Bool = false
 
-  public var numBatchesTracked: UInt64 = 0
+  package var numBatchesTracked: UInt64 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Dropout: Sendable {
+package nonisolated struct Cnnconv_V1_Dropout: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// probability of dropping, in [0, 1)
-  public var rate: Double = 0
+  package var rate: Double = 0
 
-  public var convention: Cnnconv_V1_DropoutConvention = .inverted
+  package var convention: Cnnconv_V1_DropoutConvention = .inverted
 
-  public var granularity: Cnnconv_V1_DropoutGranularity = .element
+  package var granularity: Cnnconv_V1_DropoutGranularity = .element
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// y = x W^T + b over the last axis. W has shape [out_features, in_features].
-public nonisolated struct Cnnconv_V1_Linear: Sendable {
+package nonisolated struct Cnnconv_V1_Linear: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var weight: String = String()
+  package var weight: String = String()
 
-  public var bias: String = String()
+  package var bias: String = String()
 
-  public var reparameterization: Cnnconv_V1_WeightReparameterization {
+  package var reparameterization: Cnnconv_V1_WeightReparameterization {
     get {_reparameterization ?? Cnnconv_V1_WeightReparameterization()}
     set {_reparameterization = newValue}
   }
   /// Returns true if `reparameterization` has been explicitly set.
-  public var hasReparameterization: Bool {self._reparameterization != nil}
+  package var hasReparameterization: Bool {self._reparameterization != nil}
   /// Clears the value of `reparameterization`. Subsequent reads from it will return its default value.
-  public mutating func clearReparameterization() {self._reparameterization = nil}
+  package mutating func clearReparameterization() {self._reparameterization = nil}
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 
   fileprivate var _reparameterization: Cnnconv_V1_WeightReparameterization? = nil
 }
 
-public nonisolated struct Cnnconv_V1_Relu: Sendable {
+package nonisolated struct Cnnconv_V1_Relu: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Clip: Sendable {
+package nonisolated struct Cnnconv_V1_Clip: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var min: Float = 0
+  package var min: Float = 0
 
-  public var max: Float = 0
+  package var max: Float = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_LeakyRelu: Sendable {
+package nonisolated struct Cnnconv_V1_LeakyRelu: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var alpha: Float = 0
+  package var alpha: Float = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Sigmoid: Sendable {
+package nonisolated struct Cnnconv_V1_Sigmoid: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Tanh: Sendable {
+package nonisolated struct Cnnconv_V1_Tanh: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_HardSigmoid: Sendable {
+package nonisolated struct Cnnconv_V1_HardSigmoid: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var alpha: Float = 0
+  package var alpha: Float = 0
 
-  public var beta: Float = 0
+  package var beta: Float = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_HardSwish: Sendable {
+package nonisolated struct Cnnconv_V1_HardSwish: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Silu: Sendable {
+package nonisolated struct Cnnconv_V1_Silu: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Identity: Sendable {
+package nonisolated struct Cnnconv_V1_Identity: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Pool2d: Sendable {
+package nonisolated struct Cnnconv_V1_Pool2d: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Cnnconv_V1_PoolKind = .max
+  package var kind: Cnnconv_V1_PoolKind = .max
 
-  public var window: Cnnconv_V1_Window2d {
+  package var window: Cnnconv_V1_Window2d {
     get {_window ?? Cnnconv_V1_Window2d()}
     set {_window = newValue}
   }
   /// Returns true if `window` has been explicitly set.
-  public var hasWindow: Bool {self._window != nil}
+  package var hasWindow: Bool {self._window != nil}
   /// Clears the value of `window`. Subsequent reads from it will return its default value.
-  public mutating func clearWindow() {self._window = nil}
+  package mutating func clearWindow() {self._window = nil}
 
-  public var ceilMode: Bool = false
+  package var ceilMode: Bool = false
 
   /// average pools only
-  public var countIncludePad: Bool = false
+  package var countIncludePad: Bool = false
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 
   fileprivate var _window: Cnnconv_V1_Window2d? = nil
 }
 
-public nonisolated struct Cnnconv_V1_GlobalPool: Sendable {
+package nonisolated struct Cnnconv_V1_GlobalPool: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Cnnconv_V1_PoolKind = .max
+  package var kind: Cnnconv_V1_PoolKind = .max
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Collapses axes [axis, rank) into one.
-public nonisolated struct Cnnconv_V1_Flatten: Sendable {
+package nonisolated struct Cnnconv_V1_Flatten: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var axis: Int32 = 0
+  package var axis: Int32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Element-wise sum of two or more inputs of the same shape.
-public nonisolated struct Cnnconv_V1_Add: Sendable {
+package nonisolated struct Cnnconv_V1_Add: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Element-wise product of two inputs; the second may be [N, C, 1, 1] against [N, C, H, W]
 /// (squeeze-and-excitation).
-public nonisolated struct Cnnconv_V1_Mul: Sendable {
+package nonisolated struct Cnnconv_V1_Mul: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Concat: Sendable {
+package nonisolated struct Cnnconv_V1_Concat: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var axis: Int32 = 0
+  package var axis: Int32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Softmax: Sendable {
+package nonisolated struct Cnnconv_V1_Softmax: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var axis: Int32 = 0
+  package var axis: Int32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// y = scale * x + shift, per channel (axis 1).
-public nonisolated struct Cnnconv_V1_Affine: Sendable {
+package nonisolated struct Cnnconv_V1_Affine: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var scale: String = String()
+  package var scale: String = String()
 
-  public var shift: String = String()
+  package var shift: String = String()
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Normalizes over axes [axis, rank); scale and bias have the shape of those axes.
-public nonisolated struct Cnnconv_V1_LayerNorm: Sendable {
+package nonisolated struct Cnnconv_V1_LayerNorm: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var scale: String = String()
+  package var scale: String = String()
 
-  public var bias: String = String()
+  package var bias: String = String()
 
-  public var epsilon: Double = 0
+  package var epsilon: Double = 0
 
-  public var axis: Int32 = 0
+  package var axis: Int32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_GroupNorm: Sendable {
+package nonisolated struct Cnnconv_V1_GroupNorm: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var numGroups: UInt32 = 0
+  package var numGroups: UInt32 = 0
 
   /// per channel; empty: none
-  public var scale: String = String()
+  package var scale: String = String()
 
-  public var bias: String = String()
+  package var bias: String = String()
 
-  public var epsilon: Double = 0
+  package var epsilon: Double = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_InstanceNorm: Sendable {
+package nonisolated struct Cnnconv_V1_InstanceNorm: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// per channel; empty: none
-  public var scale: String = String()
+  package var scale: String = String()
 
-  public var bias: String = String()
+  package var bias: String = String()
 
-  public var epsilon: Double = 0
+  package var epsilon: Double = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Local response normalization across channels, as in AlexNet and ONNX's LRN:
 /// y = x / (bias + alpha / size * sum(x^2 over size neighbouring channels))^beta
-public nonisolated struct Cnnconv_V1_Lrn: Sendable {
+package nonisolated struct Cnnconv_V1_Lrn: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var size: UInt32 = 0
+  package var size: UInt32 = 0
 
-  public var alpha: Float = 0
+  package var alpha: Float = 0
 
-  public var beta: Float = 0
+  package var beta: Float = 0
 
-  public var bias: Float = 0
+  package var bias: Float = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Splits channels into `groups` groups and transposes (ShuffleNet).
-public nonisolated struct Cnnconv_V1_ChannelShuffle: Sendable {
+package nonisolated struct Cnnconv_V1_ChannelShuffle: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var groups: UInt32 = 0
+  package var groups: UInt32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// Spatial resize of NCHW by scale factors; output size is floor(input * scale).
-public nonisolated struct Cnnconv_V1_Resize: Sendable {
+package nonisolated struct Cnnconv_V1_Resize: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var mode: Cnnconv_V1_ResizeMode = .nearest
+  package var mode: Cnnconv_V1_ResizeMode = .nearest
 
-  public var scaleH: Double = 0
+  package var scaleH: Double = 0
 
-  public var scaleW: Double = 0
+  package var scaleW: Double = 0
 
-  public var coordinateTransform: Cnnconv_V1_CoordinateTransform = .halfPixel
+  package var coordinateTransform: Cnnconv_V1_CoordinateTransform = .halfPixel
 
-  public var nearestRounding: Cnnconv_V1_NearestRounding = .floor
+  package var nearestRounding: Cnnconv_V1_NearestRounding = .floor
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// An attribute of a TensorOp. Integer lists that ONNX passes as input tensors (Slice starts,
 /// Reshape's target shape, Gather's indices) are attributes here.
-public nonisolated struct Cnnconv_V1_Ints: Sendable {
+package nonisolated struct Cnnconv_V1_Ints: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var values: [Int64] = []
+  package var values: [Int64] = []
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Doubles: Sendable {
+package nonisolated struct Cnnconv_V1_Doubles: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var values: [Double] = []
+  package var values: [Double] = []
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
+package nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  package var name: String = String()
 
-  public var value: Cnnconv_V1_TensorOpAttribute.OneOf_Value? = nil
+  package var value: Cnnconv_V1_TensorOpAttribute.OneOf_Value? = nil
 
-  public var int: Int64 {
+  package var int: Int64 {
     get {
       if case .int(let v)? = value {return v}
       return 0
@@ -1044,7 +1044,7 @@ public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
     set {value = .int(newValue)}
   }
 
-  public var ints: Cnnconv_V1_Ints {
+  package var ints: Cnnconv_V1_Ints {
     get {
       if case .ints(let v)? = value {return v}
       return Cnnconv_V1_Ints()
@@ -1052,7 +1052,7 @@ public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
     set {value = .ints(newValue)}
   }
 
-  public var float: Double {
+  package var float: Double {
     get {
       if case .float(let v)? = value {return v}
       return 0
@@ -1060,7 +1060,7 @@ public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
     set {value = .float(newValue)}
   }
 
-  public var floats: Cnnconv_V1_Doubles {
+  package var floats: Cnnconv_V1_Doubles {
     get {
       if case .floats(let v)? = value {return v}
       return Cnnconv_V1_Doubles()
@@ -1068,7 +1068,7 @@ public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
     set {value = .floats(newValue)}
   }
 
-  public var string: String {
+  package var string: String {
     get {
       if case .string(let v)? = value {return v}
       return String()
@@ -1076,9 +1076,9 @@ public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
     set {value = .string(newValue)}
   }
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public nonisolated enum OneOf_Value: Equatable, Sendable {
+  package nonisolated enum OneOf_Value: Equatable, Sendable {
     case int(Int64)
     case ints(Cnnconv_V1_Ints)
     case float(Double)
@@ -1087,70 +1087,70 @@ public nonisolated struct Cnnconv_V1_TensorOpAttribute: Sendable {
 
   }
 
-  public init() {}
+  package init() {}
 }
 
 /// One operand of a TensorOp, in operand order: empty `constant` takes the node's next input;
 /// otherwise the name of a tensor the op carries as a constant.
-public nonisolated struct Cnnconv_V1_TensorOpOperand: Sendable {
+package nonisolated struct Cnnconv_V1_TensorOpOperand: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var constant: String = String()
+  package var constant: String = String()
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 /// A general tensor operation (Slice, Reshape, MatMul, broadcasting Add, ...). `kind` names its
 /// definition; FORMAT.md lists every kind with its attributes and operands. A reader that does
 /// not know a kind refuses the node naming it.
-public nonisolated struct Cnnconv_V1_TensorOp: Sendable {
+package nonisolated struct Cnnconv_V1_TensorOp: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: String = String()
+  package var kind: String = String()
 
   /// sorted by name, each name once
-  public var attributes: [Cnnconv_V1_TensorOpAttribute] = []
+  package var attributes: [Cnnconv_V1_TensorOpAttribute] = []
 
-  public var operands: [Cnnconv_V1_TensorOpOperand] = []
+  package var operands: [Cnnconv_V1_TensorOpOperand] = []
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
-public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
+package nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String {
+  package var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
   }
 
   /// activation values, by name
-  public var inputs: [String] {
+  package var inputs: [String] {
     get {_storage._inputs}
     set {_uniqueStorage()._inputs = newValue}
   }
 
-  public var outputs: [String] {
+  package var outputs: [String] {
     get {_storage._outputs}
     set {_uniqueStorage()._outputs = newValue}
   }
 
-  public var op: OneOf_Op? {
+  package var op: OneOf_Op? {
     get {return _storage._op}
     set {_uniqueStorage()._op = newValue}
   }
 
-  public var conv2D: Cnnconv_V1_Conv2d {
+  package var conv2D: Cnnconv_V1_Conv2d {
     get {
       if case .conv2D(let v)? = _storage._op {return v}
       return Cnnconv_V1_Conv2d()
@@ -1158,7 +1158,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .conv2D(newValue)}
   }
 
-  public var convTranspose2D: Cnnconv_V1_ConvTranspose2d {
+  package var convTranspose2D: Cnnconv_V1_ConvTranspose2d {
     get {
       if case .convTranspose2D(let v)? = _storage._op {return v}
       return Cnnconv_V1_ConvTranspose2d()
@@ -1166,7 +1166,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .convTranspose2D(newValue)}
   }
 
-  public var batchNorm: Cnnconv_V1_BatchNorm {
+  package var batchNorm: Cnnconv_V1_BatchNorm {
     get {
       if case .batchNorm(let v)? = _storage._op {return v}
       return Cnnconv_V1_BatchNorm()
@@ -1174,7 +1174,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .batchNorm(newValue)}
   }
 
-  public var dropout: Cnnconv_V1_Dropout {
+  package var dropout: Cnnconv_V1_Dropout {
     get {
       if case .dropout(let v)? = _storage._op {return v}
       return Cnnconv_V1_Dropout()
@@ -1182,7 +1182,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .dropout(newValue)}
   }
 
-  public var linear: Cnnconv_V1_Linear {
+  package var linear: Cnnconv_V1_Linear {
     get {
       if case .linear(let v)? = _storage._op {return v}
       return Cnnconv_V1_Linear()
@@ -1190,7 +1190,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .linear(newValue)}
   }
 
-  public var relu: Cnnconv_V1_Relu {
+  package var relu: Cnnconv_V1_Relu {
     get {
       if case .relu(let v)? = _storage._op {return v}
       return Cnnconv_V1_Relu()
@@ -1198,7 +1198,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .relu(newValue)}
   }
 
-  public var clip: Cnnconv_V1_Clip {
+  package var clip: Cnnconv_V1_Clip {
     get {
       if case .clip(let v)? = _storage._op {return v}
       return Cnnconv_V1_Clip()
@@ -1206,7 +1206,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .clip(newValue)}
   }
 
-  public var leakyRelu: Cnnconv_V1_LeakyRelu {
+  package var leakyRelu: Cnnconv_V1_LeakyRelu {
     get {
       if case .leakyRelu(let v)? = _storage._op {return v}
       return Cnnconv_V1_LeakyRelu()
@@ -1214,7 +1214,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .leakyRelu(newValue)}
   }
 
-  public var sigmoid: Cnnconv_V1_Sigmoid {
+  package var sigmoid: Cnnconv_V1_Sigmoid {
     get {
       if case .sigmoid(let v)? = _storage._op {return v}
       return Cnnconv_V1_Sigmoid()
@@ -1222,7 +1222,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .sigmoid(newValue)}
   }
 
-  public var tanh: Cnnconv_V1_Tanh {
+  package var tanh: Cnnconv_V1_Tanh {
     get {
       if case .tanh(let v)? = _storage._op {return v}
       return Cnnconv_V1_Tanh()
@@ -1230,7 +1230,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .tanh(newValue)}
   }
 
-  public var hardSigmoid: Cnnconv_V1_HardSigmoid {
+  package var hardSigmoid: Cnnconv_V1_HardSigmoid {
     get {
       if case .hardSigmoid(let v)? = _storage._op {return v}
       return Cnnconv_V1_HardSigmoid()
@@ -1238,7 +1238,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .hardSigmoid(newValue)}
   }
 
-  public var hardSwish: Cnnconv_V1_HardSwish {
+  package var hardSwish: Cnnconv_V1_HardSwish {
     get {
       if case .hardSwish(let v)? = _storage._op {return v}
       return Cnnconv_V1_HardSwish()
@@ -1246,7 +1246,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .hardSwish(newValue)}
   }
 
-  public var silu: Cnnconv_V1_Silu {
+  package var silu: Cnnconv_V1_Silu {
     get {
       if case .silu(let v)? = _storage._op {return v}
       return Cnnconv_V1_Silu()
@@ -1254,7 +1254,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .silu(newValue)}
   }
 
-  public var pool2D: Cnnconv_V1_Pool2d {
+  package var pool2D: Cnnconv_V1_Pool2d {
     get {
       if case .pool2D(let v)? = _storage._op {return v}
       return Cnnconv_V1_Pool2d()
@@ -1262,7 +1262,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .pool2D(newValue)}
   }
 
-  public var globalPool: Cnnconv_V1_GlobalPool {
+  package var globalPool: Cnnconv_V1_GlobalPool {
     get {
       if case .globalPool(let v)? = _storage._op {return v}
       return Cnnconv_V1_GlobalPool()
@@ -1270,7 +1270,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .globalPool(newValue)}
   }
 
-  public var flatten: Cnnconv_V1_Flatten {
+  package var flatten: Cnnconv_V1_Flatten {
     get {
       if case .flatten(let v)? = _storage._op {return v}
       return Cnnconv_V1_Flatten()
@@ -1278,7 +1278,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .flatten(newValue)}
   }
 
-  public var add: Cnnconv_V1_Add {
+  package var add: Cnnconv_V1_Add {
     get {
       if case .add(let v)? = _storage._op {return v}
       return Cnnconv_V1_Add()
@@ -1286,7 +1286,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .add(newValue)}
   }
 
-  public var mul: Cnnconv_V1_Mul {
+  package var mul: Cnnconv_V1_Mul {
     get {
       if case .mul(let v)? = _storage._op {return v}
       return Cnnconv_V1_Mul()
@@ -1294,7 +1294,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .mul(newValue)}
   }
 
-  public var concat: Cnnconv_V1_Concat {
+  package var concat: Cnnconv_V1_Concat {
     get {
       if case .concat(let v)? = _storage._op {return v}
       return Cnnconv_V1_Concat()
@@ -1302,7 +1302,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .concat(newValue)}
   }
 
-  public var softmax: Cnnconv_V1_Softmax {
+  package var softmax: Cnnconv_V1_Softmax {
     get {
       if case .softmax(let v)? = _storage._op {return v}
       return Cnnconv_V1_Softmax()
@@ -1310,7 +1310,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .softmax(newValue)}
   }
 
-  public var affine: Cnnconv_V1_Affine {
+  package var affine: Cnnconv_V1_Affine {
     get {
       if case .affine(let v)? = _storage._op {return v}
       return Cnnconv_V1_Affine()
@@ -1318,7 +1318,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .affine(newValue)}
   }
 
-  public var layerNorm: Cnnconv_V1_LayerNorm {
+  package var layerNorm: Cnnconv_V1_LayerNorm {
     get {
       if case .layerNorm(let v)? = _storage._op {return v}
       return Cnnconv_V1_LayerNorm()
@@ -1326,7 +1326,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .layerNorm(newValue)}
   }
 
-  public var groupNorm: Cnnconv_V1_GroupNorm {
+  package var groupNorm: Cnnconv_V1_GroupNorm {
     get {
       if case .groupNorm(let v)? = _storage._op {return v}
       return Cnnconv_V1_GroupNorm()
@@ -1334,7 +1334,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .groupNorm(newValue)}
   }
 
-  public var instanceNorm: Cnnconv_V1_InstanceNorm {
+  package var instanceNorm: Cnnconv_V1_InstanceNorm {
     get {
       if case .instanceNorm(let v)? = _storage._op {return v}
       return Cnnconv_V1_InstanceNorm()
@@ -1342,7 +1342,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .instanceNorm(newValue)}
   }
 
-  public var lrn: Cnnconv_V1_Lrn {
+  package var lrn: Cnnconv_V1_Lrn {
     get {
       if case .lrn(let v)? = _storage._op {return v}
       return Cnnconv_V1_Lrn()
@@ -1350,7 +1350,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .lrn(newValue)}
   }
 
-  public var channelShuffle: Cnnconv_V1_ChannelShuffle {
+  package var channelShuffle: Cnnconv_V1_ChannelShuffle {
     get {
       if case .channelShuffle(let v)? = _storage._op {return v}
       return Cnnconv_V1_ChannelShuffle()
@@ -1358,7 +1358,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .channelShuffle(newValue)}
   }
 
-  public var resize: Cnnconv_V1_Resize {
+  package var resize: Cnnconv_V1_Resize {
     get {
       if case .resize(let v)? = _storage._op {return v}
       return Cnnconv_V1_Resize()
@@ -1366,7 +1366,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .resize(newValue)}
   }
 
-  public var identity: Cnnconv_V1_Identity {
+  package var identity: Cnnconv_V1_Identity {
     get {
       if case .identity(let v)? = _storage._op {return v}
       return Cnnconv_V1_Identity()
@@ -1374,7 +1374,7 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .identity(newValue)}
   }
 
-  public var tensorOp: Cnnconv_V1_TensorOp {
+  package var tensorOp: Cnnconv_V1_TensorOp {
     get {
       if case .tensorOp(let v)? = _storage._op {return v}
       return Cnnconv_V1_TensorOp()
@@ -1382,9 +1382,9 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
     set {_uniqueStorage()._op = .tensorOp(newValue)}
   }
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public nonisolated enum OneOf_Op: Equatable, Sendable {
+  package nonisolated enum OneOf_Op: Equatable, Sendable {
     case conv2D(Cnnconv_V1_Conv2d)
     case convTranspose2D(Cnnconv_V1_ConvTranspose2d)
     case batchNorm(Cnnconv_V1_BatchNorm)
@@ -1417,39 +1417,39 @@ public nonisolated struct Cnnconv_V1_Node: @unchecked Sendable {
 
   }
 
-  public init() {}
+  package init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Cnnconv_V1_Model: Sendable {
+package nonisolated struct Cnnconv_V1_Model: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  package var name: String = String()
 
   /// "cnnconv 0.1.0", or the tool that wrote the file
-  public var producer: String = String()
+  package var producer: String = String()
 
-  public var metadata: Dictionary<String,String> = [:]
+  package var metadata: Dictionary<String,String> = [:]
 
-  public var inputs: [Cnnconv_V1_ValueInfo] = []
+  package var inputs: [Cnnconv_V1_ValueInfo] = []
 
-  public var outputs: [Cnnconv_V1_ValueInfo] = []
+  package var outputs: [Cnnconv_V1_ValueInfo] = []
 
   /// in topological order
-  public var nodes: [Cnnconv_V1_Node] = []
+  package var nodes: [Cnnconv_V1_Node] = []
 
   /// ordered by offset
-  public var tensors: [Cnnconv_V1_TensorEntry] = []
+  package var tensors: [Cnnconv_V1_TensorEntry] = []
 
   /// names of the rewrites applied, in order ("fold-batchnorm")
-  public var appliedPasses: [String] = []
+  package var appliedPasses: [String] = []
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  package init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1457,42 +1457,42 @@ public nonisolated struct Cnnconv_V1_Model: Sendable {
 fileprivate nonisolated let _protobuf_package = "cnnconv.v1"
 
 nonisolated extension Cnnconv_V1_DataType: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATA_TYPE_UNSPECIFIED\0\u{1}DATA_TYPE_FLOAT32\0\u{1}DATA_TYPE_FLOAT16\0\u{1}DATA_TYPE_BFLOAT16\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATA_TYPE_UNSPECIFIED\0\u{1}DATA_TYPE_FLOAT32\0\u{1}DATA_TYPE_FLOAT16\0\u{1}DATA_TYPE_BFLOAT16\0")
 }
 
 nonisolated extension Cnnconv_V1_Encoding: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENCODING_RAW\0\u{1}ENCODING_DEFLATE\0\u{1}ENCODING_SHUFFLE_DEFLATE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ENCODING_RAW\0\u{1}ENCODING_DEFLATE\0\u{1}ENCODING_SHUFFLE_DEFLATE\0")
 }
 
 nonisolated extension Cnnconv_V1_DropoutConvention: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DROPOUT_CONVENTION_INVERTED\0\u{1}DROPOUT_CONVENTION_CLASSIC\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DROPOUT_CONVENTION_INVERTED\0\u{1}DROPOUT_CONVENTION_CLASSIC\0")
 }
 
 nonisolated extension Cnnconv_V1_DropoutGranularity: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DROPOUT_GRANULARITY_ELEMENT\0\u{1}DROPOUT_GRANULARITY_CHANNEL\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DROPOUT_GRANULARITY_ELEMENT\0\u{1}DROPOUT_GRANULARITY_CHANNEL\0")
 }
 
 nonisolated extension Cnnconv_V1_PoolKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0POOL_KIND_MAX\0\u{1}POOL_KIND_AVERAGE\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0POOL_KIND_MAX\0\u{1}POOL_KIND_AVERAGE\0")
 }
 
 nonisolated extension Cnnconv_V1_ResizeMode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RESIZE_MODE_NEAREST\0\u{1}RESIZE_MODE_BILINEAR\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RESIZE_MODE_NEAREST\0\u{1}RESIZE_MODE_BILINEAR\0")
 }
 
 nonisolated extension Cnnconv_V1_CoordinateTransform: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COORDINATE_TRANSFORM_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_ASYMMETRIC\0\u{1}COORDINATE_TRANSFORM_ALIGN_CORNERS\0\u{1}COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COORDINATE_TRANSFORM_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_ASYMMETRIC\0\u{1}COORDINATE_TRANSFORM_ALIGN_CORNERS\0\u{1}COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL\0")
 }
 
 nonisolated extension Cnnconv_V1_NearestRounding: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NEAREST_ROUNDING_FLOOR\0\u{1}NEAREST_ROUNDING_ROUND_PREFER_FLOOR\0\u{1}NEAREST_ROUNDING_ROUND_PREFER_CEIL\0\u{1}NEAREST_ROUNDING_CEIL\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NEAREST_ROUNDING_FLOOR\0\u{1}NEAREST_ROUNDING_ROUND_PREFER_FLOOR\0\u{1}NEAREST_ROUNDING_ROUND_PREFER_CEIL\0\u{1}NEAREST_ROUNDING_CEIL\0")
 }
 
 nonisolated extension Cnnconv_V1_TensorEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TensorEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dtype\0\u{1}dims\0\u{1}offset\0\u{3}stored_length\0\u{1}encoding\0\u{1}crc32\0")
+  package static let protoMessageName: String = _protobuf_package + ".TensorEntry"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dtype\0\u{1}dims\0\u{1}offset\0\u{3}stored_length\0\u{1}encoding\0\u{1}crc32\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1510,7 +1510,7 @@ nonisolated extension Cnnconv_V1_TensorEntry: SwiftProtobuf.Message, SwiftProtob
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -1535,7 +1535,7 @@ nonisolated extension Cnnconv_V1_TensorEntry: SwiftProtobuf.Message, SwiftProtob
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_TensorEntry, rhs: Cnnconv_V1_TensorEntry) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_TensorEntry, rhs: Cnnconv_V1_TensorEntry) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.dtype != rhs.dtype {return false}
     if lhs.dims != rhs.dims {return false}
@@ -1549,10 +1549,10 @@ nonisolated extension Cnnconv_V1_TensorEntry: SwiftProtobuf.Message, SwiftProtob
 }
 
 nonisolated extension Cnnconv_V1_Dimension: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Dimension"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}symbol\0")
+  package static let protoMessageName: String = _protobuf_package + ".Dimension"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}symbol\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1579,7 +1579,7 @@ nonisolated extension Cnnconv_V1_Dimension: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1598,7 +1598,7 @@ nonisolated extension Cnnconv_V1_Dimension: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Dimension, rhs: Cnnconv_V1_Dimension) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Dimension, rhs: Cnnconv_V1_Dimension) -> Bool {
     if lhs.value != rhs.value {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1606,10 +1606,10 @@ nonisolated extension Cnnconv_V1_Dimension: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Cnnconv_V1_ValueInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ValueInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dtype\0\u{1}shape\0")
+  package static let protoMessageName: String = _protobuf_package + ".ValueInfo"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}dtype\0\u{1}shape\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1623,7 +1623,7 @@ nonisolated extension Cnnconv_V1_ValueInfo: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -1636,7 +1636,7 @@ nonisolated extension Cnnconv_V1_ValueInfo: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_ValueInfo, rhs: Cnnconv_V1_ValueInfo) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_ValueInfo, rhs: Cnnconv_V1_ValueInfo) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.dtype != rhs.dtype {return false}
     if lhs.shape != rhs.shape {return false}
@@ -1646,10 +1646,10 @@ nonisolated extension Cnnconv_V1_ValueInfo: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Cnnconv_V1_WeightNorm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".WeightNorm"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}gain\0")
+  package static let protoMessageName: String = _protobuf_package + ".WeightNorm"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}gain\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1661,14 +1661,14 @@ nonisolated extension Cnnconv_V1_WeightNorm: SwiftProtobuf.Message, SwiftProtobu
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.gain.isEmpty {
       try visitor.visitSingularStringField(value: self.gain, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_WeightNorm, rhs: Cnnconv_V1_WeightNorm) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_WeightNorm, rhs: Cnnconv_V1_WeightNorm) -> Bool {
     if lhs.gain != rhs.gain {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1676,10 +1676,10 @@ nonisolated extension Cnnconv_V1_WeightNorm: SwiftProtobuf.Message, SwiftProtobu
 }
 
 nonisolated extension Cnnconv_V1_WeightStandardization: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".WeightStandardization"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epsilon\0")
+  package static let protoMessageName: String = _protobuf_package + ".WeightStandardization"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epsilon\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1691,14 +1691,14 @@ nonisolated extension Cnnconv_V1_WeightStandardization: SwiftProtobuf.Message, S
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.epsilon.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.epsilon, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_WeightStandardization, rhs: Cnnconv_V1_WeightStandardization) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_WeightStandardization, rhs: Cnnconv_V1_WeightStandardization) -> Bool {
     if lhs.epsilon != rhs.epsilon {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1706,10 +1706,10 @@ nonisolated extension Cnnconv_V1_WeightStandardization: SwiftProtobuf.Message, S
 }
 
 nonisolated extension Cnnconv_V1_WeightReparameterization: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".WeightReparameterization"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}weight_norm\0\u{3}weight_standardization\0")
+  package static let protoMessageName: String = _protobuf_package + ".WeightReparameterization"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}weight_norm\0\u{3}weight_standardization\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1746,7 +1746,7 @@ nonisolated extension Cnnconv_V1_WeightReparameterization: SwiftProtobuf.Message
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1765,7 +1765,7 @@ nonisolated extension Cnnconv_V1_WeightReparameterization: SwiftProtobuf.Message
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_WeightReparameterization, rhs: Cnnconv_V1_WeightReparameterization) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_WeightReparameterization, rhs: Cnnconv_V1_WeightReparameterization) -> Bool {
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1773,10 +1773,10 @@ nonisolated extension Cnnconv_V1_WeightReparameterization: SwiftProtobuf.Message
 }
 
 nonisolated extension Cnnconv_V1_Window2d: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Window2d"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}kernel_h\0\u{3}kernel_w\0\u{3}stride_h\0\u{3}stride_w\0\u{3}dilation_h\0\u{3}dilation_w\0\u{3}pad_top\0\u{3}pad_left\0\u{3}pad_bottom\0\u{3}pad_right\0")
+  package static let protoMessageName: String = _protobuf_package + ".Window2d"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}kernel_h\0\u{3}kernel_w\0\u{3}stride_h\0\u{3}stride_w\0\u{3}dilation_h\0\u{3}dilation_w\0\u{3}pad_top\0\u{3}pad_left\0\u{3}pad_bottom\0\u{3}pad_right\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1797,7 +1797,7 @@ nonisolated extension Cnnconv_V1_Window2d: SwiftProtobuf.Message, SwiftProtobuf.
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.kernelH != 0 {
       try visitor.visitSingularUInt32Field(value: self.kernelH, fieldNumber: 1)
     }
@@ -1831,7 +1831,7 @@ nonisolated extension Cnnconv_V1_Window2d: SwiftProtobuf.Message, SwiftProtobuf.
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Window2d, rhs: Cnnconv_V1_Window2d) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Window2d, rhs: Cnnconv_V1_Window2d) -> Bool {
     if lhs.kernelH != rhs.kernelH {return false}
     if lhs.kernelW != rhs.kernelW {return false}
     if lhs.strideH != rhs.strideH {return false}
@@ -1848,10 +1848,10 @@ nonisolated extension Cnnconv_V1_Window2d: SwiftProtobuf.Message, SwiftProtobuf.
 }
 
 nonisolated extension Cnnconv_V1_Conv2d: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Conv2d"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weight\0\u{1}bias\0\u{1}window\0\u{1}groups\0\u{1}reparameterization\0")
+  package static let protoMessageName: String = _protobuf_package + ".Conv2d"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weight\0\u{1}bias\0\u{1}window\0\u{1}groups\0\u{1}reparameterization\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1867,7 +1867,7 @@ nonisolated extension Cnnconv_V1_Conv2d: SwiftProtobuf.Message, SwiftProtobuf._M
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1890,7 +1890,7 @@ nonisolated extension Cnnconv_V1_Conv2d: SwiftProtobuf.Message, SwiftProtobuf._M
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Conv2d, rhs: Cnnconv_V1_Conv2d) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Conv2d, rhs: Cnnconv_V1_Conv2d) -> Bool {
     if lhs.weight != rhs.weight {return false}
     if lhs.bias != rhs.bias {return false}
     if lhs._window != rhs._window {return false}
@@ -1902,10 +1902,10 @@ nonisolated extension Cnnconv_V1_Conv2d: SwiftProtobuf.Message, SwiftProtobuf._M
 }
 
 nonisolated extension Cnnconv_V1_ConvTranspose2d: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ConvTranspose2d"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weight\0\u{1}bias\0\u{1}window\0\u{1}groups\0\u{3}output_padding_h\0\u{3}output_padding_w\0")
+  package static let protoMessageName: String = _protobuf_package + ".ConvTranspose2d"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weight\0\u{1}bias\0\u{1}window\0\u{1}groups\0\u{3}output_padding_h\0\u{3}output_padding_w\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1922,7 +1922,7 @@ nonisolated extension Cnnconv_V1_ConvTranspose2d: SwiftProtobuf.Message, SwiftPr
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -1948,7 +1948,7 @@ nonisolated extension Cnnconv_V1_ConvTranspose2d: SwiftProtobuf.Message, SwiftPr
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_ConvTranspose2d, rhs: Cnnconv_V1_ConvTranspose2d) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_ConvTranspose2d, rhs: Cnnconv_V1_ConvTranspose2d) -> Bool {
     if lhs.weight != rhs.weight {return false}
     if lhs.bias != rhs.bias {return false}
     if lhs._window != rhs._window {return false}
@@ -1961,10 +1961,10 @@ nonisolated extension Cnnconv_V1_ConvTranspose2d: SwiftProtobuf.Message, SwiftPr
 }
 
 nonisolated extension Cnnconv_V1_BatchNorm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".BatchNorm"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}bias\0\u{3}running_mean\0\u{3}running_variance\0\u{1}epsilon\0\u{1}momentum\0\u{1}affine\0\u{3}num_batches_tracked\0")
+  package static let protoMessageName: String = _protobuf_package + ".BatchNorm"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}bias\0\u{3}running_mean\0\u{3}running_variance\0\u{1}epsilon\0\u{1}momentum\0\u{1}affine\0\u{3}num_batches_tracked\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -1983,7 +1983,7 @@ nonisolated extension Cnnconv_V1_BatchNorm: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.scale.isEmpty {
       try visitor.visitSingularStringField(value: self.scale, fieldNumber: 1)
     }
@@ -2011,7 +2011,7 @@ nonisolated extension Cnnconv_V1_BatchNorm: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_BatchNorm, rhs: Cnnconv_V1_BatchNorm) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_BatchNorm, rhs: Cnnconv_V1_BatchNorm) -> Bool {
     if lhs.scale != rhs.scale {return false}
     if lhs.bias != rhs.bias {return false}
     if lhs.runningMean != rhs.runningMean {return false}
@@ -2026,10 +2026,10 @@ nonisolated extension Cnnconv_V1_BatchNorm: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Cnnconv_V1_Dropout: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Dropout"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rate\0\u{1}convention\0\u{1}granularity\0")
+  package static let protoMessageName: String = _protobuf_package + ".Dropout"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rate\0\u{1}convention\0\u{1}granularity\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2043,7 +2043,7 @@ nonisolated extension Cnnconv_V1_Dropout: SwiftProtobuf.Message, SwiftProtobuf._
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.rate.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.rate, fieldNumber: 1)
     }
@@ -2056,7 +2056,7 @@ nonisolated extension Cnnconv_V1_Dropout: SwiftProtobuf.Message, SwiftProtobuf._
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Dropout, rhs: Cnnconv_V1_Dropout) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Dropout, rhs: Cnnconv_V1_Dropout) -> Bool {
     if lhs.rate != rhs.rate {return false}
     if lhs.convention != rhs.convention {return false}
     if lhs.granularity != rhs.granularity {return false}
@@ -2066,10 +2066,10 @@ nonisolated extension Cnnconv_V1_Dropout: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Cnnconv_V1_Linear: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Linear"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weight\0\u{1}bias\0\u{1}reparameterization\0")
+  package static let protoMessageName: String = _protobuf_package + ".Linear"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}weight\0\u{1}bias\0\u{1}reparameterization\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2083,7 +2083,7 @@ nonisolated extension Cnnconv_V1_Linear: SwiftProtobuf.Message, SwiftProtobuf._M
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2100,7 +2100,7 @@ nonisolated extension Cnnconv_V1_Linear: SwiftProtobuf.Message, SwiftProtobuf._M
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Linear, rhs: Cnnconv_V1_Linear) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Linear, rhs: Cnnconv_V1_Linear) -> Bool {
     if lhs.weight != rhs.weight {return false}
     if lhs.bias != rhs.bias {return false}
     if lhs._reparameterization != rhs._reparameterization {return false}
@@ -2110,29 +2110,29 @@ nonisolated extension Cnnconv_V1_Linear: SwiftProtobuf.Message, SwiftProtobuf._M
 }
 
 nonisolated extension Cnnconv_V1_Relu: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Relu"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Relu"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Relu, rhs: Cnnconv_V1_Relu) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Relu, rhs: Cnnconv_V1_Relu) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Clip: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Clip"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}min\0\u{1}max\0")
+  package static let protoMessageName: String = _protobuf_package + ".Clip"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}min\0\u{1}max\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2145,7 +2145,7 @@ nonisolated extension Cnnconv_V1_Clip: SwiftProtobuf.Message, SwiftProtobuf._Mes
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.min.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.min, fieldNumber: 1)
     }
@@ -2155,7 +2155,7 @@ nonisolated extension Cnnconv_V1_Clip: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Clip, rhs: Cnnconv_V1_Clip) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Clip, rhs: Cnnconv_V1_Clip) -> Bool {
     if lhs.min != rhs.min {return false}
     if lhs.max != rhs.max {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2164,10 +2164,10 @@ nonisolated extension Cnnconv_V1_Clip: SwiftProtobuf.Message, SwiftProtobuf._Mes
 }
 
 nonisolated extension Cnnconv_V1_LeakyRelu: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".LeakyRelu"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}alpha\0")
+  package static let protoMessageName: String = _protobuf_package + ".LeakyRelu"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}alpha\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2179,14 +2179,14 @@ nonisolated extension Cnnconv_V1_LeakyRelu: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.alpha.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.alpha, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_LeakyRelu, rhs: Cnnconv_V1_LeakyRelu) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_LeakyRelu, rhs: Cnnconv_V1_LeakyRelu) -> Bool {
     if lhs.alpha != rhs.alpha {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2194,48 +2194,48 @@ nonisolated extension Cnnconv_V1_LeakyRelu: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Cnnconv_V1_Sigmoid: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Sigmoid"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Sigmoid"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Sigmoid, rhs: Cnnconv_V1_Sigmoid) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Sigmoid, rhs: Cnnconv_V1_Sigmoid) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Tanh: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Tanh"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Tanh"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Tanh, rhs: Cnnconv_V1_Tanh) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Tanh, rhs: Cnnconv_V1_Tanh) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_HardSigmoid: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HardSigmoid"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}alpha\0\u{1}beta\0")
+  package static let protoMessageName: String = _protobuf_package + ".HardSigmoid"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}alpha\0\u{1}beta\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2248,7 +2248,7 @@ nonisolated extension Cnnconv_V1_HardSigmoid: SwiftProtobuf.Message, SwiftProtob
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.alpha.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.alpha, fieldNumber: 1)
     }
@@ -2258,7 +2258,7 @@ nonisolated extension Cnnconv_V1_HardSigmoid: SwiftProtobuf.Message, SwiftProtob
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_HardSigmoid, rhs: Cnnconv_V1_HardSigmoid) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_HardSigmoid, rhs: Cnnconv_V1_HardSigmoid) -> Bool {
     if lhs.alpha != rhs.alpha {return false}
     if lhs.beta != rhs.beta {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2267,67 +2267,67 @@ nonisolated extension Cnnconv_V1_HardSigmoid: SwiftProtobuf.Message, SwiftProtob
 }
 
 nonisolated extension Cnnconv_V1_HardSwish: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HardSwish"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".HardSwish"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_HardSwish, rhs: Cnnconv_V1_HardSwish) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_HardSwish, rhs: Cnnconv_V1_HardSwish) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Silu: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Silu"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Silu"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Silu, rhs: Cnnconv_V1_Silu) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Silu, rhs: Cnnconv_V1_Silu) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Identity: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Identity"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Identity"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Identity, rhs: Cnnconv_V1_Identity) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Identity, rhs: Cnnconv_V1_Identity) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Pool2d: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Pool2d"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}window\0\u{3}ceil_mode\0\u{3}count_include_pad\0")
+  package static let protoMessageName: String = _protobuf_package + ".Pool2d"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}window\0\u{3}ceil_mode\0\u{3}count_include_pad\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2342,7 +2342,7 @@ nonisolated extension Cnnconv_V1_Pool2d: SwiftProtobuf.Message, SwiftProtobuf._M
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2362,7 +2362,7 @@ nonisolated extension Cnnconv_V1_Pool2d: SwiftProtobuf.Message, SwiftProtobuf._M
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Pool2d, rhs: Cnnconv_V1_Pool2d) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Pool2d, rhs: Cnnconv_V1_Pool2d) -> Bool {
     if lhs.kind != rhs.kind {return false}
     if lhs._window != rhs._window {return false}
     if lhs.ceilMode != rhs.ceilMode {return false}
@@ -2373,10 +2373,10 @@ nonisolated extension Cnnconv_V1_Pool2d: SwiftProtobuf.Message, SwiftProtobuf._M
 }
 
 nonisolated extension Cnnconv_V1_GlobalPool: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GlobalPool"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0")
+  package static let protoMessageName: String = _protobuf_package + ".GlobalPool"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2388,14 +2388,14 @@ nonisolated extension Cnnconv_V1_GlobalPool: SwiftProtobuf.Message, SwiftProtobu
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.kind != .max {
       try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_GlobalPool, rhs: Cnnconv_V1_GlobalPool) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_GlobalPool, rhs: Cnnconv_V1_GlobalPool) -> Bool {
     if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2403,10 +2403,10 @@ nonisolated extension Cnnconv_V1_GlobalPool: SwiftProtobuf.Message, SwiftProtobu
 }
 
 nonisolated extension Cnnconv_V1_Flatten: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Flatten"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
+  package static let protoMessageName: String = _protobuf_package + ".Flatten"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2418,14 +2418,14 @@ nonisolated extension Cnnconv_V1_Flatten: SwiftProtobuf.Message, SwiftProtobuf._
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.axis != 0 {
       try visitor.visitSingularInt32Field(value: self.axis, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Flatten, rhs: Cnnconv_V1_Flatten) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Flatten, rhs: Cnnconv_V1_Flatten) -> Bool {
     if lhs.axis != rhs.axis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2433,48 +2433,48 @@ nonisolated extension Cnnconv_V1_Flatten: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Cnnconv_V1_Add: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Add"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Add"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Add, rhs: Cnnconv_V1_Add) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Add, rhs: Cnnconv_V1_Add) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Mul: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Mul"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  package static let protoMessageName: String = _protobuf_package + ".Mul"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     // Load everything into unknown fields
     while try decoder.nextFieldNumber() != nil {}
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Mul, rhs: Cnnconv_V1_Mul) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Mul, rhs: Cnnconv_V1_Mul) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Cnnconv_V1_Concat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Concat"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
+  package static let protoMessageName: String = _protobuf_package + ".Concat"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2486,14 +2486,14 @@ nonisolated extension Cnnconv_V1_Concat: SwiftProtobuf.Message, SwiftProtobuf._M
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.axis != 0 {
       try visitor.visitSingularInt32Field(value: self.axis, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Concat, rhs: Cnnconv_V1_Concat) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Concat, rhs: Cnnconv_V1_Concat) -> Bool {
     if lhs.axis != rhs.axis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2501,10 +2501,10 @@ nonisolated extension Cnnconv_V1_Concat: SwiftProtobuf.Message, SwiftProtobuf._M
 }
 
 nonisolated extension Cnnconv_V1_Softmax: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Softmax"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
+  package static let protoMessageName: String = _protobuf_package + ".Softmax"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}axis\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2516,14 +2516,14 @@ nonisolated extension Cnnconv_V1_Softmax: SwiftProtobuf.Message, SwiftProtobuf._
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.axis != 0 {
       try visitor.visitSingularInt32Field(value: self.axis, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Softmax, rhs: Cnnconv_V1_Softmax) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Softmax, rhs: Cnnconv_V1_Softmax) -> Bool {
     if lhs.axis != rhs.axis {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2531,10 +2531,10 @@ nonisolated extension Cnnconv_V1_Softmax: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Cnnconv_V1_Affine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Affine"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}shift\0")
+  package static let protoMessageName: String = _protobuf_package + ".Affine"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}shift\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2547,7 +2547,7 @@ nonisolated extension Cnnconv_V1_Affine: SwiftProtobuf.Message, SwiftProtobuf._M
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.scale.isEmpty {
       try visitor.visitSingularStringField(value: self.scale, fieldNumber: 1)
     }
@@ -2557,7 +2557,7 @@ nonisolated extension Cnnconv_V1_Affine: SwiftProtobuf.Message, SwiftProtobuf._M
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Affine, rhs: Cnnconv_V1_Affine) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Affine, rhs: Cnnconv_V1_Affine) -> Bool {
     if lhs.scale != rhs.scale {return false}
     if lhs.shift != rhs.shift {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2566,10 +2566,10 @@ nonisolated extension Cnnconv_V1_Affine: SwiftProtobuf.Message, SwiftProtobuf._M
 }
 
 nonisolated extension Cnnconv_V1_LayerNorm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".LayerNorm"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}bias\0\u{1}epsilon\0\u{1}axis\0")
+  package static let protoMessageName: String = _protobuf_package + ".LayerNorm"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}bias\0\u{1}epsilon\0\u{1}axis\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2584,7 +2584,7 @@ nonisolated extension Cnnconv_V1_LayerNorm: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.scale.isEmpty {
       try visitor.visitSingularStringField(value: self.scale, fieldNumber: 1)
     }
@@ -2600,7 +2600,7 @@ nonisolated extension Cnnconv_V1_LayerNorm: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_LayerNorm, rhs: Cnnconv_V1_LayerNorm) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_LayerNorm, rhs: Cnnconv_V1_LayerNorm) -> Bool {
     if lhs.scale != rhs.scale {return false}
     if lhs.bias != rhs.bias {return false}
     if lhs.epsilon != rhs.epsilon {return false}
@@ -2611,10 +2611,10 @@ nonisolated extension Cnnconv_V1_LayerNorm: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Cnnconv_V1_GroupNorm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GroupNorm"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}num_groups\0\u{1}scale\0\u{1}bias\0\u{1}epsilon\0")
+  package static let protoMessageName: String = _protobuf_package + ".GroupNorm"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}num_groups\0\u{1}scale\0\u{1}bias\0\u{1}epsilon\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2629,7 +2629,7 @@ nonisolated extension Cnnconv_V1_GroupNorm: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.numGroups != 0 {
       try visitor.visitSingularUInt32Field(value: self.numGroups, fieldNumber: 1)
     }
@@ -2645,7 +2645,7 @@ nonisolated extension Cnnconv_V1_GroupNorm: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_GroupNorm, rhs: Cnnconv_V1_GroupNorm) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_GroupNorm, rhs: Cnnconv_V1_GroupNorm) -> Bool {
     if lhs.numGroups != rhs.numGroups {return false}
     if lhs.scale != rhs.scale {return false}
     if lhs.bias != rhs.bias {return false}
@@ -2656,10 +2656,10 @@ nonisolated extension Cnnconv_V1_GroupNorm: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Cnnconv_V1_InstanceNorm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".InstanceNorm"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}bias\0\u{1}epsilon\0")
+  package static let protoMessageName: String = _protobuf_package + ".InstanceNorm"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scale\0\u{1}bias\0\u{1}epsilon\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2673,7 +2673,7 @@ nonisolated extension Cnnconv_V1_InstanceNorm: SwiftProtobuf.Message, SwiftProto
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.scale.isEmpty {
       try visitor.visitSingularStringField(value: self.scale, fieldNumber: 1)
     }
@@ -2686,7 +2686,7 @@ nonisolated extension Cnnconv_V1_InstanceNorm: SwiftProtobuf.Message, SwiftProto
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_InstanceNorm, rhs: Cnnconv_V1_InstanceNorm) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_InstanceNorm, rhs: Cnnconv_V1_InstanceNorm) -> Bool {
     if lhs.scale != rhs.scale {return false}
     if lhs.bias != rhs.bias {return false}
     if lhs.epsilon != rhs.epsilon {return false}
@@ -2696,10 +2696,10 @@ nonisolated extension Cnnconv_V1_InstanceNorm: SwiftProtobuf.Message, SwiftProto
 }
 
 nonisolated extension Cnnconv_V1_Lrn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Lrn"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}alpha\0\u{1}beta\0\u{1}bias\0")
+  package static let protoMessageName: String = _protobuf_package + ".Lrn"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}alpha\0\u{1}beta\0\u{1}bias\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2714,7 +2714,7 @@ nonisolated extension Cnnconv_V1_Lrn: SwiftProtobuf.Message, SwiftProtobuf._Mess
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.size != 0 {
       try visitor.visitSingularUInt32Field(value: self.size, fieldNumber: 1)
     }
@@ -2730,7 +2730,7 @@ nonisolated extension Cnnconv_V1_Lrn: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Lrn, rhs: Cnnconv_V1_Lrn) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Lrn, rhs: Cnnconv_V1_Lrn) -> Bool {
     if lhs.size != rhs.size {return false}
     if lhs.alpha != rhs.alpha {return false}
     if lhs.beta != rhs.beta {return false}
@@ -2741,10 +2741,10 @@ nonisolated extension Cnnconv_V1_Lrn: SwiftProtobuf.Message, SwiftProtobuf._Mess
 }
 
 nonisolated extension Cnnconv_V1_ChannelShuffle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ChannelShuffle"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}groups\0")
+  package static let protoMessageName: String = _protobuf_package + ".ChannelShuffle"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}groups\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2756,14 +2756,14 @@ nonisolated extension Cnnconv_V1_ChannelShuffle: SwiftProtobuf.Message, SwiftPro
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.groups != 0 {
       try visitor.visitSingularUInt32Field(value: self.groups, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_ChannelShuffle, rhs: Cnnconv_V1_ChannelShuffle) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_ChannelShuffle, rhs: Cnnconv_V1_ChannelShuffle) -> Bool {
     if lhs.groups != rhs.groups {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2771,10 +2771,10 @@ nonisolated extension Cnnconv_V1_ChannelShuffle: SwiftProtobuf.Message, SwiftPro
 }
 
 nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Resize"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{3}scale_h\0\u{3}scale_w\0\u{3}coordinate_transform\0\u{3}nearest_rounding\0")
+  package static let protoMessageName: String = _protobuf_package + ".Resize"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{3}scale_h\0\u{3}scale_w\0\u{3}coordinate_transform\0\u{3}nearest_rounding\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2790,7 +2790,7 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.mode != .nearest {
       try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 1)
     }
@@ -2809,7 +2809,7 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Resize, rhs: Cnnconv_V1_Resize) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Resize, rhs: Cnnconv_V1_Resize) -> Bool {
     if lhs.mode != rhs.mode {return false}
     if lhs.scaleH != rhs.scaleH {return false}
     if lhs.scaleW != rhs.scaleW {return false}
@@ -2821,10 +2821,10 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
 }
 
 nonisolated extension Cnnconv_V1_Ints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Ints"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+  package static let protoMessageName: String = _protobuf_package + ".Ints"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2836,14 +2836,14 @@ nonisolated extension Cnnconv_V1_Ints: SwiftProtobuf.Message, SwiftProtobuf._Mes
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.values.isEmpty {
       try visitor.visitPackedInt64Field(value: self.values, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Ints, rhs: Cnnconv_V1_Ints) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Ints, rhs: Cnnconv_V1_Ints) -> Bool {
     if lhs.values != rhs.values {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2851,10 +2851,10 @@ nonisolated extension Cnnconv_V1_Ints: SwiftProtobuf.Message, SwiftProtobuf._Mes
 }
 
 nonisolated extension Cnnconv_V1_Doubles: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Doubles"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+  package static let protoMessageName: String = _protobuf_package + ".Doubles"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2866,14 +2866,14 @@ nonisolated extension Cnnconv_V1_Doubles: SwiftProtobuf.Message, SwiftProtobuf._
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.values.isEmpty {
       try visitor.visitPackedDoubleField(value: self.values, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Doubles, rhs: Cnnconv_V1_Doubles) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Doubles, rhs: Cnnconv_V1_Doubles) -> Bool {
     if lhs.values != rhs.values {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2881,10 +2881,10 @@ nonisolated extension Cnnconv_V1_Doubles: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Cnnconv_V1_TensorOpAttribute: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TensorOpAttribute"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}int\0\u{1}ints\0\u{1}float\0\u{1}floats\0\u{1}string\0")
+  package static let protoMessageName: String = _protobuf_package + ".TensorOpAttribute"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}int\0\u{1}ints\0\u{1}float\0\u{1}floats\0\u{1}string\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -2946,7 +2946,7 @@ nonisolated extension Cnnconv_V1_TensorOpAttribute: SwiftProtobuf.Message, Swift
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -2980,7 +2980,7 @@ nonisolated extension Cnnconv_V1_TensorOpAttribute: SwiftProtobuf.Message, Swift
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_TensorOpAttribute, rhs: Cnnconv_V1_TensorOpAttribute) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_TensorOpAttribute, rhs: Cnnconv_V1_TensorOpAttribute) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.value != rhs.value {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2989,10 +2989,10 @@ nonisolated extension Cnnconv_V1_TensorOpAttribute: SwiftProtobuf.Message, Swift
 }
 
 nonisolated extension Cnnconv_V1_TensorOpOperand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TensorOpOperand"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}constant\0")
+  package static let protoMessageName: String = _protobuf_package + ".TensorOpOperand"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}constant\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -3004,14 +3004,14 @@ nonisolated extension Cnnconv_V1_TensorOpOperand: SwiftProtobuf.Message, SwiftPr
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.constant.isEmpty {
       try visitor.visitSingularStringField(value: self.constant, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_TensorOpOperand, rhs: Cnnconv_V1_TensorOpOperand) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_TensorOpOperand, rhs: Cnnconv_V1_TensorOpOperand) -> Bool {
     if lhs.constant != rhs.constant {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -3019,10 +3019,10 @@ nonisolated extension Cnnconv_V1_TensorOpOperand: SwiftProtobuf.Message, SwiftPr
 }
 
 nonisolated extension Cnnconv_V1_TensorOp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TensorOp"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}attributes\0\u{1}operands\0")
+  package static let protoMessageName: String = _protobuf_package + ".TensorOp"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}attributes\0\u{1}operands\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -3036,7 +3036,7 @@ nonisolated extension Cnnconv_V1_TensorOp: SwiftProtobuf.Message, SwiftProtobuf.
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.kind.isEmpty {
       try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
     }
@@ -3049,7 +3049,7 @@ nonisolated extension Cnnconv_V1_TensorOp: SwiftProtobuf.Message, SwiftProtobuf.
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_TensorOp, rhs: Cnnconv_V1_TensorOp) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_TensorOp, rhs: Cnnconv_V1_TensorOp) -> Bool {
     if lhs.kind != rhs.kind {return false}
     if lhs.attributes != rhs.attributes {return false}
     if lhs.operands != rhs.operands {return false}
@@ -3059,8 +3059,8 @@ nonisolated extension Cnnconv_V1_TensorOp: SwiftProtobuf.Message, SwiftProtobuf.
 }
 
 nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Node"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}outputs\0\u{2}\u{7}conv2d\0\u{3}conv_transpose2d\0\u{3}batch_norm\0\u{1}dropout\0\u{1}linear\0\u{1}relu\0\u{1}clip\0\u{3}leaky_relu\0\u{1}sigmoid\0\u{1}tanh\0\u{3}hard_sigmoid\0\u{3}hard_swish\0\u{1}silu\0\u{1}pool2d\0\u{3}global_pool\0\u{1}flatten\0\u{1}add\0\u{1}mul\0\u{1}concat\0\u{1}softmax\0\u{1}affine\0\u{3}layer_norm\0\u{3}group_norm\0\u{3}instance_norm\0\u{1}lrn\0\u{3}channel_shuffle\0\u{1}resize\0\u{1}identity\0\u{3}tensor_op\0")
+  package static let protoMessageName: String = _protobuf_package + ".Node"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}inputs\0\u{1}outputs\0\u{2}\u{7}conv2d\0\u{3}conv_transpose2d\0\u{3}batch_norm\0\u{1}dropout\0\u{1}linear\0\u{1}relu\0\u{1}clip\0\u{3}leaky_relu\0\u{1}sigmoid\0\u{1}tanh\0\u{3}hard_sigmoid\0\u{3}hard_swish\0\u{1}silu\0\u{1}pool2d\0\u{3}global_pool\0\u{1}flatten\0\u{1}add\0\u{1}mul\0\u{1}concat\0\u{1}softmax\0\u{1}affine\0\u{3}layer_norm\0\u{3}group_norm\0\u{3}instance_norm\0\u{1}lrn\0\u{3}channel_shuffle\0\u{1}resize\0\u{1}identity\0\u{3}tensor_op\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -3091,7 +3091,7 @@ nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
     return _storage
   }
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     _ = _uniqueStorage()
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3485,7 +3485,7 @@ nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every if/case branch local when no optimizations
@@ -3623,7 +3623,7 @@ nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Node, rhs: Cnnconv_V1_Node) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Node, rhs: Cnnconv_V1_Node) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
@@ -3642,10 +3642,10 @@ nonisolated extension Cnnconv_V1_Node: SwiftProtobuf.Message, SwiftProtobuf._Mes
 }
 
 nonisolated extension Cnnconv_V1_Model: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Model"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}producer\0\u{1}metadata\0\u{1}inputs\0\u{1}outputs\0\u{1}nodes\0\u{1}tensors\0\u{3}applied_passes\0")
+  package static let protoMessageName: String = _protobuf_package + ".Model"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}producer\0\u{1}metadata\0\u{1}inputs\0\u{1}outputs\0\u{1}nodes\0\u{1}tensors\0\u{3}applied_passes\0")
 
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -3664,7 +3664,7 @@ nonisolated extension Cnnconv_V1_Model: SwiftProtobuf.Message, SwiftProtobuf._Me
     }
   }
 
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.name.isEmpty {
       try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
     }
@@ -3692,7 +3692,7 @@ nonisolated extension Cnnconv_V1_Model: SwiftProtobuf.Message, SwiftProtobuf._Me
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Cnnconv_V1_Model, rhs: Cnnconv_V1_Model) -> Bool {
+  package static func ==(lhs: Cnnconv_V1_Model, rhs: Cnnconv_V1_Model) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.producer != rhs.producer {return false}
     if lhs.metadata != rhs.metadata {return false}

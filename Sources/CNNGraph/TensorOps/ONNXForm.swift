@@ -123,6 +123,8 @@ public enum ONNXFormInput: Sendable, Equatable {
     case operand(Int)
     /// A 1-D int64 initializer with these values (Reshape's shape, Slice's starts).
     case ints([Int])
+    /// An int64 initializer of any shape (Gather's scalar or 2-D indices).
+    case intTensor(shape: [Int], values: [Int])
     /// An omitted optional input (an empty name).
     case absent
 }

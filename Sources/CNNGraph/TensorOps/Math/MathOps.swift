@@ -2,6 +2,8 @@
 
 extension TensorOps {
     static let math: [any TensorOpDefinition] = [
-
-    ]
+        MatMulOp(),
+        GemmOp(),
+        LayerNormalizationOp(),
+    ] + ReduceOp.all + SoftmaxOp.all
 }

@@ -57,12 +57,9 @@ struct GatherOp: TensorOpDefinition {
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         let indices = try op.ints("indices")
-        if let shape = try op.optionalInts("indices_shape"), shape != [indices.count] {
-            // The exporter writes integer inputs as 1-D tensors only.
-            throw TensorOpError("indices of shape \(formatShape(shape)) cannot be exported (only 1-D indices)")
-        }
+        let shape = try op.optionalInts("indices_shape") ?? [indices.count]
         return ONNXNodeForm(opType: "Gather", attributes: ["axis": .int(try op.int("axis", default: 0))],
-                            inputs: [.operand(0), .ints(indices)], minimumOpset: 13)
+                            inputs: [.operand(0), .intTensor(shape: shape, values: indices)], minimumOpset: 13)
     }
 
     func describe(_ op: TensorOp) -> String {
