@@ -25,11 +25,9 @@ struct TransposeOp: TensorOpDefinition {
         let x = operands[0], perm = try permutation(op, rank: x.count)
         let source = TensorShapes.strides(x)
         let readStrides = perm.map { source[$0] }
-        let shape = outputs[0]
-        return { operands, outputs in
-            let src = operands[0], dst = outputs[0]
-            TensorShapes.forEachOffset(shape, readStrides) { i, o in dst[i] = src[o] }
-        }
+        // Axes that stay in order at the end (e.g. the last one) are copied as whole runs.
+        let copy = BoxCopy(shape: outputs[0], source: readStrides)
+        return { operands, outputs in copy.copy(from: operands[0], to: outputs[0]) }
     }
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
