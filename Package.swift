@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNPasses", "CNNRuntime", "CNNFixtures", "CNNONNX", "CNNTestSupport"]),
         .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNRuntime", "CNNPasses", "CNNTestSupport"]),
         .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNPasses", "CNNTestSupport"]),
-        .executableTarget(name: "cnnconv-bench", dependencies: ["CNNRuntime", "CNNGraph", "CNNKernels", "CNNONNX"], path: "Benchmarks/Sources"),
+        .executableTarget(name: "cnnconv-bench", dependencies: ["CNNFormat", "CNNRuntime", "CNNGraph", "CNNKernels", "CNNONNX"], path: "Benchmarks/Sources"),
         .testTarget(name: "CNNPassesTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
         .testTarget(name: "TrainedModelTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels", "CNNTestSupport"]),

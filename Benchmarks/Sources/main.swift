@@ -2,6 +2,7 @@
 // runs the same model), and times the CNNRuntime executor on it. Prints one JSON object;
 // Benchmarks/bench.py runs it and onnxruntime side by side.
 //
+//   cnnconv-bench codec|mc MODEL.cnnm …   (IOBench.swift: Benchmarks/io_bench.sh's rows)
 //   cnnconv-bench MODEL [--variant bn|folded] [--threads T] [--repeat N] [--batch B] [--onnx PATH]
 //                 [--save-io DIR] [--layers] [--f64] [--profile-runs R]
 //   cnnconv-bench --model-file MODEL.onnx [--threads T] [--repeat N] [--batch B] [--save-io DIR] …
@@ -182,6 +183,8 @@ func processCPUSeconds() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
+// `codec` and `mc` are the I/O modes (IOBench.swift); anything else is the executor benchmark.
+if try IOBench.run(Array(CommandLine.arguments.dropFirst())) { exit(0) }
 let o = parse()
 do {
     let graph: Graph

@@ -67,7 +67,7 @@ import Testing
         #expect(trailer == adler)
     }
 
-    /// Byte-shuffled Gaussian-like f32 weights still compress (the run-length setting keeps the
+    /// Byte-shuffled Gaussian-like f32 weights still compress (Huffman coding keeps the
     /// exponent planes' redundancy): well under the raw size.
     @Test func shuffledWeightsCompress() throws {
         let format = StorageFormat(.float32, .shuffle)

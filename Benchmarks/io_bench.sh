@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Issue 13's I/O rows in one run, on this machine: `cnnconv fold --no-verify` of ResNet-50 (a
+# whole process) against onnxruntime's ORT_ENABLE_BASIC offline optimization timed in-process,
+# with fsync's share shown apart; byte-shuffle+deflate write/read MB/s and ratio against zlib
+# alone; MC dropout (32 passes, ResNet-18, batch 1) batched against one run per pass.
+#
+#   Benchmarks/io_bench.sh [--repeat N] [--models DIR] [--cnnconv BIN --bench BIN]
+#
+# Needs /work/venv-style Python (PYTHON=…, default /work/venv/bin/python) with onnx,
+# onnxruntime and numpy; the models come from scripts/make_zoo_models.py into DIR (default
+# /tmp/cnnconv-iobench, made once). Builds the release binaries unless --cnnconv/--bench are given.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPEAT=5
+DIR=/tmp/cnnconv-iobench
+CNNCONV=""; BENCH=""
+PYTHON="${PYTHON:-/work/venv/bin/python}"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --repeat) REPEAT="$2"; shift 2 ;;
+        --models) DIR="$2"; shift 2 ;;
+        --cnnconv) CNNCONV="$2"; shift 2 ;;
+        --bench) BENCH="$2"; shift 2 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+if [ -z "$CNNCONV" ] || [ -z "$BENCH" ]; then
+    swift build -c release --product cnnconv >&2
+    swift build -c release --product cnnconv-bench >&2
+    CNNCONV="${CNNCONV:-$(swift build -c release --show-bin-path)/cnnconv}"
+    BENCH="${BENCH:-$(swift build -c release --show-bin-path)/cnnconv-bench}"
+fi
+mkdir -p "$DIR"
+[ -f "$DIR/resnet50.onnx" ] && [ -f "$DIR/resnet18.onnx" ] || "$PYTHON" scripts/make_zoo_models.py "$DIR" --models resnet18,resnet50 >&2
+[ -f "$DIR/resnet50.cnnm" ] || "$CNNCONV" import "$DIR/resnet50.onnx" -o "$DIR/resnet50.cnnm" >&2
+[ -f "$DIR/resnet18.cnnm" ] || "$CNNCONV" import "$DIR/resnet18.onnx" -o "$DIR/resnet18.cnnm" >&2
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) threads, $(grep -q avx512f /proc/cpuinfo && echo AVX-512 || echo 'AVX2, no AVX-512'), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "binary: $CNNCONV ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+
+# --- fold ---------------------------------------------------------------------------------
+OUT="$DIR/resnet50.folded.cnnm"
+best=""
+for _ in $(seq "$REPEAT"); do
+    t=$( { /usr/bin/time -f '%e' "$CNNCONV" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" >/dev/null; } 2>&1 | tail -1)
+    best=$(printf '%s\n%s\n' "$best" "$t" | grep . | sort -g | head -1)
+done
+# fsync and rename (the durable part), from one traced run: seconds spent inside the calls.
+trace=$(strace -f -T -e trace=fsync,fdatasync,rename "$CNNCONV" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" 2>&1 >/dev/null || true)
+fsync_s=$(printf '%s\n' "$trace" | grep -E 'fsync\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f", s}')
+rename_s=$(printf '%s\n' "$trace" | grep -E 'rename\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f", s}')
+start_s=$( { /usr/bin/time -f '%e' "$CNNCONV" --help >/dev/null; } 2>&1 | tail -1 || true)
+ort=$("$PYTHON" - "$DIR/resnet50.onnx" "$REPEAT" <<'PY'
+import sys, time, os, onnxruntime as ort
+path, n = sys.argv[1], int(sys.argv[2])
+out = path.replace(".onnx", ".ort-basic.onnx")
+best = 1e9
+for _ in range(n):
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    so.optimized_model_filepath = out
+    t = time.perf_counter()
+    ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    best = min(best, time.perf_counter() - t)
+print(f"{best:.3f}")
+PY
+)
+echo
+echo "fold --no-verify, ResNet-50 ($(stat -c %s "$DIR/resnet50.cnnm") bytes), best of $REPEAT:"
+awk -v c="$best" -v o="$ort" -v f="$fsync_s" -v r="$rename_s" -v s="$start_s" 'BEGIN {
+    printf "  cnnconv fold (whole process)      %6.0f ms   (fsync %.0f ms + rename %.0f ms in one traced run; process start+exit %.0f ms)\n", c*1000, f*1000, r*1000, s*1000
+    printf "  onnxruntime ORT_ENABLE_BASIC      %6.0f ms   (in-process session creation with optimized_model_filepath)\n", o*1000
+    printf "  speed vs onnxruntime              %6.2fx  (goal >= 2x); without fsync+rename %.2fx\n", o/c, o/(c-f-r) }'
+
+# --- compression ----------------------------------------------------------------------------
+echo
+echo "byte-shuffle + deflate, f32 weights of ResNet-18 (best of 3):"
+codec=$("$BENCH" codec "$DIR/resnet18.cnnm" --encoding shuffle --repeat 3)
+zlib=$("$PYTHON" - "$DIR/resnet18.onnx" <<'PY'
+import sys, time, zlib, json
+import numpy as np, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1])
+planes = [np.ascontiguousarray(numpy_helper.to_array(t).astype("<f4").view(np.uint8).reshape(-1, 4).T).tobytes() for t in m.graph.initializer]
+raw = sum(len(p) for p in planes)
+r = {}
+for level in (6, 1):
+    t = time.perf_counter(); comp = [zlib.compress(p, level) for p in planes]; c = time.perf_counter() - t
+    t = time.perf_counter(); [zlib.decompress(x) for x in comp]; d = time.perf_counter() - t
+    r[level] = (raw / 1e6 / c, sum(map(len, comp)) / raw, raw / 1e6 / d)
+print(json.dumps(r))
+PY
+)
+"$PYTHON" - "$codec" "$zlib" <<'PY'
+import json, sys
+c, z = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"  cnnconv encode (in memory, {c['threads']} threads)  {c['encode_mb_s']:7.1f} MB/s   ratio {c['ratio']:.3f}   (goal >= 100 MB/s, <= 0.86)")
+print(f"  cnnconv write (atomic, fsync)         {c['write_mb_s']:7.1f} MB/s")
+print(f"  cnnconv read (open, CRCs, decode all) {c['read_mb_s']:7.1f} MB/s               (goal >= 300 MB/s)")
+for level in ("6", "1"):
+    w, ratio, r = z[level]
+    print(f"  zlib alone, level {level}, 1 thread       {w:7.1f} MB/s   ratio {ratio:.3f}   inflate {r:.0f} MB/s")
+PY
+
+# --- MC dropout -----------------------------------------------------------------------------
+echo
+echo "MC dropout, 32 passes, ResNet-18, batch 1, $(nproc) threads (best of 2):"
+for head in no yes; do
+    mc=$("$BENCH" mc "$DIR/resnet18.cnnm" --passes 32 --repeat 2 --head-dropout "$head")
+    "$PYTHON" - "$mc" <<'PY'
+import json, sys
+m = json.loads(sys.argv[1])
+what = "with a dropout (p = 0.2) before fc" if m["head_dropout"] else "as exported (no dropout)"
+print(f"  {what}: 32 separate runs {m['separate_s'] * 1000:.0f} ms (one run {m['one_run_s'] * 1000:.0f} ms)")
+print(f"    default (layers before the first dropout once) {m['default_s'] * 1000:7.0f} ms = {m['ratio']:.3f}x   (goal <= 0.5x)")
+print(f"    one wide batch of 32                           {m['wide_s'] * 1000:7.0f} ms = {m['wide_ratio']:.3f}x")
+PY
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
