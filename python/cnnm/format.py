@@ -26,7 +26,13 @@ MAX_HEADER_LENGTH = 256 << 20
 MAX_TENSOR_ELEMENTS = 1 << 40  # tensors hold fewer elements than this
 MAX_DEFLATE_RATIO = 1032  # deflate never expands more than 1032:1
 HEADER_MESSAGE_DEPTH_LIMIT = 100  # the protobuf runtime's default recursion limit is the same
-DEFLATE_LEVEL = 6  # the Swift writer's zlib level: the same bytes for the same tensor
+# How the Swift writer compresses (DeflatePieces in TensorCodec.swift, Zlib.swift), so that both
+# write the same bytes for the same tensor: the stream is cut into 1 MiB pieces, each raw-deflated
+# on its own and ended with a sync flush (the last with the final block), joined under one zlib
+# header and the Adler-32 of the whole stream. Shuffled bytes: Huffman coding only at level 1;
+# interleaved bytes: level 6, zlib's default strategy.
+PIECE_BYTES = 1 << 20
+DEFLATE_SETTINGS = {"deflate": (6, zlib.Z_DEFAULT_STRATEGY), "shuffle": (1, zlib.Z_HUFFMAN_ONLY)}
 
 # Storage names as the CLI spells them (StorageFormat in TensorCodec.swift).
 DTYPES = {pb.DATA_TYPE_FLOAT32: "f32", pb.DATA_TYPE_FLOAT16: "f16", pb.DATA_TYPE_BFLOAT16: "bf16"}
@@ -227,7 +233,21 @@ def stored_bytes(values, dtype, encoding):
         raw = np.frombuffer(raw, dtype=np.uint8).reshape(-1, width).T.tobytes()
     elif encoding != "deflate":
         raise ValueError(f"unknown encoding {encoding!r} (raw, deflate, shuffle)")
-    return zlib.compress(raw, DEFLATE_LEVEL)
+    return deflate_pieces(raw, *DEFLATE_SETTINGS[encoding])
+
+
+def deflate_pieces(raw, level, strategy):
+    """One zlib stream (RFC 1950) of `raw`, built piece by piece as the Swift writer builds it."""
+    cmf, flg = 0x78, (0 if level <= 1 else 1 if level < 6 else 2 if level == 6 else 3) << 6
+    flg += 31 - ((cmf << 8) | flg) % 31
+    out = [bytes([cmf, flg])]
+    starts = range(0, max(len(raw), 1), PIECE_BYTES)
+    for k, start in enumerate(starts):
+        c = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)
+        piece = raw[start:start + PIECE_BYTES]
+        out.append(c.compress(piece) + c.flush(zlib.Z_FINISH if k == len(starts) - 1 else zlib.Z_SYNC_FLUSH))
+    out.append(struct.pack(">I", zlib.adler32(raw)))
+    return b"".join(out)
 
 
 def bfloat16_bits(values):
