@@ -224,19 +224,28 @@ public func softmax<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMuta
     forEachRow(outer * inner, cost: length * 10) { r in
         let o = r / inner, i = r % inner
         let src = input + o * length * inner + i, dst = output + o * length * inner + i
-        var m = -T.infinity
-        for k in 0..<length { m = max(m, src[k * inner]) }
-        // The sum in Double: over a long axis (18,385 classes in PP-OCRv5's recognizer) a Float
-        // running sum drifts by ~1e-4 of the result, ten times onnxruntime's error.
-        var sum = 0.0
-        for k in 0..<length {
-            let e = T.exp(src[k * inner] - m)
-            dst[k * inner] = e
-            sum += Double(e)
-        }
+        let (_, sum) = expSumRow(src, length: length, stride: inner, exps: dst)
         let inv = T(1 / sum)
         for k in 0..<length { dst[k * inner] *= inv }
     }
+}
+
+/// The largest value of a strided row and Σ e^(x − max) over it, writing each e^(x − max) to
+/// `exps` when given (softmax and log-softmax share it). The sum is in Double: over a long axis
+/// (18,385 classes in PP-OCRv5's recognizer) a Float running sum drifts by ~1e-4 of the result,
+/// ten times onnxruntime's error.
+@inline(__always)
+func expSumRow<T: KernelScalar>(_ src: UnsafePointer<T>, length: Int, stride: Int,
+                                exps: UnsafeMutablePointer<T>?) -> (max: T, sum: Double) {
+    var m = -T.infinity
+    for k in 0..<length { m = max(m, src[k * stride]) }
+    var sum = 0.0
+    for k in 0..<length {
+        let e = T.exp(src[k * stride] - m)
+        exps?[k * stride] = e
+        sum += Double(e)
+    }
+    return (m, sum)
 }
 
 /// ShuffleNet channel shuffle: view the channels as `[groups, C/groups]`, transpose to

@@ -223,10 +223,7 @@ public func logSoftmax<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeM
     forEachRow(outer * inner, cost: length * 10) { r in
         let o = r / inner, i = r % inner
         let src = input + o * length * inner + i, dst = output + o * length * inner + i
-        var m = -T.infinity
-        for k in 0..<length { m = max(m, src[k * inner]) }
-        var sum = 0.0
-        for k in 0..<length { sum += Double(T.exp(src[k * inner] - m)) }
+        let (m, sum) = expSumRow(src, length: length, stride: inner, exps: nil)
         let shift = m + T(Foundation_log(sum))
         for k in 0..<length { dst[k * inner] = src[k * inner] - shift }
     }
