@@ -27,6 +27,8 @@ extension ExportWriter {
                 inputs.append(operandNames[i])
             case .ints(let values): inputs.append(ints("\(n.name)_const", values))
             case .intTensor(let shape, let values): inputs.append(ints("\(n.name)_const", values, shape: shape))
+            case .floatTensor(let shape, let values):
+                inputs.append(initializer("\(n.name)_const", shape: shape, floats: values.map { Float($0) }))
             case .absent: inputs.append("")
             }
         }

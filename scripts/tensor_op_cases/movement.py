@@ -100,6 +100,8 @@ CASES = [
     case("pad_edge_13", **one("Pad", [2, 3, 4], inits=[ints("p", [0, 2, 1, 0, 1, 3])], mode="edge")),
     case("pad_constant_crop", **one("Pad", [2, 5, 6], inits=[ints("p", [0, -1, 2, 0, 1, -3])])),
     case("pad_constant_3d", **one("Pad", [2, 3, 4], inits=[ints("p", [0, 1, 2, 0, 2, 1])])),
+    case("pad_constant_value_1_5", **one("Pad", [2, 3, 4], inits=[ints("p", [0, 1, 2, 0, 2, 1]),
+                                                                  numpy_helper.from_array(np.array(1.5, dtype=np.float32), "v")])),
     case("pad_axes_18", **one("Pad", [2, 3, 4, 5], opset=18, node_inputs=["x", "p", "", "a"],
                               inits=[ints("p", [1, 2, 2, 1]), ints("a", [-1, 2])], mode="reflect")),
     case("pad_wrap_19", **one("Pad", [2, 3, 4], opset=19, inits=[ints("p", [0, 1, 2, 0, 2, 1])], mode="wrap")),

@@ -125,6 +125,8 @@ public enum ONNXFormInput: Sendable, Equatable {
     case ints([Int])
     /// An int64 initializer of any shape (Gather's scalar or 2-D indices).
     case intTensor(shape: [Int], values: [Int])
+    /// A float initializer of any shape (Pad's constant_value).
+    case floatTensor(shape: [Int], values: [Double])
     /// An omitted optional input (an empty name).
     case absent
 }

@@ -94,11 +94,9 @@ struct PadOp: TensorOpDefinition {
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         let mode = try op.string("mode", default: "constant"), value = try op.float("value", default: 0)
-        guard mode != "constant" || value == 0 else {
-            // The exporter writes integer inputs only; constant_value is a float input.
-            throw TensorOpError("a constant pad value of \(value) cannot be exported (only 0)")
-        }
-        return ONNXNodeForm(opType: "Pad", attributes: ["mode": .string(mode)], inputs: [.operand(0), .ints(try op.ints("pads"))],
+        var inputs: [ONNXFormInput] = [.operand(0), .ints(try op.ints("pads"))]
+        if mode == "constant" && value != 0 { inputs.append(.floatTensor(shape: [], values: [value])) }
+        return ONNXNodeForm(opType: "Pad", attributes: ["mode": .string(mode)], inputs: inputs,
                             minimumOpset: mode == "wrap" ? 19 : 13)
     }
 
