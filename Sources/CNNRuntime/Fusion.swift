@@ -88,19 +88,6 @@ func batchNormReLURows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, pl
     }
 }
 
-/// BatchNorm then Clip(lo, hi), exactly as `batchNormInference` then `activate(.clip)`.
-@inline(__always)
-func batchNormClipRows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,
-                                        factor: UnsafePointer<T>, centre: UnsafePointer<T>, shift: UnsafePointer<T>, lo: T, hi: T) {
-    if T.self == Float.self {
-        batchNormClipRowsFloat(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift),
-                               Float(lo), Float(hi))
-    } else {
-        batchNormClipRowsDouble(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift),
-                                Double(lo), Double(hi))
-    }
-}
-
 @inline(__always)
 func addReLU<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, from: Int, to: Int) {
     if T.self == Float.self {
@@ -133,56 +120,6 @@ func batchNormReLURowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: O
                 let v = (src[i] - m) * a + b
                 dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
             }
-        }
-    }
-}
-
-@inline(never)
-func batchNormClipRowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
-                            _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer, _ lo: Float, _ hi: Float) {
-    let x = UnsafePointer<Float>(xp), y = UnsafeMutablePointer<Float>(yp)
-    let factor = UnsafePointer<Float>(fp), centre = UnsafePointer<Float>(mp), shift = UnsafePointer<Float>(bp)
-    // As in batchNormReLURows: the in-place case needs its own single-pointer loop to vectorize.
-    let inPlace = UnsafePointer(y) == x
-    for p in range {
-        let ch = p % c
-        let a = factor[ch], m = centre[ch], b = shift[ch]
-        let src = x + p * plane, dst = y + p * plane
-        if inPlace {
-            for i in 0..<plane {
-                let v = (dst[i] - m) * a + b
-                dst[i] = v < lo ? lo : (v > hi ? hi : v)
-            }
-            continue
-        }
-        for i in 0..<plane {
-            let v = (src[i] - m) * a + b
-            dst[i] = v < lo ? lo : (v > hi ? hi : v)
-        }
-    }
-}
-
-@inline(never)
-func batchNormClipRowsDouble(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
-                             _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer, _ lo: Double, _ hi: Double) {
-    let x = UnsafePointer<Double>(xp), y = UnsafeMutablePointer<Double>(yp)
-    let factor = UnsafePointer<Double>(fp), centre = UnsafePointer<Double>(mp), shift = UnsafePointer<Double>(bp)
-    // As in batchNormReLURows: the in-place case needs its own single-pointer loop to vectorize.
-    let inPlace = UnsafePointer(y) == x
-    for p in range {
-        let ch = p % c
-        let a = factor[ch], m = centre[ch], b = shift[ch]
-        let src = x + p * plane, dst = y + p * plane
-        if inPlace {
-            for i in 0..<plane {
-                let v = (dst[i] - m) * a + b
-                dst[i] = v < lo ? lo : (v > hi ? hi : v)
-            }
-            continue
-        }
-        for i in 0..<plane {
-            let v = (src[i] - m) * a + b
-            dst[i] = v < lo ? lo : (v > hi ? hi : v)
         }
     }
 }
