@@ -2,7 +2,10 @@
 // fixtures/; tests rebuild them and compare bytes, so the committed files cannot drift.
 import CNNGraph
 
+/// The models committed under fixtures/, built in code from one seed so that `make-fixtures`
+/// can rewrite them and tests can prove the committed bytes are still what the code makes.
 public enum FixtureModels {
+    /// The seed the committed fixtures were made with (a date, 2026-11-25).
     public static let defaultSeed: UInt64 = 20_261_125
 
     /// Every fixture by file stem.

@@ -25,11 +25,17 @@ public enum DropoutPlan: Sendable, Equatable {
     case affine(keep: Double, reason: String)
 }
 
+/// The fold plan of every BatchNorm, Affine and Dropout node of a graph, computed once: the
+/// single place the folding rules live, so `inspect` (which explains them) and the fold passes
+/// (which carry them out) cannot disagree.
 public struct FoldingAnalysis: Sendable {
     /// Plans for BatchNorm nodes, and for Affine nodes, which fold the same way.
     public let batchNorm: [String: BatchNormPlan]
+    /// Plans for Dropout nodes, by node name.
     public let dropout: [String: DropoutPlan]
 
+    /// Analyses `graph`. Where shape inference fails, the rules that need shapes see none
+    /// (`inspect` still explains the rest of a graph it cannot fully check).
     public init(_ graph: Graph) {
         let index = GraphIndex(graph)
         let shapes = (try? graph.inferShapes()) ?? [:]

@@ -8,12 +8,15 @@
 ///     b.output(y)
 ///     let graph = try b.build()
 public struct GraphBuilder: Sendable {
+    /// The graph built so far (nodes appended, outputs not yet shape-inferred).
     public private(set) var graph: Graph
 
+    /// An empty graph to append inputs and nodes to.
     public init(name: String = "model", metadata: [String: String] = [:]) {
         graph = Graph(name: name, metadata: metadata)
     }
 
+    /// Declares a graph input and returns its name, to pass to the first nodes.
     @discardableResult
     public mutating func input(_ name: String, _ shape: [Dimension]) -> String {
         graph.inputs.append(ValueInfo(name: name, shape: shape))
@@ -26,6 +29,7 @@ public struct GraphBuilder: Sendable {
         add(name, op, inputs: inputs)
     }
 
+    /// The array form of `add(_:_:_:)`, for inputs computed at run time.
     @discardableResult
     public mutating func add(_ name: String, _ op: Op, inputs: [String]) -> String {
         graph.nodes.append(Node(name: name, op: op, inputs: inputs, outputs: [name]))

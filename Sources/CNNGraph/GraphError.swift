@@ -1,6 +1,9 @@
 // Everything that can be wrong with a graph, naming the node or tensor at fault.
 import CNNFormat
 
+/// Everything that can be wrong with a graph, whether read from a file or built in code. One
+/// case per way to be wrong, each naming the node, value or tensor at fault so that a user can
+/// find it; the CLI maps all of them to exit code 3 (invalid input).
 public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateNodeName(String)
     case duplicateValue(value: String, node: String)

@@ -19,7 +19,9 @@ public struct SizeLimits: Sendable, Equatable, CustomStringConvertible {
     /// Bytes of activations a graph may need.
     public var maxActivationBytes: Int
 
+    /// 16 GiB: large enough for real CNNs at usual batch sizes, small enough to refuse absurd files.
     public static let defaultMaxActivationBytes = 16 << 30
+    /// 4 TiB, the hard cap on `maxActivationBytes`: it keeps every size product far from `Int.max`.
     public static let ceilingBytes = 1 << 42
     /// The variable the CLI reads the limit from (the option `--max-memory` wins).
     public static let environmentVariable = "CNNCONV_MAX_MEMORY"
@@ -56,6 +58,7 @@ public struct SizeLimits: Sendable, Equatable, CustomStringConvertible {
         return n << shift
     }
 
+    /// The limit as a user writes it ("16 GiB"), for error messages.
     public var description: String { formatBytes(maxActivationBytes) }
 }
 
@@ -70,14 +73,17 @@ public func formatBytes(_ n: Int) -> String {
 
 /// Overflow-checked arithmetic for sizes from files: nil instead of a trap or a wrap.
 extension Int {
+    /// `self + other`, or nil on overflow: sizes from a file must not trap or wrap.
     @inlinable public func adding(checked other: Int) -> Int? {
         let (r, overflow) = addingReportingOverflow(other)
         return overflow ? nil : r
     }
+    /// `self - other`, or nil on overflow (e.g. a window larger than the padded input's span).
     @inlinable public func subtracting(checked other: Int) -> Int? {
         let (r, overflow) = subtractingReportingOverflow(other)
         return overflow ? nil : r
     }
+    /// `self × other`, or nil on overflow: the element and byte counts of values from a file.
     @inlinable public func multiplied(checked other: Int) -> Int? {
         let (r, overflow) = multipliedReportingOverflow(by: other)
         return overflow ? nil : r

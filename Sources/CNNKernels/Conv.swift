@@ -9,16 +9,27 @@
 /// Output size per axis: `floor((in + padBegin + padEnd - dilation*(k-1) - 1)/stride) + 1`.
 /// Weight layout: `[outChannels, inChannels/groups, kernel.height, kernel.width]`.
 public struct ConvGeometry: Hashable, Sendable {
+    /// Batch, input channels and spatial size of the input.
     public let input: Shape4D
+    /// Output channels (the weight's first dimension); a multiple of `groups`.
     public let outChannels: Int
+    /// The window size (the weight's last two dimensions).
     public let kernel: Size2D
+    /// Steps between windows, per axis.
     public let stride: Size2D
+    /// Spacing between the window's taps, per axis (1: a dense window).
     public let dilation: Size2D
+    /// Zero padding on each side of the input, in pixels.
     public let padding: Padding2D
+    /// Channel groups: input and output channels split into `groups` independent convolutions
+    /// (equal to the channels for a depthwise convolution).
     public let groups: Int
     /// The output shape `[batch, outChannels, outHeight, outWidth]`.
     public let output: Shape4D
 
+    /// Validates every size (positive, groups dividing the channels, a non-empty output, no
+    /// `Int` overflow in any size a kernel computes) and computes the output shape; throws naming
+    /// the bad value, so a hostile file's numbers become an error before anything is allocated.
     public init(input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
                 dilation: Size2D = .one, padding: Padding2D = .zero, groups: Int = 1) throws(KernelError) {
         try requirePositive("batch", input.batch)
@@ -61,8 +72,8 @@ public struct ConvGeometry: Hashable, Sendable {
         self.output = Shape4D(batch: input.batch, channels: outChannels, height: oh, width: ow)
     }
 
-    public var inChannelsPerGroup: Int { input.channels / groups }
-    public var outChannelsPerGroup: Int { outChannels / groups }
+    var inChannelsPerGroup: Int { input.channels / groups }
+    var outChannelsPerGroup: Int { outChannels / groups }
     /// Elements of the weight tensor.
     public var weightCount: Int { outChannels * inChannelsPerGroup * kernel.height * kernel.width }
     /// 1x1, stride 1, no padding: the input planes already are the GEMM's right operand.

@@ -7,18 +7,28 @@
 /// Output size per axis:
 /// `(in - 1)*stride - padBegin - padEnd + dilation*(k - 1) + outputPadding + 1`.
 public struct ConvTransposeGeometry: Hashable, Sendable {
+    /// Batch, input channels and spatial size of the input.
     public let input: Shape4D
+    /// Output channels; a multiple of `groups`.
     public let outChannels: Int
+    /// The window size (the weight's last two dimensions).
     public let kernel: Size2D
+    /// The upsampling factor per axis: input pixels land `stride` apart in the output.
     public let stride: Size2D
+    /// Spacing between the window's taps, per axis.
     public let dilation: Size2D
+    /// Rows and columns cropped from each side of the full output.
     public let padding: Padding2D
     /// Extra rows/columns added at the bottom/right of the output (must be below stride or
     /// dilation), to pick one of the input sizes a strided convolution maps to the same output.
     public let outputPadding: Size2D
+    /// Channel groups, as in `ConvGeometry`.
     public let groups: Int
+    /// The output shape `[batch, outChannels, outHeight, outWidth]`.
     public let output: Shape4D
 
+    /// Validates every size, as `ConvGeometry.init` does, and computes the output shape; throws
+    /// naming the bad value.
     public init(input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
                 dilation: Size2D = .one, padding: Padding2D = .zero,
                 outputPadding: Size2D = Size2D(0), groups: Int = 1) throws(KernelError) {
@@ -75,8 +85,10 @@ public struct ConvTransposeGeometry: Hashable, Sendable {
         self.output = Shape4D(batch: input.batch, channels: outChannels, height: oh, width: ow)
     }
 
-    public var inChannelsPerGroup: Int { input.channels / groups }
-    public var outChannelsPerGroup: Int { outChannels / groups }
+    var inChannelsPerGroup: Int { input.channels / groups }
+    var outChannelsPerGroup: Int { outChannels / groups }
+    /// Elements of the weight tensor `[inChannels, outChannels/groups, kh, kw]`, which the caller
+    /// checks a file's tensor against before handing its pointer to the kernel.
     public var weightCount: Int { input.channels * outChannelsPerGroup * kernel.height * kernel.width }
     /// 1x1, stride 1, no padding: the GEMM writes the output directly.
     var isPointwise: Bool {
@@ -86,6 +98,7 @@ public struct ConvTransposeGeometry: Hashable, Sendable {
     public var workspaceCount: Int {
         isPointwise ? 0 : outChannelsPerGroup * kernel.height * kernel.width * input.spatial
     }
+    /// Floating-point operations of one call (2 per multiply-add), for throughput reports.
     public var flops: Int {
         2 * input.count * outChannelsPerGroup * kernel.height * kernel.width
     }

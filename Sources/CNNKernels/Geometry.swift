@@ -3,31 +3,40 @@
 
 /// A height/width pair: a kernel size, a stride or a dilation.
 public struct Size2D: Hashable, Sendable, CustomStringConvertible {
+    /// Rows (the first spatial axis of NCHW).
     public var height: Int
+    /// Columns (the last axis).
     public var width: Int
+    /// A size with separate height and width (ONNX lists them in this order).
     public init(_ height: Int, _ width: Int) { self.height = height; self.width = width }
     /// The same value for both axes.
     public init(_ both: Int) { self.init(both, both) }
+    /// 1×1: the default stride and dilation, and a pointwise kernel.
     public static let one = Size2D(1, 1)
+    /// "HxW", as inspect and error messages show sizes.
     public var description: String { "\(height)x\(width)" }
 }
 
 /// Padding on four sides, in input pixels. ONNX's `pads` = [top, left, bottom, right].
 public struct Padding2D: Hashable, Sendable, CustomStringConvertible {
     public var top: Int, left: Int, bottom: Int, right: Int
+    /// Padding given per side, which ONNX allows to be asymmetric (SAME_UPPER, TF exports).
     public init(top: Int, left: Int, bottom: Int, right: Int) {
         self.top = top; self.left = left; self.bottom = bottom; self.right = right
     }
     /// The same padding on every side.
     public init(_ all: Int) { self.init(top: all, left: all, bottom: all, right: all) }
+    /// No padding.
     public static let zero = Padding2D(0)
     var isNonNegative: Bool { top >= 0 && left >= 0 && bottom >= 0 && right >= 0 }
+    /// The four sides as error messages show them.
     public var description: String { "[t\(top) l\(left) b\(bottom) r\(right)]" }
 }
 
 /// A dense NCHW shape.
 public struct Shape4D: Hashable, Sendable, CustomStringConvertible {
     public var batch: Int, channels: Int, height: Int, width: Int
+    /// A shape from its four dimensions (unchecked: the geometry initializers validate them).
     public init(batch: Int, channels: Int, height: Int, width: Int) {
         self.batch = batch; self.channels = channels; self.height = height; self.width = width
     }
@@ -35,6 +44,7 @@ public struct Shape4D: Hashable, Sendable, CustomStringConvertible {
     public var spatial: Int { height * width }
     /// Elements in total.
     public var count: Int { batch * channels * height * width }
+    /// "[N, C, H, W]", as error messages show shapes.
     public var description: String { "[\(batch), \(channels), \(height), \(width)]" }
 }
 
@@ -59,6 +69,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
     /// A size (output, scratch or operation count) past what an `Int` holds.
     case tooLarge(String)
 
+    /// One line naming the value at fault, for the node's error message.
     public var description: String {
         switch self {
         case let .nonPositive(what, v): return "\(what) must be positive, got \(v)"

@@ -14,6 +14,9 @@ public struct BoxCopy: Sendable, Equatable {
     /// Every element of the box.
     public let count: Int
 
+    /// The copy plan for a box of `shape` read with `source` strides and written with
+    /// `destination` strides (in elements); size-1 axes are dropped and contiguous axes merged, so
+    /// the inner loop is as long as possible. Traps if the three ranks differ (a caller's bug).
     public init(shape: [Int], source: [Int], destination: [Int]) {
         precondition(shape.count == source.count && shape.count == destination.count, "BoxCopy: rank mismatch")
         let keep = shape.indices.filter { shape[$0] != 1 }
@@ -142,10 +145,15 @@ public func tile<T: KernelScalar>(_ source: UnsafePointer<T>, _ destination: Uns
 /// `middle` reads the source contiguously from `middleSource`.
 public struct PadCopy: Sendable {
     public let input: [Int], output: [Int]
+    /// Per output axis, the source index each output index reads (−1: the constant), computed
+    /// once at plan time from pads and mode (constant, edge, reflect).
     public let maps: [[Int]]
+    /// The constant written where a map holds −1 (ONNX Pad's `constant_value`).
     public let value: Double
     let middle: Range<Int>, middleSource: Int
 
+    /// A plan from per-axis index maps; finds the longest contiguous source run of the last axis
+    /// so that `copy` moves it with one memcpy-like loop per row.
     public init(input: [Int], output: [Int], maps: [[Int]], value: Double) {
         self.input = input; self.output = output; self.maps = maps; self.value = value
         var middle = 0..<0, from = 0
@@ -163,6 +171,8 @@ public struct PadCopy: Sendable {
         self.middle = middle; middleSource = from
     }
 
+    /// Writes the padded (or cropped) output: `destination` holds `output`'s element count and is
+    /// another buffer than `source` (the executor never pads in place).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func copy<T: KernelScalar>(from source: UnsafePointer<T>, to destination: UnsafeMutablePointer<T>) {

@@ -7,14 +7,23 @@
 /// with `ceilMode`, a last window that would start in the end padding is dropped (the
 /// PyTorch/ONNX rule: every window starts inside the input or the begin padding).
 public struct PoolGeometry: Hashable, Sendable {
+    /// Batch, channels and spatial size of the input; the output keeps batch and channels.
     public let input: Shape4D
+    /// The window size.
     public let kernel: Size2D
+    /// Steps between windows (defaults to the window size: non-overlapping windows).
     public let stride: Size2D
+    /// Spacing between the window's taps, per axis (1: a dense window).
     public let dilation: Size2D
+    /// Padding per side; padded cells never win a max and are left out of an average
+    /// or counted in it as `averagePool2d`'s `countIncludePadding` says.
     public let padding: Padding2D
+    /// Whether the output size rounds up (a partial last window is kept), PyTorch's `ceil_mode`.
     public let ceilMode: Bool
+    /// The output shape.
     public let output: Shape4D
 
+    /// Validates every size and computes the output shape; throws naming the bad value.
     public init(input: Shape4D, kernel: Size2D, stride: Size2D? = nil, dilation: Size2D = .one,
                 padding: Padding2D = .zero, ceilMode: Bool = false) throws(KernelError) {
         let stride = stride ?? kernel

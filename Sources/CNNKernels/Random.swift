@@ -16,6 +16,7 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Hashable, Sendable {
         s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
     }
 
+    /// The next 64 bits of the stream (the generator's step), as `RandomNumberGenerator` requires.
     @inline(__always)
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
@@ -39,7 +40,10 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Hashable, Sendable {
 /// SplitMix64: a 64-bit-state generator, used to expand a seed.
 public struct SplitMix64: RandomNumberGenerator, Hashable, Sendable {
     private var state: UInt64
+    /// A generator starting from `seed` as given (any value, zero included).
     public init(seed: UInt64) { state = seed }
+    /// The next 64 bits: a Weyl step then a bit mix, so even consecutive seeds give unrelated
+    /// streams (which is why it expands seeds for xoshiro).
     @inline(__always)
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

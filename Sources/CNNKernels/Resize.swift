@@ -30,11 +30,16 @@ public enum CoordinateTransform: String, Hashable, Sendable, CaseIterable {
 /// How nearest-neighbour resizing turns a fractional input coordinate into an index (ONNX
 /// `nearest_mode`).
 public enum NearestRounding: String, Hashable, Sendable, CaseIterable {
+    /// Ties (x.5) go down (ONNX's default).
     case roundPreferFloor = "round_prefer_floor"
+    /// Ties (x.5) go up.
     case roundPreferCeil = "round_prefer_ceil"
+    /// Always down.
     case floor
+    /// Always up.
     case ceil
 
+    /// The input index for the fractional coordinate `x` (before clamping to the input).
     @inline(__always)
     public func index(_ x: Double) -> Int {
         switch self {
@@ -48,9 +53,14 @@ public enum NearestRounding: String, Hashable, Sendable, CaseIterable {
 
 /// Input and output sizes of a resize, and the per-axis scales the coordinate transforms use.
 public struct ResizeGeometry: Hashable, Sendable {
+    /// The input shape.
     public let input: Shape4D
+    /// The output shape (batch and channels unchanged).
     public let output: Shape4D
+    /// Output/input scale of the height axis as the coordinate transform uses it: the given scale,
+    /// which can differ from out/in after flooring.
     public let scaleHeight: Double
+    /// The same for the width axis.
     public let scaleWidth: Double
 
     /// From scale factors: output length `floor(in·scale)` per axis (ONNX `scales`); the

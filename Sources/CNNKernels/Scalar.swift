@@ -64,14 +64,22 @@ public protocol KernelScalar: BinaryFloatingPoint, SIMDScalar, Sendable {
 private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
 
 extension Float: KernelScalar {
+    /// e^x in single precision: the C library's `expf` (the `KernelScalar` requirement).
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
+    /// The C library's `tanhf`.
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
+    /// The C library's `powf`.
     @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+    /// The C library's `logf`.
     @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
+    /// The C library's `log1pf`.
     @inline(__always) public static func log1p(_ x: Float) -> Float { log1pf(x) }
+    /// The C library's `expm1f`.
     @inline(__always) public static func expm1(_ x: Float) -> Float { expm1f(x) }
+    /// The C library's `erff`.
     @inline(__always) public static func erf(_ x: Float) -> Float { erff(x) }
 
+    /// OpenBLAS `cblas_sgemm`, kept single-threaded (see the requirement's contract).
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
@@ -87,14 +95,22 @@ extension Float: KernelScalar {
 }
 
 extension Double: KernelScalar {
+    /// e^x in double precision: the C library's `exp` (the `KernelScalar` requirement).
     @inline(__always) public static func exp(_ x: Double) -> Double { libmExp(x) }
+    /// The C library's `tanh`.
     @inline(__always) public static func tanh(_ x: Double) -> Double { libmTanh(x) }
+    /// The C library's `pow`.
     @inline(__always) public static func pow(_ x: Double, _ y: Double) -> Double { libmPow(x, y) }
+    /// The C library's `log`.
     @inline(__always) public static func log(_ x: Double) -> Double { libmLog(x) }
+    /// The C library's `log1p`.
     @inline(__always) public static func log1p(_ x: Double) -> Double { libmLog1p(x) }
+    /// The C library's `expm1`.
     @inline(__always) public static func expm1(_ x: Double) -> Double { libmExpm1(x) }
+    /// The C library's `erf`.
     @inline(__always) public static func erf(_ x: Double) -> Double { libmErf(x) }
 
+    /// OpenBLAS `cblas_dgemm`, kept single-threaded (see the requirement's contract).
     public static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Double, a: UnsafePointer<Double>, lda: Int,

@@ -7,6 +7,7 @@ public final class Workspace {
     private var raw: UnsafeMutableRawPointer?
     private var capacity = 0
 
+    /// An empty workspace; memory is allocated by the first `buffer` call that needs it.
     public init() {}
 
     deinit { raw?.deallocate() }

@@ -34,6 +34,8 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A graph the exporter cannot express in ONNX.
     case exportUnsupported(node: String, message: String)
 
+    /// One line naming the file, node or tensor at fault, with the remedy where there is one
+    /// (re-export at a newer opset, give `--input-shape`).
     public var description: String {
         switch self {
         case .io(let path, let message): return "\(path): \(message)"

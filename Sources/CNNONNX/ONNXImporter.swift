@@ -9,12 +9,18 @@ import SwiftProtobuf
 /// What an import did: the source model's facts, what was folded or fused, and notes on
 /// anything the user should know (ignored training outputs, converted conventions).
 public struct ImportReport: Sendable, Codable, Equatable {
+    /// The imported file's path as given (`<memory>` for bytes passed in), for messages.
     public var source: String
+    /// The file format revision (ONNX IR version) the model was written in, kept for the
+    /// report and the graph's metadata; the opset, not this, decides op semantics.
     public var irVersion: Int
+    /// The default-domain opset, which decides each op's attribute-versus-input conventions.
     public var opset: Int
     /// The ONNX model's producer ("pytorch 2.4.0"), empty when it names none.
     public var producer: String
+    /// Nodes in the ONNX graph, before folding and pattern fusion (compare `graphNodeCount`).
     public var onnxNodeCount: Int
+    /// Nodes in the imported graph: what the executor and `fold` will see.
     public var graphNodeCount: Int
     /// ONNX nodes evaluated at import (constants, shape arithmetic).
     public var foldedNodeCount: Int
@@ -22,9 +28,13 @@ public struct ImportReport: Sendable, Codable, Equatable {
     public var fusedPatterns: [String: Int]
     /// Converted nodes whose results nothing used.
     public var removedDeadNodeCount: Int
+    /// What the user should know about the conversion, one sentence each (ignored training
+    /// outputs, conventions converted); `import` prints them.
     public var notes: [String]
 }
 
+/// ONNX files in, graphs out: the entry point `cnnconv import` and library users call, with
+/// the limits (opset, nesting depth) it reads files under.
 public enum ONNXImporter {
     /// The oldest default-domain opset read.
     public static let minimumOpset = 7

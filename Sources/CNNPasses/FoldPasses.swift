@@ -2,10 +2,13 @@
 // inference rule, leftover BatchNorms as affines, and clean-up. Each is Graph → Graph + report.
 import CNNGraph
 
+/// The rewrites `fold` applies and the driver that runs them: the one list of passes, so the
+/// CLI's `--passes` choices, the file's `applied_passes` and the pipeline order cannot drift.
 public enum FoldPasses {
     /// Every pass, in the order `fold` runs them.
     public static let all: [Pass] = [reparameterization, batchNorm, dropout, batchNorm, affine, cleanup]
 
+    /// The pass names, each once, in pipeline order: the choices `--passes` accepts.
     public static var names: [String] { uniqueNames(all) }
 
     static func uniqueNames(_ passes: [Pass]) -> [String] {
@@ -22,6 +25,8 @@ public enum FoldPasses {
 
     // MARK: Weight reparameterizations
 
+    /// Weight norm (w = g·v/‖v‖) and weight standardization become plain weights, computed in
+    /// Float64 and rounded once, so the later folds see ordinary conv/linear layers.
     public static let reparameterization = Pass(.weightReparameterization,
                                                 summary: "weight norm and weight standardization → plain weights") { graph, options in
         var g = graph
@@ -52,7 +57,7 @@ public enum FoldPasses {
     }
 
     /// The weight a reparameterization stands for, per output channel (axis 0).
-    public static func plainWeight(_ v: Tensor, _ r: WeightReparameterization, options: FoldOptions = FoldOptions()) -> Tensor {
+    static func plainWeight(_ v: Tensor, _ r: WeightReparameterization, options: FoldOptions = FoldOptions()) -> Tensor {
         let outputs = v.shape[0]
         let fan = v.count / max(1, outputs)
         let values = v.array
@@ -76,6 +81,8 @@ public enum FoldPasses {
 
     // MARK: BatchNorm and Affine into a neighbouring layer
 
+    /// BatchNorm and Affine nodes scale and shift the neighbouring conv/linear's weights and bias,
+    /// as `FoldingAnalysis` plans them: inference then skips one pass over every activation.
     public static let batchNorm = Pass(.batchNorm,
                                        summary: "BatchNorm/Affine into the producing or following conv/linear") { graph, options in
         var g = graph
@@ -135,6 +142,8 @@ public enum FoldPasses {
 
     // MARK: Dropout
 
+    /// Inverted dropout is removed (the identity at inference); classic dropout's keep factor
+    /// goes into the neighbouring layer's weights, as `FoldingAnalysis` plans it.
     public static let dropout = Pass(.dropout,
                                      summary: "inverted dropout removed; classic dropout's keep factor into weights") { graph, options in
         var g = graph
@@ -211,6 +220,8 @@ public enum FoldPasses {
 
     // MARK: Leftover BatchNorms → Affine; chains of Affines merge
 
+    /// BatchNorms that no neighbour can absorb become per-channel affines (y = a·x + b, one
+    /// multiply-add instead of BatchNorm's four operations) and chains of affines merge into one.
     public static let affine = Pass(.batchNormToAffine,
                                     summary: "BatchNorms that cannot fold become per-channel affines; affine chains merge") { graph, options in
         var g = graph
@@ -248,6 +259,8 @@ public enum FoldPasses {
 
     // MARK: Clean-up
 
+    /// Identity nodes and nodes whose outputs nothing reads are removed, so the folded file holds
+    /// only what inference runs.
     public static let cleanup = Pass(.cleanup, summary: "identity and unused nodes removed") { graph, _ in
         var g = graph
         var report = PassReport(.cleanup)
@@ -271,7 +284,9 @@ public enum FoldPasses {
 
 /// The result of folding a graph.
 public struct FoldResult: Sendable {
+    /// The folded graph, validated, its `appliedPasses` extended by the passes that ran.
     public var graph: Graph
+    /// One report per pass, in pipeline order (a pass that ran twice reports once).
     public var reports: [PassReport]
     /// True when the input was already folded and nothing changed.
     public var wasAlreadyFolded: Bool
@@ -280,6 +295,7 @@ public struct FoldResult: Sendable {
 extension FoldPasses {
     /// Metadata keys recording the BatchNorm and Dropout counts before folding.
     public static let batchNormBeforeKey = InspectionReport.batchNormBeforeKey
+    /// The metadata key for the Dropout count before folding (see `batchNormBeforeKey`).
     public static let dropoutBeforeKey = InspectionReport.dropoutBeforeKey
 
     /// Runs `passes` (default: all) and records them in the graph's `appliedPasses`.

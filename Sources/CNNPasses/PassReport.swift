@@ -15,11 +15,15 @@ public struct PassReport: Codable, Sendable, Equatable {
         case batchNormToAffine = "batchnorm-to-affine"
         case cleanup = "remove-identity"
     }
+    /// What happened to one node, as a closed set a reader can switch over (the JSON's `action`).
     public enum Action: String, Codable, Sendable {
         case folded, removed, converted, merged, skipped
     }
+    /// One node's outcome in one pass: the action and, as fields, its target, path and factor.
     public struct Line: Codable, Sendable, Equatable {
+        /// Whether the node was folded, removed, converted, merged or skipped.
         public var action: Action
+        /// The node acted on, by name as in the input graph.
         public var node: String
         /// The human sentence for `--explain`; not for parsing (the fields below carry the facts).
         public var detail: String
@@ -40,17 +44,22 @@ public struct PassReport: Codable, Sendable, Equatable {
             self.target = target; self.through = through; self.factor = factor; self.reason = reason
         }
     }
+    /// Which pass this report is for.
     public var kind: Kind
+    /// One line per node the pass acted on or skipped, in graph order.
     public var lines: [Line] = []
 
     /// The JSON keeps the key `pass` holding the pass's name (schema 1).
     enum CodingKeys: String, CodingKey { case kind = "pass", lines }
 
+    /// An empty report, for a pass (ours or a tool's own) to fill.
     public init(_ kind: Kind) { self.kind = kind }
 
     /// The pass's name ("fold-batchnorm").
     public var pass: String { kind.rawValue }
 
+    /// Whether the pass changed the graph (any line other than a skip): how `fold` tells an
+    /// already-folded input.
     public var changed: Bool { lines.contains { $0.action != .skipped } }
 
     mutating func record(_ action: Action, _ node: String, _ detail: String, target: String? = nil, through: [String] = [],
@@ -62,7 +71,9 @@ public struct PassReport: Codable, Sendable, Equatable {
 
 /// A graph rewrite: a name, and a function from a graph to a graph plus its report.
 public struct Pass: Sendable {
+    /// Which rewrite this is; its raw value is the name `--passes` and the file use.
     public let kind: PassReport.Kind
+    /// One line for `--help` and `--explain`: what the pass rewrites into what.
     public let summary: String
     let body: @Sendable (Graph, FoldOptions) throws(PassError) -> (Graph, PassReport)
 
@@ -74,15 +85,18 @@ public struct Pass: Sendable {
         self.kind = kind; self.summary = summary; self.body = body
     }
 
+    /// Applies the pass alone (no validation first: `FoldPasses.fold` does that once for all).
     public func run(_ graph: Graph, options: FoldOptions = FoldOptions()) throws(PassError) -> (Graph, PassReport) {
         try body(graph, options)
     }
 }
 
+/// Settings that change what the passes compute, as opposed to which passes run.
 public struct FoldOptions: Sendable {
     /// The element type the folded weights will be stored in: folding rounds once, from
     /// Float64 straight to it.
     public var storage: StorageElement = .float32
+    /// Options for weights that will be stored as `storage` (Float32 by default).
     public init(storage: StorageElement = .float32) { self.storage = storage }
 
     /// The format's element types (one enum for the format and the passes).
@@ -110,9 +124,12 @@ public struct FoldOptions: Sendable {
     }
 }
 
+/// Why folding refused to start; every case names what is wrong (the CLI exits 3 for an
+/// invalid graph, 2 for an unknown pass name).
 public enum PassError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidGraph(GraphError)
     case unknownPass(String, known: [String])
+    /// One line, the graph error's own text or the unknown name with the known ones.
     public var description: String {
         switch self {
         case .invalidGraph(let e): return e.description

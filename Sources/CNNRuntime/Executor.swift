@@ -25,13 +25,17 @@ public enum ExecutionMode: String, Sendable, CaseIterable {
 /// the momentum update `running = (1 − momentum)·running + momentum·batch` (PyTorch's rule;
 /// the unbiased variance goes into the running variance).
 public struct BatchNormStatistics: Sendable, Equatable {
+    /// The BatchNorm node these statistics are for.
     public var node: String
+    /// Per-channel mean over the batch's N·H·W values: what normalized the batch.
     public var batchMean: [Double]
     /// Σ(x − mean)²/m over N·H·W values: what normalized the batch.
     public var batchVariance: [Double]
     /// Σ(x − mean)²/(m − 1): what enters the running variance.
     public var unbiasedBatchVariance: [Double]
+    /// The running mean after this step's momentum update (what a checkpoint would store next).
     public var runningMean: [Double]
+    /// The running variance after this step's momentum update (fed the unbiased batch variance).
     public var runningVariance: [Double]
 }
 
@@ -49,7 +53,9 @@ public struct RunResult<Scalar: KernelScalar>: Sendable {
 ///
 /// Not thread-safe: one run at a time per executor (the kernels use all `threads` themselves).
 public final class Executor<Scalar: KernelScalar> {
+    /// The graph as planned; replanning (another batch, another graph) needs a new executor.
     public let graph: Graph
+    /// The batch size every buffer was sized for; inputs must have it on axis 0.
     public let batch: Int
     /// Concrete shapes of every value at `batch`.
     public let shapes: ShapeMap
@@ -155,13 +161,6 @@ public final class Executor<Scalar: KernelScalar> {
         guard let p = readable[name], let shape = shapes[name] else { return nil }
         let count = shape.reduce(1, *)
         return NDArray(shape: shape, values: Array(UnsafeBufferPointer(start: p, count: count)))
-    }
-
-    /// Calls `body` with a view of a readable value's buffer (valid only during the call), to
-    /// compare large values without a copy.
-    public func withValue<R>(named name: String, _ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R? {
-        guard let p = readable[name], let shape = shapes[name] else { return nil }
-        return try body(UnsafeBufferPointer(start: p, count: shape.reduce(1, *)))
     }
 
     /// Copies `inputs` into their buffers and runs the steps `range` (default all).

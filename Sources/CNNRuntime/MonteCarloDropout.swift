@@ -11,6 +11,7 @@ import Darwin
 
 /// Per-output statistics of N Monte Carlo dropout passes. Accumulated in Float64.
 public struct MonteCarloOutput: Sendable, Equatable {
+    /// The graph output these statistics summarize.
     public var name: String
     /// Element-wise mean over the passes.
     public var mean: NDArray<Double>
@@ -24,9 +25,14 @@ public struct MonteCarloOutput: Sendable, Equatable {
     public var mutualInformation: NDArray<Double>?
 }
 
+/// What `monteCarloDropout` returns: per-output statistics, with the sample count and seed
+/// that reproduce them.
 public struct MonteCarloResult: Sendable, Equatable {
+    /// How many stochastic passes were averaged.
     public var samples: Int
+    /// The seed of the masks' generator; the same seed and samples give the same result.
     public var seed: UInt64
+    /// Statistics per graph output, by output name.
     public var outputs: [String: MonteCarloOutput]
 }
 

@@ -4,7 +4,9 @@ import CNNKernels
 /// A dense row-major (C-order) array: NCHW for images, NC for features. `Scalar` is `Float`
 /// (the fast path) or `Double` (the reference mode).
 public struct NDArray<Scalar: KernelScalar>: Sendable, Equatable {
+    /// Dimensions, outermost first (`[]` for a scalar).
     public var shape: [Int]
+    /// The elements in row-major order; `count` equals the product of `shape`.
     public var values: [Scalar]
 
     /// `values.count` must equal the product of `shape` (a programming error otherwise).
@@ -14,10 +16,12 @@ public struct NDArray<Scalar: KernelScalar>: Sendable, Equatable {
         self.values = values
     }
 
+    /// An array filled with `value` (zeros by default), e.g. an output buffer to fill.
     public init(shape: [Int], repeating value: Scalar = 0) {
         self.init(shape: shape, values: [Scalar](repeating: value, count: shape.reduce(1, *)))
     }
 
+    /// Number of elements.
     public var count: Int { values.count }
 
     /// The same array in another precision (rounded once when narrowing).
@@ -40,6 +44,7 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A batch size that is not positive, or an MC dropout sample count below 1.
     case invalidArgument(String)
 
+    /// One line naming what is wrong and where, for the CLI's stderr.
     public var description: String {
         func shape(_ s: [Int]) -> String { s.map(String.init).joined(separator: "×") }
         switch self {

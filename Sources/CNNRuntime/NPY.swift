@@ -20,6 +20,7 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The data section holds fewer or more bytes than the shape needs.
     case wrongDataLength(path: String, expected: Int, found: Int)
 
+    /// One line naming the file and what to do about it (convert with NumPy, as shown).
     public var description: String {
         switch self {
         case let .io(p, m): return "\(p): \(m)"
@@ -36,19 +37,27 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// An array read from or written to a .npy file.
 public struct NPYArray: Sendable, Equatable {
+    /// The stored elements in their own precision, so a float32 file round-trips bit for bit.
     public enum Values: Sendable, Equatable {
+        /// `<f4`: what the Float executor reads and writes.
         case float32([Float])
+        /// `<f8` (and integer arrays, widened): the Double reference mode's type.
         case float64([Double])
     }
+    /// Dimensions, outermost first, as the header's `shape` tuple gives them.
     public var shape: [Int]
+    /// The elements in C order.
     public var values: Values
 
+    /// An array to write; `values` must hold the product of `shape` elements.
     public init(shape: [Int], values: Values) { self.shape = shape; self.values = values }
+    /// An executor array to write as .npy: Float stays float32, Double stays float64.
     public init<S: KernelScalar>(_ array: NDArray<S>) {
         shape = array.shape
         if let f = array.values as? [Float] { values = .float32(f) } else { values = .float64(array.values.map(Double.init)) }
     }
 
+    /// Number of elements.
     public var count: Int {
         switch values {
         case .float32(let v): return v.count
@@ -69,11 +78,15 @@ public struct NPYArray: Sendable, Equatable {
     }
 }
 
+/// Reading and writing NumPy .npy files, so that inputs and outputs pass between cnnconv and
+/// Python (PyTorch, onnxruntime) without a converter.
 public enum NPY {
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]   // \x93NUMPY
     /// Header lengths beyond this are refused (NumPy itself limits headers to 10 000 bytes by default).
-    public static let maximumHeaderLength = 1 << 20
+    static let maximumHeaderLength = 1 << 20
 
+    /// The array in the file at `path`; refuses non-regular files (a FIFO would block) and every
+    /// variant it cannot read exactly, naming the file.
     public static func read(_ path: String) throws(NPYError) -> NPYArray {
         // Non-blocking and regular files only: a FIFO or device would block or stream forever.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)

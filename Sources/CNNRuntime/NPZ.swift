@@ -5,6 +5,8 @@
 import CNNFormat
 import Foundation
 
+/// Writing NumPy .npz archives (`numpy.load` reads them), for commands that output several
+/// arrays at once (`run --mc-dropout`'s mean and spread).
 public enum NPZ {
     /// The archive image holding each array as NAME.npy, in the order given.
     public static func encode(_ arrays: [(name: String, array: NPYArray)]) throws(NPYError) -> [UInt8] {

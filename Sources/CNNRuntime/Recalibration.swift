@@ -22,9 +22,12 @@ import CNNKernels
 public struct ChannelMoments: Sendable, Equatable {
     /// Values per channel (samples × spatial positions).
     public var count: Int
+    /// Per-channel mean.
     public var mean: [Double]
+    /// Per-channel Σ(x − mean)², kept instead of the variance so parts merge exactly.
     public var m2: [Double]
 
+    /// Moments from parts already computed (tests and callers merging their own batches).
     public init(count: Int, mean: [Double], m2: [Double]) { self.count = count; self.mean = mean; self.m2 = m2 }
 
     /// Σ(x − mean)²/(count − 1): what a running variance holds (nil below 2 values).
@@ -83,7 +86,9 @@ final class BatchNormMomentCollector {
 
 /// How far one BatchNorm's statistics moved, per channel c with σ = √(variance + ε).
 public struct BatchNormShift: Sendable, Codable, Equatable {
+    /// The BatchNorm node, by name.
     public var node: String
+    /// Number of channels compared.
     public var channels: Int
     /// Values each channel's new statistics were computed from (samples × spatial positions).
     public var valuesPerChannel: Int
@@ -98,6 +103,7 @@ public struct BatchNormShift: Sendable, Codable, Equatable {
     public var maxMeanChange: Double
     /// The smallest and largest σ_new/σ_old over channels.
     public var minScaleRatio: Double
+    /// The largest σ_new/σ_old over channels: above 1, a channel's spread grew.
     public var maxScaleRatio: Double
     public var oldMean: [Double], newMean: [Double], oldVariance: [Double], newVariance: [Double]
 
@@ -126,9 +132,11 @@ public struct BatchNormShift: Sendable, Codable, Equatable {
 
 /// What `Recalibration.recalibrate` did.
 public struct RecalibrationReport: Sendable, Codable, Equatable {
+    /// Samples the statistics were computed from (axis 0 of the inputs).
     public var samples: Int
     /// Samples per executor run (the graph's fixed batch, or the batch chosen).
     public var runBatch: Int
+    /// Executor runs it took.
     public var runs: Int
     /// Copies of the last sample that filled the last run of a graph with a fixed batch. They
     /// take part in that run's batch normalization but not in the statistics collected.
@@ -139,19 +147,27 @@ public struct RecalibrationReport: Sendable, Codable, Equatable {
     public var minimumValuesPerChannel: Int
 }
 
+/// How `Recalibration.recalibrate` runs: the run batch, the threads, and the threshold below
+/// which a BatchNorm's statistics are flagged as noisy.
 public struct RecalibrationOptions: Sendable {
     /// The largest run for a graph with a symbolic batch (ignored when the graph fixes it).
     public var batch: Int = 64
+    /// Threads the kernels use.
     public var threads: Int = KernelThreads.defaultCount
     /// BatchNorms whose channels saw fewer values than this are flagged.
     public var minimumValuesPerChannel: Int = 100
+    /// The defaults: runs of up to 64 samples, every core, 100 values per channel.
     public init() {}
 }
 
+/// Recomputing BatchNorm running statistics from data (after pruning, quantization or a
+/// domain shift, as torch.optim.swa_utils.update_bn does) and measuring how far they moved.
 public enum Recalibration {
     /// Metadata the recalibrated file carries (`inspect` shows them).
     public static let samplesKey = InspectionReport.recalibratedSamplesKey
+    /// Metadata key: the batch size the statistics were collected at.
     public static let batchKey = "cnnconv.recalibrate.batch"
+    /// Metadata key: how many BatchNorms were recalibrated.
     public static let batchNormsKey = "cnnconv.recalibrate.batchnorms"
 
     /// `graph` with every BatchNorm's running mean and variance recomputed over all samples of

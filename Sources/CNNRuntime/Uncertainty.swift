@@ -17,7 +17,9 @@ import Darwin
 
 /// The per-sample uncertainty of one classifier output over N samples and K classes.
 public struct ClassifierUncertainty: Sendable, Equatable {
+    /// The graph output (classifier logits or probabilities) this is about.
     public var output: String
+    /// The number T of Monte Carlo passes averaged.
     public var passes: Int
     /// [N, K]: mean of the passes' probabilities.
     public var predictiveMean: NDArray<Double>
@@ -25,18 +27,25 @@ public struct ClassifierUncertainty: Sendable, Equatable {
     public var classVariance: NDArray<Double>
     /// [N], nats.
     public var predictiveEntropy: [Double]
+    /// [N], nats: (1/T)Σ H[p_t], the aleatoric part of the predictive entropy.
     public var expectedEntropy: [Double]
+    /// [N], nats: predictive minus expected entropy (BALD), the epistemic part: high where the
+    /// passes disagree.
     public var mutualInformation: [Double]
     /// [N, K]: the deterministic eval-mode ("mean net") probabilities, when given.
     public var meanNet: NDArray<Double>?
 
+    /// N, the number of samples.
     public var samples: Int { predictiveMean.shape[0] }
+    /// K, the number of classes.
     public var classes: Int { predictiveMean.shape[1] }
 }
 
 /// One equal-width confidence bin of a reliability diagram.
 public struct ReliabilityBin: Sendable, Codable, Equatable {
+    /// The bin's bounds on the top-1 probability.
     public var lower: Double, upper: Double
+    /// Samples whose top-1 probability falls in [lower, upper).
     public var count: Int
     /// Mean top-1 probability and top-1 accuracy of the samples in the bin (0 when empty).
     public var confidence: Double, accuracy: Double
@@ -44,24 +53,31 @@ public struct ReliabilityBin: Sendable, Codable, Equatable {
 
 /// How good a predictive distribution is against labels.
 public struct PredictiveScores: Sendable, Codable, Equatable {
+    /// Fraction of samples whose top-1 class is the label.
     public var accuracy: Double
     /// −(1/N)Σ ln p(y) (nats); a probability of 0 counts as the smallest normal Double.
     public var negativeLogLikelihood: Double
     /// Σ_b |B_b|/N · |accuracy(B_b) − confidence(B_b)| over `reliability`'s bins.
     public var expectedCalibrationError: Double
+    /// The reliability diagram: `Uncertainty.calibrationBins` equal-width bins.
     public var reliability: [ReliabilityBin]
 }
 
 /// Accuracy on the samples kept when the `rejectedPercent` % most uncertain are set aside.
 public struct RejectionPoint: Sendable, Codable, Equatable {
+    /// The share of samples set aside, most uncertain first.
     public var rejectedPercent: Int
+    /// Samples left.
     public var kept: Int
+    /// Top-1 accuracy on the samples left.
     public var accuracy: Double
 }
 
 /// MC dropout and the mean net against labels.
 public struct UncertaintyEvaluation: Sendable, Codable, Equatable {
+    /// Scores of the MC dropout predictive mean.
     public var monteCarlo: PredictiveScores
+    /// Scores of the deterministic mean net, when its probabilities were given.
     public var meanNet: PredictiveScores?
     /// Rejecting by MC predictive entropy.
     public var rejection: [RejectionPoint]
@@ -69,6 +85,8 @@ public struct UncertaintyEvaluation: Sendable, Codable, Equatable {
     public var meanNetRejection: [RejectionPoint]?
 }
 
+/// MC dropout uncertainty for classifiers: entropies, mutual information and calibration
+/// against labels, and whether the mean net or MC dropout predicts better on given data.
 public enum Uncertainty {
     /// Bins of the reliability diagram and the ECE.
     public static let calibrationBins = 15

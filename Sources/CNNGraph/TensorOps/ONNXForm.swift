@@ -5,10 +5,13 @@
 /// A constant input of an ONNX node as the importer resolved it (an initializer, a Constant, or a
 /// folded shape computation).
 public struct ONNXConstant: Sendable, Equatable {
+    /// Dimensions of the constant, as ONNX declared them (`[]` for a scalar).
     public var shape: [Int]
+    /// The elements, row-major, widened to Double so that int64 indices up to 2^53 stay exact.
     public var values: [Double]
     /// Whether the ONNX type was an integer or boolean type (values are then exact integers).
     public var isInteger: Bool
+    /// A constant as the importer resolved it; `values.count` matches `shape`.
     public init(shape: [Int], values: [Double], isInteger: Bool) {
         self.shape = shape; self.values = values; self.isInteger = isInteger
     }
@@ -30,29 +33,34 @@ public enum ONNXInput: Sendable, Equatable {
     case absent
     /// A run-time value, with its shape at the import batch.
     case value(shape: [Int])
+    /// A value fixed at import time; definitions turn it into attributes or constant operands.
     case constant(ONNXConstant)
 }
 
 /// An ONNX node as a tensor-op definition sees it on import.
 public struct ONNXNodeView: Sendable {
+    /// The ONNX op type ("Slice"), for definitions that import several (`onnxTypes`).
     public var opType: String
     /// The model's default-domain opset.
     public var opset: Int
     /// Integer, float, string and list attributes (tensor and graph attributes are left out).
     public var attributes: [String: AttributeValue]
+    /// Every input in ONNX order, resolved to absent, run-time or constant.
     public var inputs: [ONNXInput]
     /// Outputs the node declares (trailing empty names dropped).
     public var outputCount: Int
 
+    /// A node as CNNONNX hands it to a definition (tests build one directly).
     public init(opType: String, opset: Int, attributes: [String: AttributeValue], inputs: [ONNXInput], outputCount: Int) {
         self.opType = opType; self.opset = opset; self.attributes = attributes; self.inputs = inputs
         self.outputCount = outputCount
     }
 
+    /// Input `i`, or `.absent` past the end: ONNX lets a node omit trailing optional inputs.
     public func input(_ i: Int) -> ONNXInput { i < inputs.count ? inputs[i] : .absent }
 
     /// A required integer-list input that must be constant (Reshape's shape, Slice's starts).
-    public func constantInts(_ i: Int, _ role: String) throws(TensorOpError) -> [Int]? {
+    func constantInts(_ i: Int, _ role: String) throws(TensorOpError) -> [Int]? {
         switch input(i) {
         case .absent: return nil
         case .value: throw TensorOpError("the \(role) input is computed at run time; only constant \(role) is supported")
@@ -64,7 +72,7 @@ public struct ONNXNodeView: Sendable {
     }
 
     /// A float constant input as a parameter tensor named `name`.
-    public func constantTensor(_ i: Int, name: String) -> Tensor? {
+    func constantTensor(_ i: Int, name: String) -> Tensor? {
         guard case .constant(let c) = input(i) else { return nil }
         return Tensor(name: name, shape: c.shape, values: c.values.map { Float($0) })
     }
@@ -84,6 +92,8 @@ public struct ONNXNodeView: Sendable {
         return out
     }
 
+    /// An integer attribute, or `value` when absent; throws naming the attribute when it has
+    /// another type, so a damaged model is refused rather than misread.
     public func int(_ key: String, default value: Int) throws(TensorOpError) -> Int {
         switch attributes[key] {
         case .int(let v)?: return v
@@ -92,6 +102,7 @@ public struct ONNXNodeView: Sendable {
         }
     }
 
+    /// An integer-list attribute, or nil when absent; throws naming it when it has another type.
     public func ints(_ key: String) throws(TensorOpError) -> [Int]? {
         switch attributes[key] {
         case .ints(let v)?: return v
@@ -100,6 +111,7 @@ public struct ONNXNodeView: Sendable {
         }
     }
 
+    /// A float attribute, or `value` when absent; throws naming it when it has another type.
     public func float(_ key: String, default value: Double) throws(TensorOpError) -> Double {
         switch attributes[key] {
         case .float(let v)?: return v
@@ -108,6 +120,7 @@ public struct ONNXNodeView: Sendable {
         }
     }
 
+    /// A string attribute, or `value` when absent; throws naming it when it has another type.
     public func string(_ key: String, default value: String) throws(TensorOpError) -> String {
         switch attributes[key] {
         case .string(let v)?: return v
@@ -133,12 +146,16 @@ public enum ONNXFormInput: Sendable, Equatable {
 
 /// The ONNX node a tensor op exports as.
 public struct ONNXNodeForm: Sendable, Equatable {
+    /// The ONNX op type to write ("Reshape").
     public var opType: String
+    /// Attributes to write, in the neutral form the exporter converts to protobuf.
     public var attributes: [String: AttributeValue]
+    /// The node's inputs in ONNX order: operands, or initializers the exporter creates.
     public var inputs: [ONNXFormInput]
     /// The lowest default-domain opset at which this form has this meaning.
     public var minimumOpset: Int
 
+    /// An exported node; the opset defaults to 13, the lowest the exporter writes.
     public init(opType: String, attributes: [String: AttributeValue] = [:], inputs: [ONNXFormInput], minimumOpset: Int = 13) {
         self.opType = opType; self.attributes = attributes; self.inputs = inputs; self.minimumOpset = minimumOpset
     }

@@ -8,12 +8,18 @@ import CNNKernels
 /// An attribute of a tensor op. Integer-valued inputs that ONNX passes as tensors (Slice starts,
 /// Reshape's target, Gather's indices) are attributes here: they are part of the op, not data.
 public enum AttributeValue: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// One integer ("axis").
     case int(Int)
+    /// An integer list ("perm", a constant input such as Slice's starts).
     case ints([Int])
+    /// One number, kept as Double so that ONNX's float attributes round-trip exactly.
     case float(Double)
+    /// A list of numbers.
     case floats([Double])
+    /// A string ("mode").
     case string(String)
 
+    /// The value as inspect and error messages show it (lists in brackets, strings quoted).
     public var description: String {
         switch self {
         case .int(let v): return String(v)
@@ -28,7 +34,9 @@ public enum AttributeValue: Sendable, Equatable, Hashable, CustomStringConvertib
 /// One operand of a tensor op, in the op's operand order: the node's next run-time input, or a
 /// constant tensor the op carries (a bias added with broadcasting, a fixed Concat part).
 public enum Operand: Sendable, Equatable {
+    /// The node's next run-time input (inputs are taken in order).
     case input
+    /// A tensor the op carries and the format stores with its parameters.
     case constant(Tensor)
 }
 
@@ -36,10 +44,12 @@ public enum Operand: Sendable, Equatable {
 public struct TensorOp: Sendable, Equatable {
     /// The definition's name ("Slice", "MatMul").
     public var kind: String
+    /// The kind's attributes by name, read through the typed getters below.
     public var attributes: [String: AttributeValue]
     /// All operands in order; `.input` ones take the node's inputs in turn.
     public var operands: [Operand]
 
+    /// An op of `kind` with these operands; checked by its definition when the graph is validated.
     public init(kind: String, attributes: [String: AttributeValue] = [:], operands: [Operand]) {
         self.kind = kind; self.attributes = attributes; self.operands = operands
     }
@@ -73,6 +83,8 @@ public struct TensorOp: Sendable, Equatable {
 
     // Typed attribute reads for definitions; each throws naming the attribute.
 
+    /// An integer attribute (or `value` when absent); throws naming the attribute when it is
+    /// missing without a default or has another type, so a definition never traps on a file.
     public func int(_ key: String, default value: Int? = nil) throws(TensorOpError) -> Int {
         switch attributes[key] {
         case .int(let v)?: return v
@@ -81,6 +93,8 @@ public struct TensorOp: Sendable, Equatable {
         }
     }
 
+    /// An integer-list attribute (a single integer counts as a list of one), or `value`; throws
+    /// naming the attribute when it is missing without a default or has another type.
     public func ints(_ key: String, default value: [Int]? = nil) throws(TensorOpError) -> [Int] {
         switch attributes[key] {
         case .ints(let v)?: return v
@@ -90,10 +104,12 @@ public struct TensorOp: Sendable, Equatable {
         }
     }
 
-    public func optionalInts(_ key: String) throws(TensorOpError) -> [Int]? {
+    /// An integer-list attribute, or nil when absent (optional ONNX inputs such as Slice's steps).
+    func optionalInts(_ key: String) throws(TensorOpError) -> [Int]? {
         attributes[key] == nil ? nil : try ints(key)
     }
 
+    /// A number (an integer is accepted), or `value`; throws naming the attribute otherwise.
     public func float(_ key: String, default value: Double? = nil) throws(TensorOpError) -> Double {
         switch attributes[key] {
         case .float(let v)?: return v
@@ -103,6 +119,7 @@ public struct TensorOp: Sendable, Equatable {
         }
     }
 
+    /// A number list (one number counts as a list of one), or `value`; throws naming it otherwise.
     public func floats(_ key: String, default value: [Double]? = nil) throws(TensorOpError) -> [Double] {
         switch attributes[key] {
         case .floats(let v)?: return v
@@ -112,6 +129,7 @@ public struct TensorOp: Sendable, Equatable {
         }
     }
 
+    /// A string attribute, or `value`; throws naming the attribute otherwise.
     public func string(_ key: String, default value: String? = nil) throws(TensorOpError) -> String {
         switch attributes[key] {
         case .string(let v)?: return v
@@ -123,8 +141,11 @@ public struct TensorOp: Sendable, Equatable {
 
 /// Why a tensor op's attributes or shapes are refused; the caller adds the node's name.
 public struct TensorOpError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong, without the node's name (the caller that knows it adds it).
     public var message: String
+    /// An error with this message; definitions throw it for any attribute or shape they refuse.
     public init(_ message: String) { self.message = message }
+    /// The message, as the caller embeds it in a `GraphError` or `ONNXError`.
     public var description: String { message }
 }
 
@@ -166,8 +187,11 @@ public protocol TensorOpDefinition: Sendable {
 }
 
 extension TensorOpDefinition {
+    /// Default: the ONNX op type has the kind's name.
     public var onnxTypes: [String] { [name] }
+    /// Default for data movement: no multiply-accumulates.
     public func macs(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int { 0 }
+    /// Default: every attribute as "name value", sorted by name so the text is stable.
     public func describe(_ op: TensorOp) -> String {
         op.attributes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
@@ -184,7 +208,11 @@ public enum TensorOps {
     private static let byONNXType: [String: any TensorOpDefinition] = Dictionary(
         all.flatMap { d in d.onnxTypes.map { ($0, d) } }, uniquingKeysWith: { a, _ in a })
 
+    /// The definition stored under `name` in a file, or nil for a kind this build does not know
+    /// (the reader then refuses the file naming the node).
     public static func definition(named name: String) -> (any TensorOpDefinition)? { byName[name] }
+    /// The definition importing ONNX op type `onnxType`, or nil: the importer's list of
+    /// supported tensor ops is this lookup, not a list kept by hand.
     public static func definition(onnxType: String) -> (any TensorOpDefinition)? { byONNXType[onnxType] }
 
     /// The most dimensions a tensor-op value may have.

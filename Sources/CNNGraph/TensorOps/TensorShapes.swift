@@ -1,5 +1,7 @@
 // Shape arithmetic shared by the tensor-op definitions: axes, numpy broadcasting, strides.
 
+/// Shape arithmetic the tensor-op definitions, the importer's rewrites and the kernels share,
+/// so that an axis or a broadcast is normalized one way everywhere.
 public enum TensorShapes {
     /// `axis` in [−rank, rank) (or [−rank−1, rank] with `allowRank`) as a non-negative axis.
     public static func axis(_ axis: Int, rank: Int, allowRank: Bool = false, what: String = "axis") throws(TensorOpError) -> Int {
@@ -18,7 +20,7 @@ public enum TensorShapes {
     }
 
     /// Refuses a rank above `TensorOps.maxRank`.
-    public static func checkRank(_ shape: [Int], _ what: String = "operand") throws(TensorOpError) {
+    static func checkRank(_ shape: [Int], _ what: String = "operand") throws(TensorOpError) {
         guard shape.count <= TensorOps.maxRank else {
             throw TensorOpError("the \(what) has rank \(shape.count); at most \(TensorOps.maxRank) is supported")
         }
@@ -49,7 +51,7 @@ public enum TensorShapes {
     }
 
     /// Strides of `shape` read as `target` under broadcasting: 0 along stretched axes.
-    public static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
         let own = strides(shape)
         let offset = target.count - shape.count
         return target.indices.map { i in
