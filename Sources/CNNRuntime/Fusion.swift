@@ -3,7 +3,8 @@
 // instead of two. The arithmetic is the
 // unfused kernels', operation for operation, so results are bitwise identical (a test holds the
 // fused plan to the unfused one). Fusion is off when the intermediate must stay readable
-// (`retainAllValues`, or a graph output).
+// (`retainAllValues`, or a graph output). The loops, written once for Float and Double, are in
+// CNNKernels/FusedClip.swift.
 import CNNGraph
 import CNNKernels
 import Dispatch
@@ -73,119 +74,3 @@ extension Executor {
         }
     }
 }
-
-// The loops, written once per scalar type: generic loops called from the generic executor ran
-// unspecialized (10x slower, measured), so the executor picks the concrete one at plan time.
-
-/// Dispatches to the Float or Double loop (Scalar is one of the two).
-@inline(__always)
-func batchNormReLURows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,
-                                        factor: UnsafePointer<T>, centre: UnsafePointer<T>, shift: UnsafePointer<T>) {
-    if T.self == Float.self {
-        batchNormReLURowsFloat(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift))
-    } else {
-        batchNormReLURowsDouble(range, c, plane, OpaquePointer(x), OpaquePointer(y), OpaquePointer(factor), OpaquePointer(centre), OpaquePointer(shift))
-    }
-}
-
-@inline(__always)
-func addReLU<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, from: Int, to: Int) {
-    if T.self == Float.self {
-        addReLUFloat(OpaquePointer(a), OpaquePointer(b), OpaquePointer(y), from, to)
-    } else {
-        addReLUDouble(OpaquePointer(a), OpaquePointer(b), OpaquePointer(y), from, to)
-    }
-}
-
-@inline(never)
-func batchNormReLURowsFloat(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
-                          _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer) {
-    let x = UnsafePointer<Float>(xp), y = UnsafeMutablePointer<Float>(yp)
-    let factor = UnsafePointer<Float>(fp), centre = UnsafePointer<Float>(mp), shift = UnsafePointer<Float>(bp)
-    // Exact aliasing sends two-pointer loops down the vectorizer's scalar fallback (its overlap
-    // check fails), so the in-place case gets its own single-pointer loop.
-    let inPlace = UnsafePointer(y) == x
-    for p in range {
-        let ch = p % c
-        let a = factor[ch], m = centre[ch], b = shift[ch]
-        let dst = y + p * plane
-        if inPlace {
-            for i in 0..<plane {
-                let v = (dst[i] - m) * a + b
-                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
-            }
-        } else {
-            let src = x + p * plane
-            for i in 0..<plane {
-                let v = (src[i] - m) * a + b
-                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
-            }
-        }
-    }
-}
-
-@inline(never)
-func addReLUFloat(_ ap: OpaquePointer, _ bp: OpaquePointer, _ yp: OpaquePointer, _ from: Int, _ to: Int) {
-    let a = UnsafePointer<Float>(ap), b = UnsafePointer<Float>(bp), y = UnsafeMutablePointer<Float>(yp)
-    // Written over an input: y += other (addition commutes bit for bit), two pointers that do
-    // not overlap, so it vectorizes.
-    if UnsafePointer(y) == a || UnsafePointer(y) == b {
-        let other = UnsafePointer(y) == a ? b : a
-        for i in from..<to {
-            let v = y[i] + other[i]
-            y[i] = v > 0 ? v : (v.isNaN ? v : 0)
-        }
-        return
-    }
-    for i in from..<to {
-        let v = a[i] + b[i]
-        y[i] = v > 0 ? v : (v.isNaN ? v : 0)
-    }
-}
-
-@inline(never)
-func batchNormReLURowsDouble(_ range: Range<Int>, _ c: Int, _ plane: Int, _ xp: OpaquePointer, _ yp: OpaquePointer,
-                          _ fp: OpaquePointer, _ mp: OpaquePointer, _ bp: OpaquePointer) {
-    let x = UnsafePointer<Double>(xp), y = UnsafeMutablePointer<Double>(yp)
-    let factor = UnsafePointer<Double>(fp), centre = UnsafePointer<Double>(mp), shift = UnsafePointer<Double>(bp)
-    // Exact aliasing sends two-pointer loops down the vectorizer's scalar fallback (its overlap
-    // check fails), so the in-place case gets its own single-pointer loop.
-    let inPlace = UnsafePointer(y) == x
-    for p in range {
-        let ch = p % c
-        let a = factor[ch], m = centre[ch], b = shift[ch]
-        let dst = y + p * plane
-        if inPlace {
-            for i in 0..<plane {
-                let v = (dst[i] - m) * a + b
-                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
-            }
-        } else {
-            let src = x + p * plane
-            for i in 0..<plane {
-                let v = (src[i] - m) * a + b
-                dst[i] = v > 0 ? v : (v.isNaN ? v : 0)
-            }
-        }
-    }
-}
-
-@inline(never)
-func addReLUDouble(_ ap: OpaquePointer, _ bp: OpaquePointer, _ yp: OpaquePointer, _ from: Int, _ to: Int) {
-    let a = UnsafePointer<Double>(ap), b = UnsafePointer<Double>(bp), y = UnsafeMutablePointer<Double>(yp)
-    // Written over an input: y += other (addition commutes bit for bit), two pointers that do
-    // not overlap, so it vectorizes.
-    if UnsafePointer(y) == a || UnsafePointer(y) == b {
-        let other = UnsafePointer(y) == a ? b : a
-        for i in from..<to {
-            let v = y[i] + other[i]
-            y[i] = v > 0 ? v : (v.isNaN ? v : 0)
-        }
-        return
-    }
-    for i in from..<to {
-        let v = a[i] + b[i]
-        y[i] = v > 0 ? v : (v.isNaN ? v : 0)
-    }
-}
-
