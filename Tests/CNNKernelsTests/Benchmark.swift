@@ -100,6 +100,18 @@ extension Benchmark {
                 batchNormInference(s, input: x, output: y, scale: p, bias: p + 64, runningMean: p + 128,
                                    runningVariance: p + 192, epsilon: 1e-5)
             }),
+            // The executor's fused loops (FusedClip.swift), run in place as the executor runs them:
+            // each entry copies x into y first, so subtract "copy" (a loop that stopped vectorizing
+            // would show here: a per-element branch made them 15× slower once, measured).
+            ("copy", { y.update(from: x, count: s.count) }),
+            ("batchNorm→relu fused, in place", {
+                y.update(from: x, count: s.count)
+                batchNormReLURows(0..<64, channels: 64, plane: s.spatial, x: y, y: y, factor: p, centre: p + 128, shift: p + 64)
+            }),
+            ("add→relu fused, in place", {
+                y.update(from: x, count: s.count)
+                addReLU(x, y, y, from: 0, to: s.count)
+            }),
             ("maxPool 3x3 s2", { maxPool2d(pool, input: x, output: y) }),
             ("globalAveragePool", { globalAveragePool(s, input: x, output: y) }),
         ]
@@ -112,7 +124,7 @@ extension Benchmark {
                     body()
                     best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
                 }
-                print(String(format: "threads %d  %-22@ %8.3f ms", threads, name as NSString, best * 1e3))
+                print(String(format: "threads %d  %-31@ %8.3f ms", threads, name as NSString, best * 1e3))
             }
         } }
     }
