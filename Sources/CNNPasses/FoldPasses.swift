@@ -220,8 +220,8 @@ public enum FoldPasses {
 
     // MARK: Leftover BatchNorms → Affine; chains of Affines merge
 
-    /// BatchNorms that no neighbour can absorb become per-channel affines (y = a·x + b, one
-    /// multiply-add instead of BatchNorm's four operations) and chains of affines merge into one.
+    /// BatchNorms that no neighbour can absorb become per-channel affines (y = a·x + b, the
+    /// statistics and ε already folded into a and b) and chains of affines merge into one.
     public static let affine = Pass(.batchNormToAffine,
                                     summary: "BatchNorms that cannot fold become per-channel affines; affine chains merge") { graph, options in
         var g = graph

@@ -30,7 +30,8 @@ public struct MonteCarloOutput: Sendable, Equatable {
 public struct MonteCarloResult: Sendable, Equatable {
     /// How many stochastic passes were averaged.
     public var samples: Int
-    /// The seed of the masks' generator; the same seed and samples give the same result.
+    /// The seed of the masks' generator; with the same samples and passes per run it gives the
+    /// same result.
     public var seed: UInt64
     /// Statistics per graph output, by output name.
     public var outputs: [String: MonteCarloOutput]

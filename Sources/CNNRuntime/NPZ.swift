@@ -6,7 +6,7 @@ import CNNFormat
 import Foundation
 
 /// Writing NumPy .npz archives (`numpy.load` reads them), for commands that output several
-/// arrays at once (`run --mc-dropout`'s mean and spread).
+/// arrays at once (`run --uncertainty-out FILE.npz`: predictive mean, variance and entropies).
 public enum NPZ {
     /// The archive image holding each array as NAME.npy, in the order given.
     public static func encode(_ arrays: [(name: String, array: NPYArray)]) throws(NPYError) -> [UInt8] {

@@ -45,7 +45,7 @@ public struct ClassifierUncertainty: Sendable, Equatable {
 public struct ReliabilityBin: Sendable, Codable, Equatable {
     /// The bin's bounds on the top-1 probability.
     public var lower: Double, upper: Double
-    /// Samples whose top-1 probability falls in [lower, upper).
+    /// Samples whose top-1 probability falls in the bin.
     public var count: Int
     /// Mean top-1 probability and top-1 accuracy of the samples in the bin (0 when empty).
     public var confidence: Double, accuracy: Double
