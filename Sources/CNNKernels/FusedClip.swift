@@ -13,9 +13,11 @@
 /// executor's one-pass eval-mode BatchNorm→Clip (ReLU6). `y` may be `x` (in place).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func batchNormClipRows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>,
-                                               y: UnsafeMutablePointer<T>, factor: UnsafePointer<T>, centre: UnsafePointer<T>,
-                                               shift: UnsafePointer<T>, lo: T, hi: T) {
+public func batchNormClipRows<T: KernelScalar>(
+    _ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>,
+    y: UnsafeMutablePointer<T>, factor: UnsafePointer<T>, centre: UnsafePointer<T>,
+    shift: UnsafePointer<T>, lo: T, hi: T
+) {
     batchNormRows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift) { v in
         v < lo ? lo : (v > hi ? hi : v)
     }
@@ -27,10 +29,12 @@ public func batchNormClipRows<T: KernelScalar>(_ range: Range<Int>, channels c: 
 /// `y` may be `x` (in place).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func batchNormReLURows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>,
-                                               y: UnsafeMutablePointer<T>, factor: UnsafePointer<T>, centre: UnsafePointer<T>,
-                                               shift: UnsafePointer<T>) {
-    let zero = T.zero   // a variable, not a literal: see `relu`
+public func batchNormReLURows<T: KernelScalar>(
+    _ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>,
+    y: UnsafeMutablePointer<T>, factor: UnsafePointer<T>, centre: UnsafePointer<T>,
+    shift: UnsafePointer<T>
+) {
+    let zero = T.zero  // a variable, not a literal: see `relu`
     batchNormRows(range, channels: c, plane: plane, x: x, y: y, factor: factor, centre: centre, shift: shift) { v in
         relu(v, zero)
     }
@@ -40,9 +44,11 @@ public func batchNormReLURows<T: KernelScalar>(_ range: Range<Int>, channels c: 
 /// executor's one-pass Add→ReLU of a residual block. `y` may be `a` or `b` (in place).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func addReLU<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
-                                     from: Int, to: Int) {
-    let zero = T.zero   // a variable, not a literal: see `relu`
+public func addReLU<T: KernelScalar>(
+    _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>,
+    from: Int, to: Int
+) {
+    let zero = T.zero  // a variable, not a literal: see `relu`
     // Written over an input: y += other (addition commutes bit for bit), two pointers that do
     // not overlap, so it vectorizes (exact aliasing sends a three-pointer loop down the
     // vectorizer's scalar fallback: its overlap check fails).
@@ -65,10 +71,12 @@ private func relu<T: KernelScalar>(_ v: T, _ zero: T) -> T { v <= zero ? zero : 
 /// is inlined too and the inner loop vectorizes. Exact aliasing (y == x) sends a two-pointer loop
 /// down the vectorizer's scalar fallback, so the in-place case has its own single-pointer loop.
 @inline(__always)
-private func batchNormRows<T: KernelScalar>(_ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>,
-                                            y: UnsafeMutablePointer<T>, factor: UnsafePointer<T>,
-                                            centre: UnsafePointer<T>, shift: UnsafePointer<T>,
-                                            _ activation: (T) -> T) {
+private func batchNormRows<T: KernelScalar>(
+    _ range: Range<Int>, channels c: Int, plane: Int, x: UnsafePointer<T>,
+    y: UnsafeMutablePointer<T>, factor: UnsafePointer<T>,
+    centre: UnsafePointer<T>, shift: UnsafePointer<T>,
+    _ activation: (T) -> T
+) {
     let inPlace = UnsafePointer(y) == x
     for p in range {
         let ch = p % c

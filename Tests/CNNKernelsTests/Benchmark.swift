@@ -106,7 +106,8 @@ extension Benchmark {
             ("copy", { y.update(from: x, count: s.count) }),
             ("batchNorm→relu fused, in place", {
                 y.update(from: x, count: s.count)
-                batchNormReLURows(0..<64, channels: 64, plane: s.spatial, x: y, y: y, factor: p, centre: p + 128, shift: p + 64)
+                batchNormReLURows(0..<64, channels: 64, plane: s.spatial, x: y, y: y, factor: p, centre: p + 128,
+                                  shift: p + 64)
             }),
             ("add→relu fused, in place", {
                 y.update(from: x, count: s.count)

@@ -30,7 +30,9 @@ import Testing
     func differences<T: KernelScalar>(_ got: [T], _ want: [T]) -> [String] {
         zip(got, want).enumerated().compactMap { i, p in
             let same = p.0.sign == p.1.sign && (p.0.isNaN ? p.1.isNaN : p.0 == p.1)
-            return same ? nil : "[\(i)] \(p.0.sign == .minus ? "-" : "+")\(p.0.magnitude) vs \(p.1.sign == .minus ? "-" : "+")\(p.1.magnitude)"
+            return same
+                ? nil
+                : "[\(i)] \(p.0.sign == .minus ? "-" : "+")\(p.0.magnitude) vs \(p.1.sign == .minus ? "-" : "+")\(p.1.magnitude)"
         }
     }
 
@@ -42,11 +44,14 @@ import Testing
         x[1] = bn.mean[0]
         // Reference: the unfused kernels.
         var reference = [T](repeating: 0, count: s.count)
-        batchNormInference(s, input: x, output: &reference, scale: bn.scale, bias: bn.bias, runningMean: bn.mean,
-                           runningVariance: bn.variance, epsilon: 1e-5)
+        batchNormInference(
+            s, input: x, output: &reference, scale: bn.scale, bias: bn.bias, runningMean: bn.mean,
+            runningVariance: bn.variance, epsilon: 1e-5)
         #expect(reference[1] == 0 && reference[1].sign == .minus, "the data must hold a −0 before the activation")
         let activation: Activation = clip.map { .clip(min: Double($0.0), max: Double($0.1)) } ?? .relu
-        reference.withUnsafeMutableBufferPointer { activate(activation, input: $0.baseAddress!, output: $0.baseAddress!, count: s.count) }
+        reference.withUnsafeMutableBufferPointer {
+            activate(activation, input: $0.baseAddress!, output: $0.baseAddress!, count: s.count)
+        }
         // The fused loop, with the per-channel factor as the executor computes it.
         let factor = (0..<c).map { T(Double(bn.scale[$0]) / (Double(bn.variance[$0]) + 1e-5).squareRoot()) }
         var y = inPlace ? x : [T](repeating: 0, count: s.count)
@@ -54,11 +59,13 @@ import Testing
             y.withUnsafeMutableBufferPointer { yp in
                 let src = inPlace ? UnsafePointer(yp.baseAddress!) : xp.baseAddress!
                 if let (lo, hi) = clip {
-                    batchNormClipRows(0..<(s.batch * c), channels: c, plane: s.spatial, x: src, y: yp.baseAddress!,
-                                      factor: factor, centre: bn.mean, shift: bn.bias, lo: lo, hi: hi)
+                    batchNormClipRows(
+                        0..<(s.batch * c), channels: c, plane: s.spatial, x: src, y: yp.baseAddress!,
+                        factor: factor, centre: bn.mean, shift: bn.bias, lo: lo, hi: hi)
                 } else {
-                    batchNormReLURows(0..<(s.batch * c), channels: c, plane: s.spatial, x: src, y: yp.baseAddress!,
-                                      factor: factor, centre: bn.mean, shift: bn.bias)
+                    batchNormReLURows(
+                        0..<(s.batch * c), channels: c, plane: s.spatial, x: src, y: yp.baseAddress!,
+                        factor: factor, centre: bn.mean, shift: bn.bias)
                 }
             }
         }
@@ -86,7 +93,7 @@ import Testing
     func addReLURun<T: KernelScalar>(_: T.Type) {
         let n = 1000
         var a = Self.data(T.self, seed: 7, count: n), b = Self.data(T.self, seed: 8, count: n)
-        a[3] = -0.0; b[3] = -0.0   // −0 + −0 = −0 before the ReLU
+        a[3] = -0.0; b[3] = -0.0  // −0 + −0 = −0 before the ReLU
         var reference = [T](repeating: 0, count: n)
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
