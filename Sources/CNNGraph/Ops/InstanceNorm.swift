@@ -1,0 +1,61 @@
+// InstanceNorm: per-sample, per-channel normalization over positions (style transfer). It cannot
+// fold; CNNKernels' instanceNorm runs it.
+import CNNFormat
+
+/// InstanceNorm normalizes with each sample's own statistics, so unlike BatchNorm nothing can be
+/// precomputed and it never folds.
+public struct InstanceNorm: Sendable, Equatable {
+    public var scale: Tensor?   // per channel
+    public var bias: Tensor?
+    public var epsilon: Double
+    /// ε defaults to PyTorch's 1e-5; nil γ/β mean 1 and 0.
+    public init(scale: Tensor?, bias: Tensor?, epsilon: Double = 1e-5) {
+        self.scale = scale; self.bias = bias; self.epsilon = epsilon
+    }
+}
+
+extension InstanceNorm: OpDefinition {
+    package var op: Op { .instanceNorm(self) }
+    package var kindName: String { "InstanceNorm" }
+    package static var kindNames: [String] { ["InstanceNorm"] }
+    package static var formatFields: [String] { ["instance_norm"] }
+    package static var summary: String { "normalization per sample and channel with per-channel γ, β" }
+    package static var onnxImportTypes: [String] { ["InstanceNormalization"] }
+    package static var onnxExportTypes: [String] { ["InstanceNormalization"] }
+
+    package var parameters: [(role: String, tensor: Tensor)] { optionalScaleAndBias(scale, bias) }
+
+    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
+        try mapOptional(&scale, transform)
+        try mapOptional(&bias, transform)
+    }
+
+    package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
+        try node.expectInputs(ins, 1)
+        guard ins[0].count >= 3 else { throw node.fail("InstanceNorm takes NC… input, got \(formatShape(ins[0]))") }
+        try node.checkEpsilon(epsilon)
+        try node.expectCount(scale, ins[0][1], "scale")
+        try node.expectCount(bias, ins[0][1], "bias")
+        return ins[0]
+    }
+
+    package func attributeSummary(inputShapes: [[Int]]) -> String { "eps=\(sci(epsilon))" }
+
+    package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
+        var o = Cnnconv_V1_InstanceNorm()
+        o.scale = try e.ref(scale); o.bias = try e.ref(bias); o.epsilon = epsilon
+        n.instanceNorm = o
+    }
+
+    static func decode(_ i: Cnnconv_V1_InstanceNorm, node name: String, _ d: inout GraphDecoder) throws -> Op {
+        .instanceNorm(InstanceNorm(scale: try d.optionalTensor(i.scale, node: name, role: "scale"),
+                                   bias: try d.optionalTensor(i.bias, node: name, role: "bias"), epsilon: i.epsilon))
+    }
+
+    package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
+        let x = n.inputs.first ?? ""
+        let c = b.shape(of: x)?[1] ?? 0
+        let (scale, bias) = b.channelScaleAndBias(self.scale, self.bias, channels: c, node: n.name)
+        b.node("InstanceNormalization", n.name, [x, scale, bias], [n.output], attributes: [("epsilon", .float(epsilon))])
+    }
+}
