@@ -97,6 +97,31 @@ import Testing
         #expect(missing.isEmpty, "no fixture has a node of \(missing)")
     }
 
+    /// `parameters` and `mapParameters` must name the same tensors: storage conversion maps what
+    /// the second reaches, validation and the format read what the first lists, so a tensor one
+    /// of them forgets would silently keep its old storage or go unchecked.
+    @Test func everyListedParameterIsMappedAndNothingElse() throws {
+        var checked = 0
+        for (file, graph) in try Self.fixtureGraphs() {
+            for node in graph.nodes {
+                var op = node.op
+                var seen: [String] = []
+                op.mapParameters { t in
+                    seen.append(t.name)
+                    var renamed = t
+                    renamed.name = t.name + "#mapped"
+                    return renamed
+                }
+                let listed = node.op.parameters.map(\.tensor.name)
+                #expect(seen == listed, "\(file) \(node.name): mapParameters visits \(seen), parameters lists \(listed)")
+                #expect(op.parameters.map(\.tensor.name) == listed.map { $0 + "#mapped" }, "\(file) \(node.name): a mapped tensor was not stored back")
+                #expect(op.kindName == node.op.kindName)
+                checked += listed.count
+            }
+        }
+        #expect(checked > 50, "the fixtures hold only \(checked) parameters")
+    }
+
     /// The names the CLI and the fold report look up in `InspectionReport.opCounts`.
     @Test func theNamesReportsCountAreKindNames() {
         #expect(BatchNorm.kindNames.contains("BatchNorm"))
