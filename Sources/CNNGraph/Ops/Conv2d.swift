@@ -28,7 +28,7 @@ public struct Conv2d: Sendable, Equatable {
     public var inChannels: Int { weight.shape[1].multiplied(saturating: groups) }
 }
 
-extension Conv2d: OpDefinition {
+extension Conv2d: ReparameterizedWeightParameters {
     package var op: Op { .conv2d(self) }
     package var kindName: String { groups > 1 && groups == inChannels ? "DepthwiseConv2d" : "Conv2d" }
     package static var kindNames: [String] { ["Conv2d", "DepthwiseConv2d"] }
@@ -36,16 +36,6 @@ extension Conv2d: OpDefinition {
     package static var summary: String { "y = W ⊛ x + b: 2-D convolution, grouped and depthwise, optionally weight-normalized or standardized" }
     package static var onnxImportTypes: [String] { ["Conv"] }
     package static var onnxExportTypes: [String] { ["Conv"] }
-
-    package var parameters: [(role: String, tensor: Tensor)] {
-        WeightReparameterization.parameters(weight: weight, bias: bias, reparameterization)
-    }
-
-    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
-        weight = try transform(weight)
-        try mapOptional(&bias, transform)
-        try WeightReparameterization.mapGain(&reparameterization, transform)
-    }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         let c = self

@@ -15,7 +15,7 @@ public struct GroupNorm: Sendable, Equatable {
     }
 }
 
-extension GroupNorm: OpDefinition {
+extension GroupNorm: ScaleAndBiasParameters {
     package var op: Op { .groupNorm(self) }
     package var kindName: String { "GroupNorm" }
     package static var kindNames: [String] { ["GroupNorm"] }
@@ -23,13 +23,6 @@ extension GroupNorm: OpDefinition {
     package static var summary: String { "normalization over groups of channels with per-channel γ, β" }
     package static var onnxImportTypes: [String] { ["GroupNormalization"] }
     package static var onnxExportTypes: [String] { ["GroupNormalization"] }
-
-    package var parameters: [(role: String, tensor: Tensor)] { optionalScaleAndBias(scale, bias) }
-
-    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
-        try mapOptional(&scale, transform)
-        try mapOptional(&bias, transform)
-    }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         try node.expectInputs(ins, 1)

@@ -14,7 +14,7 @@ public struct InstanceNorm: Sendable, Equatable {
     }
 }
 
-extension InstanceNorm: OpDefinition {
+extension InstanceNorm: ScaleAndBiasParameters {
     package var op: Op { .instanceNorm(self) }
     package var kindName: String { "InstanceNorm" }
     package static var kindNames: [String] { ["InstanceNorm"] }
@@ -22,13 +22,6 @@ extension InstanceNorm: OpDefinition {
     package static var summary: String { "normalization per sample and channel with per-channel γ, β" }
     package static var onnxImportTypes: [String] { ["InstanceNormalization"] }
     package static var onnxExportTypes: [String] { ["InstanceNormalization"] }
-
-    package var parameters: [(role: String, tensor: Tensor)] { optionalScaleAndBias(scale, bias) }
-
-    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
-        try mapOptional(&scale, transform)
-        try mapOptional(&bias, transform)
-    }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         try node.expectInputs(ins, 1)

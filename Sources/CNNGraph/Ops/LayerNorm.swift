@@ -14,7 +14,7 @@ public struct LayerNorm: Sendable, Equatable {
     }
 }
 
-extension LayerNorm: OpDefinition {
+extension LayerNorm: ScaleAndBiasParameters {
     package var op: Op { .layerNorm(self) }
     package var kindName: String { "LayerNorm" }
     package static var kindNames: [String] { ["LayerNorm"] }
@@ -22,13 +22,6 @@ extension LayerNorm: OpDefinition {
     package static var summary: String { "normalization over axes [axis, rank) with optional γ, β" }
     package static var onnxImportTypes: [String] { ["LayerNormalization"] }
     package static var onnxExportTypes: [String] { ["LayerNormalization"] }
-
-    package var parameters: [(role: String, tensor: Tensor)] { optionalScaleAndBias(scale, bias) }
-
-    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
-        try mapOptional(&scale, transform)
-        try mapOptional(&bias, transform)
-    }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         try node.expectInputs(ins, 1)
@@ -65,12 +58,4 @@ extension LayerNorm: OpDefinition {
         if let bias { ins.append(b.param(bias)) }
         b.node("LayerNormalization", n.name, ins, [n.output], attributes: [("axis", .int(axis)), ("epsilon", .float(epsilon))])
     }
-}
-
-/// The roles of a normalization's optional γ and β, in the order every such op lists them.
-func optionalScaleAndBias(_ scale: Tensor?, _ bias: Tensor?) -> [(role: String, tensor: Tensor)] {
-    var out: [(role: String, tensor: Tensor)] = []
-    if let scale { out.append(("scale", scale)) }
-    if let bias { out.append(("bias", bias)) }
-    return out
 }

@@ -22,7 +22,7 @@ public struct Linear: Sendable, Equatable {
     public var inFeatures: Int { weight.shape.count > 1 ? weight.shape[1] : 0 }
 }
 
-extension Linear: OpDefinition {
+extension Linear: ReparameterizedWeightParameters {
     package var op: Op { .linear(self) }
     package var kindName: String { "Linear" }
     package static var kindNames: [String] { ["Linear"] }
@@ -30,16 +30,6 @@ extension Linear: OpDefinition {
     package static var summary: String { "y = x·Wᵀ + b over the last axis, optionally weight-normalized or standardized" }
     package static var onnxImportTypes: [String] { ["Gemm", "MatMul"] }
     package static var onnxExportTypes: [String] { ["Gemm", "MatMul", "Add"] }
-
-    package var parameters: [(role: String, tensor: Tensor)] {
-        WeightReparameterization.parameters(weight: weight, bias: bias, reparameterization)
-    }
-
-    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
-        weight = try transform(weight)
-        try mapOptional(&bias, transform)
-        try WeightReparameterization.mapGain(&reparameterization, transform)
-    }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         let l = self

@@ -111,6 +111,48 @@ extension ONNXExportBuilder {
     }
 }
 
+/// An op whose only parameters are an optional γ (`scale`) and β (`bias`): the normalizations
+/// that do not fold. Lists and maps them in that order.
+package protocol ScaleAndBiasParameters: OpDefinition {
+    var scale: Tensor? { get set }
+    var bias: Tensor? { get set }
+}
+
+extension ScaleAndBiasParameters {
+    package var parameters: [(role: String, tensor: Tensor)] { optionalScaleAndBias(scale, bias) }
+    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
+        try mapOptional(&scale, transform)
+        try mapOptional(&bias, transform)
+    }
+}
+
+/// A layer with a weight, an optional bias and an optional reparameterization (Conv2d, Linear):
+/// weight, bias, then the weight-norm gain.
+package protocol ReparameterizedWeightParameters: OpDefinition {
+    var weight: Tensor { get set }
+    var bias: Tensor? { get set }
+    var reparameterization: WeightReparameterization? { get set }
+}
+
+extension ReparameterizedWeightParameters {
+    package var parameters: [(role: String, tensor: Tensor)] {
+        WeightReparameterization.parameters(weight: weight, bias: bias, reparameterization)
+    }
+    package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
+        weight = try transform(weight)
+        try mapOptional(&bias, transform)
+        try WeightReparameterization.mapGain(&reparameterization, transform)
+    }
+}
+
+/// The roles of an optional γ and β, in the order every op holding them lists them.
+func optionalScaleAndBias(_ scale: Tensor?, _ bias: Tensor?) -> [(role: String, tensor: Tensor)] {
+    var out: [(role: String, tensor: Tensor)] = []
+    if let scale { out.append(("scale", scale)) }
+    if let bias { out.append(("bias", bias)) }
+    return out
+}
+
 /// Maps an optional parameter (a bias, γ, β) when it is there.
 func mapOptional(_ tensor: inout Tensor?, _ transform: (Tensor) throws -> Tensor) rethrows {
     if let t = tensor { tensor = try transform(t) }
