@@ -1,4 +1,5 @@
-// Graph ⇄ CNNFormat: the only place that maps the typed graph to the wire header and back.
+// Graph ⇄ CNNFormat: the model, its values and the tensor table map to the wire header here;
+// each op's own fields are written and read by its definition (Ops/), called from here.
 import CNNFormat
 import Foundation
 
@@ -101,6 +102,8 @@ extension Graph {
 
 // MARK: - Encoding
 
+/// Builds a graph's wire header and tensor payloads. Package-visible because each op's
+/// definition writes its own fields through it (`OpDefinition.encode`).
 package struct GraphEncoder {
     let graph: Graph
     var tensors: [TensorPayload] = []
