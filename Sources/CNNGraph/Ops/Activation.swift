@@ -2,6 +2,7 @@
 // HardSwish, SiLU), one op with a case each: they share their shape rule and their kernel
 // (CNNKernels' activate, bound in CNNRuntime/Plan.swift, fused after conv by CNNRuntime/Fusion.swift).
 import CNNFormat
+import CNNKernels
 
 /// The element-wise activations classic CNNs use, as one op: they share a shape rule, a fused
 /// kernel after conv, and (for the positively homogeneous ones) the dropout fold through them.
@@ -66,6 +67,26 @@ extension Activation: OpDefinition {
         case .leakyRelu(let alpha): return "α=\(trimmed(Double(alpha)))"
         case .hardSigmoid(let alpha, let beta): return "α=\(trimmed(Double(alpha))) β=\(trimmed(Double(beta)))"
         case .relu, .sigmoid, .tanh, .hardSwish, .silu: return ""
+        }
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let (k, x, y, n) = (kernel, b.x, b.output, b.count)
+        return { activate(k, input: x, output: y, count: n) }
+    }
+
+    /// The kernels' activation (parameters widened to Double), also used by conv fusion.
+    package var kernel: CNNKernels.Activation {
+        switch self {
+        case .relu: return .relu
+        case let .clip(lo, hi): return .clip(min: Double(lo), max: Double(hi))
+        case .leakyRelu(let alpha): return .leakyRelu(alpha: Double(alpha))
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        case let .hardSigmoid(alpha, beta): return .hardSigmoid(alpha: Double(alpha), beta: Double(beta))
+        case .hardSwish: return .hardSwish
+        case .silu: return .silu
         }
     }
 

@@ -1,6 +1,7 @@
 // Add: the sum of two or more same-shaped run-time inputs (residual connections). Broadcasting
 // and constant operands are the tensor op's (TensorOps/Elementwise); CNNKernels' add runs it.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.add`, which has no attributes.
 package struct AddDefinition: OpDefinition {
@@ -22,6 +23,13 @@ package struct AddDefinition: OpDefinition {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "\(inputShapes.count) inputs" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let (inputs, y, n) = (b.inputs, b.output, b.count)
+        if inputs.count == 1 { return b.copy }
+        return { add(inputs, output: y, count: n) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) { n.add = .init() }
 

@@ -1,6 +1,7 @@
 // Affine: y = scale·x + shift per channel — what a BatchNorm that cannot fold becomes (the
 // passes precompute it). CNNKernels' channelAffine runs it; ONNX gets Mul then Add.
 import CNNFormat
+import CNNKernels
 
 /// y = scale·x + shift per channel (axis 1).
 public struct Affine: Sendable, Equatable {
@@ -33,6 +34,12 @@ extension Affine: OpDefinition {
         try node.expectCount(scale, ins[0][1], "scale")
         try node.expectCount(shift, ins[0][1], "shift")
         return ins[0]
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let shape = shape4(b.xs), sc = p.tensor(scale), sh = p.tensor(shift), x = b.x, y = b.output
+        return { channelAffine(shape, input: x, output: y, scale: sc, shift: sh) }
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {

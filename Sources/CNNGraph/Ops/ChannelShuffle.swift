@@ -2,6 +2,7 @@
 // CNNKernels' channelShuffle runs it; ONNX has no such op, so it exports as Reshape, Transpose,
 // Reshape (which the importer fuses back).
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.channelShuffle`, whose payload is only the group count.
 package struct ChannelShuffleDefinition: OpDefinition {
@@ -23,6 +24,12 @@ package struct ChannelShuffleDefinition: OpDefinition {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "groups=\(groups)" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let (shape, g, x, y) = (shape4(b.xs), groups, b.x, b.output)
+        return { try channelShuffle(shape, groups: g, input: x, output: y) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_ChannelShuffle(); o.groups = UInt32(clamping: groups); n.channelShuffle = o

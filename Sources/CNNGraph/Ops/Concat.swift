@@ -1,6 +1,7 @@
 // Concat: run-time inputs joined along one axis (Inception, DenseNet, U-Net skips). Constant
 // parts are the tensor op's; CNNKernels' concat runs it.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.concat`, whose payload is only the axis.
 package struct ConcatDefinition: OpDefinition {
@@ -32,6 +33,15 @@ package struct ConcatDefinition: OpDefinition {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis)" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let xs = b.xs, a = axis < 0 ? axis + xs.count : axis
+        let parts = zip(b.inputs, b.inputShapes).map { (data: $0.0, shape: $0.1) }
+        guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
+        let y = b.output
+        return { try concat(parts, axis: a, output: y) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_Concat(); o.axis = Int32(clamping: axis); n.concat = o

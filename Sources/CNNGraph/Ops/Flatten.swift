@@ -1,6 +1,7 @@
 // Flatten: to 2-D as ONNX does, [d0·…·d(axis−1), d(axis)·…·d(rank−1)]. The executor copies (or
 // runs it in place); CNNRuntime/Plan.swift binds it.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.flatten`, whose payload is only the axis.
 package struct FlattenDefinition: OpDefinition {
@@ -23,6 +24,11 @@ package struct FlattenDefinition: OpDefinition {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis)" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        b.copy
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_Flatten(); o.axis = Int32(clamping: axis); n.flatten = o

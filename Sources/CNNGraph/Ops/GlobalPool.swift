@@ -1,6 +1,7 @@
 // GlobalPool: max or average over every spatial position, per channel (the head of most CNNs).
 // Its kernels are CNNKernels' globalMaxPool and globalAveragePool, bound in CNNRuntime/Plan.swift.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.globalPool`, whose payload is only the pooling kind.
 package struct GlobalPoolDefinition: OpDefinition {
@@ -19,6 +20,13 @@ package struct GlobalPoolDefinition: OpDefinition {
         try node.expectInputs(ins, 1)
         guard ins[0].count >= 3 else { throw node.fail("global pooling takes NC… input, got \(formatShape(ins[0]))") }
         return Array(ins[0].prefix(2)) + Array(repeating: 1, count: ins[0].count - 2)
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let (shape, x, y) = (shape4(b.xs), b.x, b.output)
+        if kind == .max { return { globalMaxPool(shape, input: x, output: y) } }
+        return { globalAveragePool(shape, input: x, output: y) }
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {

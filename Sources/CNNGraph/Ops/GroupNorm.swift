@@ -1,6 +1,7 @@
 // GroupNorm: normalization over groups of channels and all positions (detection and diffusion
 // models). It cannot fold; CNNKernels' groupNorm runs it.
 import CNNFormat
+import CNNKernels
 
 /// GroupNorm with per-channel γ and β (PyTorch's and ONNX opset 21's meaning; older per-group
 /// ONNX parameters are expanded on import).
@@ -36,6 +37,14 @@ extension GroupNorm: ScaleAndBiasParameters {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "groups=\(groups) eps=\(sci(epsilon))" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let shape = shape4(b.xs), c = shape.channels, g = groups, eps = epsilon
+        let sc = scale.map(p.tensor) ?? p.filled(1, c), bi = bias.map(p.tensor) ?? p.filled(0, c)
+        let (x, y) = (b.x, b.output)
+        return { try groupNorm(shape, groups: g, input: x, output: y, scale: sc, bias: bi, epsilon: eps) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_GroupNorm()

@@ -1,6 +1,7 @@
 // Identity: the input unchanged (what a removed op leaves behind until dead-node removal; an
 // ONNX Identity or a one-input Sum). The executor copies or aliases.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.identity`, which has no attributes.
 package struct IdentityDefinition: OpDefinition {
@@ -16,6 +17,11 @@ package struct IdentityDefinition: OpDefinition {
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         try node.expectInputs(ins, 1)
         return ins[0]
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        b.copy
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) { n.identity = .init() }

@@ -1,6 +1,7 @@
 // InstanceNorm: per-sample, per-channel normalization over positions (style transfer). It cannot
 // fold; CNNKernels' instanceNorm runs it.
 import CNNFormat
+import CNNKernels
 
 /// InstanceNorm normalizes with each sample's own statistics, so unlike BatchNorm nothing can be
 /// precomputed and it never folds.
@@ -33,6 +34,14 @@ extension InstanceNorm: ScaleAndBiasParameters {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "eps=\(sci(epsilon))" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let shape = shape4(b.xs), c = shape.channels, eps = epsilon
+        let sc = scale.map(p.tensor) ?? p.filled(1, c), bi = bias.map(p.tensor) ?? p.filled(0, c)
+        let (x, y) = (b.x, b.output)
+        return { instanceNorm(shape, input: x, output: y, scale: sc, bias: bi, epsilon: eps) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_InstanceNorm()

@@ -1,6 +1,7 @@
 // LRN: local response normalization across channels (AlexNet, GoogLeNet). CNNKernels'
 // localResponseNorm runs it.
 import CNNFormat
+import CNNKernels
 
 /// Local response normalization across channels (AlexNet, ONNX LRN):
 /// y = x / (bias + alpha/size · Σ x²)^beta over `size` neighbouring channels.
@@ -36,6 +37,14 @@ extension LRN: OpDefinition {
 
     package func attributeSummary(inputShapes: [[Int]]) -> String {
         "size=\(size) α=\(trimmed(Double(alpha))) β=\(trimmed(Double(beta))) k=\(trimmed(Double(bias)))"
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let shape = shape4(b.xs)
+        let (n, a, be, k) = (size, Double(alpha), Double(beta), Double(bias))
+        let (x, y) = (b.x, b.output)
+        return { try localResponseNorm(shape, input: x, output: y, size: n, alpha: a, beta: be, bias: k) }
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {

@@ -1,6 +1,7 @@
 // LayerNorm: normalization over the trailing axes [axis, rank) (transformers, ConvNeXt). It cannot
 // fold; CNNKernels' layerNorm runs it.
 import CNNFormat
+import CNNKernels
 
 /// Normalizes over axes [axis, rank).
 public struct LayerNorm: Sendable, Equatable {
@@ -34,6 +35,16 @@ extension LayerNorm: ScaleAndBiasParameters {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis) eps=\(sci(epsilon))" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let xs = b.xs, a = axis < 0 ? axis + xs.count : axis
+        guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
+        let inner = xs[a...].reduce(1, *)
+        let sc = scale.map(p.tensor) ?? p.filled(1, inner), bi = bias.map(p.tensor)
+        let (eps, x, y) = (epsilon, b.x, b.output)
+        return { try layerNorm(input: x, output: y, shape: xs, axis: a, scale: sc, bias: bi, epsilon: eps) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_LayerNorm()

@@ -1,6 +1,7 @@
 // Mul: x · s with s same-shaped or per channel ([N, C, 1, 1] against [N, C, H, W]: the
 // squeeze-and-excitation gate). CNNKernels' multiply and multiplyChannels run it.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.mul`, which has no attributes.
 package struct MulDefinition: OpDefinition {
@@ -21,6 +22,14 @@ package struct MulDefinition: OpDefinition {
             throw node.fail("Mul needs same shapes or a per-channel second input [N, C, 1, 1]; got \(formatShape(x)) and \(formatShape(s))")
         }
         return x
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let (x, s, y, n) = (b.x, b.inputs[1], b.output, b.count)
+        if b.inputShapes[1] == b.xs { return { multiply(x, s, output: y, count: n) } }
+        let shape = shape4(b.xs)
+        return { multiplyChannels(shape, input: x, scale: s, output: y) }
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) { n.mul = .init() }

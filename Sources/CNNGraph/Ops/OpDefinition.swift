@@ -4,6 +4,7 @@
 // over the cases; validation, shape inference, inspect, the format and the exporter call through
 // it. The fold passes and the executor still pattern-match on the cases they treat specially.
 import CNNFormat
+import CNNKernels
 
 /// Everything the graph-level tools need to know about one kind of op. Package-wide, not public:
 /// the public API stays `Op`'s own members (`kindName`, `parameters`, `macs`, …), which forward
@@ -46,6 +47,12 @@ package protocol OpDefinition: Sendable {
     /// Key attributes in the field's shorthand, for inspect ("3→16 k3 s2 p1 g32").
     func attributeSummary(inputShapes: [[Int]]) -> String
 
+    /// The executor's step for this op on fixed buffers in `T` (KernelBinding.swift), prepared once
+    /// per plan; nil for the ops CNNRuntime/Plan.swift binds itself (pre-packed weights, train
+    /// modes). The step must not allocate per element.
+    func prepare<T: KernelScalar>(_ buffers: KernelBuffers<T>, parameters: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)?
+
     /// Writes the op's fields into the wire node (parameters registered through `encoder`).
     func encode(into node: inout Cnnconv_V1_Node, _ encoder: inout GraphEncoder) throws(GraphError)
 
@@ -63,6 +70,8 @@ extension OpDefinition {
     package func macs(inputShapes: [[Int]], outputShape: [Int]) -> Int { 0 }
     package func attributeSummary(inputShapes: [[Int]]) -> String { "" }
     package var onnxMinimumOpset: Int { 17 }
+    package func prepare<T: KernelScalar>(_ buffers: KernelBuffers<T>, parameters: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? { nil }
     package static var kindNames: [String] { [] }
     package static var onnxImportTypes: [String] { [] }
 }

@@ -1,6 +1,7 @@
 // Pool2d: windowed max or average pooling over H and W. Its kernels are CNNKernels' maxPool2d
 // and averagePool2d, bound in CNNRuntime/Plan.swift.
 import CNNFormat
+import CNNKernels
 
 /// Max or average: the two reductions windowed and global pooling share.
 public enum PoolKind: String, Sendable { case max, average }
@@ -44,6 +45,17 @@ extension Pool2d: OpDefinition {
 
     package func attributeSummary(inputShapes: [[Int]]) -> String {
         windowSummary(window) + (ceilMode ? " ceil" : "") + (kind == .average && countIncludePad ? " count-pad" : "")
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let w = window
+        let g = try PoolGeometry(input: shape4(b.xs), kernel: w.kernelSize, stride: w.strideSize, dilation: w.dilationSize,
+                                 padding: w.padding, ceilMode: ceilMode)
+        let (x, y) = (b.x, b.output)
+        if kind == .max { return { maxPool2d(g, input: x, output: y) } }
+        let include = countIncludePad
+        return { averagePool2d(g, input: x, output: y, countIncludePadding: include) }
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {

@@ -1,6 +1,7 @@
 // Resize: nearest or bilinear scaling of H and W by fixed factors (FPN, U-Net, segmentation
 // heads), with ONNX's coordinate transforms. CNNKernels' resizeNearest/resizeBilinear run it.
 import CNNFormat
+import CNNKernels
 
 /// Resize by fixed scales with ONNX's sampling options: the same scale samples different pixels
 /// under each coordinate transform and rounding, so the file keeps them.
@@ -62,6 +63,20 @@ extension Resize: OpDefinition {
 
     package func attributeSummary(inputShapes: [[Int]]) -> String {
         "\(mode.rawValue) ×\(trimmed(scaleH))" + (scaleH == scaleW ? "" : "×\(trimmed(scaleW))") + " \(coordinateTransform.rawValue)"
+    }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let g = try ResizeGeometry(input: shape4(b.xs), scaleHeight: scaleH, scaleWidth: scaleW)
+        guard let transform = CNNKernels.CoordinateTransform(rawValue: coordinateTransform.rawValue) else {
+            throw .shapeMismatch("unknown coordinate transform \(coordinateTransform.rawValue)")
+        }
+        let (x, y) = (b.x, b.output)
+        if mode == .bilinear { return { resizeBilinear(g, input: x, output: y, transform: transform) } }
+        guard let rounding = CNNKernels.NearestRounding(rawValue: nearestRounding.rawValue) else {
+            throw .shapeMismatch("unknown nearest rounding \(nearestRounding.rawValue)")
+        }
+        return { resizeNearest(g, input: x, output: y, transform: transform, rounding: rounding) }
     }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {

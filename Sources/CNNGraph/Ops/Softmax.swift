@@ -1,5 +1,6 @@
 // Softmax along one axis (opset-13 semantics). CNNKernels' softmax runs it.
 import CNNFormat
+import CNNKernels
 
 /// The definition of `Op.softmax`, whose payload is only the axis.
 package struct SoftmaxDefinition: OpDefinition {
@@ -21,6 +22,14 @@ package struct SoftmaxDefinition: OpDefinition {
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis)" }
+
+    package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
+        -> (() throws -> Void)? {
+        let xs = b.xs, a = axis < 0 ? axis + xs.count : axis
+        guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
+        let (x, y) = (b.x, b.output)
+        return { try softmax(input: x, output: y, shape: xs, axis: a) }
+    }
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_Softmax(); o.axis = Int32(clamping: axis); n.softmax = o
