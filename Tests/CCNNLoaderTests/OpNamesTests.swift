@@ -16,7 +16,9 @@ final class OpNamesTests: XCTestCase {
         let fields = Op.definitionTypes.flatMap { $0.formatFields }
         XCTAssertEqual(named.count, Set(named).count, "cnnm_op_name gives a name twice: \(named)")
         let missing = Set(fields).subtracting(named).sorted(), extra = Set(named).subtracting(fields).sorted()
-        XCTAssertTrue(missing.isEmpty && extra.isEmpty,
-                      "add \(missing) to / remove \(extra) from cnnm_op and cnnm_op_name (Sources/CCNNLoader/include/cnnm.h, cnnm_load.c)")
+        XCTAssertTrue(
+            missing.isEmpty && extra.isEmpty,
+            "add \(missing) to / remove \(extra) from cnnm_op and cnnm_op_name (Sources/CCNNLoader/include/cnnm.h, cnnm_load.c)"
+        )
     }
 }

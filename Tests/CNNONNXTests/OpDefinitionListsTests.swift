@@ -4,10 +4,11 @@
 // generated from the definitions. Regenerate the table with
 //   CNNCONV_REGENERATE_DOCS=1 swift test --filter OpDefinitionListsTests
 import CNNGraph
-@testable import CNNONNX
 import CNNTestSupport
 import Foundation
 import Testing
+
+@testable import CNNONNX
 
 @Suite struct OpDefinitionListsTests {
     static let types = Op.definitionTypes
@@ -19,7 +20,8 @@ import Testing
     static func schemaOpFields() throws -> [String] {
         let text = try String(contentsOfFile: Repository.root + "/schema/cnnmodel.proto", encoding: .utf8)
         guard let start = text.range(of: "oneof op {"),
-              let end = text.range(of: "}", range: start.upperBound..<text.endIndex) else { return [] }
+            let end = text.range(of: "}", range: start.upperBound..<text.endIndex)
+        else { return [] }
         return text[start.upperBound..<end.lowerBound].split(separator: "\n").compactMap { line in
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             return words.count >= 4 && words[2] == "=" ? String(words[1]) : nil
@@ -39,7 +41,9 @@ import Testing
         let claimed = Self.types.flatMap { $0.formatFields }
         #expect(Set(claimed).count == claimed.count, "a field is claimed twice: \(claimed.sorted())")
         let unclaimed = Set(schema).subtracting(claimed).sorted(), unknown = Set(claimed).subtracting(schema).sorted()
-        #expect(unclaimed.isEmpty && unknown.isEmpty, "schema fields without a definition: \(unclaimed); definitions naming no schema field: \(unknown)")
+        #expect(
+            unclaimed.isEmpty && unknown.isEmpty,
+            "schema fields without a definition: \(unclaimed); definitions naming no schema field: \(unknown)")
     }
 
     @Test func classicKindNamesAreUniqueAndEveryDefinitionHasASummary() {
@@ -55,7 +59,9 @@ import Testing
         let supported = Set(ONNXImporter.supportedOps)
         for t in Self.types {
             for o in t.onnxImportTypes { #expect(supported.contains(o), "\(t) imports \(o), which supportedOps lacks") }
-            for o in t.onnxExportTypes { #expect(supported.contains(o), "\(t) exports \(o), which the importer cannot read back") }
+            for o in t.onnxExportTypes {
+                #expect(supported.contains(o), "\(t) exports \(o), which the importer cannot read back")
+            }
         }
     }
 
@@ -63,7 +69,9 @@ import Testing
     /// turns into intermediate forms that its rewrites fold away (ImportRewrites.swift) or
     /// constant-folds (ConstantFolding.swift).
     @Test func everySupportedTypeIsADefinitionsOrARewrites() {
-        let rewritten: Set<String> = ["Sub", "Div", "Pad", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Shape", "Size"]
+        let rewritten: Set<String> = [
+            "Sub", "Div", "Pad", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Shape", "Size",
+        ]
         let claimed = Set(Self.types.flatMap { $0.onnxImportTypes }).union(ConstantFolder.foldable).union(rewritten)
         let unclaimed = Set(ONNXImporter.supportedOps).subtracting(claimed)
         #expect(unclaimed.isEmpty, "supportedOps lists types no definition imports: \(unclaimed.sorted())")
@@ -80,15 +88,23 @@ import Testing
                 let kind = type(of: d)
                 covered.insert(ObjectIdentifier(kind))
                 if kind != TensorOp.self {
-                    #expect(kind.kindNames.contains(node.op.kindName), "\(file) \(node.name): '\(node.op.kindName)' is not in \(kind).kindNames")
+                    #expect(
+                        kind.kindNames.contains(node.op.kindName),
+                        "\(file) \(node.name): '\(node.op.kindName)' is not in \(kind).kindNames")
                 }
-                #expect(type(of: d.op.definition) == kind, "\(file) \(node.name): the definition's op has another definition")
+                #expect(
+                    type(of: d.op.definition) == kind,
+                    "\(file) \(node.name): the definition's op has another definition")
                 var writer = ExportWriter(graph: graph, shapes: shapes)
                 try writer.add(node)
-                #expect(writer.nodes.last?.name == node.name, "\(file) \(node.name): the last exported node must carry the node's name")
+                #expect(
+                    writer.nodes.last?.name == node.name,
+                    "\(file) \(node.name): the last exported node must carry the node's name")
                 if kind != TensorOp.self {
                     for n in writer.nodes {
-                        #expect(kind.onnxExportTypes.contains(n.opType), "\(file) \(node.name) exports \(n.opType), not in \(kind).onnxExportTypes")
+                        #expect(
+                            kind.onnxExportTypes.contains(n.opType),
+                            "\(file) \(node.name) exports \(n.opType), not in \(kind).onnxExportTypes")
                     }
                 }
             }
@@ -113,8 +129,11 @@ import Testing
                     return renamed
                 }
                 let listed = node.op.parameters.map(\.tensor.name)
-                #expect(seen == listed, "\(file) \(node.name): mapParameters visits \(seen), parameters lists \(listed)")
-                #expect(op.parameters.map(\.tensor.name) == listed.map { $0 + "#mapped" }, "\(file) \(node.name): a mapped tensor was not stored back")
+                #expect(
+                    seen == listed, "\(file) \(node.name): mapParameters visits \(seen), parameters lists \(listed)")
+                #expect(
+                    op.parameters.map(\.tensor.name) == listed.map { $0 + "#mapped" },
+                    "\(file) \(node.name): a mapped tensor was not stored back")
                 #expect(op.kindName == node.op.kindName)
                 checked += listed.count
             }
@@ -146,8 +165,9 @@ import Testing
             "|---|---|---|---|---|",
         ]
         for t in classic {
-            lines.append("| \(t.formatFields.map { "`\($0)`" }.joined(separator: ", ")) | \(list(t.kindNames)) | \(list(t.onnxImportTypes)) | "
-                         + "\(list(t.onnxExportTypes)) | \(cell(t.summary)) |")
+            lines.append(
+                "| \(t.formatFields.map { "`\($0)`" }.joined(separator: ", ")) | \(list(t.kindNames)) | \(list(t.onnxImportTypes)) | "
+                    + "\(list(t.onnxExportTypes)) | \(cell(t.summary)) |")
         }
         lines.append("")
         lines.append("Definitions: \(classic.count) (and the tensor op).")
@@ -160,7 +180,9 @@ import Testing
             try wanted.write(toFile: Self.tablePath, atomically: true, encoding: .utf8)
         }
         let committed = try? String(contentsOfFile: Self.tablePath, encoding: .utf8)
-        #expect(committed == wanted,
-                "schema/op-kinds.md differs from Op.definitionTypes: run CNNCONV_REGENERATE_DOCS=1 swift test --filter OpDefinitionListsTests")
+        #expect(
+            committed == wanted,
+            "schema/op-kinds.md differs from Op.definitionTypes: run CNNCONV_REGENERATE_DOCS=1 swift test --filter OpDefinitionListsTests"
+        )
     }
 }

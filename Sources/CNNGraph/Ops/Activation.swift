@@ -39,11 +39,21 @@ extension Activation: OpDefinition {
         case .silu: return "SiLU"
         }
     }
-    package static var kindNames: [String] { ["ReLU", "ReLU6", "Clip", "LeakyReLU", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "SiLU"] }
-    package static var formatFields: [String] { ["relu", "clip", "leaky_relu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish", "silu"] }
-    package static var summary: String { "ReLU, Clip (ReLU6), LeakyReLU, Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU, element-wise" }
-    package static var onnxImportTypes: [String] { ["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"] }
-    package static var onnxExportTypes: [String] { ["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Mul"] }
+    package static var kindNames: [String] {
+        ["ReLU", "ReLU6", "Clip", "LeakyReLU", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "SiLU"]
+    }
+    package static var formatFields: [String] {
+        ["relu", "clip", "leaky_relu", "sigmoid", "tanh", "hard_sigmoid", "hard_swish", "silu"]
+    }
+    package static var summary: String {
+        "ReLU, Clip (ReLU6), LeakyReLU, Sigmoid, Tanh, HardSigmoid, HardSwish, SiLU, element-wise"
+    }
+    package static var onnxImportTypes: [String] {
+        ["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"]
+    }
+    package static var onnxExportTypes: [String] {
+        ["Relu", "Clip", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Mul"]
+    }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         try node.expectInputs(ins, 1)
@@ -54,7 +64,9 @@ extension Activation: OpDefinition {
         case .leakyRelu(let alpha):
             guard alpha.isFinite else { throw node.bad("LeakyReLU alpha is \(alpha), must be finite") }
         case .hardSigmoid(let alpha, let beta):
-            guard alpha.isFinite, beta.isFinite else { throw node.bad("HardSigmoid alpha \(alpha) and beta \(beta) must be finite") }
+            guard alpha.isFinite, beta.isFinite else {
+                throw node.bad("HardSigmoid alpha \(alpha) and beta \(beta) must be finite")
+            }
         case .relu, .sigmoid, .tanh, .hardSwish, .silu:
             break
         }
@@ -71,7 +83,8 @@ extension Activation: OpDefinition {
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let (k, x, y, n) = (kernel, b.x, b.output, b.count)
         return { activate(k, input: x, output: y, count: n) }
     }
@@ -80,11 +93,11 @@ extension Activation: OpDefinition {
     package var kernel: CNNKernels.Activation {
         switch self {
         case .relu: return .relu
-        case let .clip(lo, hi): return .clip(min: Double(lo), max: Double(hi))
+        case .clip(let lo, let hi): return .clip(min: Double(lo), max: Double(hi))
         case .leakyRelu(let alpha): return .leakyRelu(alpha: Double(alpha))
         case .sigmoid: return .sigmoid
         case .tanh: return .tanh
-        case let .hardSigmoid(alpha, beta): return .hardSigmoid(alpha: Double(alpha), beta: Double(beta))
+        case .hardSigmoid(let alpha, let beta): return .hardSigmoid(alpha: Double(alpha), beta: Double(beta))
         case .hardSwish: return .hardSwish
         case .silu: return .silu
         }
@@ -97,7 +110,8 @@ extension Activation: OpDefinition {
         case .leakyRelu(let alpha): var o = Cnnconv_V1_LeakyRelu(); o.alpha = alpha; n.leakyRelu = o
         case .sigmoid: n.sigmoid = .init()
         case .tanh: n.tanh = .init()
-        case .hardSigmoid(let alpha, let beta): var o = Cnnconv_V1_HardSigmoid(); o.alpha = alpha; o.beta = beta; n.hardSigmoid = o
+        case .hardSigmoid(let alpha, let beta):
+            var o = Cnnconv_V1_HardSigmoid(); o.alpha = alpha; o.beta = beta; n.hardSigmoid = o
         case .hardSwish: n.hardSwish = .init()
         case .silu: n.silu = .init()
         }
@@ -122,9 +136,12 @@ extension Activation: OpDefinition {
         case .sigmoid: b.node("Sigmoid", n.name, [x], [y])
         case .tanh: b.node("Tanh", n.name, [x], [y])
         case .hardSwish: b.node("HardSwish", n.name, [x], [y])
-        case .leakyRelu(let alpha): b.node("LeakyRelu", n.name, [x], [y], attributes: [("alpha", .float(Double(alpha)))])
+        case .leakyRelu(let alpha):
+            b.node("LeakyRelu", n.name, [x], [y], attributes: [("alpha", .float(Double(alpha)))])
         case .hardSigmoid(let alpha, let beta):
-            b.node("HardSigmoid", n.name, [x], [y], attributes: [("alpha", .float(Double(alpha))), ("beta", .float(Double(beta)))])
+            b.node(
+                "HardSigmoid", n.name, [x], [y],
+                attributes: [("alpha", .float(Double(alpha))), ("beta", .float(Double(beta)))])
         case .clip(let lo, let hi):
             let minName = lo == -.infinity ? "" : b.initializer("\(n.name).min", shape: [], floats: [lo])
             var ins = [x, minName]

@@ -15,7 +15,9 @@ package struct AddDefinition: OpDefinition {
     package static var onnxExportTypes: [String] { ["Add", "Sum"] }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
-        guard ins.count >= 2 else { throw .wrongInputCount(node: node.name, op: "Add", expected: "2 or more", found: ins.count) }
+        guard ins.count >= 2 else {
+            throw .wrongInputCount(node: node.name, op: "Add", expected: "2 or more", found: ins.count)
+        }
         for s in ins.dropFirst() where s != ins[0] {
             throw node.fail("Add inputs differ in shape: \(formatShape(ins[0])) and \(formatShape(s))")
         }
@@ -25,7 +27,8 @@ package struct AddDefinition: OpDefinition {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "\(inputShapes.count) inputs" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let (inputs, y, n) = (b.inputs, b.output, b.count)
         if inputs.count == 1 { return b.copy }
         return { add(inputs, output: y, count: n) }

@@ -5,7 +5,9 @@ import CNNKernels
 
 /// y = scale·x + shift per channel (axis 1).
 public struct Affine: Sendable, Equatable {
+    /// Per-channel factor a (for a folded-away BatchNorm, γ/√(σ²+ε)).
     public var scale: Tensor
+    /// Per-channel offset b (for a folded-away BatchNorm, β − μ·a).
     public var shift: Tensor
     /// Both per channel, of equal length.
     public init(scale: Tensor, shift: Tensor) { self.scale = scale; self.shift = shift }
@@ -37,7 +39,8 @@ extension Affine: OpDefinition {
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let shape = shape4(b.xs), sc = p.tensor(scale), sh = p.tensor(shift), x = b.x, y = b.output
         return { channelAffine(shape, input: x, output: y, scale: sc, shift: sh) }
     }
@@ -47,7 +50,10 @@ extension Affine: OpDefinition {
     }
 
     static func decode(_ a: Cnnconv_V1_Affine, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .affine(Affine(scale: try d.tensor(a.scale, node: name, role: "scale"), shift: try d.tensor(a.shift, node: name, role: "shift")))
+        .affine(
+            Affine(
+                scale: try d.tensor(a.scale, node: name, role: "scale"),
+                shift: try d.tensor(a.shift, node: name, role: "shift")))
     }
 
     /// The per-channel vectors shaped [C, 1, …] so that they broadcast over axis 1.

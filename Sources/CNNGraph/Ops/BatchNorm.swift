@@ -5,17 +5,26 @@ import CNNFormat
 
 /// Inference: y = γ·(x − μ)/√(σ² + ε) + β per channel (axis 1).
 public struct BatchNorm: Sendable, Equatable {
-    public var scale: Tensor?          // γ; nil when not affine
-    public var bias: Tensor?           // β; nil when not affine
+    /// γ, per channel; nil when not affine.
+    public var scale: Tensor?
+    /// β, per channel; nil when not affine.
+    public var bias: Tensor?
+    /// μ, the running mean inference normalizes with.
     public var runningMean: Tensor
+    /// σ², the running (unbiased) variance; ≥ 0, which validation checks.
     public var runningVariance: Tensor
+    /// ε, added to σ² so that a zero-variance channel does not divide by zero.
     public var epsilon: Double
+    /// PyTorch's momentum: the weight of a new batch in the running statistics (train mode).
     public var momentum: Double
+    /// PyTorch's counter, kept so that a round trip through the file loses nothing.
     public var numBatchesTracked: UInt64
 
     /// Defaults are PyTorch's `nn.BatchNorm2d` ones (ε 1e-5, momentum 0.1 weighing the new batch).
-    public init(scale: Tensor?, bias: Tensor?, runningMean: Tensor, runningVariance: Tensor,
-                epsilon: Double = 1e-5, momentum: Double = 0.1, numBatchesTracked: UInt64 = 0) {
+    public init(
+        scale: Tensor?, bias: Tensor?, runningMean: Tensor, runningVariance: Tensor,
+        epsilon: Double = 1e-5, momentum: Double = 0.1, numBatchesTracked: UInt64 = 0
+    ) {
         self.scale = scale; self.bias = bias; self.runningMean = runningMean; self.runningVariance = runningVariance
         self.epsilon = epsilon; self.momentum = momentum; self.numBatchesTracked = numBatchesTracked
     }
@@ -30,7 +39,9 @@ extension BatchNorm: OpDefinition {
     package var kindName: String { "BatchNorm" }
     package static var kindNames: [String] { ["BatchNorm"] }
     package static var formatFields: [String] { ["batch_norm"] }
-    package static var summary: String { "y = γ·(x − μ)/√(σ² + ε) + β per channel, with running statistics and momentum" }
+    package static var summary: String {
+        "y = γ·(x − μ)/√(σ² + ε) + β per channel, with running statistics and momentum"
+    }
     package static var onnxImportTypes: [String] { ["BatchNormalization"] }
     package static var onnxExportTypes: [String] { ["BatchNormalization"] }
 
@@ -55,7 +66,9 @@ extension BatchNorm: OpDefinition {
         try node.expectCount(b.scale, x[1], "scale (γ)")
         try node.expectCount(b.bias, x[1], "bias (β)")
         guard (b.scale == nil) == (b.bias == nil) else { throw node.bad("an affine BatchNorm needs both γ and β") }
-        guard b.epsilon >= 0, b.epsilon.isFinite else { throw node.bad("epsilon is \(b.epsilon), must be finite and ≥ 0") }
+        guard b.epsilon >= 0, b.epsilon.isFinite else {
+            throw node.bad("epsilon is \(b.epsilon), must be finite and ≥ 0")
+        }
         guard b.momentum.isFinite else { throw node.bad("momentum is \(b.momentum), must be finite") }
         return x
     }
@@ -64,8 +77,9 @@ extension BatchNorm: OpDefinition {
     package func validateParameterValues(of node: Node) throws(GraphError) {
         let negative = runningVariance.values.withUnsafeBufferPointer { $0.firstIndex { $0 < 0 } }
         if let negative {
-            throw .badParameter(node: node.name, tensor: runningVariance.name,
-                                message: "running variance of channel \(negative) is \(runningVariance.values[negative]), must be ≥ 0")
+            throw .badParameter(
+                node: node.name, tensor: runningVariance.name,
+                message: "running variance of channel \(negative) is \(runningVariance.values[negative]), must be ≥ 0")
         }
     }
 
@@ -82,11 +96,13 @@ extension BatchNorm: OpDefinition {
     }
 
     static func decode(_ b: Cnnconv_V1_BatchNorm, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .batchNorm(BatchNorm(scale: b.affine ? try d.tensor(b.scale, node: name, role: "scale") : nil,
-                             bias: b.affine ? try d.tensor(b.bias, node: name, role: "bias") : nil,
-                             runningMean: try d.tensor(b.runningMean, node: name, role: "running mean"),
-                             runningVariance: try d.tensor(b.runningVariance, node: name, role: "running variance"),
-                             epsilon: b.epsilon, momentum: b.momentum, numBatchesTracked: b.numBatchesTracked))
+        .batchNorm(
+            BatchNorm(
+                scale: b.affine ? try d.tensor(b.scale, node: name, role: "scale") : nil,
+                bias: b.affine ? try d.tensor(b.bias, node: name, role: "bias") : nil,
+                runningMean: try d.tensor(b.runningMean, node: name, role: "running mean"),
+                runningVariance: try d.tensor(b.runningVariance, node: name, role: "running variance"),
+                epsilon: b.epsilon, momentum: b.momentum, numBatchesTracked: b.numBatchesTracked))
     }
 
     /// ONNX's momentum weighs the old running value (PyTorch's weighs the new batch): 1 − ours.
@@ -94,7 +110,8 @@ extension BatchNorm: OpDefinition {
         let c = channels
         let (scale, bias) = b.channelScaleAndBias(self.scale, self.bias, channels: c, node: n.name)
         let mean = b.param(runningMean, shape: [c]), variance = b.param(runningVariance, shape: [c])
-        b.node("BatchNormalization", n.name, [n.inputs.first ?? "", scale, bias, mean, variance], [n.output],
-               attributes: [("epsilon", .float(epsilon)), ("momentum", .float(1 - momentum))])
+        b.node(
+            "BatchNormalization", n.name, [n.inputs.first ?? "", scale, bias, mean, variance], [n.output],
+            attributes: [("epsilon", .float(epsilon)), ("momentum", .float(1 - momentum))])
     }
 }

@@ -19,14 +19,17 @@ package struct ChannelShuffleDefinition: OpDefinition {
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         let g = groups
         try node.expectInputs(ins, 1)
-        guard ins[0].count >= 2, g >= 1, ins[0][1] % g == 0 else { throw node.bad("\(ins[0].count >= 2 ? ins[0][1] : 0) channels do not divide into \(g) groups") }
+        guard ins[0].count >= 2, g >= 1, ins[0][1] % g == 0 else {
+            throw node.bad("\(ins[0].count >= 2 ? ins[0][1] : 0) channels do not divide into \(g) groups")
+        }
         return ins[0]
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { "groups=\(groups)" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let (shape, g, x, y) = (shape4(b.xs), groups, b.x, b.output)
         return { try channelShuffle(shape, groups: g, input: x, output: y) }
     }
@@ -39,12 +42,16 @@ package struct ChannelShuffleDefinition: OpDefinition {
 
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
         let x = n.inputs.first ?? "", y = n.output, g = groups
-        guard let s = b.shape(of: x), s.count >= 3 else { throw OpExportError("channel shuffle needs an N, C, … input") }
+        guard let s = b.shape(of: x), s.count >= 3 else {
+            throw OpExportError("channel shuffle needs an N, C, … input")
+        }
         let split = b.ints("\(n.name).split_shape", [0, g, s[1] / g] + Array(s[2...]))
         let back = b.ints("\(n.name).shape", [0] + Array(s[1...]))
         let r1 = b.fresh("\(y).split"), t = b.fresh("\(y).transposed")
         b.node("Reshape", "\(n.name).split", [x, split], [r1])
-        b.node("Transpose", "\(n.name).transpose", [r1], [t], attributes: [("perm", .ints([0, 2, 1] + Array(3..<(s.count + 1))))])
+        b.node(
+            "Transpose", "\(n.name).transpose", [r1], [t],
+            attributes: [("perm", .ints([0, 2, 1] + Array(3..<(s.count + 1))))])
         b.node("Reshape", n.name, [t, back], [y])
     }
 }

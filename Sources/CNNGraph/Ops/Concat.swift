@@ -17,7 +17,9 @@ package struct ConcatDefinition: OpDefinition {
     package static var onnxExportTypes: [String] { ["Concat"] }
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
-        guard !ins.isEmpty else { throw .wrongInputCount(node: node.name, op: "Concat", expected: "1 or more", found: 0) }
+        guard !ins.isEmpty else {
+            throw .wrongInputCount(node: node.name, op: "Concat", expected: "1 or more", found: 0)
+        }
         let a = try node.normalizedAxis(axis, rank: ins[0].count)
         var out = ins[0]
         for s in ins.dropFirst() {
@@ -35,7 +37,8 @@ package struct ConcatDefinition: OpDefinition {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis)" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let xs = b.xs, a = axis < 0 ? axis + xs.count : axis
         let parts = zip(b.inputs, b.inputShapes).map { (data: $0.0, shape: $0.1) }
         guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }

@@ -10,6 +10,7 @@ public struct Conv2d: Sendable, Equatable {
     public var weight: Tensor
     /// [outChannels]; nil when the layer has none (folding BatchNorm in then creates one).
     public var bias: Tensor?
+    /// Kernel, stride, dilation and (possibly asymmetric) padding.
     public var window: Window2d
     /// inChannels and outChannels both divide into `groups`; groups = inChannels is depthwise.
     public var groups: Int
@@ -17,8 +18,10 @@ public struct Conv2d: Sendable, Equatable {
     public var reparameterization: WeightReparameterization?
 
     /// Defaults are PyTorch's `nn.Conv2d` ones (no bias given means none).
-    public init(weight: Tensor, bias: Tensor? = nil, window: Window2d, groups: Int = 1,
-                reparameterization: WeightReparameterization? = nil) {
+    public init(
+        weight: Tensor, bias: Tensor? = nil, window: Window2d, groups: Int = 1,
+        reparameterization: WeightReparameterization? = nil
+    ) {
         self.weight = weight; self.bias = bias; self.window = window; self.groups = groups
         self.reparameterization = reparameterization
     }
@@ -33,7 +36,9 @@ extension Conv2d: ReparameterizedWeightParameters {
     package var kindName: String { groups > 1 && groups == inChannels ? "DepthwiseConv2d" : "Conv2d" }
     package static var kindNames: [String] { ["Conv2d", "DepthwiseConv2d"] }
     package static var formatFields: [String] { ["conv2d"] }
-    package static var summary: String { "y = W ⊛ x + b: 2-D convolution, grouped and depthwise, optionally weight-normalized or standardized" }
+    package static var summary: String {
+        "y = W ⊛ x + b: 2-D convolution, grouped and depthwise, optionally weight-normalized or standardized"
+    }
     package static var onnxImportTypes: [String] { ["Conv"] }
     package static var onnxExportTypes: [String] { ["Conv"] }
 
@@ -42,16 +47,25 @@ extension Conv2d: ReparameterizedWeightParameters {
         try node.expectInputs(ins, 1)
         let x = ins[0]
         guard x.count == 4 else { throw node.fail("Conv2d takes NCHW input, got \(formatShape(x))") }
-        guard c.weight.shape.count == 4 else { throw node.fail("weight '\(c.weight.name)' is \(formatShape(c.weight.shape)), expected 4-D [out, in/groups, kh, kw]") }
+        guard c.weight.shape.count == 4 else {
+            throw node.fail(
+                "weight '\(c.weight.name)' is \(formatShape(c.weight.shape)), expected 4-D [out, in/groups, kh, kw]")
+        }
         try node.checkWindow(c.window)
         guard c.groups >= 1 else { throw node.bad("groups is \(c.groups), must be ≥ 1") }
         let out = c.weight.shape[0]
         guard x[1] == c.weight.shape[1].multiplied(checked: c.groups) else {
-            throw node.fail("input has \(x[1]) channels, weight '\(c.weight.name)' \(formatShape(c.weight.shape)) with groups \(c.groups) expects \(c.weight.shape[1] * c.groups)")
+            throw node.fail(
+                "input has \(x[1]) channels, weight '\(c.weight.name)' \(formatShape(c.weight.shape)) with groups \(c.groups) expects \(c.weight.shape[1] * c.groups)"
+            )
         }
-        guard out % c.groups == 0 else { throw node.fail("\(out) output channels do not divide into \(c.groups) groups") }
+        guard out % c.groups == 0 else {
+            throw node.fail("\(out) output channels do not divide into \(c.groups) groups")
+        }
         guard c.weight.shape[2] == c.window.kernelH, c.weight.shape[3] == c.window.kernelW else {
-            throw node.fail("kernel is \(c.window.kernelH)×\(c.window.kernelW) but weight '\(c.weight.name)' is \(formatShape(c.weight.shape))")
+            throw node.fail(
+                "kernel is \(c.window.kernelH)×\(c.window.kernelW) but weight '\(c.weight.name)' is \(formatShape(c.weight.shape))"
+            )
         }
         try node.expectCount(c.bias, out, "bias")
         try node.checkReparameterization(c.reparameterization, outChannels: out)
@@ -86,15 +100,22 @@ extension Conv2d: ReparameterizedWeightParameters {
     }
 
     static func decode(_ c: Cnnconv_V1_Conv2d, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .conv2d(Conv2d(weight: try d.tensor(c.weight, node: name, role: "weight"),
-                       bias: try d.optionalTensor(c.bias, node: name, role: "bias"),
-                       window: GraphDecoder.window(c.window), groups: Int(c.groups),
-                       reparameterization: try d.reparameterization(c.hasReparameterization, c.reparameterization, node: name)))
+        .conv2d(
+            Conv2d(
+                weight: try d.tensor(c.weight, node: name, role: "weight"),
+                bias: try d.optionalTensor(c.bias, node: name, role: "bias"),
+                window: GraphDecoder.window(c.window), groups: Int(c.groups),
+                reparameterization: try d.reparameterization(c.hasReparameterization, c.reparameterization, node: name))
+        )
     }
 
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
-        let w = reparameterization == nil ? b.param(weight)
-            : b.initializer(weight.name, shape: weight.shape, floats: WeightReparameterization.exportedWeight(weight, reparameterization))
+        let w =
+            reparameterization == nil
+            ? b.param(weight)
+            : b.initializer(
+                weight.name, shape: weight.shape,
+                floats: WeightReparameterization.exportedWeight(weight, reparameterization))
         var ins = [n.inputs.first ?? "", w]
         if let bias { ins.append(b.param(bias, shape: [bias.count])) }
         b.node("Conv", n.name, ins, [n.output], attributes: onnxWindowAttributes(window) + [("group", .int(groups))])

@@ -8,15 +8,20 @@ import CNNFormat
 public struct ConvTranspose2d: Sendable, Equatable {
     /// [inChannels, outChannels / groups, kernelH, kernelW]
     public var weight: Tensor
+    /// [outChannels]; nil when the layer has none.
     public var bias: Tensor?
+    /// Kernel, stride, dilation and the padding cropped from the full output.
     public var window: Window2d
+    /// inChannels and outChannels both divide into `groups`.
     public var groups: Int
     /// Extra rows/columns at the bottom/right that pick one of the input sizes a strided conv maps
     /// to the same output size; smaller than stride or dilation.
     public var outputPadding: (h: Int, w: Int)
 
     /// Defaults are PyTorch's `nn.ConvTranspose2d` ones.
-    public init(weight: Tensor, bias: Tensor? = nil, window: Window2d, groups: Int = 1, outputPadding: (Int, Int) = (0, 0)) {
+    public init(
+        weight: Tensor, bias: Tensor? = nil, window: Window2d, groups: Int = 1, outputPadding: (Int, Int) = (0, 0)
+    ) {
         self.weight = weight; self.bias = bias; self.window = window; self.groups = groups
         self.outputPadding = (outputPadding.0, outputPadding.1)
     }
@@ -36,13 +41,19 @@ public struct ConvTranspose2d: Sendable, Equatable {
     public func outputSize(inputH: Int, inputW: Int) -> (h: Int, w: Int)? {
         func one(_ input: Int, _ s: Int, _ p0: Int, _ p1: Int, _ d: Int, _ k: Int, _ extra: Int) -> Int? {
             guard let stretched = (input - 1).multiplied(checked: s),
-                  let reach = d.multiplied(checked: k - 1),
-                  let out = stretched.subtracting(checked: p0)?.subtracting(checked: p1)?.adding(checked: reach)?
-                    .adding(checked: extra)?.adding(checked: 1) else { return nil }
+                let reach = d.multiplied(checked: k - 1),
+                let out = stretched.subtracting(checked: p0)?.subtracting(checked: p1)?.adding(checked: reach)?
+                    .adding(checked: extra)?.adding(checked: 1)
+            else { return nil }
             return out
         }
-        guard let h = one(inputH, window.strideH, window.padTop, window.padBottom, window.dilationH, window.kernelH, outputPadding.h),
-              let w = one(inputW, window.strideW, window.padLeft, window.padRight, window.dilationW, window.kernelW, outputPadding.w)
+        guard
+            let h = one(
+                inputH, window.strideH, window.padTop, window.padBottom, window.dilationH, window.kernelH,
+                outputPadding.h),
+            let w = one(
+                inputW, window.strideW, window.padLeft, window.padRight, window.dilationW, window.kernelW,
+                outputPadding.w)
         else { return nil }
         return (h, w)
     }
@@ -53,7 +64,9 @@ extension ConvTranspose2d: OpDefinition {
     package var kindName: String { "ConvTranspose2d" }
     package static var kindNames: [String] { ["ConvTranspose2d"] }
     package static var formatFields: [String] { ["conv_transpose2d"] }
-    package static var summary: String { "2-D transposed convolution (the gradient of Conv2d): upsampling by stride, grouped" }
+    package static var summary: String {
+        "2-D transposed convolution (the gradient of Conv2d): upsampling by stride, grouped"
+    }
     package static var onnxImportTypes: [String] { ["ConvTranspose"] }
     package static var onnxExportTypes: [String] { ["ConvTranspose"] }
 
@@ -71,26 +84,43 @@ extension ConvTranspose2d: OpDefinition {
         try node.expectInputs(ins, 1)
         let x = ins[0]
         guard x.count == 4 else { throw node.fail("ConvTranspose2d takes NCHW input, got \(formatShape(x))") }
-        guard c.weight.shape.count == 4 else { throw node.fail("weight '\(c.weight.name)' is \(formatShape(c.weight.shape)), expected 4-D [in, out/groups, kh, kw]") }
+        guard c.weight.shape.count == 4 else {
+            throw node.fail(
+                "weight '\(c.weight.name)' is \(formatShape(c.weight.shape)), expected 4-D [in, out/groups, kh, kw]")
+        }
         try node.checkWindow(c.window)
-        guard c.groups >= 1, c.weight.shape[0] % c.groups == 0 else { throw node.bad("groups \(c.groups) does not divide \(c.weight.shape[0]) input channels") }
+        guard c.groups >= 1, c.weight.shape[0] % c.groups == 0 else {
+            throw node.bad("groups \(c.groups) does not divide \(c.weight.shape[0]) input channels")
+        }
         guard x[1] == c.weight.shape[0] else {
-            throw node.fail("input has \(x[1]) channels, weight '\(c.weight.name)' \(formatShape(c.weight.shape)) expects \(c.weight.shape[0])")
+            throw node.fail(
+                "input has \(x[1]) channels, weight '\(c.weight.name)' \(formatShape(c.weight.shape)) expects \(c.weight.shape[0])"
+            )
         }
         guard c.weight.shape[2] == c.window.kernelH, c.weight.shape[3] == c.window.kernelW else {
-            throw node.fail("kernel is \(c.window.kernelH)×\(c.window.kernelW) but weight '\(c.weight.name)' is \(formatShape(c.weight.shape))")
+            throw node.fail(
+                "kernel is \(c.window.kernelH)×\(c.window.kernelW) but weight '\(c.weight.name)' is \(formatShape(c.weight.shape))"
+            )
         }
         guard c.outputPadding.h >= 0, c.outputPadding.w >= 0,
-              c.outputPadding.h < max(c.window.strideH, c.window.dilationH),
-              c.outputPadding.w < max(c.window.strideW, c.window.dilationW) else {
-            throw node.bad("output padding \(c.outputPadding.h)×\(c.outputPadding.w) must be smaller than stride or dilation")
+            c.outputPadding.h < max(c.window.strideH, c.window.dilationH),
+            c.outputPadding.w < max(c.window.strideW, c.window.dilationW)
+        else {
+            throw node.bad(
+                "output padding \(c.outputPadding.h)×\(c.outputPadding.w) must be smaller than stride or dilation")
         }
         try node.expectCount(c.bias, c.outChannels, "bias")
         guard c.weight.shape[1].multiplied(checked: c.groups) != nil else {
-            throw .tooLarge(node: node.name, message: "\(c.weight.shape[1]) output channels per group × \(c.groups) groups overflows")
+            throw .tooLarge(
+                node: node.name,
+                message: "\(c.weight.shape[1]) output channels per group × \(c.groups) groups overflows")
         }
         guard let (h, w) = c.outputSize(inputH: x[2], inputW: x[3]) else {
-            throw .tooLarge(node: node.name, message: "the output size of a \(x[2])×\(x[3]) input with stride \(c.window.strideH)×\(c.window.strideW), dilation \(c.window.dilationH)×\(c.window.dilationW), kernel \(c.window.kernelH)×\(c.window.kernelW) and padding overflows")
+            throw .tooLarge(
+                node: node.name,
+                message:
+                    "the output size of a \(x[2])×\(x[3]) input with stride \(c.window.strideH)×\(c.window.strideW), dilation \(c.window.dilationH)×\(c.window.dilationW), kernel \(c.window.kernelH)×\(c.window.kernelW) and padding overflows"
+            )
         }
         guard h > 0, w > 0 else { throw node.fail("the output would be \(h)×\(w)") }
         return [x[0], c.outChannels, h, w]
@@ -116,16 +146,21 @@ extension ConvTranspose2d: OpDefinition {
     }
 
     static func decode(_ c: Cnnconv_V1_ConvTranspose2d, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .convTranspose2d(ConvTranspose2d(weight: try d.tensor(c.weight, node: name, role: "weight"),
-                                         bias: try d.optionalTensor(c.bias, node: name, role: "bias"),
-                                         window: GraphDecoder.window(c.window), groups: Int(c.groups),
-                                         outputPadding: (Int(c.outputPaddingH), Int(c.outputPaddingW))))
+        .convTranspose2d(
+            ConvTranspose2d(
+                weight: try d.tensor(c.weight, node: name, role: "weight"),
+                bias: try d.optionalTensor(c.bias, node: name, role: "bias"),
+                window: GraphDecoder.window(c.window), groups: Int(c.groups),
+                outputPadding: (Int(c.outputPaddingH), Int(c.outputPaddingW))))
     }
 
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
         var ins = [n.inputs.first ?? "", b.param(weight)]
         if let bias { ins.append(b.param(bias, shape: [bias.count])) }
-        b.node("ConvTranspose", n.name, ins, [n.output], attributes: onnxWindowAttributes(window) + [
-            ("group", .int(groups)), ("output_padding", .ints([outputPadding.h, outputPadding.w]))])
+        b.node(
+            "ConvTranspose", n.name, ins, [n.output],
+            attributes: onnxWindowAttributes(window) + [
+                ("group", .int(groups)), ("output_padding", .ints([outputPadding.h, outputPadding.w])),
+            ])
     }
 }

@@ -13,7 +13,9 @@ public struct Dropout: Sendable, Equatable {
     public enum Granularity: String, Sendable { case element, channel }
     /// Probability of dropping a unit, in [0, 1).
     public var rate: Double
+    /// Which inference rule applies (see `Convention`).
     public var convention: Convention
+    /// What one draw drops (see `Granularity`).
     public var granularity: Granularity
     /// Defaults are PyTorch's `nn.Dropout` (inverted, element-wise).
     public init(rate: Double, convention: Convention = .inverted, granularity: Granularity = .element) {
@@ -58,8 +60,11 @@ extension Dropout: OpDefinition {
     }
 
     static func decode(_ m: Cnnconv_V1_Dropout, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .dropout(Dropout(rate: m.rate, convention: try d.known(m.convention, name, "dropout.convention") == .classic ? .classic : .inverted,
-                         granularity: try d.known(m.granularity, name, "dropout.granularity") == .channel ? .channel : .element))
+        .dropout(
+            Dropout(
+                rate: m.rate,
+                convention: try d.known(m.convention, name, "dropout.convention") == .classic ? .classic : .inverted,
+                granularity: try d.known(m.granularity, name, "dropout.granularity") == .channel ? .channel : .element))
     }
 
     /// Classic dropout scales by the keep probability at inference, which ONNX's Dropout never

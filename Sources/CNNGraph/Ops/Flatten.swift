@@ -26,7 +26,8 @@ package struct FlattenDefinition: OpDefinition {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis)" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         b.copy
     }
 

@@ -23,7 +23,8 @@ package struct GlobalPoolDefinition: OpDefinition {
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let (shape, x, y) = (shape4(b.xs), b.x, b.output)
         if kind == .max { return { globalMaxPool(shape, input: x, output: y) } }
         return { globalAveragePool(shape, input: x, output: y) }

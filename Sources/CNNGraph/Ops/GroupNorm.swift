@@ -6,9 +6,13 @@ import CNNKernels
 /// GroupNorm with per-channel γ and β (PyTorch's and ONNX opset 21's meaning; older per-group
 /// ONNX parameters are expanded on import).
 public struct GroupNorm: Sendable, Equatable {
+    /// The number of channel groups; divides the channel count.
     public var groups: Int
-    public var scale: Tensor?   // per channel
+    /// γ, per channel; nil means 1.
+    public var scale: Tensor?
+    /// β, per channel; nil means 0.
     public var bias: Tensor?
+    /// ε, added to the group variance.
     public var epsilon: Double
     /// ε defaults to PyTorch's 1e-5; nil γ/β mean 1 and 0.
     public init(groups: Int, scale: Tensor?, bias: Tensor?, epsilon: Double = 1e-5) {
@@ -29,7 +33,9 @@ extension GroupNorm: ScaleAndBiasParameters {
         try node.expectInputs(ins, 1)
         let x = ins[0]
         guard x.count >= 3 else { throw node.fail("GroupNorm takes NC… input, got \(formatShape(x))") }
-        guard groups >= 1, x[1] % groups == 0 else { throw node.bad("\(x[1]) channels do not divide into \(groups) groups") }
+        guard groups >= 1, x[1] % groups == 0 else {
+            throw node.bad("\(x[1]) channels do not divide into \(groups) groups")
+        }
         try node.checkEpsilon(epsilon)
         try node.expectCount(scale, x[1], "scale")
         try node.expectCount(bias, x[1], "bias")
@@ -39,7 +45,8 @@ extension GroupNorm: ScaleAndBiasParameters {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "groups=\(groups) eps=\(sci(epsilon))" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let shape = shape4(b.xs), c = shape.channels, g = groups, eps = epsilon
         let sc = scale.map(p.tensor) ?? p.filled(1, c), bi = bias.map(p.tensor) ?? p.filled(0, c)
         let (x, y) = (b.x, b.output)
@@ -48,13 +55,16 @@ extension GroupNorm: ScaleAndBiasParameters {
 
     package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
         var o = Cnnconv_V1_GroupNorm()
-        o.numGroups = UInt32(clamping: groups); o.scale = try e.ref(scale); o.bias = try e.ref(bias); o.epsilon = epsilon
+        o.numGroups = UInt32(clamping: groups); o.scale = try e.ref(scale); o.bias = try e.ref(bias);
+        o.epsilon = epsilon
         n.groupNorm = o
     }
 
     static func decode(_ g: Cnnconv_V1_GroupNorm, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .groupNorm(GroupNorm(groups: Int(g.numGroups), scale: try d.optionalTensor(g.scale, node: name, role: "scale"),
-                             bias: try d.optionalTensor(g.bias, node: name, role: "bias"), epsilon: g.epsilon))
+        .groupNorm(
+            GroupNorm(
+                groups: Int(g.numGroups), scale: try d.optionalTensor(g.scale, node: name, role: "scale"),
+                bias: try d.optionalTensor(g.bias, node: name, role: "bias"), epsilon: g.epsilon))
     }
 
     /// Per-channel γ and β are GroupNormalization's meaning from opset 21 (18 had per-group ones).
@@ -64,7 +74,8 @@ extension GroupNorm: ScaleAndBiasParameters {
         let x = n.inputs.first ?? ""
         let c = b.shape(of: x)?[1] ?? 0
         let (scale, bias) = b.channelScaleAndBias(self.scale, self.bias, channels: c, node: n.name)
-        b.node("GroupNormalization", n.name, [x, scale, bias], [n.output],
-               attributes: [("num_groups", .int(groups)), ("epsilon", .float(epsilon))])
+        b.node(
+            "GroupNormalization", n.name, [x, scale, bias], [n.output],
+            attributes: [("num_groups", .int(groups)), ("epsilon", .float(epsilon))])
     }
 }

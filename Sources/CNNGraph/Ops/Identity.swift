@@ -20,11 +20,14 @@ package struct IdentityDefinition: OpDefinition {
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         b.copy
     }
 
-    package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) { n.identity = .init() }
+    package func encode(into n: inout Cnnconv_V1_Node, _ e: inout GraphEncoder) throws(GraphError) {
+        n.identity = .init()
+    }
 
     static func decode(_: Cnnconv_V1_Identity) -> Op { .identity }
 

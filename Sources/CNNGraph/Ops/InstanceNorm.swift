@@ -6,8 +6,11 @@ import CNNKernels
 /// InstanceNorm normalizes with each sample's own statistics, so unlike BatchNorm nothing can be
 /// precomputed and it never folds.
 public struct InstanceNorm: Sendable, Equatable {
-    public var scale: Tensor?   // per channel
+    /// γ, per channel; nil means 1.
+    public var scale: Tensor?
+    /// β, per channel; nil means 0.
     public var bias: Tensor?
+    /// ε, added to each instance's variance.
     public var epsilon: Double
     /// ε defaults to PyTorch's 1e-5; nil γ/β mean 1 and 0.
     public init(scale: Tensor?, bias: Tensor?, epsilon: Double = 1e-5) {
@@ -36,7 +39,8 @@ extension InstanceNorm: ScaleAndBiasParameters {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "eps=\(sci(epsilon))" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let shape = shape4(b.xs), c = shape.channels, eps = epsilon
         let sc = scale.map(p.tensor) ?? p.filled(1, c), bi = bias.map(p.tensor) ?? p.filled(0, c)
         let (x, y) = (b.x, b.output)
@@ -50,14 +54,17 @@ extension InstanceNorm: ScaleAndBiasParameters {
     }
 
     static func decode(_ i: Cnnconv_V1_InstanceNorm, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .instanceNorm(InstanceNorm(scale: try d.optionalTensor(i.scale, node: name, role: "scale"),
-                                   bias: try d.optionalTensor(i.bias, node: name, role: "bias"), epsilon: i.epsilon))
+        .instanceNorm(
+            InstanceNorm(
+                scale: try d.optionalTensor(i.scale, node: name, role: "scale"),
+                bias: try d.optionalTensor(i.bias, node: name, role: "bias"), epsilon: i.epsilon))
     }
 
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
         let x = n.inputs.first ?? ""
         let c = b.shape(of: x)?[1] ?? 0
         let (scale, bias) = b.channelScaleAndBias(self.scale, self.bias, channels: c, node: n.name)
-        b.node("InstanceNormalization", n.name, [x, scale, bias], [n.output], attributes: [("epsilon", .float(epsilon))])
+        b.node(
+            "InstanceNormalization", n.name, [x, scale, bias], [n.output], attributes: [("epsilon", .float(epsilon))])
     }
 }

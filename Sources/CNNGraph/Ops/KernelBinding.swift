@@ -11,7 +11,10 @@ package struct KernelParameters<T: KernelScalar> {
     package let tensor: (Tensor) -> UnsafePointer<T>
     /// `count` copies of `value` as `T` (the 1s and 0s of an op without γ or β).
     package let filled: (_ value: Double, _ count: Int) -> UnsafePointer<T>
-    package init(tensor: @escaping (Tensor) -> UnsafePointer<T>, filled: @escaping (_ value: Double, _ count: Int) -> UnsafePointer<T>) {
+    package init(
+        tensor: @escaping (Tensor) -> UnsafePointer<T>,
+        filled: @escaping (_ value: Double, _ count: Int) -> UnsafePointer<T>
+    ) {
         self.tensor = tensor; self.filled = filled
     }
 }
@@ -23,7 +26,8 @@ package struct KernelBuffers<T: KernelScalar> {
     package let inputShapes: [[Int]]
     package let output: UnsafeMutablePointer<T>
     package let outputShape: [Int]
-    package init(inputs: [UnsafePointer<T>], inputShapes: [[Int]], output: UnsafeMutablePointer<T>, outputShape: [Int]) {
+    package init(inputs: [UnsafePointer<T>], inputShapes: [[Int]], output: UnsafeMutablePointer<T>, outputShape: [Int])
+    {
         self.inputs = inputs; self.inputShapes = inputShapes; self.output = output; self.outputShape = outputShape
     }
     /// The first input, the one every single-input op reads.
@@ -43,8 +47,9 @@ package struct KernelBuffers<T: KernelScalar> {
 /// shape keeps H and W apart (the spatial kernels need both).
 package func shape4(_ s: [Int]) -> Shape4D {
     if s.count == 4 { return Shape4D(batch: s[0], channels: s[1], height: s[2], width: s[3]) }
-    return Shape4D(batch: s.first ?? 1, channels: s.count > 1 ? s[1] : 1,
-                   height: s.count > 2 ? s[2...].reduce(1, *) : 1, width: 1)
+    return Shape4D(
+        batch: s.first ?? 1, channels: s.count > 1 ? s[1] : 1,
+        height: s.count > 2 ? s[2...].reduce(1, *) : 1, width: 1)
 }
 
 /// The kernels' window geometry for a graph window.

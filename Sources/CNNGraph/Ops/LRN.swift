@@ -6,9 +6,13 @@ import CNNKernels
 /// Local response normalization across channels (AlexNet, ONNX LRN):
 /// y = x / (bias + alpha/size · Σ x²)^beta over `size` neighbouring channels.
 public struct LRN: Sendable, Equatable {
+    /// How many neighbouring channels (centred) the sum of squares covers.
     public var size: Int
+    /// The scale of the sum of squares (divided by `size`, as ONNX and PyTorch do).
     public var alpha: Float
+    /// The exponent.
     public var beta: Float
+    /// k, added before the exponent.
     public var bias: Float
     /// Defaults are ONNX LRN's.
     public init(size: Int, alpha: Float = 1e-4, beta: Float = 0.75, bias: Float = 1) {
@@ -40,7 +44,8 @@ extension LRN: OpDefinition {
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let shape = shape4(b.xs)
         let (n, a, be, k) = (size, Double(alpha), Double(beta), Double(bias))
         let (x, y) = (b.x, b.output)
@@ -52,10 +57,16 @@ extension LRN: OpDefinition {
         n.lrn = o
     }
 
-    static func decode(_ l: Cnnconv_V1_Lrn) -> Op { .lrn(LRN(size: Int(l.size), alpha: l.alpha, beta: l.beta, bias: l.bias)) }
+    static func decode(_ l: Cnnconv_V1_Lrn) -> Op {
+        .lrn(LRN(size: Int(l.size), alpha: l.alpha, beta: l.beta, bias: l.bias))
+    }
 
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
-        b.node("LRN", n.name, [n.inputs.first ?? ""], [n.output], attributes: [
-            ("size", .int(size)), ("alpha", .float(Double(alpha))), ("beta", .float(Double(beta))), ("bias", .float(Double(bias)))])
+        b.node(
+            "LRN", n.name, [n.inputs.first ?? ""], [n.output],
+            attributes: [
+                ("size", .int(size)), ("alpha", .float(Double(alpha))), ("beta", .float(Double(beta))),
+                ("bias", .float(Double(bias))),
+            ])
     }
 }

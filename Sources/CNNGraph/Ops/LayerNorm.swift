@@ -5,9 +5,13 @@ import CNNKernels
 
 /// Normalizes over axes [axis, rank).
 public struct LayerNorm: Sendable, Equatable {
+    /// γ, shaped as the normalized axes; nil means 1.
     public var scale: Tensor?
+    /// β, shaped as the normalized axes; nil means 0.
     public var bias: Tensor?
+    /// ε, added to the variance.
     public var epsilon: Double
+    /// The first normalized axis; negative counts from the end.
     public var axis: Int
     /// ε defaults to PyTorch's 1e-5; nil γ/β mean 1 and 0; `axis` may be negative (from the end).
     public init(scale: Tensor?, bias: Tensor?, epsilon: Double = 1e-5, axis: Int) {
@@ -37,7 +41,8 @@ extension LayerNorm: ScaleAndBiasParameters {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis) eps=\(sci(epsilon))" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let xs = b.xs, a = axis < 0 ? axis + xs.count : axis
         guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
         let inner = xs[a...].reduce(1, *)
@@ -53,8 +58,10 @@ extension LayerNorm: ScaleAndBiasParameters {
     }
 
     static func decode(_ l: Cnnconv_V1_LayerNorm, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .layerNorm(LayerNorm(scale: try d.optionalTensor(l.scale, node: name, role: "scale"),
-                             bias: try d.optionalTensor(l.bias, node: name, role: "bias"), epsilon: l.epsilon, axis: Int(l.axis)))
+        .layerNorm(
+            LayerNorm(
+                scale: try d.optionalTensor(l.scale, node: name, role: "scale"),
+                bias: try d.optionalTensor(l.bias, node: name, role: "bias"), epsilon: l.epsilon, axis: Int(l.axis)))
     }
 
     /// ONNX's LayerNormalization requires its scale: an op without one exports ones.
@@ -64,9 +71,13 @@ extension LayerNorm: ScaleAndBiasParameters {
         let a = axis < 0 ? axis + s.count : axis
         let normalized = Array(s[a...])
         let count = normalized.reduce(1, *)
-        let scale = self.scale.map { b.param($0) } ?? b.initializer("\(n.name).scale", shape: normalized, floats: .init(repeating: 1, count: count))
+        let scale =
+            self.scale.map { b.param($0) }
+            ?? b.initializer("\(n.name).scale", shape: normalized, floats: .init(repeating: 1, count: count))
         var ins = [x, scale]
         if let bias { ins.append(b.param(bias)) }
-        b.node("LayerNormalization", n.name, ins, [n.output], attributes: [("axis", .int(axis)), ("epsilon", .float(epsilon))])
+        b.node(
+            "LayerNormalization", n.name, ins, [n.output],
+            attributes: [("axis", .int(axis)), ("epsilon", .float(epsilon))])
     }
 }

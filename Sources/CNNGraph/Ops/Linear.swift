@@ -27,7 +27,9 @@ extension Linear: ReparameterizedWeightParameters {
     package var kindName: String { "Linear" }
     package static var kindNames: [String] { ["Linear"] }
     package static var formatFields: [String] { ["linear"] }
-    package static var summary: String { "y = x·Wᵀ + b over the last axis, optionally weight-normalized or standardized" }
+    package static var summary: String {
+        "y = x·Wᵀ + b over the last axis, optionally weight-normalized or standardized"
+    }
     package static var onnxImportTypes: [String] { ["Gemm", "MatMul"] }
     package static var onnxExportTypes: [String] { ["Gemm", "MatMul", "Add"] }
 
@@ -35,9 +37,12 @@ extension Linear: ReparameterizedWeightParameters {
         let l = self
         try node.expectInputs(ins, 1)
         let x = ins[0]
-        guard l.weight.shape.count == 2 else { throw node.fail("weight '\(l.weight.name)' is \(formatShape(l.weight.shape)), expected [out, in]") }
+        guard l.weight.shape.count == 2 else {
+            throw node.fail("weight '\(l.weight.name)' is \(formatShape(l.weight.shape)), expected [out, in]")
+        }
         guard x.count >= 2, x.last == l.inFeatures else {
-            throw node.fail("input \(formatShape(x)) does not end in the \(l.inFeatures) features weight '\(l.weight.name)' takes")
+            throw node.fail(
+                "input \(formatShape(x)) does not end in the \(l.inFeatures) features weight '\(l.weight.name)' takes")
         }
         try node.expectCount(l.bias, l.outFeatures, "bias")
         try node.checkReparameterization(l.reparameterization, outChannels: l.outFeatures)
@@ -62,9 +67,12 @@ extension Linear: ReparameterizedWeightParameters {
     }
 
     static func decode(_ l: Cnnconv_V1_Linear, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .linear(Linear(weight: try d.tensor(l.weight, node: name, role: "weight"),
-                       bias: try d.optionalTensor(l.bias, node: name, role: "bias"),
-                       reparameterization: try d.reparameterization(l.hasReparameterization, l.reparameterization, node: name)))
+        .linear(
+            Linear(
+                weight: try d.tensor(l.weight, node: name, role: "weight"),
+                bias: try d.optionalTensor(l.bias, node: name, role: "bias"),
+                reparameterization: try d.reparameterization(l.hasReparameterization, l.reparameterization, node: name))
+        )
     }
 
     /// Gemm on 2-D input (the common classifier head); on higher ranks, where Gemm is not defined,
@@ -74,7 +82,9 @@ extension Linear: ReparameterizedWeightParameters {
         let rank = b.shape(of: x)?.count ?? 4
         let w = WeightReparameterization.exportedWeight(weight, reparameterization)
         if rank == 2 {
-            var ins = [x, b.initializer(weight.name, shape: weight.shape, floats: w, shared: reparameterization == nil)]
+            var ins = [
+                x, b.initializer(weight.name, shape: weight.shape, floats: w, shared: reparameterization == nil),
+            ]
             if let bias { ins.append(b.param(bias, shape: [bias.count])) }
             b.node("Gemm", n.name, ins, [y], attributes: [("transB", .int(1))])
         } else {

@@ -17,15 +17,19 @@ package struct MulDefinition: OpDefinition {
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         try node.expectInputs(ins, 2)
         let (x, s) = (ins[0], ins[1])
-        let perChannel = s.count == x.count && x.count >= 2 && s[0] == x[0] && s[1] == x[1] && s.dropFirst(2).allSatisfy { $0 == 1 }
+        let perChannel =
+            s.count == x.count && x.count >= 2 && s[0] == x[0] && s[1] == x[1] && s.dropFirst(2).allSatisfy { $0 == 1 }
         guard s == x || perChannel else {
-            throw node.fail("Mul needs same shapes or a per-channel second input [N, C, 1, 1]; got \(formatShape(x)) and \(formatShape(s))")
+            throw node.fail(
+                "Mul needs same shapes or a per-channel second input [N, C, 1, 1]; got \(formatShape(x)) and \(formatShape(s))"
+            )
         }
         return x
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let (x, s, y, n) = (b.x, b.inputs[1], b.output, b.count)
         if b.inputShapes[1] == b.xs { return { multiply(x, s, output: y, count: n) } }
         let shape = shape4(b.xs)

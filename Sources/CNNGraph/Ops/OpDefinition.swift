@@ -70,8 +70,10 @@ extension OpDefinition {
     package func macs(inputShapes: [[Int]], outputShape: [Int]) -> Int { 0 }
     package func attributeSummary(inputShapes: [[Int]]) -> String { "" }
     package var onnxMinimumOpset: Int { 17 }
-    package func prepare<T: KernelScalar>(_ buffers: KernelBuffers<T>, parameters: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? { nil }
+    package func prepare<T: KernelScalar>(_ buffers: KernelBuffers<T>, parameters: KernelParameters<T>)
+        throws(KernelError)
+        -> (() throws -> Void)?
+    { nil }
     package static var kindNames: [String] { [] }
     package static var onnxImportTypes: [String] { [] }
 }
@@ -98,8 +100,9 @@ package protocol ONNXExportBuilder {
     /// A parameter tensor as an initializer, reshaped when `shape` differs from its own.
     mutating func param(_ tensor: Tensor, shape: [Int]?) -> String
     /// One ONNX node; attributes are written in the order given.
-    mutating func node(_ opType: String, _ name: String, _ inputs: [String], _ outputs: [String],
-                       attributes: [(String, AttributeValue)])
+    mutating func node(
+        _ opType: String, _ name: String, _ inputs: [String], _ outputs: [String],
+        attributes: [(String, AttributeValue)])
 }
 
 extension ONNXExportBuilder {
@@ -113,9 +116,15 @@ extension ONNXExportBuilder {
     }
     /// A normalization's per-channel γ and β as ONNX requires them: 1s and 0s named after the
     /// node when the op has none.
-    package mutating func channelScaleAndBias(_ scale: Tensor?, _ bias: Tensor?, channels c: Int, node: String) -> (String, String) {
-        let s = scale.map { param($0, shape: [c]) } ?? initializer("\(node).scale", shape: [c], floats: .init(repeating: 1, count: c))
-        let b = bias.map { param($0, shape: [c]) } ?? initializer("\(node).bias", shape: [c], floats: .init(repeating: 0, count: c))
+    package mutating func channelScaleAndBias(_ scale: Tensor?, _ bias: Tensor?, channels c: Int, node: String) -> (
+        String, String
+    ) {
+        let s =
+            scale.map { param($0, shape: [c]) }
+            ?? initializer("\(node).scale", shape: [c], floats: .init(repeating: 1, count: c))
+        let b =
+            bias.map { param($0, shape: [c]) }
+            ?? initializer("\(node).bias", shape: [c], floats: .init(repeating: 0, count: c))
         return (s, b)
     }
 }
@@ -169,8 +178,10 @@ func mapOptional(_ tensor: inout Tensor?, _ transform: (Tensor) throws -> Tensor
 
 /// The ONNX attributes of a 2-D window (Conv, ConvTranspose, MaxPool, AveragePool).
 func onnxWindowAttributes(_ w: Window2d, dilation: Bool = true) -> [(String, AttributeValue)] {
-    var a: [(String, AttributeValue)] = [("kernel_shape", .ints([w.kernelH, w.kernelW])), ("strides", .ints([w.strideH, w.strideW])),
-                                         ("pads", .ints([w.padTop, w.padLeft, w.padBottom, w.padRight]))]
+    var a: [(String, AttributeValue)] = [
+        ("kernel_shape", .ints([w.kernelH, w.kernelW])), ("strides", .ints([w.strideH, w.strideW])),
+        ("pads", .ints([w.padTop, w.padLeft, w.padBottom, w.padRight])),
+    ]
     if dilation { a.append(("dilations", .ints([w.dilationH, w.dilationW]))) }
     return a
 }
@@ -181,7 +192,13 @@ func windowSummary(_ w: Window2d) -> String {
     parts.append(w.kernelH == w.kernelW ? "k\(w.kernelH)" : "k\(w.kernelH)×\(w.kernelW)")
     parts.append(w.strideH == w.strideW ? "s\(w.strideH)" : "s\(w.strideH)×\(w.strideW)")
     let pads = [w.padTop, w.padLeft, w.padBottom, w.padRight]
-    if Set(pads).count == 1 { parts.append("p\(w.padTop)") } else { parts.append("p(\(pads.map(String.init).joined(separator: ",")))") }
-    if w.dilationH != 1 || w.dilationW != 1 { parts.append(w.dilationH == w.dilationW ? "d\(w.dilationH)" : "d\(w.dilationH)×\(w.dilationW)") }
+    if Set(pads).count == 1 {
+        parts.append("p\(w.padTop)")
+    } else {
+        parts.append("p(\(pads.map(String.init).joined(separator: ",")))")
+    }
+    if w.dilationH != 1 || w.dilationW != 1 {
+        parts.append(w.dilationH == w.dilationW ? "d\(w.dilationH)" : "d\(w.dilationH)×\(w.dilationW)")
+    }
     return parts.joined(separator: " ")
 }

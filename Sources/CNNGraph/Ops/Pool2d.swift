@@ -9,9 +9,13 @@ public enum PoolKind: String, Sendable { case max, average }
 /// A windowed pool with ONNX's options, which change output sizes (ceil mode) and averages at
 /// the border (count_include_pad), so that imported models compute what they did in ONNX.
 public struct Pool2d: Sendable, Equatable {
+    /// Max or average.
     public var kind: PoolKind
+    /// Kernel, stride, dilation and padding; padding is smaller than the kernel.
     public var window: Window2d
+    /// Output sizes rounded up (a last, partial window), as ONNX `ceil_mode`.
     public var ceilMode: Bool
+    /// Whether an average divides by padded taps too, as ONNX `count_include_pad`.
     public var countIncludePad: Bool
     /// Defaults are ONNX's (floor sizes; padding not counted in averages).
     public init(kind: PoolKind, window: Window2d, ceilMode: Bool = false, countIncludePad: Bool = false) {
@@ -48,10 +52,12 @@ extension Pool2d: OpDefinition {
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let w = window
-        let g = try PoolGeometry(input: shape4(b.xs), kernel: w.kernelSize, stride: w.strideSize, dilation: w.dilationSize,
-                                 padding: w.padding, ceilMode: ceilMode)
+        let g = try PoolGeometry(
+            input: shape4(b.xs), kernel: w.kernelSize, stride: w.strideSize, dilation: w.dilationSize,
+            padding: w.padding, ceilMode: ceilMode)
         let (x, y) = (b.x, b.output)
         if kind == .max { return { maxPool2d(g, input: x, output: y) } }
         let include = countIncludePad
@@ -66,8 +72,11 @@ extension Pool2d: OpDefinition {
     }
 
     static func decode(_ p: Cnnconv_V1_Pool2d, node name: String, _ d: inout GraphDecoder) throws -> Op {
-        .pool2d(Pool2d(kind: try d.known(p.kind, name, "pool2d.kind") == .average ? .average : .max, window: GraphDecoder.window(p.window),
-                       ceilMode: p.ceilMode, countIncludePad: p.countIncludePad))
+        .pool2d(
+            Pool2d(
+                kind: try d.known(p.kind, name, "pool2d.kind") == .average ? .average : .max,
+                window: GraphDecoder.window(p.window),
+                ceilMode: p.ceilMode, countIncludePad: p.countIncludePad))
     }
 
     /// onnxruntime computes AveragePool's ceil-mode divisor with count_include_pad, and dilated
@@ -79,11 +88,16 @@ extension Pool2d: OpDefinition {
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
         let x = n.inputs.first ?? "", y = n.output
         if kind == .max {
-            b.node("MaxPool", n.name, [x], [y], attributes: onnxWindowAttributes(window) + [("ceil_mode", .int(ceilMode ? 1 : 0))])
+            b.node(
+                "MaxPool", n.name, [x], [y],
+                attributes: onnxWindowAttributes(window) + [("ceil_mode", .int(ceilMode ? 1 : 0))])
         } else {
             let dilated = window.dilationH != 1 || window.dilationW != 1
-            b.node("AveragePool", n.name, [x], [y], attributes: onnxWindowAttributes(window, dilation: dilated) + [
-                ("ceil_mode", .int(ceilMode ? 1 : 0)), ("count_include_pad", .int(countIncludePad ? 1 : 0))])
+            b.node(
+                "AveragePool", n.name, [x], [y],
+                attributes: onnxWindowAttributes(window, dilation: dilated) + [
+                    ("ceil_mode", .int(ceilMode ? 1 : 0)), ("count_include_pad", .int(countIncludePad ? 1 : 0)),
+                ])
         }
     }
 }

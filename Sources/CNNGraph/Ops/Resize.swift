@@ -9,17 +9,34 @@ public struct Resize: Sendable, Equatable {
     /// Nearest neighbour or (bi)linear interpolation over H and W.
     public enum Mode: String, Sendable { case nearest, bilinear }
     /// How an output coordinate maps to an input one (ONNX `coordinate_transformation_mode`).
-    public enum CoordinateTransform: String, Sendable { case halfPixel = "half_pixel", asymmetric, alignCorners = "align_corners", pytorchHalfPixel = "pytorch_half_pixel" }
+    public enum CoordinateTransform: String, Sendable {
+        case halfPixel = "half_pixel"
+        case asymmetric
+        case alignCorners = "align_corners"
+        case pytorchHalfPixel = "pytorch_half_pixel"
+    }
     /// How nearest mode rounds a fractional input coordinate (ONNX `nearest_mode`).
-    public enum NearestRounding: String, Sendable { case floor, roundPreferFloor = "round_prefer_floor", roundPreferCeil = "round_prefer_ceil", ceil }
+    public enum NearestRounding: String, Sendable {
+        case floor
+        case roundPreferFloor = "round_prefer_floor"
+        case roundPreferCeil = "round_prefer_ceil"
+        case ceil
+    }
+    /// Nearest or bilinear.
     public var mode: Mode
+    /// Output height over input height (finite, > 0); the output is floor(in·scale).
     public var scaleH: Double
+    /// Output width over input width (finite, > 0).
     public var scaleW: Double
+    /// How output coordinates map to input ones.
     public var coordinateTransform: CoordinateTransform
+    /// How nearest mode rounds; ignored in bilinear mode.
     public var nearestRounding: NearestRounding
     /// Defaults are ONNX Resize-11's (half-pixel, round-prefer-floor).
-    public init(mode: Mode, scaleH: Double, scaleW: Double, coordinateTransform: CoordinateTransform = .halfPixel,
-                nearestRounding: NearestRounding = .roundPreferFloor) {
+    public init(
+        mode: Mode, scaleH: Double, scaleW: Double, coordinateTransform: CoordinateTransform = .halfPixel,
+        nearestRounding: NearestRounding = .roundPreferFloor
+    ) {
         self.mode = mode; self.scaleH = scaleH; self.scaleW = scaleW
         self.coordinateTransform = coordinateTransform; self.nearestRounding = nearestRounding
     }
@@ -55,18 +72,21 @@ extension Resize: OpDefinition {
             throw node.bad("scales \(r.scaleH)×\(r.scaleW) must be finite and positive")
         }
         guard let (h, w) = r.outputSize(inputH: x[2], inputW: x[3]) else {
-            throw .tooLarge(node: node.name, message: "scaling \(x[2])×\(x[3]) by \(r.scaleH)×\(r.scaleW) gives a size past 2^53")
+            throw .tooLarge(
+                node: node.name, message: "scaling \(x[2])×\(x[3]) by \(r.scaleH)×\(r.scaleW) gives a size past 2^53")
         }
         guard h > 0, w > 0 else { throw node.fail("the output would be \(h)×\(w)") }
         return [x[0], x[1], h, w]
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String {
-        "\(mode.rawValue) ×\(trimmed(scaleH))" + (scaleH == scaleW ? "" : "×\(trimmed(scaleW))") + " \(coordinateTransform.rawValue)"
+        "\(mode.rawValue) ×\(trimmed(scaleH))" + (scaleH == scaleW ? "" : "×\(trimmed(scaleW))")
+            + " \(coordinateTransform.rawValue)"
     }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let g = try ResizeGeometry(input: shape4(b.xs), scaleHeight: scaleH, scaleWidth: scaleW)
         guard let transform = CNNKernels.CoordinateTransform(rawValue: coordinateTransform.rawValue) else {
             throw .shapeMismatch("unknown coordinate transform \(coordinateTransform.rawValue)")
@@ -113,8 +133,11 @@ extension Resize: OpDefinition {
         case .ceil: rounding = .ceil
         default: rounding = .roundPreferFloor
         }
-        return .resize(Resize(mode: try d.known(r.mode, name, "resize.mode") == .bilinear ? .bilinear : .nearest, scaleH: r.scaleH, scaleW: r.scaleW,
-                              coordinateTransform: transform, nearestRounding: rounding))
+        return .resize(
+            Resize(
+                mode: try d.known(r.mode, name, "resize.mode") == .bilinear ? .bilinear : .nearest, scaleH: r.scaleH,
+                scaleW: r.scaleW,
+                coordinateTransform: transform, nearestRounding: rounding))
     }
 
     /// ONNX scales are Float32: each is nudged up until it gives the same output size as ours.
@@ -127,9 +150,12 @@ extension Resize: OpDefinition {
         }
         let x = n.inputs.first ?? ""
         let s = b.shape(of: x) ?? [1, 1, 1, 1]
-        let scales = b.initializer("\(n.name).scales", shape: [4], floats: [1, 1, float32(scaleH, s[2]), float32(scaleW, s[3])])
-        var attrs: [(String, AttributeValue)] = [("mode", .string(mode == .nearest ? "nearest" : "linear")),
-                                                 ("coordinate_transformation_mode", .string(coordinateTransform.rawValue))]
+        let scales = b.initializer(
+            "\(n.name).scales", shape: [4], floats: [1, 1, float32(scaleH, s[2]), float32(scaleW, s[3])])
+        var attrs: [(String, AttributeValue)] = [
+            ("mode", .string(mode == .nearest ? "nearest" : "linear")),
+            ("coordinate_transformation_mode", .string(coordinateTransform.rawValue)),
+        ]
         if mode == .nearest { attrs.append(("nearest_mode", .string(nearestRounding.rawValue))) }
         b.node("Resize", n.name, [x, "", scales], [n.output], attributes: attrs)
     }

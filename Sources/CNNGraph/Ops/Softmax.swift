@@ -24,7 +24,8 @@ package struct SoftmaxDefinition: OpDefinition {
     package func attributeSummary(inputShapes: [[Int]]) -> String { "axis=\(axis)" }
 
     package func prepare<T: KernelScalar>(_ b: KernelBuffers<T>, parameters p: KernelParameters<T>) throws(KernelError)
-        -> (() throws -> Void)? {
+        -> (() throws -> Void)?
+    {
         let xs = b.xs, a = axis < 0 ? axis + xs.count : axis
         guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
         let (x, y) = (b.x, b.output)

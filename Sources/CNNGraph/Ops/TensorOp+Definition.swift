@@ -18,7 +18,9 @@ extension TensorOp: OpDefinition {
     }
 
     package mutating func mapParameters(_ transform: (Tensor) throws -> Tensor) rethrows {
-        for i in operands.indices { if case .constant(let c) = operands[i] { operands[i] = .constant(try transform(c)) } }
+        for i in operands.indices {
+            if case .constant(let c) = operands[i] { operands[i] = .constant(try transform(c)) }
+        }
     }
 
     /// The first output's shape; `Node.inferOutputShapes` gives every output's.
@@ -29,7 +31,8 @@ extension TensorOp: OpDefinition {
     package func macs(inputShapes: [[Int]], outputShape: [Int]) -> Int {
         guard let d = definition else { return 0 }
         let operands = operandShapes(inputShapes)
-        return d.macs(self, operands: operands, outputs: (try? d.outputShapes(self, operands: operands)) ?? [outputShape])
+        return d.macs(
+            self, operands: operands, outputs: (try? d.outputShapes(self, operands: operands)) ?? [outputShape])
     }
 
     package func attributeSummary(inputShapes: [[Int]]) -> String { definition?.describe(self) ?? "" }
@@ -59,7 +62,9 @@ extension TensorOp: OpDefinition {
         for input in form.inputs {
             switch input {
             case .operand(let i):
-                guard operandNames.indices.contains(i) else { throw OpExportError("\(kind) exports operand \(i) of \(operandNames.count)") }
+                guard operandNames.indices.contains(i) else {
+                    throw OpExportError("\(kind) exports operand \(i) of \(operandNames.count)")
+                }
                 inputs.append(operandNames[i])
             case .ints(let values): inputs.append(b.ints("\(n.name)_const", values))
             case .intTensor(let shape, let values): inputs.append(b.ints("\(n.name)_const", values, shape: shape))
@@ -69,6 +74,8 @@ extension TensorOp: OpDefinition {
             }
         }
         while inputs.last == "" { inputs.removeLast() }
-        b.node(form.opType, n.name, inputs, n.outputs, attributes: form.attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        b.node(
+            form.opType, n.name, inputs, n.outputs,
+            attributes: form.attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 }

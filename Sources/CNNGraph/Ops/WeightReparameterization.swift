@@ -9,7 +9,9 @@ public enum WeightReparameterization: Sendable, Equatable {
     case weightStandardization(epsilon: Double)
 
     /// A conv's or linear's parameters in the order every list of them uses: weight, bias, gain.
-    static func parameters(weight: Tensor, bias: Tensor?, _ r: WeightReparameterization?) -> [(role: String, tensor: Tensor)] {
+    static func parameters(weight: Tensor, bias: Tensor?, _ r: WeightReparameterization?) -> [(
+        role: String, tensor: Tensor
+    )] {
         var out: [(role: String, tensor: Tensor)] = [("weight", weight)]
         if let bias { out.append(("bias", bias)) }
         if case .weightNorm(let g) = r { out.append(("weight_gain", g)) }
