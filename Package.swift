@@ -43,7 +43,7 @@ let package = Package(
             dependencies: ["CZlib", "CDeflate", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "SystemPackage", package: "swift-system")]
         ),
-        .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"]),
+        .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"], exclude: ["TensorOps/README.md", "Ops/README.md"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CNNKernels", dependencies: ["CBLAS"]),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"]),

@@ -1,4 +1,5 @@
-// Graph ⇄ CNNFormat: the only place that maps the typed graph to the wire header and back.
+// Graph ⇄ CNNFormat: the model, its values and the tensor table map to the wire header here;
+// each op's own fields are written and read by its definition (Ops/), called from here.
 import CNNFormat
 import Foundation
 
@@ -101,7 +102,9 @@ extension Graph {
 
 // MARK: - Encoding
 
-struct GraphEncoder {
+/// Builds a graph's wire header and tensor payloads. Package-visible because each op's
+/// definition writes its own fields through it (`OpDefinition.encode`).
+package struct GraphEncoder {
     let graph: Graph
     var tensors: [TensorPayload] = []
     var byName: [String: Tensor] = [:]
@@ -179,96 +182,7 @@ struct GraphEncoder {
         n.name = node.name
         n.inputs = node.inputs
         n.outputs = node.outputs
-        switch node.op {
-        case .conv2d(let c):
-            var o = Cnnconv_V1_Conv2d()
-            o.weight = try ref(c.weight); o.bias = try ref(c.bias)
-            o.window = Self.window(c.window); o.groups = UInt32(clamping: c.groups)
-            if let r = try reparameterization(c.reparameterization) { o.reparameterization = r }
-            n.conv2D = o
-        case .convTranspose2d(let c):
-            var o = Cnnconv_V1_ConvTranspose2d()
-            o.weight = try ref(c.weight); o.bias = try ref(c.bias)
-            o.window = Self.window(c.window); o.groups = UInt32(clamping: c.groups)
-            o.outputPaddingH = UInt32(clamping: c.outputPadding.h); o.outputPaddingW = UInt32(clamping: c.outputPadding.w)
-            n.convTranspose2D = o
-        case .batchNorm(let b):
-            var o = Cnnconv_V1_BatchNorm()
-            o.scale = try ref(b.scale); o.bias = try ref(b.bias)
-            o.runningMean = try ref(b.runningMean); o.runningVariance = try ref(b.runningVariance)
-            o.epsilon = b.epsilon; o.momentum = b.momentum; o.affine = b.affine; o.numBatchesTracked = b.numBatchesTracked
-            n.batchNorm = o
-        case .dropout(let d):
-            var o = Cnnconv_V1_Dropout()
-            o.rate = d.rate
-            o.convention = d.convention == .classic ? .classic : .inverted
-            o.granularity = d.granularity == .channel ? .channel : .element
-            n.dropout = o
-        case .linear(let l):
-            var o = Cnnconv_V1_Linear()
-            o.weight = try ref(l.weight); o.bias = try ref(l.bias)
-            if let r = try reparameterization(l.reparameterization) { o.reparameterization = r }
-            n.linear = o
-        case .activation(let a):
-            switch a {
-            case .relu: n.relu = .init()
-            case .clip(let lo, let hi): var o = Cnnconv_V1_Clip(); o.min = lo; o.max = hi; n.clip = o
-            case .leakyRelu(let alpha): var o = Cnnconv_V1_LeakyRelu(); o.alpha = alpha; n.leakyRelu = o
-            case .sigmoid: n.sigmoid = .init()
-            case .tanh: n.tanh = .init()
-            case .hardSigmoid(let alpha, let beta): var o = Cnnconv_V1_HardSigmoid(); o.alpha = alpha; o.beta = beta; n.hardSigmoid = o
-            case .hardSwish: n.hardSwish = .init()
-            case .silu: n.silu = .init()
-            }
-        case .identity: n.identity = .init()
-        case .pool2d(let p):
-            var o = Cnnconv_V1_Pool2d()
-            o.kind = p.kind == .max ? .max : .average
-            o.window = Self.window(p.window); o.ceilMode = p.ceilMode; o.countIncludePad = p.countIncludePad
-            n.pool2D = o
-        case .globalPool(let k): var o = Cnnconv_V1_GlobalPool(); o.kind = k == .max ? .max : .average; n.globalPool = o
-        case .flatten(let axis): var o = Cnnconv_V1_Flatten(); o.axis = Int32(clamping: axis); n.flatten = o
-        case .add: n.add = .init()
-        case .mul: n.mul = .init()
-        case .concat(let axis): var o = Cnnconv_V1_Concat(); o.axis = Int32(clamping: axis); n.concat = o
-        case .softmax(let axis): var o = Cnnconv_V1_Softmax(); o.axis = Int32(clamping: axis); n.softmax = o
-        case .affine(let a):
-            var o = Cnnconv_V1_Affine(); o.scale = try ref(a.scale); o.shift = try ref(a.shift); n.affine = o
-        case .layerNorm(let l):
-            var o = Cnnconv_V1_LayerNorm()
-            o.scale = try ref(l.scale); o.bias = try ref(l.bias); o.epsilon = l.epsilon; o.axis = Int32(clamping: l.axis)
-            n.layerNorm = o
-        case .groupNorm(let g):
-            var o = Cnnconv_V1_GroupNorm()
-            o.numGroups = UInt32(clamping: g.groups); o.scale = try ref(g.scale); o.bias = try ref(g.bias); o.epsilon = g.epsilon
-            n.groupNorm = o
-        case .instanceNorm(let i):
-            var o = Cnnconv_V1_InstanceNorm()
-            o.scale = try ref(i.scale); o.bias = try ref(i.bias); o.epsilon = i.epsilon
-            n.instanceNorm = o
-        case .lrn(let l):
-            var o = Cnnconv_V1_Lrn(); o.size = UInt32(clamping: l.size); o.alpha = l.alpha; o.beta = l.beta; o.bias = l.bias
-            n.lrn = o
-        case .channelShuffle(let g): var o = Cnnconv_V1_ChannelShuffle(); o.groups = UInt32(clamping: g); n.channelShuffle = o
-        case .resize(let r):
-            var o = Cnnconv_V1_Resize()
-            o.mode = r.mode == .nearest ? .nearest : .bilinear
-            o.scaleH = r.scaleH; o.scaleW = r.scaleW
-            switch r.coordinateTransform {
-            case .halfPixel: o.coordinateTransform = .halfPixel
-            case .asymmetric: o.coordinateTransform = .asymmetric
-            case .alignCorners: o.coordinateTransform = .alignCorners
-            case .pytorchHalfPixel: o.coordinateTransform = .pytorchHalfPixel
-            }
-            switch r.nearestRounding {
-            case .floor: o.nearestRounding = .floor
-            case .roundPreferFloor: o.nearestRounding = .roundPreferFloor
-            case .roundPreferCeil: o.nearestRounding = .roundPreferCeil
-            case .ceil: o.nearestRounding = .ceil
-            }
-            n.resize = o
-        case .tensor(let t): n.tensorOp = try encode(t)
-        }
+        try node.op.definition.encode(into: &n, &self)
         return n
     }
 }
@@ -355,78 +269,37 @@ struct GraphDecoder {
     mutating func decode(_ n: Cnnconv_V1_Node) throws -> Node {
         let name = n.name
         let op: Op
+        // One line per stored op, each decoded by its definition (Ops/); exhaustive, so that a
+        // field added to the schema cannot be skipped.
         switch n.op {
-        case .conv2D(let c)?:
-            op = .conv2d(Conv2d(weight: try tensor(c.weight, node: name, role: "weight"),
-                                bias: try optionalTensor(c.bias, node: name, role: "bias"),
-                                window: Self.window(c.window), groups: Int(c.groups),
-                                reparameterization: try reparameterization(c.hasReparameterization, c.reparameterization, node: name)))
-        case .convTranspose2D(let c)?:
-            op = .convTranspose2d(ConvTranspose2d(weight: try tensor(c.weight, node: name, role: "weight"),
-                                                  bias: try optionalTensor(c.bias, node: name, role: "bias"),
-                                                  window: Self.window(c.window), groups: Int(c.groups),
-                                                  outputPadding: (Int(c.outputPaddingH), Int(c.outputPaddingW))))
-        case .batchNorm(let b)?:
-            op = .batchNorm(BatchNorm(scale: b.affine ? try tensor(b.scale, node: name, role: "scale") : nil,
-                                      bias: b.affine ? try tensor(b.bias, node: name, role: "bias") : nil,
-                                      runningMean: try tensor(b.runningMean, node: name, role: "running mean"),
-                                      runningVariance: try tensor(b.runningVariance, node: name, role: "running variance"),
-                                      epsilon: b.epsilon, momentum: b.momentum, numBatchesTracked: b.numBatchesTracked))
-        case .dropout(let d)?:
-            op = .dropout(Dropout(rate: d.rate, convention: try known(d.convention, name, "dropout.convention") == .classic ? .classic : .inverted,
-                                  granularity: try known(d.granularity, name, "dropout.granularity") == .channel ? .channel : .element))
-        case .linear(let l)?:
-            op = .linear(Linear(weight: try tensor(l.weight, node: name, role: "weight"),
-                                bias: try optionalTensor(l.bias, node: name, role: "bias"),
-                                reparameterization: try reparameterization(l.hasReparameterization, l.reparameterization, node: name)))
-        case .relu?: op = .activation(.relu)
-        case .clip(let c)?: op = .activation(.clip(min: c.min, max: c.max))
-        case .leakyRelu(let l)?: op = .activation(.leakyRelu(alpha: l.alpha))
-        case .sigmoid?: op = .activation(.sigmoid)
-        case .tanh?: op = .activation(.tanh)
-        case .hardSigmoid(let h)?: op = .activation(.hardSigmoid(alpha: h.alpha, beta: h.beta))
-        case .hardSwish?: op = .activation(.hardSwish)
-        case .silu?: op = .activation(.silu)
-        case .identity?: op = .identity
-        case .pool2D(let p)?:
-            op = .pool2d(Pool2d(kind: try known(p.kind, name, "pool2d.kind") == .average ? .average : .max, window: Self.window(p.window),
-                                ceilMode: p.ceilMode, countIncludePad: p.countIncludePad))
-        case .globalPool(let p)?: op = .globalPool(try known(p.kind, name, "global_pool.kind") == .average ? .average : .max)
-        case .flatten(let f)?: op = .flatten(axis: Int(f.axis))
-        case .add?: op = .add
-        case .mul?: op = .mul
-        case .concat(let c)?: op = .concat(axis: Int(c.axis))
-        case .softmax(let s)?: op = .softmax(axis: Int(s.axis))
-        case .affine(let a)?:
-            op = .affine(Affine(scale: try tensor(a.scale, node: name, role: "scale"), shift: try tensor(a.shift, node: name, role: "shift")))
-        case .layerNorm(let l)?:
-            op = .layerNorm(LayerNorm(scale: try optionalTensor(l.scale, node: name, role: "scale"),
-                                      bias: try optionalTensor(l.bias, node: name, role: "bias"), epsilon: l.epsilon, axis: Int(l.axis)))
-        case .groupNorm(let g)?:
-            op = .groupNorm(GroupNorm(groups: Int(g.numGroups), scale: try optionalTensor(g.scale, node: name, role: "scale"),
-                                      bias: try optionalTensor(g.bias, node: name, role: "bias"), epsilon: g.epsilon))
-        case .instanceNorm(let i)?:
-            op = .instanceNorm(InstanceNorm(scale: try optionalTensor(i.scale, node: name, role: "scale"),
-                                            bias: try optionalTensor(i.bias, node: name, role: "bias"), epsilon: i.epsilon))
-        case .lrn(let l)?: op = .lrn(LRN(size: Int(l.size), alpha: l.alpha, beta: l.beta, bias: l.bias))
-        case .channelShuffle(let c)?: op = .channelShuffle(groups: Int(c.groups))
-        case .resize(let r)?:
-            let transform: Resize.CoordinateTransform
-            switch try known(r.coordinateTransform, name, "resize.coordinate_transform") {
-            case .asymmetric: transform = .asymmetric
-            case .alignCorners: transform = .alignCorners
-            case .pytorchHalfPixel: transform = .pytorchHalfPixel
-            default: transform = .halfPixel
-            }
-            let rounding: Resize.NearestRounding
-            switch try known(r.nearestRounding, name, "resize.nearest_rounding") {
-            case .floor: rounding = .floor
-            case .roundPreferCeil: rounding = .roundPreferCeil
-            case .ceil: rounding = .ceil
-            default: rounding = .roundPreferFloor
-            }
-            op = .resize(Resize(mode: try known(r.mode, name, "resize.mode") == .bilinear ? .bilinear : .nearest, scaleH: r.scaleH, scaleW: r.scaleW,
-                                coordinateTransform: transform, nearestRounding: rounding))
+        case .conv2D(let m)?: op = try Conv2d.decode(m, node: name, &self)
+        case .convTranspose2D(let m)?: op = try ConvTranspose2d.decode(m, node: name, &self)
+        case .batchNorm(let m)?: op = try BatchNorm.decode(m, node: name, &self)
+        case .dropout(let m)?: op = try Dropout.decode(m, node: name, &self)
+        case .linear(let m)?: op = try Linear.decode(m, node: name, &self)
+        case .relu(let m)?: op = Activation.decode(m)
+        case .clip(let m)?: op = Activation.decode(m)
+        case .leakyRelu(let m)?: op = Activation.decode(m)
+        case .sigmoid(let m)?: op = Activation.decode(m)
+        case .tanh(let m)?: op = Activation.decode(m)
+        case .hardSigmoid(let m)?: op = Activation.decode(m)
+        case .hardSwish(let m)?: op = Activation.decode(m)
+        case .silu(let m)?: op = Activation.decode(m)
+        case .identity(let m)?: op = IdentityDefinition.decode(m)
+        case .pool2D(let m)?: op = try Pool2d.decode(m, node: name, &self)
+        case .globalPool(let m)?: op = try GlobalPoolDefinition.decode(m, node: name, &self)
+        case .flatten(let m)?: op = FlattenDefinition.decode(m)
+        case .add(let m)?: op = AddDefinition.decode(m)
+        case .mul(let m)?: op = MulDefinition.decode(m)
+        case .concat(let m)?: op = ConcatDefinition.decode(m)
+        case .softmax(let m)?: op = SoftmaxDefinition.decode(m)
+        case .affine(let m)?: op = try Affine.decode(m, node: name, &self)
+        case .layerNorm(let m)?: op = try LayerNorm.decode(m, node: name, &self)
+        case .groupNorm(let m)?: op = try GroupNorm.decode(m, node: name, &self)
+        case .instanceNorm(let m)?: op = try InstanceNorm.decode(m, node: name, &self)
+        case .lrn(let m)?: op = LRN.decode(m)
+        case .channelShuffle(let m)?: op = ChannelShuffleDefinition.decode(m)
+        case .resize(let m)?: op = try Resize.decode(m, node: name, &self)
         case .tensorOp(let t)?: op = .tensor(try decode(t, node: name))
         case nil:
             throw GraphError.unsupportedInFormat("node '\(name)' has an op this reader does not know — the file needs a newer cnnconv")

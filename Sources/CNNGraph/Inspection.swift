@@ -184,79 +184,12 @@ extension Op {
     /// Multiply-accumulates for the whole batch of the given shapes (callers divide by N);
     /// saturates at `Int.max` rather than overflow.
     public func macs(inputShapes: [[Int]], outputShape: [Int]) -> Int {
-        switch self {
-        case .conv2d(let c):
-            return saturatingProduct(outputShape).multiplied(saturating: saturatingProduct(c.weight.shape.dropFirst()))
-        case .convTranspose2d(let c):
-            return saturatingProduct(inputShapes.first ?? []).multiplied(saturating: saturatingProduct(c.weight.shape.dropFirst()))
-        case .linear(let l):
-            return saturatingProduct(outputShape).multiplied(saturating: l.inFeatures)
-        case .tensor(let t):
-            guard let d = t.definition else { return 0 }
-            let operands = t.operandShapes(inputShapes)
-            return d.macs(t, operands: operands, outputs: (try? d.outputShapes(t, operands: operands)) ?? [outputShape])
-        default:
-            return 0
-        }
+        definition.macs(inputShapes: inputShapes, outputShape: outputShape)
     }
 
     /// Key attributes in the field's shorthand: "3→16 k3 s2 p1 g32", "p=0.5 classic".
     public func attributeSummary(inputShapes: [[Int]]) -> String {
-        func window(_ w: Window2d) -> String {
-            var parts: [String] = []
-            parts.append(w.kernelH == w.kernelW ? "k\(w.kernelH)" : "k\(w.kernelH)×\(w.kernelW)")
-            parts.append(w.strideH == w.strideW ? "s\(w.strideH)" : "s\(w.strideH)×\(w.strideW)")
-            let pads = [w.padTop, w.padLeft, w.padBottom, w.padRight]
-            if Set(pads).count == 1 { parts.append("p\(w.padTop)") } else { parts.append("p(\(pads.map(String.init).joined(separator: ",")))") }
-            if w.dilationH != 1 || w.dilationW != 1 { parts.append(w.dilationH == w.dilationW ? "d\(w.dilationH)" : "d\(w.dilationH)×\(w.dilationW)") }
-            return parts.joined(separator: " ")
-        }
-        switch self {
-        case .conv2d(let c):
-            var s = "\(c.inChannels)→\(c.outChannels) " + window(c.window)
-            if c.groups > 1 { s += " g\(c.groups)" }
-            if c.bias == nil { s += " no-bias" }
-            switch c.reparameterization {
-            case .weightNorm?: s += " weight-norm"
-            case .weightStandardization?: s += " weight-std"
-            case nil: break
-            }
-            return s
-        case .convTranspose2d(let c):
-            var s = "\(c.inChannels)→\(c.outChannels) " + window(c.window)
-            if c.groups > 1 { s += " g\(c.groups)" }
-            if c.outputPadding.h != 0 || c.outputPadding.w != 0 { s += " op\(c.outputPadding.h)" }
-            return s
-        case .batchNorm(let b):
-            return "eps=\(sci(b.epsilon))" + (b.affine ? "" : " no-affine")
-        case .dropout(let d):
-            return "p=\(trimmed(d.rate)) \(d.convention.rawValue)" + (d.granularity == .channel ? " channel" : "")
-        case .linear(let l):
-            var s = "\(l.inFeatures)→\(l.outFeatures)" + (l.bias == nil ? " no-bias" : "")
-            if l.reparameterization != nil { s += " reparam" }
-            return s
-        case .activation(let a):
-            switch a {
-            case .clip(let lo, let hi): return lo == 0 && hi == 6 ? "" : "[\(trimmed(Double(lo))), \(trimmed(Double(hi)))]"
-            case .leakyRelu(let alpha): return "α=\(trimmed(Double(alpha)))"
-            case .hardSigmoid(let alpha, let beta): return "α=\(trimmed(Double(alpha))) β=\(trimmed(Double(beta)))"
-            default: return ""
-            }
-        case .pool2d(let p):
-            return window(p.window) + (p.ceilMode ? " ceil" : "") + (p.kind == .average && p.countIncludePad ? " count-pad" : "")
-        case .flatten(let axis): return "axis=\(axis)"
-        case .concat(let axis): return "axis=\(axis)"
-        case .softmax(let axis): return "axis=\(axis)"
-        case .add: return "\(inputShapes.count) inputs"
-        case .layerNorm(let n): return "axis=\(n.axis) eps=\(sci(n.epsilon))"
-        case .groupNorm(let n): return "groups=\(n.groups) eps=\(sci(n.epsilon))"
-        case .instanceNorm(let n): return "eps=\(sci(n.epsilon))"
-        case .lrn(let l): return "size=\(l.size) α=\(trimmed(Double(l.alpha))) β=\(trimmed(Double(l.beta))) k=\(trimmed(Double(l.bias)))"
-        case .channelShuffle(let g): return "groups=\(g)"
-        case .resize(let r): return "\(r.mode.rawValue) ×\(trimmed(r.scaleH))" + (r.scaleH == r.scaleW ? "" : "×\(trimmed(r.scaleW))") + " \(r.coordinateTransform.rawValue)"
-        case .affine, .mul, .globalPool, .identity: return ""
-        case .tensor(let t): return t.definition?.describe(t) ?? ""
-        }
+        definition.attributeSummary(inputShapes: inputShapes)
     }
 }
 

@@ -99,20 +99,7 @@ extension Graph {
                                         message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")
                 }
             }
-            switch node.op {
-            case .batchNorm(let bn):
-                let negative = bn.runningVariance.values.withUnsafeBufferPointer { $0.firstIndex { $0 < 0 } }
-                if let negative {
-                    throw .badParameter(node: node.name, tensor: bn.runningVariance.name,
-                                        message: "running variance of channel \(negative) is \(bn.runningVariance.values[negative]), must be ≥ 0")
-                }
-            case .dropout(let d):
-                guard d.rate >= 0, d.rate < 1 else {
-                    throw .invalidAttribute(node: node.name, message: "dropout rate is \(d.rate), must be in [0, 1)")
-                }
-            default:
-                break
-            }
+            try node.op.definition.validateParameterValues(of: node)
         }
     }
 }

@@ -222,77 +222,14 @@ extension Executor {
                                 granularity: granularity, generator: &state.generator)
                 }
             }, 0)
-        case .activation(let a):
-            let k = kernelActivation(a)
-            return ({ _ in activate(k, input: x, output: y, count: n) }, 0)
-        case .pool2d(let p):
-            let w = p.window
-            let g = try PoolGeometry(input: shape4(xs), kernel: Size2D(w.kernelH, w.kernelW), stride: Size2D(w.strideH, w.strideW),
-                                     dilation: Size2D(w.dilationH, w.dilationW),
-                                     padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
-                                     ceilMode: p.ceilMode)
-            if p.kind == .max { return ({ _ in maxPool2d(g, input: x, output: y) }, 0) }
-            let include = p.countIncludePad
-            return ({ _ in averagePool2d(g, input: x, output: y, countIncludePadding: include) }, 0)
-        case .globalPool(let kind):
-            let shape = shape4(xs)
-            if kind == .max { return ({ _ in globalMaxPool(shape, input: x, output: y) }, 0) }
-            return ({ _ in globalAveragePool(shape, input: x, output: y) }, 0)
-        case .flatten, .identity:
-            return (copy, 0)
-        case .add:
-            let inputs = ins
-            if inputs.count == 1 { return (copy, 0) }
-            return ({ _ in add(inputs, output: y, count: n) }, 0)
-        case .mul:
-            let s = ins[1]
-            if inShapes[1] == xs { return ({ _ in multiply(x, s, output: y, count: n) }, 0) }
-            let shape = shape4(xs)
-            return ({ _ in multiplyChannels(shape, input: x, scale: s, output: y) }, 0)
-        case .concat(let axis):
-            let a = axis < 0 ? axis + xs.count : axis
-            let parts = zip(ins, inShapes).map { (data: $0.0, shape: $0.1) }
-            guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
-            return ({ _ in try concat(parts, axis: a, output: y) }, 0)
-        case .softmax(let axis):
-            let a = axis < 0 ? axis + xs.count : axis
-            guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: axis, rank: xs.count) }
-            return ({ _ in try softmax(input: x, output: y, shape: xs, axis: a) }, 0)
-        case .affine(let af):
-            let shape = shape4(xs), sc = convert(af.scale), sh = convert(af.shift)
-            return ({ _ in channelAffine(shape, input: x, output: y, scale: sc, shift: sh) }, 0)
-        case .layerNorm(let ln):
-            let a = ln.axis < 0 ? ln.axis + xs.count : ln.axis
-            guard a >= 0, a < xs.count else { throw .axisOutOfRange(axis: ln.axis, rank: xs.count) }
-            let inner = xs[a...].reduce(1, *)
-            let sc = ln.scale.map(convert) ?? constant(1, inner), b = ln.bias.map(convert)
-            let eps = ln.epsilon
-            return ({ _ in try layerNorm(input: x, output: y, shape: xs, axis: a, scale: sc, bias: b, epsilon: eps) }, 0)
-        case .groupNorm(let gn):
-            let shape = shape4(xs), c = shape.channels, groups = gn.groups, eps = gn.epsilon
-            let sc = gn.scale.map(convert) ?? constant(1, c), b = gn.bias.map(convert) ?? constant(0, c)
-            return ({ _ in try groupNorm(shape, groups: groups, input: x, output: y, scale: sc, bias: b, epsilon: eps) }, 0)
-        case .instanceNorm(let inorm):
-            let shape = shape4(xs), c = shape.channels, eps = inorm.epsilon
-            let sc = inorm.scale.map(convert) ?? constant(1, c), b = inorm.bias.map(convert) ?? constant(0, c)
-            return ({ _ in instanceNorm(shape, input: x, output: y, scale: sc, bias: b, epsilon: eps) }, 0)
-        case .lrn(let l):
-            let shape = shape4(xs)
-            let size = l.size, alpha = Double(l.alpha), beta = Double(l.beta), bias = Double(l.bias)
-            return ({ _ in try localResponseNorm(shape, input: x, output: y, size: size, alpha: alpha, beta: beta, bias: bias) }, 0)
-        case .channelShuffle(let groups):
-            let shape = shape4(xs)
-            return ({ _ in try channelShuffle(shape, groups: groups, input: x, output: y) }, 0)
-        case .resize(let r):
-            let g = try ResizeGeometry(input: shape4(xs), scaleHeight: r.scaleH, scaleWidth: r.scaleW)
-            guard let transform = CoordinateTransform(rawValue: r.coordinateTransform.rawValue) else {
-                throw .shapeMismatch("unknown coordinate transform \(r.coordinateTransform.rawValue)")
+        case .activation, .pool2d, .globalPool, .flatten, .identity, .add, .mul, .concat, .softmax, .affine, .layerNorm,
+             .groupNorm, .instanceNorm, .lrn, .channelShuffle, .resize:
+            // Bound by the op's definition (Sources/CNNGraph/Ops).
+            let buffers = KernelBuffers(inputs: ins, inputShapes: inShapes, output: y, outputShape: outShape)
+            guard let step = try node.op.definition.prepare(buffers, parameters: KernelParameters(tensor: convert, filled: constant)) else {
+                throw .shapeMismatch("\(node.op.kindName) has no kernel binding")
             }
-            if r.mode == .bilinear { return ({ _ in resizeBilinear(g, input: x, output: y, transform: transform) }, 0) }
-            guard let rounding = NearestRounding(rawValue: r.nearestRounding.rawValue) else {
-                throw .shapeMismatch("unknown nearest rounding \(r.nearestRounding.rawValue)")
-            }
-            return ({ _ in resizeNearest(g, input: x, output: y, transform: transform, rounding: rounding) }, 0)
+            return ({ _ in try step() }, 0)
         case .tensor(let t):
             throw .shapeMismatch("\(t.kind) is planned by tensorStep, not makeStep")
         }
@@ -331,33 +268,8 @@ extension Executor {
     }
 }
 
-/// A dense shape as NCHW: [N, C, rest…] → (N, C, ∏rest, 1); [N] → (N, 1, 1, 1).
-func shape4(_ s: [Int]) -> Shape4D {
-    Shape4D(batch: s.first ?? 1, channels: s.count > 1 ? s[1] : 1,
-            height: s.count > 2 ? s[2...].reduce(1, *) : 1, width: 1)
-        .withSpatial(s)
-}
-
-extension Shape4D {
-    /// Keeps H and W apart for true 4-D shapes (the spatial kernels need both).
-    func withSpatial(_ s: [Int]) -> Shape4D {
-        s.count == 4 ? Shape4D(batch: s[0], channels: s[1], height: s[2], width: s[3]) : self
-    }
-}
-
 /// The kernels' activation for a graph activation (parameters widened to Double).
-func kernelActivation(_ a: CNNGraph.Activation) -> CNNKernels.Activation {
-    switch a {
-    case .relu: return .relu
-    case let .clip(lo, hi): return .clip(min: Double(lo), max: Double(hi))
-    case .leakyRelu(let alpha): return .leakyRelu(alpha: Double(alpha))
-    case .sigmoid: return .sigmoid
-    case .tanh: return .tanh
-    case let .hardSigmoid(alpha, beta): return .hardSigmoid(alpha: Double(alpha), beta: Double(beta))
-    case .hardSwish: return .hardSwish
-    case .silu: return .silu
-    }
-}
+func kernelActivation(_ a: CNNGraph.Activation) -> CNNKernels.Activation { a.kernel }
 
 private extension Dictionary where Key == String {
     subscript(out name: String, _ d: [String: Value]) -> Value { d[name]! }
