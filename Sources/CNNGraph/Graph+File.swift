@@ -5,13 +5,18 @@ import Foundation
 
 /// An error reading or writing a graph file: the container's, or the graph's it describes.
 public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Which layer refused the file: the container (framing, CRCs, limits) or the graph it holds.
     public enum Reason: Equatable, Sendable {
         case format(FormatError)
         case graph(GraphError)
     }
+    /// The file as the user named it, so every message starts with it.
     public let path: String
+    /// What was wrong, typed, so callers can tell a corrupt container from an invalid graph.
     public let reason: Reason
+    /// Wraps an error with the file it came from.
     public init(path: String, reason: Reason) { self.path = path; self.reason = reason }
+    /// The message the CLI prints: path, then the error, with control characters escaped.
     public var description: String {
         switch reason {
         case .format(let e): return displaySafe("\(path): \(e)")

@@ -1,81 +1,133 @@
 // What `cnnconv inspect` reports: per-node shapes, parameters and MACs, BN/dropout plans,
-import Foundation
 // statistic warnings. Built here so tests and other commands reach it; rendering is separate.
 import CNNFormat
+import Foundation
 
+/// Everything `cnnconv inspect` shows, as data: the text renderer and `--json` both read it, and
+/// tests check it without parsing text.
 public struct InspectionReport: Codable, Sendable {
+    /// The container's facts; nil when the report describes a graph in memory rather than a file.
     public struct FileInfo: Codable, Sendable {
+        /// The file as the user named it, so a report says which file it describes.
         public var path: String
+        /// The format version the file declares ("major.minor"): which reader it needs.
         public var formatVersion: String
+        /// Bytes on disk, to compare a folded file with its source.
         public var fileSize: UInt64
+        /// Entries in the tensor table, including tensors no node references.
         public var tensorCount: Int
         /// "f32 raw" → number of tensors stored that way.
         public var storage: [String: Int]
         /// "ok" when every CRC was checked, "not checked" otherwise.
         public var checksums: String
     }
+    /// A graph input or output as a caller must feed or read it.
     public struct Value: Codable, Sendable {
+        /// The name a caller binds (`run --input NAME=FILE`).
         public var name: String
+        /// Dimensions as declared; a symbolic one (the batch) keeps its label.
         public var shape: [String]
     }
+    /// One node as the table shows it, in execution order.
     public struct NodeRow: Codable, Sendable {
+        /// Position in execution order, so rows can be cited by number.
         public var index: Int
+        /// The node's name in the file, which errors and `verify --per-layer` use too.
         public var name: String
+        /// The op's display name (its definition's `kindName`), e.g. "DepthwiseConv2d".
         public var op: String
         /// Key attributes: "3→16 k3 s1 p1", "p=0.5 inverted".
         public var attributes: String
+        /// The values the node reads, in operand order.
         public var inputs: [String]
+        /// Shapes of those values at the inspected batch.
         public var inputShapes: [[Int]]
+        /// Shape of the node's (first) output at the inspected batch.
         public var outputShape: [Int]
+        /// Parameter elements the node stores (weights, biases, BN statistics).
         public var parameters: Int
+        /// Multiply-accumulates at the inspected batch: the cost folding removes or keeps.
         public var macs: Int
+        /// What the passes would do here, or why not, in words for the table.
         public var notes: [String]
     }
+    /// What folding would do with one BatchNorm, decided before anything is written.
     public struct BatchNormEntry: Codable, Sendable {
+        /// The BatchNorm's node name.
         public var node: String
         /// "producer", "consumer" or "affine".
         public var plan: String
+        /// The node the BatchNorm folds into, when it folds.
         public var target: String?
+        /// Why it cannot fold into a neighbour, when it cannot.
         public var reason: String?
+        /// Smallest running variance: near-zero values make the fold factor explode.
         public var minVariance: Double
+        /// Largest running variance, to show the spread a fold must carry.
         public var maxVariance: Double
         /// Largest |γ|/√(σ²+ε): how much folding grows weights.
         public var maxScale: Double
     }
+    /// What folding would do with one Dropout, by its convention and granularity.
     public struct DropoutEntry: Codable, Sendable {
+        /// The Dropout's node name.
         public var node: String
+        /// Drop probability as stored.
         public var rate: Double
+        /// "inverted" (scaled in training) or "classic" (scaled at inference).
         public var convention: String
+        /// "element" or "channel" (spatial dropout): which keep factor applies.
         public var granularity: String
         /// "removed", "scale-consumer", "scale-producer", "affine".
         public var inference: String
+        /// The node that absorbs the keep factor, when one does.
         public var target: String?
+        /// The factor inference multiplies by (1 for inverted dropout).
         public var keep: Double
+        /// Why the factor cannot go into a neighbour, when it cannot.
         public var reason: String?
     }
 
+    /// The container's facts, when inspecting a file.
     public var file: FileInfo?
+    /// The model's name from its header.
     public var name: String
+    /// The tool that wrote the model, to tell an import from a fold.
     public var producer: String
+    /// Whether the fold passes already ran: fold refuses to fold twice.
     public var folded: Bool
+    /// The passes recorded in the file, in the order they ran.
     public var appliedPasses: [String]
+    /// Inputs as a caller must feed them.
     public var inputs: [Value]
+    /// Outputs as a caller reads them.
     public var outputs: [Value]
+    /// The node table.
     public var nodes: [NodeRow]
+    /// Total stored parameter elements.
     public var parameters: Int
+    /// Bytes those parameters take as stored (after any f16/bf16 conversion).
     public var parameterBytes: Int
+    /// Total multiply-accumulates at the inspected batch.
     public var macs: Int
+    /// The BatchNorm plan, one entry per BatchNorm.
     public var batchNorm: [BatchNormEntry]
+    /// The Dropout plan, one entry per Dropout.
     public var dropout: [DropoutEntry]
+    /// How many nodes of each op display name, for a one-line summary.
     public var opCounts: [String: Int]
+    /// Statistics that would make folding or f16 storage lose precision.
     public var warnings: [String]
 
     /// BatchNorm and Dropout counts of the model before it was folded (metadata written by fold).
     public var countsBeforeFolding: [String: Int]?
+    /// Metadata key fold writes the BatchNorm count under.
     public static let batchNormBeforeKey = "cnnconv.fold.batchnorm_before"
+    /// Metadata key fold writes the Dropout count under.
     public static let dropoutBeforeKey = "cnnconv.fold.dropout_before"
     /// Samples the BatchNorm statistics were recomputed from (metadata written by recalibrate).
     public var recalibratedSamples: Int?
+    /// Metadata key recalibrate writes its sample count under.
     public static let recalibratedSamplesKey = "cnnconv.recalibrate.samples"
 
     /// Folding a weight by more than this loses precision in f16 (10 mantissa bits).

@@ -2,12 +2,14 @@
 
 /// Spatial geometry of convolutions and pools. Padding may be asymmetric.
 public struct Window2d: Sendable, Equatable, Hashable {
+    /// Kernel height and width together, for code that treats both axes alike.
     public var kernel: (h: Int, w: Int) { (kernelH, kernelW) }
     public var kernelH: Int, kernelW: Int
     public var strideH: Int, strideW: Int
     public var dilationH: Int, dilationW: Int
     public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
 
+    /// The general form: separate heights and widths and asymmetric padding, as ONNX stores them.
     public init(kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
                 padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)) {
         kernelH = kernel.0; kernelW = kernel.1
@@ -21,6 +23,7 @@ public struct Window2d: Sendable, Equatable, Hashable {
         self.init(kernel: (k, k), stride: (s, s), dilation: (d, d), padding: (p, p, p, p))
     }
 
+    /// Whether any side is padded: unpadded windows take cheaper kernel paths.
     public var hasPadding: Bool { padTop != 0 || padLeft != 0 || padBottom != 0 || padRight != 0 }
 
     /// floor((in + pads − dilation·(k−1) − 1) / stride) + 1, or with ceil mode the PyTorch/ONNX

@@ -3,6 +3,7 @@
 /// Concrete shapes of every value, by name.
 public typealias ShapeMap = [String: [Int]]
 
+/// Shapes in messages and tables, written the same way everywhere ("1×3×224×224").
 public func formatShape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
 
 extension Graph {

@@ -7,6 +7,7 @@ import CNNGraph
 import Foundation
 import SwiftProtobuf
 
+/// Writes a graph as standard ONNX that onnxruntime runs and `import` reads back to the same graph.
 public enum ONNXExporter {
     /// The opset `graph` exports at.
     public static func opset(for graph: Graph) -> Int {
