@@ -7,8 +7,8 @@
 #   scripts/check-doc-comments.sh      exit 0 none missing, 1 some missing, 2 tool unavailable
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Files another branch is rewriting right now (one place per op, issue #15 item 1); their doc
-# comments come with that rewrite. The lead empties this list once it is merged.
+# Files to exempt while another branch rewrites them (their comments come with that rewrite);
+# empty on main.
 allow=()
 swift format --version >/dev/null 2>&1 || { echo "check-doc-comments: 'swift format' is not available (Swift >= 6)" >&2; exit 2; }
 work=$(mktemp -d)
