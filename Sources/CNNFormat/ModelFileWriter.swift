@@ -126,10 +126,16 @@ public enum ModelFileWriter {
             DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
                 let (i, k) = jobList[j]
                 let t = tensors[i]
+                if k < 0 {
+                    // Computed values (a fold) are made here piece by piece and checksummed while
+                    // in cache; `emit` makes them again as it writes.
+                    var crc: UInt32 = 0
+                    t.values.forEachChunk { _, v in crc = crc32(UnsafeRawBufferPointer(v), continuing: crc) }
+                    crcs[i] = crc
+                    return
+                }
                 t.values.withUnsafeBufferPointer { v in
-                    if k < 0 {
-                        crcs[i] = crc32(UnsafeRawBufferPointer(v))
-                    } else if let layout = layoutList[i] {
+                    if let layout = layoutList[i] {
                         pieces[j] = Result { () throws(FormatError) -> DeflatePieces.Piece in try layout.compress(v, piece: k) }
                     } else {
                         rawBytes[i] = TensorCodec.rawBytes(v, as: t.format.elementType)
@@ -179,7 +185,7 @@ public enum ModelFileWriter {
                     try bytes.withUnsafeBytes { b in try sink(b) }
                     position += UInt64(bytes.count)
                 } else {
-                    try t.values.withUnsafeBufferPointer { v in try sink(UnsafeRawBufferPointer(v)) }
+                    try t.values.forEachChunk { _, v in try sink(UnsafeRawBufferPointer(v)) }
                     position += UInt64(t.values.count * 4)
                 }
             }

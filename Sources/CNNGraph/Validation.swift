@@ -93,7 +93,11 @@ extension Graph {
     public func validateParameterValues() throws(GraphError) {
         for node in nodes {
             for (role, tensor) in node.op.parameters {
-                let bad = tensor.values.withUnsafeBufferPointer(firstNonFinite)
+                // In pieces: a folded weight computed on demand is checked without being kept.
+                var bad: Int? = nil
+                tensor.values.forEachChunk { start, chunk in
+                    if bad == nil, let i = firstNonFinite(chunk) { bad = start + i }
+                }
                 if let bad {
                     throw .badParameter(node: node.name, tensor: tensor.name,
                                         message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")

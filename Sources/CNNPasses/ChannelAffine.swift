@@ -1,5 +1,6 @@
 // BatchNorm and Affine as one thing — y = a·x + b per channel, in Float64 — and the arithmetic
 // that moves it into a neighbouring layer's weights. Every fold rounds once, from Float64.
+import CNNFormat
 import CNNGraph
 
 /// A per-channel affine map in Float64.
@@ -60,25 +61,46 @@ enum Fold {
     /// `blockChannel(k)`.
     static func scaleOutputs(weight: Tensor, bias: Tensor?, biasName: String, by t: ChannelAffine,
                              blockSize: Int, blockChannel: (Int) -> Int, options: FoldOptions) -> (Tensor, Tensor) {
-        let w = weight.values.withUnsafeBufferPointer { src in
-            [Float](unsafeUninitializedCapacity: src.count) { out, n in
-                let blocks = blockSize == 0 ? 0 : src.count / blockSize
-                for k in 0..<blocks {
-                    let a = t.scale[blockChannel(k)]
-                    let start = k * blockSize
+        // The weight is computed when read (FloatBuffer's computed values): a writer streams it
+        // from the source through the cache into the file, and never holds a folded copy.
+        let source = weight.values
+        let blocks = blockSize == 0 ? 0 : source.count / blockSize
+        let scales = (0..<blocks).map { t.scale[blockChannel($0)] }
+        let values = FloatBuffer(count: source.count) { start, out in
+            guard let base = out.baseAddress, !out.isEmpty else { return }
+            // Straight from the source when it is in memory (mapped or owned), else through `out`.
+            func scale(_ src: UnsafePointer<Float>) {
+                var i = start
+                let end = min(start + out.count, blocks * blockSize)
+                while i < end {
+                    let k = i / blockSize
+                    let a = scales[k]
+                    let stop = min(end, (k + 1) * blockSize)
+                    let s = src + (i - start), p = base + (i - start)
                     if options.storage == .float32 {
-                        for i in start..<(start + blockSize) { out[i] = Float(Double(src[i]) * a) }
+                        for j in 0..<(stop - i) { p[j] = Float(Double(s[j]) * a) }
                     } else {
-                        for i in start..<(start + blockSize) { out[i] = options.round(Double(src[i]) * a) }
+                        for j in 0..<(stop - i) { p[j] = options.round(Double(s[j]) * a) }
                     }
+                    i = stop
                 }
-                n = src.count
+                // Elements past the last whole block (none for a well-formed weight) are copied.
+                let tail = max(start, end)
+                if tail < start + out.count {
+                    (base + (tail - start)).update(from: src + (tail - start), count: start + out.count - tail)
+                }
+            }
+            if source.isComputedOnDemand {
+                source.copyValues(from: start, into: out)
+                scale(UnsafePointer(base))
+            } else {
+                source.withUnsafeBufferPointer { src in if let s = src.baseAddress { scale(s + start) } }
             }
         }
-        weight.values.releaseMappedPages()
+        let w = Tensor(name: weight.name, shape: weight.shape, buffer: values, storage: weight.storage)
         let b = bias?.array
         let newBias = (0..<t.channels).map { o in options.round((b.map { Double($0[o]) } ?? 0) * t.scale[o] + t.shift[o]) }
-        return (tensor(weight, values: w), Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
+        return (w, Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
                                                   storage: bias?.storage ?? weight.storage))
     }
 
