@@ -65,13 +65,24 @@ public struct FloatBuffer: Sendable, Equatable {
         }
         let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, min(c.count, Self.chunkElements)))
         defer { scratch.deallocate() }
-        var start = 0
+        var start = 0, crc: UInt32 = 0
         while start < c.count {
             let piece = UnsafeMutableBufferPointer(rebasing: scratch[0..<min(scratch.count, c.count - start)])
             c.generate(start, piece)
             try body(start, UnsafeBufferPointer(piece))
+            // While the piece is in cache: the checksum a writer needs, so that it need not
+            // compute the values once more for it.
+            crc = crc32(UnsafeRawBufferPointer(piece), continuing: crc)
             start += piece.count
         }
+        c.rememberRawCRC32(crc)
+    }
+
+    /// The CRC-32 of the values' Float32 bytes as in memory (what a raw f32 writer stores) when
+    /// a full `forEachChunk` pass over computed values already made it, else nil.
+    public var knownRawCRC32: UInt32? {
+        if case .computed(let c) = backing { return c.rawCRC32 }
+        return nil
     }
 
     /// Writes elements `start..<start + out.count` into `out` (computed ones without keeping them).
@@ -144,10 +155,21 @@ final class ComputedFloats: @unchecked Sendable {
     let generate: @Sendable (Int, UnsafeMutableBufferPointer<Float>) -> Void
     private let lock = NSLock()
     private var result: [Float]?
+    private var crc: UInt32?
 
     init(count: Int, generate: @escaping @Sendable (Int, UnsafeMutableBufferPointer<Float>) -> Void) {
         self.count = count
         self.generate = generate
+    }
+
+    /// The CRC-32 of the values' bytes, once a pass over all of them made it.
+    var rawCRC32: UInt32? {
+        lock.lock(); defer { lock.unlock() }
+        return crc
+    }
+
+    func rememberRawCRC32(_ value: UInt32) {
+        lock.lock(); crc = value; lock.unlock()
     }
 
     /// The values when already computed in full, else nil.

@@ -127,11 +127,11 @@ public enum ModelFileWriter {
                 let (i, k) = jobList[j]
                 let t = tensors[i]
                 if k < 0 {
-                    // Computed values (a fold) are made here piece by piece and checksummed while
-                    // in cache; `emit` makes them again as it writes.
-                    var crc: UInt32 = 0
-                    t.values.forEachChunk { _, v in crc = crc32(UnsafeRawBufferPointer(v), continuing: crc) }
-                    crcs[i] = crc
+                    // Computed values (a fold) are checksummed piece by piece while in cache, by
+                    // the fold's value check already or by a pass here; `emit` makes them again
+                    // as it writes.
+                    if t.values.isComputedOnDemand, t.values.knownRawCRC32 == nil { t.values.forEachChunk { _, _ in } }
+                    crcs[i] = t.values.knownRawCRC32 ?? t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
                     return
                 }
                 t.values.withUnsafeBufferPointer { v in
