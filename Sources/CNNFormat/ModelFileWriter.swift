@@ -176,6 +176,10 @@ public enum ModelFileWriter {
             try preamble.encoded().withUnsafeBytes { b in try sink(b) }
             try headerBytes.withUnsafeBytes { b in try sink(b) }
             try pad(Int(preamble.dataOffset) - FormatLimits.preambleLength - headerBytes.count)
+            // Computed values (a fold) are made on another core, just ahead of the writes.
+            let computed = tensors.indices.filter { encoded[$0] == nil && tensors[$0].values.isComputedOnDemand }
+            let ahead = computed.isEmpty ? nil : ComputeAhead(computed.map { tensors[$0].values })
+            defer { ahead?.finish() }
             var position: UInt64 = 0
             for (i, t) in tensors.enumerated() {
                 let aligned = alignUp(position)
@@ -184,6 +188,9 @@ public enum ModelFileWriter {
                 if let bytes = encoded[i] {
                     try bytes.withUnsafeBytes { b in try sink(b) }
                     position += UInt64(bytes.count)
+                } else if let ahead, t.values.isComputedOnDemand {
+                    try ahead.write(count: t.values.count, to: sink)
+                    position += UInt64(t.values.count * 4)
                 } else {
                     try t.values.forEachChunk { _, v in try sink(UnsafeRawBufferPointer(v)) }
                     position += UInt64(t.values.count * 4)
@@ -206,6 +213,74 @@ public enum ModelFileWriter {
             case .shuffle: return .shuffleDeflate
             }
         }
+    }
+}
+
+/// Computes the values of computed tensors (a fold's weights) on a thread of its own, in the
+/// order the writer writes them, through a ring of small buffers that stay in cache: the
+/// arithmetic runs on one core while the other copies the previous pieces into the file.
+final class ComputeAhead: @unchecked Sendable {
+    static let slots = 4
+    private let chunk = FloatBuffer.chunkElements
+    private let buffers: UnsafeMutablePointer<Float>
+    private let ready = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 0) }
+    private let free = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 1) }
+    private let done = DispatchSemaphore(value: 0)
+    private let sources: [FloatBuffer]
+    /// Set before `free` is signalled, read after a wait on it: the semaphore orders the two.
+    private var cancelled = false
+    /// The writer's position in the sequence of pieces.
+    private var sequence = 0
+
+    /// Starts computing `sources`, in order. A thread of its own, never a pool's: a writer
+    /// waiting on a pool thread could otherwise starve it.
+    init(_ sources: [FloatBuffer]) {
+        self.sources = sources
+        buffers = .allocate(capacity: Self.slots * chunk)
+        let thread = Thread { [self] in
+            produce()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    private func produce() {
+        var sequence = 0
+        for source in sources {
+            var start = 0
+            while start < source.count {
+                let slot = sequence % Self.slots
+                free[slot].wait()
+                if cancelled { return }
+                let n = min(chunk, source.count - start)
+                source.copyValues(from: start, into: UnsafeMutableBufferPointer(start: buffers + slot * chunk, count: n))
+                ready[slot].signal()
+                start += n
+                sequence += 1
+            }
+        }
+    }
+
+    /// Writes the next source's `count` values, piece by piece, as they are ready.
+    func write(count: Int, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var start = 0
+        while start < count {
+            let slot = sequence % Self.slots
+            ready[slot].wait()
+            let n = min(chunk, count - start)
+            try sink(UnsafeRawBufferPointer(start: buffers + slot * chunk, count: n * 4))
+            free[slot].signal()
+            start += n
+            sequence += 1
+        }
+    }
+
+    /// Stops the producer (after an error, or when all is written), waits for it, frees the ring.
+    func finish() {
+        cancelled = true
+        for semaphore in free { semaphore.signal() }
+        done.wait()
+        buffers.deallocate()
     }
 }
 

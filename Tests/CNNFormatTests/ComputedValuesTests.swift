@@ -62,6 +62,30 @@ import Testing
         #expect(try file.values(of: "t0").array == (0..<200_003).map(Self.formula))
     }
 
+    /// The writer's compute-ahead thread: pieces arrive in order across tensors, and a write
+    /// that fails half-way stops it (no hang, the ring is freed after the thread is done).
+    @Test func computeAheadKeepsOrderAndStopsOnError() throws {
+        struct Stop: Error {}
+        let sources = [Self.computed(300_000), Self.computed(5), Self.computed(70_000)]
+        let ahead = ComputeAhead(sources)
+        for source in sources {
+            var bytes: [UInt8] = []
+            try ahead.write(count: source.count) { bytes += $0 }
+            #expect(bytes == source.array.withUnsafeBytes { Array($0) })
+        }
+        ahead.finish()
+        let failing = ComputeAhead(sources)
+        var pieces = 0
+        #expect(throws: Stop.self) {
+            try failing.write(count: sources[0].count) { _ in
+                pieces += 1
+                if pieces == 2 { throw Stop() }
+            }
+        }
+        failing.finish()
+        #expect(pieces == 2)
+    }
+
     /// A write that replaces a file drops that file's cached pages first; a write abandoned
     /// half-way leaves the file as it was, and a finished one replaces it whole.
     @Test func anAbandonedReplacementLeavesTheOldFileWhole() throws {
