@@ -29,7 +29,6 @@ public final class MappedFile: @unchecked Sendable {
         ownsAllocation = false
         if size == 0 {
             base = nil
-            identity = nil
             return
         }
         let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
@@ -37,27 +36,6 @@ public final class MappedFile: @unchecked Sendable {
             throw .ioError("cannot map the file: " + posixMessage(errno))
         }
         base = UnsafeRawPointer(mapped)
-        let id = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        identity = id
-        Self.mappedNow.insert(id)
-    }
-
-    /// A file by device and inode, whatever path named it.
-    struct FileIdentity: Hashable, Sendable {
-        var device: UInt64, inode: UInt64
-    }
-
-    /// The mapped file's identity (nil for in-memory copies and empty files).
-    private let identity: FileIdentity?
-
-    /// Files this process has mapped now (a file mapped twice counts twice), so that a writer
-    /// replacing one of them (`--in-place`) leaves its cached pages alone: values computed from
-    /// the mapping are still to be read from them.
-    static let mappedNow = MappedSet()
-
-    /// Whether this process has the file (device, inode) mapped now.
-    static func isMapped(device: UInt64, inode: UInt64) -> Bool {
-        mappedNow.contains(FileIdentity(device: device, inode: inode))
     }
 
     private let ownsAllocation: Bool
@@ -66,7 +44,6 @@ public final class MappedFile: @unchecked Sendable {
     public init(copying bytes: UnsafeRawBufferPointer) {
         size = bytes.count
         ownsAllocation = true
-        identity = nil
         if bytes.isEmpty {
             base = nil
             return
@@ -89,7 +66,6 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let identity { Self.mappedNow.remove(identity) }
         guard let base else { return }
         if ownsAllocation {
             UnsafeMutableRawPointer(mutating: base).deallocate()
@@ -97,19 +73,6 @@ public final class MappedFile: @unchecked Sendable {
             munmap(UnsafeMutableRawPointer(mutating: base), size)
         }
     }
-}
-
-/// A counted set of file identities behind a lock (mappings open and close on any thread).
-final class MappedSet: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [MappedFile.FileIdentity: Int] = [:]
-    func insert(_ id: MappedFile.FileIdentity) { lock.lock(); counts[id, default: 0] += 1; lock.unlock() }
-    func remove(_ id: MappedFile.FileIdentity) {
-        lock.lock()
-        if let n = counts[id] { counts[id] = n > 1 ? n - 1 : nil }
-        lock.unlock()
-    }
-    func contains(_ id: MappedFile.FileIdentity) -> Bool { lock.lock(); defer { lock.unlock() }; return counts[id] != nil }
 }
 
 func posixMessage(_ code: Int32) -> String {
@@ -181,19 +144,6 @@ public struct AtomicFileWriter: ~Copyable {
             }
         } else {
             fchmod(fd, 0o644)
-        }
-        if let existing = output.existing, !MappedFile.isMapped(device: existing.device, inode: existing.inode) {
-            // The file this write replaces: its cached pages go now rather than at the rename,
-            // so the kernel can give their memory to this write's pages. Memory a VM has not
-            // touched for a while costs a host fault per page on first use (102 MB: ~1 s here,
-            // against ~0.15 s for pages just freed). The file's bytes stay on disk, unchanged,
-            // until the rename; dirty pages are not dropped. Skipped for a file this process
-            // still reads through a mapping (--in-place), and best-effort otherwise.
-            let old = open(output.target, O_RDONLY | O_CLOEXEC)
-            if old >= 0 {
-                _ = posix_fadvise(old, 0, 0, POSIX_FADV_DONTNEED)
-                close(old)
-            }
         }
         self.destination = destination
         self.target = output.target

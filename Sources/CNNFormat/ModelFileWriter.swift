@@ -224,7 +224,9 @@ final class ComputeAhead: @unchecked Sendable {
     private let chunk = FloatBuffer.chunkElements
     private let buffers: UnsafeMutablePointer<Float>
     private let ready = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 0) }
-    private let free = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 1) }
+    /// Made at 0 and signalled once in `init`: libdispatch traps when a semaphore is freed with
+    /// a count below the one it was made with, which a stopped producer can leave.
+    private let free = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 0) }
     private let done = DispatchSemaphore(value: 0)
     private let sources: [FloatBuffer]
     /// Set before `free` is signalled, read after a wait on it: the semaphore orders the two.
@@ -237,6 +239,7 @@ final class ComputeAhead: @unchecked Sendable {
     init(_ sources: [FloatBuffer]) {
         self.sources = sources
         buffers = .allocate(capacity: Self.slots * chunk)
+        for semaphore in free { semaphore.signal() }
         let thread = Thread { [self] in
             produce()
             done.signal()

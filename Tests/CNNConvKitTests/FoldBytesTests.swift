@@ -71,8 +71,8 @@ import Testing
         }
     }
 
-    /// Over an existing output (whose cached pages the writer drops first) and in place (whose
-    /// mapping the folded values are still read from): the same bytes.
+    /// Over an existing output, and in place (the folded values are computed from the mapping
+    /// of the file being replaced): the same bytes.
     @Test func replacingAnOutputOrTheInputWritesTheSameBytes() throws {
         let tmp = TemporaryDirectory()
         let expected = Self.written[0]
