@@ -61,12 +61,22 @@ enum Fold {
     /// `blockChannel(k)`.
     static func scaleOutputs(weight: Tensor, bias: Tensor?, biasName: String, by t: ChannelAffine,
                              blockSize: Int, blockChannel: (Int) -> Int, options: FoldOptions) -> (Tensor, Tensor) {
-        // The weight is computed when read (FloatBuffer's computed values): a writer streams it
-        // from the source through the cache into the file, and never holds a folded copy.
-        let source = weight.values
-        let blocks = blockSize == 0 ? 0 : source.count / blockSize
-        let scales = (0..<blocks).map { t.scale[blockChannel($0)] }
-        let values = FloatBuffer(count: source.count) { start, out in
+        let blocks = blockSize == 0 ? 0 : weight.count / blockSize
+        let values = scaledBlocks(weight.values, blockSize: blockSize, by: (0..<blocks).map { t.scale[blockChannel($0)] }, options: options)
+        let w = Tensor(name: weight.name, shape: weight.shape, buffer: values, storage: weight.storage)
+        let b = bias?.array
+        let newBias = (0..<t.channels).map { o in options.round((b.map { Double($0[o]) } ?? 0) * t.scale[o] + t.shift[o]) }
+        return (w, Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
+                                                  storage: bias?.storage ?? weight.storage))
+    }
+
+    /// `source` with block k (elements k·blockSize ..< (k+1)·blockSize) multiplied by
+    /// `scales[k]`, rounded once from Float64; elements past the last block stay as they are.
+    /// Computed when read (FloatBuffer's computed values): a writer streams it from the source
+    /// through the cache into the file, and never holds a folded copy.
+    static func scaledBlocks(_ source: FloatBuffer, blockSize: Int, by scales: [Double], options: FoldOptions) -> FloatBuffer {
+        let blocks = scales.count
+        return FloatBuffer(count: source.count) { start, out in
             guard let base = out.baseAddress, !out.isEmpty else { return }
             // Straight from the source when it is in memory (mapped or owned), else through `out`.
             func scale(_ src: UnsafePointer<Float>) {
@@ -97,11 +107,6 @@ enum Fold {
                 source.withUnsafeBufferPointer { src in if let s = src.baseAddress { scale(s + start) } }
             }
         }
-        let w = Tensor(name: weight.name, shape: weight.shape, buffer: values, storage: weight.storage)
-        let b = bias?.array
-        let newBias = (0..<t.channels).map { o in options.round((b.map { Double($0[o]) } ?? 0) * t.scale[o] + t.shift[o]) }
-        return (w, Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
-                                                  storage: bias?.storage ?? weight.storage))
     }
 
     /// Producer Conv2d: weight [O, I/g, kh, kw], output channel = i / (I/g·kh·kw).
@@ -185,6 +190,7 @@ enum Fold {
 
     /// Multiplies every weight (and optionally the bias) by `factor`, rounding once.
     static func scaled(_ t: Tensor, by factor: Double, options: FoldOptions) -> Tensor {
-        tensor(t, values: t.array.map { options.round(Double($0) * factor) })
+        Tensor(name: t.name, shape: t.shape, buffer: scaledBlocks(t.values, blockSize: t.count, by: t.count == 0 ? [] : [factor], options: options),
+               storage: t.storage)
     }
 }
