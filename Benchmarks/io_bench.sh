@@ -5,6 +5,12 @@
 # alone; MC dropout (32 passes, ResNet-18, batch 1) batched against one run per pass.
 #
 #   Benchmarks/io_bench.sh [--repeat N] [--models DIR] [--cnnconv BIN --bench BIN]
+#                          [--baseline BIN] [--only fold]
+#
+# --baseline BIN times another cnnconv binary (a release build of main, say) in the same run, on
+# the same input, for a before/after; --only fold skips the compression and MC dropout rows
+# (and the cnnconv-bench build). The fold is timed twice: replacing the output a previous run
+# left (the usual case when re-running), and with no output there (removed before each run).
 #
 # Needs /work/venv-style Python (PYTHON=…, default /work/venv/bin/python) with onnx,
 # onnxruntime and numpy; the models come from scripts/make_zoo_models.py into DIR (default
@@ -13,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPEAT=5
 DIR=/tmp/cnnconv-iobench
-CNNCONV=""; BENCH=""
+CNNCONV=""; BENCH=""; BASELINE=""; ONLY=""
 PYTHON="${PYTHON:-/work/venv/bin/python}"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -21,14 +27,19 @@ while [ $# -gt 0 ]; do
         --models) DIR="$2"; shift 2 ;;
         --cnnconv) CNNCONV="$2"; shift 2 ;;
         --bench) BENCH="$2"; shift 2 ;;
+        --baseline) BASELINE="$2"; shift 2 ;;
+        --only) ONLY="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
-if [ -z "$CNNCONV" ] || [ -z "$BENCH" ]; then
+[ -z "$ONLY" ] || [ "$ONLY" = fold ] || { echo "--only takes: fold" >&2; exit 2; }
+if [ -z "$CNNCONV" ]; then
     swift build -c release --product cnnconv >&2
+    CNNCONV="$(swift build -c release --show-bin-path)/cnnconv"
+fi
+if [ -z "$BENCH" ] && [ -z "$ONLY" ]; then
     swift build -c release --product cnnconv-bench >&2
-    CNNCONV="${CNNCONV:-$(swift build -c release --show-bin-path)/cnnconv}"
-    BENCH="${BENCH:-$(swift build -c release --show-bin-path)/cnnconv-bench}"
+    BENCH="$(swift build -c release --show-bin-path)/cnnconv-bench"
 fi
 mkdir -p "$DIR"
 [ -f "$DIR/resnet50.onnx" ] && [ -f "$DIR/resnet18.onnx" ] || "$PYTHON" scripts/make_zoo_models.py "$DIR" --models resnet18,resnet50 >&2
@@ -40,15 +51,24 @@ echo "binary: $CNNCONV ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 
 # --- fold ---------------------------------------------------------------------------------
 OUT="$DIR/resnet50.folded.cnnm"
-best=""
-for _ in $(seq "$REPEAT"); do
-    t=$( { /usr/bin/time -f '%e' "$CNNCONV" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" >/dev/null; } 2>&1 | tail -1)
-    best=$(printf '%s\n%s\n' "$best" "$t" | grep . | sort -g | head -1)
-done
+# Best wall time of REPEAT whole `fold --no-verify` processes of BIN; with "fresh", no output
+# exists when each starts.
+best_fold() {
+    local bin="$1" mode="$2" best="" t
+    for _ in $(seq "$REPEAT"); do
+        [ "$mode" = fresh ] && rm -f "$OUT"
+        t=$( { /usr/bin/time -f '%e' "$bin" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" >/dev/null; } 2>&1 | tail -1)
+        best=$(printf '%s\n%s\n' "$best" "$t" | grep . | sort -g | head -1)
+    done
+    echo "$best"
+}
 # fsync and rename (the durable part), from one traced run: seconds spent inside the calls.
-trace=$(strace -f -T -e trace=fsync,fdatasync,rename "$CNNCONV" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" 2>&1 >/dev/null || true)
-fsync_s=$(printf '%s\n' "$trace" | grep -E 'fsync\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f", s}')
-rename_s=$(printf '%s\n' "$trace" | grep -E 'rename\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f", s}')
+durable() {
+    local trace
+    trace=$(strace -f -T -e trace=fsync,fdatasync,rename "$1" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" 2>&1 >/dev/null || true)
+    printf '%s\n' "$trace" | grep -E 'fsync\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f ", s}'
+    printf '%s\n' "$trace" | grep -E 'rename\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f", s}'
+}
 start_s=$( { /usr/bin/time -f '%e' "$CNNCONV" --help >/dev/null; } 2>&1 | tail -1 || true)
 ort=$("$PYTHON" - "$DIR/resnet50.onnx" "$REPEAT" <<'PY'
 import sys, time, os, onnxruntime as ort
@@ -67,10 +87,19 @@ PY
 )
 echo
 echo "fold --no-verify, ResNet-50 ($(stat -c %s "$DIR/resnet50.cnnm") bytes), best of $REPEAT:"
-awk -v c="$best" -v o="$ort" -v f="$fsync_s" -v r="$rename_s" -v s="$start_s" 'BEGIN {
-    printf "  cnnconv fold (whole process)      %6.0f ms   (fsync %.0f ms + rename %.0f ms in one traced run; process start+exit %.0f ms)\n", c*1000, f*1000, r*1000, s*1000
-    printf "  onnxruntime ORT_ENABLE_BASIC      %6.0f ms   (in-process session creation with optimized_model_filepath)\n", o*1000
-    printf "  speed vs onnxruntime              %6.2fx  (goal >= 2x); without fsync+rename %.2fx\n", o/c, o/(c-f-r) }'
+for bin in "$CNNCONV" ${BASELINE:+"$BASELINE"}; do
+    label=$([ "$bin" = "$CNNCONV" ] && echo "cnnconv" || echo "baseline")
+    [ "$bin" = "$CNNCONV" ] || echo "  baseline: $bin"
+    over=$(best_fold "$bin" over)
+    read -r fsync_s rename_s <<<"$(durable "$bin")"
+    fresh=$(best_fold "$bin" fresh)
+    awk -v c="$over" -v n="$fresh" -v o="$ort" -v f="$fsync_s" -v r="$rename_s" -v s="$start_s" -v l="$label" 'BEGIN {
+        printf "  %-8s fold, replacing the output %6.0f ms   (fsync %.0f ms + rename %.0f ms in one traced run; process start+exit %.0f ms)\n", l, c*1000, f*1000, r*1000, s*1000
+        printf "  %-8s fold, no output there      %6.0f ms\n", l, n*1000
+        printf "  %-8s speed vs onnxruntime       %6.2fx replacing, %.2fx new (goal >= 2x); without fsync+rename %.2fx\n", l, o/c, o/n, o/(c-f-r) }'
+done
+echo "  onnxruntime ORT_ENABLE_BASIC          %ORT ms   (in-process session creation with optimized_model_filepath)" | sed "s/%ORT/$(awk -v o="$ort" 'BEGIN{printf "%6.0f", o*1000}')/"
+if [ -n "$ONLY" ]; then echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; fi
 
 # --- compression ----------------------------------------------------------------------------
 echo

@@ -126,10 +126,16 @@ public enum ModelFileWriter {
             DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
                 let (i, k) = jobList[j]
                 let t = tensors[i]
+                if k < 0 {
+                    // Computed values (a fold) are checksummed piece by piece while in cache, by
+                    // the fold's value check already or by a pass here; `emit` makes them again
+                    // as it writes.
+                    if t.values.isComputedOnDemand, t.values.knownRawCRC32 == nil { t.values.forEachChunk { _, _ in } }
+                    crcs[i] = t.values.knownRawCRC32 ?? t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
+                    return
+                }
                 t.values.withUnsafeBufferPointer { v in
-                    if k < 0 {
-                        crcs[i] = crc32(UnsafeRawBufferPointer(v))
-                    } else if let layout = layoutList[i] {
+                    if let layout = layoutList[i] {
                         pieces[j] = Result { () throws(FormatError) -> DeflatePieces.Piece in try layout.compress(v, piece: k) }
                     } else {
                         rawBytes[i] = TensorCodec.rawBytes(v, as: t.format.elementType)
@@ -170,6 +176,10 @@ public enum ModelFileWriter {
             try preamble.encoded().withUnsafeBytes { b in try sink(b) }
             try headerBytes.withUnsafeBytes { b in try sink(b) }
             try pad(Int(preamble.dataOffset) - FormatLimits.preambleLength - headerBytes.count)
+            // Computed values (a fold) are made on another core, just ahead of the writes.
+            let computed = tensors.indices.filter { encoded[$0] == nil && tensors[$0].values.isComputedOnDemand }
+            let ahead = computed.isEmpty ? nil : ComputeAhead(computed.map { tensors[$0].values })
+            defer { ahead?.finish() }
             var position: UInt64 = 0
             for (i, t) in tensors.enumerated() {
                 let aligned = alignUp(position)
@@ -178,8 +188,11 @@ public enum ModelFileWriter {
                 if let bytes = encoded[i] {
                     try bytes.withUnsafeBytes { b in try sink(b) }
                     position += UInt64(bytes.count)
+                } else if let ahead, t.values.isComputedOnDemand {
+                    try ahead.write(count: t.values.count, to: sink)
+                    position += UInt64(t.values.count * 4)
                 } else {
-                    try t.values.withUnsafeBufferPointer { v in try sink(UnsafeRawBufferPointer(v)) }
+                    try t.values.forEachChunk { _, v in try sink(UnsafeRawBufferPointer(v)) }
                     position += UInt64(t.values.count * 4)
                 }
             }
@@ -200,6 +213,77 @@ public enum ModelFileWriter {
             case .shuffle: return .shuffleDeflate
             }
         }
+    }
+}
+
+/// Computes the values of computed tensors (a fold's weights) on a thread of its own, in the
+/// order the writer writes them, through a ring of small buffers that stay in cache: the
+/// arithmetic runs on one core while the other copies the previous pieces into the file.
+final class ComputeAhead: @unchecked Sendable {
+    static let slots = 4
+    private let chunk = FloatBuffer.chunkElements
+    private let buffers: UnsafeMutablePointer<Float>
+    private let ready = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 0) }
+    /// Made at 0 and signalled once in `init`: libdispatch traps when a semaphore is freed with
+    /// a count below the one it was made with, which a stopped producer can leave.
+    private let free = (0..<ComputeAhead.slots).map { _ in DispatchSemaphore(value: 0) }
+    private let done = DispatchSemaphore(value: 0)
+    private let sources: [FloatBuffer]
+    /// Set before `free` is signalled, read after a wait on it: the semaphore orders the two.
+    private var cancelled = false
+    /// The writer's position in the sequence of pieces.
+    private var sequence = 0
+
+    /// Starts computing `sources`, in order. A thread of its own, never a pool's: a writer
+    /// waiting on a pool thread could otherwise starve it.
+    init(_ sources: [FloatBuffer]) {
+        self.sources = sources
+        buffers = .allocate(capacity: Self.slots * chunk)
+        for semaphore in free { semaphore.signal() }
+        let thread = Thread { [self] in
+            produce()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    private func produce() {
+        var sequence = 0
+        for source in sources {
+            var start = 0
+            while start < source.count {
+                let slot = sequence % Self.slots
+                free[slot].wait()
+                if cancelled { return }
+                let n = min(chunk, source.count - start)
+                source.copyValues(from: start, into: UnsafeMutableBufferPointer(start: buffers + slot * chunk, count: n))
+                ready[slot].signal()
+                start += n
+                sequence += 1
+            }
+        }
+    }
+
+    /// Writes the next source's `count` values, piece by piece, as they are ready.
+    func write(count: Int, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var start = 0
+        while start < count {
+            let slot = sequence % Self.slots
+            ready[slot].wait()
+            let n = min(chunk, count - start)
+            try sink(UnsafeRawBufferPointer(start: buffers + slot * chunk, count: n * 4))
+            free[slot].signal()
+            start += n
+            sequence += 1
+        }
+    }
+
+    /// Stops the producer (after an error, or when all is written), waits for it, frees the ring.
+    func finish() {
+        cancelled = true
+        for semaphore in free { semaphore.signal() }
+        done.wait()
+        buffers.deallocate()
     }
 }
 

@@ -1,4 +1,5 @@
 // Structural validation: names, topological order, cycles, outputs; and parameter sanity.
+import Dispatch
 
 extension Graph {
     /// Checks the whole graph: structure, attributes and shapes (at batch 1), sizes against
@@ -91,9 +92,25 @@ extension Graph {
 
     /// Every parameter finite; BN running variances ≥ 0; dropout rates in [0, 1).
     public func validateParameterValues() throws(GraphError) {
+        // Every tensor on every core; the first bad one in node order is reported. In pieces: a
+        // folded weight computed on demand is checked without being kept.
+        let tensors = nodes.flatMap { node in node.op.parameters.map(\.1.values) }
+        let found = UnsafeMutableBufferPointer<Int>.allocate(capacity: tensors.count)
+        found.initialize(repeating: -1)
+        defer { found.deallocate() }
+        let slots = UnsafeSendable(found)
+        DispatchQueue.concurrentPerform(iterations: tensors.count) { k in
+            var bad: Int? = nil
+            tensors[k].forEachChunk { start, chunk in
+                if bad == nil, let i = firstNonFinite(chunk) { bad = start + i }
+            }
+            slots.value[k] = bad ?? -1
+        }
+        var k = 0
         for node in nodes {
             for (role, tensor) in node.op.parameters {
-                let bad = tensor.values.withUnsafeBufferPointer(firstNonFinite)
+                let bad: Int? = found[k] >= 0 ? found[k] : nil
+                k += 1
                 if let bad {
                     throw .badParameter(node: node.name, tensor: tensor.name,
                                         message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")
@@ -121,4 +138,10 @@ func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
         return m
     }
     return magnitude < 0x7F80_0000 ? nil : values.firstIndex { !$0.isFinite }
+}
+
+/// A buffer that `concurrentPerform` workers write at distinct indices.
+private struct UnsafeSendable: @unchecked Sendable {
+    let value: UnsafeMutableBufferPointer<Int>
+    init(_ value: UnsafeMutableBufferPointer<Int>) { self.value = value }
 }

@@ -1,5 +1,6 @@
 // BatchNorm and Affine as one thing — y = a·x + b per channel, in Float64 — and the arithmetic
 // that moves it into a neighbouring layer's weights. Every fold rounds once, from Float64.
+import CNNFormat
 import CNNGraph
 
 /// A per-channel affine map in Float64.
@@ -60,26 +61,52 @@ enum Fold {
     /// `blockChannel(k)`.
     static func scaleOutputs(weight: Tensor, bias: Tensor?, biasName: String, by t: ChannelAffine,
                              blockSize: Int, blockChannel: (Int) -> Int, options: FoldOptions) -> (Tensor, Tensor) {
-        let w = weight.values.withUnsafeBufferPointer { src in
-            [Float](unsafeUninitializedCapacity: src.count) { out, n in
-                let blocks = blockSize == 0 ? 0 : src.count / blockSize
-                for k in 0..<blocks {
-                    let a = t.scale[blockChannel(k)]
-                    let start = k * blockSize
-                    if options.storage == .float32 {
-                        for i in start..<(start + blockSize) { out[i] = Float(Double(src[i]) * a) }
-                    } else {
-                        for i in start..<(start + blockSize) { out[i] = options.round(Double(src[i]) * a) }
-                    }
-                }
-                n = src.count
-            }
-        }
-        weight.values.releaseMappedPages()
+        let blocks = blockSize == 0 ? 0 : weight.count / blockSize
+        let values = scaledBlocks(weight.values, blockSize: blockSize, by: (0..<blocks).map { t.scale[blockChannel($0)] }, options: options)
+        let w = Tensor(name: weight.name, shape: weight.shape, buffer: values, storage: weight.storage)
         let b = bias?.array
         let newBias = (0..<t.channels).map { o in options.round((b.map { Double($0[o]) } ?? 0) * t.scale[o] + t.shift[o]) }
-        return (tensor(weight, values: w), Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
+        return (w, Tensor(name: bias?.name ?? biasName, shape: [t.channels], values: newBias,
                                                   storage: bias?.storage ?? weight.storage))
+    }
+
+    /// `source` with block k (elements k·blockSize ..< (k+1)·blockSize) multiplied by
+    /// `scales[k]`, rounded once from Float64; elements past the last block stay as they are.
+    /// Computed when read (FloatBuffer's computed values): a writer streams it from the source
+    /// through the cache into the file, and never holds a folded copy.
+    static func scaledBlocks(_ source: FloatBuffer, blockSize: Int, by scales: [Double], options: FoldOptions) -> FloatBuffer {
+        let blocks = scales.count
+        return FloatBuffer(count: source.count) { start, out in
+            guard let base = out.baseAddress, !out.isEmpty else { return }
+            // Straight from the source when it is in memory (mapped or owned), else through `out`.
+            func scale(_ src: UnsafePointer<Float>) {
+                var i = start
+                let end = min(start + out.count, blocks * blockSize)
+                while i < end {
+                    let k = i / blockSize
+                    let a = scales[k]
+                    let stop = min(end, (k + 1) * blockSize)
+                    let s = src + (i - start), p = base + (i - start)
+                    if options.storage == .float32 {
+                        for j in 0..<(stop - i) { p[j] = Float(Double(s[j]) * a) }
+                    } else {
+                        for j in 0..<(stop - i) { p[j] = options.round(Double(s[j]) * a) }
+                    }
+                    i = stop
+                }
+                // Elements past the last whole block (none for a well-formed weight) are copied.
+                let tail = max(start, end)
+                if tail < start + out.count {
+                    (base + (tail - start)).update(from: src + (tail - start), count: start + out.count - tail)
+                }
+            }
+            if source.isComputedOnDemand {
+                source.copyValues(from: start, into: out)
+                scale(UnsafePointer(base))
+            } else {
+                source.withUnsafeBufferPointer { src in if let s = src.baseAddress { scale(s + start) } }
+            }
+        }
     }
 
     /// Producer Conv2d: weight [O, I/g, kh, kw], output channel = i / (I/g·kh·kw).
@@ -163,6 +190,7 @@ enum Fold {
 
     /// Multiplies every weight (and optionally the bias) by `factor`, rounding once.
     static func scaled(_ t: Tensor, by factor: Double, options: FoldOptions) -> Tensor {
-        tensor(t, values: t.array.map { options.round(Double($0) * factor) })
+        Tensor(name: t.name, shape: t.shape, buffer: scaledBlocks(t.values, blockSize: t.count, by: t.count == 0 ? [] : [factor], options: options),
+               storage: t.storage)
     }
 }
