@@ -125,6 +125,9 @@ public final class OneDNNConvolution: @unchecked Sendable {
 
     /// The name oneDNN gives the implementation it chose (e.g. `jit:avx512_core`, `gemm:jit`).
     public var implementation: String { built?.implementation ?? "" }
+    /// Bytes this convolution holds: its copy of weights and bias, and what oneDNN allocated for
+    /// it (reordered weights, reorder buffers; not oneDNN's per-thread scratchpad).
+    public var byteCount: Int { (weight.count + (bias?.count ?? 0)) * 4 + (built?.allocatedBytes ?? 0) }
     /// How many of input and output are reordered around each call (0, 1 or 2).
     public var reorderCount: Int { built?.reorders ?? 0 }
 
@@ -175,6 +178,7 @@ private final class Built {
     var conv: dnnl_primitive_t?
     var reorderIn: dnnl_primitive_t?, reorderOut: dnnl_primitive_t?
     var reorders = 0
+    var allocatedBytes = 0
     var memories: [dnnl_memory_t?] = []
     var convArgs: [dnnl_exec_arg_t] = []
     var inArgs: [dnnl_exec_arg_t] = [], outArgs: [dnnl_exec_arg_t] = []
@@ -256,6 +260,7 @@ private final class Built {
         func memory(_ md: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer?) throws(OneDNNError) -> dnnl_memory_t? {
             var m: dnnl_memory_t?
             try check(dnnl_memory_create(&m, md, engine, handle ?? cdnnl_memory_allocate()), "memory_create")
+            if handle == nil { allocatedBytes += dnnl_memory_desc_get_size(md) }
             memories.append(m)
             return m
         }
@@ -294,6 +299,7 @@ private final class Built {
         try check(dnnl_stream_wait(stream), "stream_wait")
         memories.removeAll { $0 == wUser }  // the plain copy is not needed any more
         dnnl_memory_destroy(wUser)
+        allocatedBytes -= c.weight.count * 4
 
         let srcUser = try memory(&srcPlain, UnsafeMutableRawPointer(mutating: c.input))
         let dstUser = try memory(&dstPlain, UnsafeMutableRawPointer(c.output))

@@ -117,6 +117,7 @@ extension Executor {
         let y = UnsafeMutableRawPointer(yScalar).assumingMemoryBound(to: Float.self)
         let conv = try OneDNNConvolution(chain.geometry, input: x, inputLayout: inputLayout, weight: weight, bias: bias,
                                          output: y, outputLayout: outputLayout, epilogue: chain.epilogue, threads: threads)
+        memory.account(conv.byteCount)
         let range = chain.first...chain.last
         // Train mode: the nodes one by one (BatchNorm on batch statistics), made on first use.
         var unfused: [(RunState) throws -> Void]?
