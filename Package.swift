@@ -45,7 +45,8 @@ let package = Package(
         ),
         .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // oneDNN (libdnnl-dev: dnnl.h at build time), loaded with dlopen at run time.
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CNNKernels", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"]),
         .target(name: "CNNPasses", dependencies: ["CNNFormat", "CNNGraph"]),

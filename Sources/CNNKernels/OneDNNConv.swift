@@ -6,9 +6,10 @@
 // input and output are NCHW or NHWC, reordered around the call when they differ from its choice.
 // Float64 (the verifier's reference) never comes here.
 //
-// Threads: Debian's libdnnl runs on OpenMP (libgomp). A primitive fixes its thread split when it
-// is created, so `OneDNNConvolution` makes one for the thread count it is run with (the
-// executor's `KernelThreads.count`) and remakes it when that count changes.
+// Threads: Debian's libdnnl runs on OpenMP (libgomp), told to sleep rather than spin when idle
+// (CDNNL/include/cdnnl.h). A primitive fixes its thread split when it is created, so
+// `OneDNNConvolution` makes one for the thread count it is run with (the executor's
+// `KernelThreads.count`) and remakes it when that count changes.
 
 import CDNNL
 #if canImport(Glibc)
@@ -131,6 +132,9 @@ public final class OneDNNConvolution: @unchecked Sendable {
     /// How many of input and output are reordered around each call (0, 1 or 2).
     public var reorderCount: Int { built?.reorders ?? 0 }
 
+    /// Whether libdnnl.so.2 could be loaded (and its CPU engine made).
+    public static var isAvailable: Bool { cpuEngine.value != nil }
+
     /// The layout oneDNN's kernels on this CPU choose for the activations of a typical
     /// convolution (3×3, 64 → 64 channels, 56×56): what values passed from one oneDNN
     /// convolution to the next should use to need no reorder. nil when it is none of ours.
@@ -158,7 +162,7 @@ public final class OneDNNConvolution: @unchecked Sendable {
             built = try Built(self, threads: t)
         }
         guard let b = built else { return }
-        omp_set_num_threads(Int32(t))
+        cdnnl_set_num_threads(Int32(t))
         try b.execute()
     }
 }
@@ -166,7 +170,8 @@ public final class OneDNNConvolution: @unchecked Sendable {
 /// The process's one CPU engine (thread-safe in oneDNN), made on first use.
 private let cpuEngine: UncheckedSendableBox<dnnl_engine_t?> = {
     var engine: dnnl_engine_t?
-    return UncheckedSendableBox(dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success ? engine : nil)
+    guard cdnnl_load() != 0 else { return UncheckedSendableBox(nil) }
+    return UncheckedSendableBox(cdnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success ? engine : nil)
 }()
 
 /// The oneDNN objects of one primitive: all owned here and destroyed in `deinit`.
@@ -188,13 +193,13 @@ private final class Built {
         let g = c.geometry
         name = "\(g.kernel) stride \(g.stride) on \(g.input) to \(g.outChannels) channels, groups \(g.groups)"
 
-        omp_set_num_threads(Int32(threads))
+        cdnnl_set_num_threads(Int32(threads))
         let name = self.name
         func check(_ status: dnnl_status_t, _ call: String) throws(OneDNNError) {
             if status != dnnl_success { throw OneDNNError(call: call, status: Int(status.rawValue), convolution: name) }
         }
-        guard let engine = cpuEngine.value else { throw OneDNNError(call: "dnnl_engine_create", status: -1, convolution: name) }
-        try check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
+        guard let engine = cpuEngine.value else { throw OneDNNError(call: "loading libdnnl.so.2", status: -1, convolution: name) }
+        try check(cdnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
 
         var srcDims: [Int64] = [g.input.batch, g.input.channels, g.input.height, g.input.width].map(Int64.init)
         var dstDims: [Int64] = [g.output.batch, g.output.channels, g.output.height, g.output.width].map(Int64.init)
@@ -204,18 +209,18 @@ private final class Built {
         var bDims: [Int64] = [Int64(g.outChannels)]
         var srcPlain = dnnl_memory_desc_t(), dstPlain = dnnl_memory_desc_t(), wPlain = dnnl_memory_desc_t()
         var bMD = dnnl_memory_desc_t(), wAny = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&srcPlain, 4, &srcDims, dnnl_f32, c.inputLayout.tag), "memory_desc_init (src)")
-        try check(dnnl_memory_desc_init_by_tag(&dstPlain, 4, &dstDims, dnnl_f32, c.outputLayout.tag), "memory_desc_init (dst)")
-        try check(dnnl_memory_desc_init_by_tag(&wPlain, Int32(wDims.count), &wDims, dnnl_f32, grouped ? dnnl_goihw : dnnl_oihw),
+        try check(cdnnl_memory_desc_init_by_tag(&srcPlain, 4, &srcDims, dnnl_f32, c.inputLayout.tag), "memory_desc_init (src)")
+        try check(cdnnl_memory_desc_init_by_tag(&dstPlain, 4, &dstDims, dnnl_f32, c.outputLayout.tag), "memory_desc_init (dst)")
+        try check(cdnnl_memory_desc_init_by_tag(&wPlain, Int32(wDims.count), &wDims, dnnl_f32, grouped ? dnnl_goihw : dnnl_oihw),
                   "memory_desc_init (weights)")
-        try check(dnnl_memory_desc_init_by_tag(&wAny, Int32(wDims.count), &wDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (weights any)")
-        try check(dnnl_memory_desc_init_by_tag(&bMD, 1, &bDims, dnnl_f32, dnnl_x), "memory_desc_init (bias)")
+        try check(cdnnl_memory_desc_init_by_tag(&wAny, Int32(wDims.count), &wDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (weights any)")
+        try check(cdnnl_memory_desc_init_by_tag(&bMD, 1, &bDims, dnnl_f32, dnnl_x), "memory_desc_init (bias)")
         // oneDNN picks the activation layouts too: with NCHW imposed (oneDNN 2.6) it falls back to
         // its im2col kernel, 10× slower here (measured), whose per-channel binary post-ops also
         // gave wrong results.
         var srcConv = dnnl_memory_desc_t(), dstConv = dnnl_memory_desc_t()
-        try check(dnnl_memory_desc_init_by_tag(&srcConv, 4, &srcDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (src any)")
-        try check(dnnl_memory_desc_init_by_tag(&dstConv, 4, &dstDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (dst any)")
+        try check(cdnnl_memory_desc_init_by_tag(&srcConv, 4, &srcDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (src any)")
+        try check(cdnnl_memory_desc_init_by_tag(&dstConv, 4, &dstDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (dst any)")
         var strides: [Int64] = [Int64(g.stride.height), Int64(g.stride.width)]
         // oneDNN counts dilation from 0 (no gaps), ONNX from 1.
         var dilates: [Int64] = [Int64(g.dilation.height - 1), Int64(g.dilation.width - 1)]
@@ -224,7 +229,7 @@ private final class Built {
         var desc = dnnl_convolution_desc_t()
         let hasBias = c.bias != nil
         try check(withUnsafePointer(to: &bMD) { b in
-            dnnl_dilated_convolution_forward_desc_init(
+            cdnnl_dilated_convolution_forward_desc_init(
                 &desc, dnnl_forward_inference, dnnl_convolution_direct, &srcConv, &wAny, hasBias ? b : nil,
                 &dstConv, &strides, &dilates, &padL, &padR)
         }, "dilated_convolution_forward_desc_init")
@@ -232,59 +237,59 @@ private final class Built {
         // Post-op: the activation (the affine was folded into the weights).
         var attr: dnnl_primitive_attr_t?
         var postOps: dnnl_post_ops_t?
-        try check(dnnl_primitive_attr_create(&attr), "primitive_attr_create")
-        defer { dnnl_primitive_attr_destroy(attr) }
-        try check(dnnl_post_ops_create(&postOps), "post_ops_create")
-        defer { dnnl_post_ops_destroy(postOps) }
+        try check(cdnnl_primitive_attr_create(&attr), "primitive_attr_create")
+        defer { cdnnl_primitive_attr_destroy(attr) }
+        try check(cdnnl_post_ops_create(&postOps), "post_ops_create")
+        defer { cdnnl_post_ops_destroy(postOps) }
         switch c.epilogue.activation {
         case .some(.relu):
-            try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "post_ops_append_eltwise (relu)")
+            try check(cdnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "post_ops_append_eltwise (relu)")
         case let .some(.clip(lo, hi)):
-            try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip_v2, Float(lo), Float(hi)), "post_ops_append_eltwise (clip)")
+            try check(cdnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip_v2, Float(lo), Float(hi)), "post_ops_append_eltwise (clip)")
         case .none:
             break
         case let .some(other):
             throw OneDNNError(call: "post-op \(other)", status: -1, convolution: name)
         }
-        try check(dnnl_primitive_attr_set_post_ops(attr, postOps), "primitive_attr_set_post_ops")
+        try check(cdnnl_primitive_attr_set_post_ops(attr, postOps), "primitive_attr_set_post_ops")
 
         var pd: dnnl_primitive_desc_t?
-        try check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "primitive_desc_create")
-        defer { dnnl_primitive_desc_destroy(pd) }
+        try check(cdnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "primitive_desc_create")
+        defer { cdnnl_primitive_desc_destroy(pd) }
         var impl: UnsafePointer<CChar>?
-        if dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success, let impl {
+        if cdnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success, let impl {
             implementation = String(cString: impl)
         }
-        try check(dnnl_primitive_create(&conv, pd), "primitive_create")
+        try check(cdnnl_primitive_create(&conv, pd), "primitive_create")
 
         func memory(_ md: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer?) throws(OneDNNError) -> dnnl_memory_t? {
             var m: dnnl_memory_t?
-            try check(dnnl_memory_create(&m, md, engine, handle ?? cdnnl_memory_allocate()), "memory_create")
-            if handle == nil { allocatedBytes += dnnl_memory_desc_get_size(md) }
+            try check(cdnnl_memory_create(&m, md, engine, handle ?? cdnnl_memory_allocate()), "memory_create")
+            if handle == nil { allocatedBytes += cdnnl_memory_desc_get_size(md) }
             memories.append(m)
             return m
         }
         func reorder(_ from: dnnl_memory_t?, _ fromMD: UnsafePointer<dnnl_memory_desc_t>,
                      _ to: dnnl_memory_t?, _ toMD: UnsafePointer<dnnl_memory_desc_t>) throws(OneDNNError) -> dnnl_primitive_t? {
             var rpd: dnnl_primitive_desc_t?
-            try check(dnnl_reorder_primitive_desc_create(&rpd, fromMD, engine, toMD, engine, nil), "reorder_primitive_desc_create")
-            defer { dnnl_primitive_desc_destroy(rpd) }
+            try check(cdnnl_reorder_primitive_desc_create(&rpd, fromMD, engine, toMD, engine, nil), "reorder_primitive_desc_create")
+            defer { cdnnl_primitive_desc_destroy(rpd) }
             var r: dnnl_primitive_t?
-            try check(dnnl_primitive_create(&r, rpd), "primitive_create (reorder)")
+            try check(cdnnl_primitive_create(&r, rpd), "primitive_create (reorder)")
             return r
         }
 
         // Weights: reordered once into the layout the kernel asked for.
-        guard let wMD = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
-              let srcMD = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
-              let dstMD = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0)
+        guard let wMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
+              let srcMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+              let dstMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0)
         else { throw OneDNNError(call: "primitive_desc_query_md", status: -1, convolution: name) }
         /// A oneDNN-owned memory holding a copy of `values`.
         func filled(_ md: UnsafePointer<dnnl_memory_desc_t>, _ values: [Float]) throws(OneDNNError) -> dnnl_memory_t? {
             let m = try memory(md, nil)
             var handle: UnsafeMutableRawPointer?
-            try check(dnnl_memory_get_data_handle(m, &handle), "memory_get_data_handle")
-            guard let handle, dnnl_memory_desc_get_size(md) == values.count * 4 else {
+            try check(cdnnl_memory_get_data_handle(m, &handle), "memory_get_data_handle")
+            guard let handle, cdnnl_memory_desc_get_size(md) == values.count * 4 else {
                 throw OneDNNError(call: "memory_get_data_handle (size)", status: -1, convolution: name)
             }
             values.withUnsafeBytes { handle.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -293,23 +298,23 @@ private final class Built {
         let wUser = try filled(&wPlain, c.weight)
         let wConv = try memory(wMD, nil)
         let wReorder = try reorder(wUser, &wPlain, wConv, wMD)
-        defer { dnnl_primitive_destroy(wReorder) }
+        defer { cdnnl_primitive_destroy(wReorder) }
         var wArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: wUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: wConv)]
-        try check(dnnl_primitive_execute(wReorder, stream, 2, &wArgs), "execute (weights reorder)")
-        try check(dnnl_stream_wait(stream), "stream_wait")
+        try check(cdnnl_primitive_execute(wReorder, stream, 2, &wArgs), "execute (weights reorder)")
+        try check(cdnnl_stream_wait(stream), "stream_wait")
         memories.removeAll { $0 == wUser }  // the plain copy is not needed any more
-        dnnl_memory_destroy(wUser)
+        cdnnl_memory_destroy(wUser)
         allocatedBytes -= c.weight.count * 4
 
         let srcUser = try memory(&srcPlain, UnsafeMutableRawPointer(mutating: c.input))
         let dstUser = try memory(&dstPlain, UnsafeMutableRawPointer(c.output))
         var srcMem = srcUser, dstMem = dstUser
-        if dnnl_memory_desc_equal(srcMD, &srcPlain) == 0 {
+        if cdnnl_memory_desc_equal(srcMD, &srcPlain) == 0 {
             srcMem = try memory(srcMD, nil)
             reorderIn = try reorder(srcUser, &srcPlain, srcMem, srcMD)
             inArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: srcUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: srcMem)]
         }
-        if dnnl_memory_desc_equal(dstMD, &dstPlain) == 0 {
+        if cdnnl_memory_desc_equal(dstMD, &dstPlain) == 0 {
             dstMem = try memory(dstMD, nil)
             reorderOut = try reorder(dstMem, dstMD, dstUser, &dstPlain)
             outArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: dstMem), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: dstUser)]
@@ -327,16 +332,16 @@ private final class Built {
         func check(_ status: dnnl_status_t, _ call: String) throws(OneDNNError) {
             if status != dnnl_success { throw OneDNNError(call: call, status: Int(status.rawValue), convolution: name) }
         }
-        if let reorderIn { try check(dnnl_primitive_execute(reorderIn, stream, 2, &inArgs), "execute (input reorder)") }
-        try check(dnnl_primitive_execute(conv, stream, Int32(convArgs.count), &convArgs), "execute")
-        if let reorderOut { try check(dnnl_primitive_execute(reorderOut, stream, 2, &outArgs), "execute (output reorder)") }
-        try check(dnnl_stream_wait(stream), "stream_wait")
+        if let reorderIn { try check(cdnnl_primitive_execute(reorderIn, stream, 2, &inArgs), "execute (input reorder)") }
+        try check(cdnnl_primitive_execute(conv, stream, Int32(convArgs.count), &convArgs), "execute")
+        if let reorderOut { try check(cdnnl_primitive_execute(reorderOut, stream, 2, &outArgs), "execute (output reorder)") }
+        try check(cdnnl_stream_wait(stream), "stream_wait")
     }
 
     deinit {
-        for p in [conv, reorderIn, reorderOut] where p != nil { dnnl_primitive_destroy(p) }
-        for m in memories { dnnl_memory_destroy(m) }
-        dnnl_stream_destroy(stream)
+        for p in [conv, reorderIn, reorderOut] where p != nil { cdnnl_primitive_destroy(p) }
+        for m in memories { cdnnl_memory_destroy(m) }
+        cdnnl_stream_destroy(stream)
     }
 }
 
@@ -364,7 +369,7 @@ public enum ConvBackend: String, Sendable, CaseIterable {
     public func usesOneDNN(_ geometry: ConvGeometry) -> Bool {
         switch self {
         case .native: return false
-        case .oneDNN: return true
+        case .oneDNN: return OneDNNConvolution.isAvailable
         case .automatic: return Self.automaticUsesOneDNN(geometry)
         }
     }
@@ -380,7 +385,8 @@ public enum ConvBackend: String, Sendable, CaseIterable {
 
     /// Whether oneDNN runs its AVX2 (or wider) kernels on this CPU (and under `ONEDNN_MAX_CPU_ISA`).
     static let oneDNNHasAVX2: Bool = {
-        let isa = dnnl_get_effective_cpu_isa().rawValue, avx2 = dnnl_cpu_isa_avx2.rawValue
+        guard OneDNNConvolution.isAvailable else { return false }
+        let isa = cdnnl_get_effective_cpu_isa().rawValue, avx2 = dnnl_cpu_isa_avx2.rawValue
         return isa & avx2 == avx2
     }()
 }
