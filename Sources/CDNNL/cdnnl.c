@@ -79,7 +79,9 @@ int cdnnl_load(void) {
     return loaded;
 }
 
-void cdnnl_set_num_threads(int num_threads) { p_omp_set_num_threads(num_threads); }
+void cdnnl_set_num_threads(int num_threads) {
+    if (p_omp_set_num_threads) p_omp_set_num_threads(num_threads);
+}
 
 dnnl_status_t cdnnl_dilated_convolution_forward_desc_init(dnnl_convolution_desc_t *conv_desc, dnnl_prop_kind_t prop_kind, dnnl_alg_kind_t alg_kind, const dnnl_memory_desc_t *src_desc, const dnnl_memory_desc_t *weights_desc, const dnnl_memory_desc_t *bias_desc, const dnnl_memory_desc_t *dst_desc, const dnnl_dims_t strides, const dnnl_dims_t dilates, const dnnl_dims_t padding_l, const dnnl_dims_t padding_r) { return p_dnnl_dilated_convolution_forward_desc_init(conv_desc, prop_kind, alg_kind, src_desc, weights_desc, bias_desc, dst_desc, strides, dilates, padding_l, padding_r); }
 dnnl_status_t cdnnl_engine_create(dnnl_engine_t *engine, dnnl_engine_kind_t kind, size_t index) { return p_dnnl_engine_create(engine, kind, index); }

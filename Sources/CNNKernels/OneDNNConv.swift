@@ -192,13 +192,12 @@ private final class Built {
         self.threads = threads
         let g = c.geometry
         name = "\(g.kernel) stride \(g.stride) on \(g.input) to \(g.outChannels) channels, groups \(g.groups)"
-
-        cdnnl_set_num_threads(Int32(threads))
         let name = self.name
         func check(_ status: dnnl_status_t, _ call: String) throws(OneDNNError) {
             if status != dnnl_success { throw OneDNNError(call: call, status: Int(status.rawValue), convolution: name) }
         }
         guard let engine = cpuEngine.value else { throw OneDNNError(call: "loading libdnnl.so.2", status: -1, convolution: name) }
+        cdnnl_set_num_threads(Int32(threads))  // the primitive's thread split is fixed from here
         try check(cdnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
 
         var srcDims: [Int64] = [g.input.batch, g.input.channels, g.input.height, g.input.width].map(Int64.init)
