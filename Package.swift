@@ -45,7 +45,9 @@ let package = Package(
         ),
         .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"], exclude: ["TensorOps/README.md", "Ops/README.md"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "CNNKernels", dependencies: ["CBLAS"]),
+        // oneDNN (libdnnl-dev: dnnl.h at build time), loaded with dlopen at run time.
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CNNKernels", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"]),
         .target(name: "CNNPasses", dependencies: ["CNNFormat", "CNNGraph"]),
         .target(name: "CNNVerify", dependencies: ["CNNFormat", "CNNGraph", "CNNRuntime", "CNNKernels"]),

@@ -3,11 +3,12 @@
 #   zlib1g-dev        CZlib: deflate for the format
 #   libdeflate-dev    CDeflate: fast CRC-32 and inflate for the format
 #   libopenblas-dev   CBLAS: the executor's GEMM
+#   libdnnl-dev       CDNNL: oneDNN, the executor's Float32 convolutions
 #   libprotobuf-c-dev CCNNLoader: the C loader's header parsing
 #   pkg-config, make  SwiftPM's zlib lookup; the C loader's standalone build
 #   protobuf-compiler, protobuf-c-compiler  scripts/check-generated.sh (regenerates and compares)
 set -euo pipefail
-packages=(zlib1g-dev libdeflate-dev libopenblas-dev libprotobuf-c-dev pkg-config make protobuf-compiler protobuf-c-compiler)
+packages=(zlib1g-dev libdeflate-dev libopenblas-dev libdnnl-dev libprotobuf-c-dev pkg-config make protobuf-compiler protobuf-c-compiler)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,14 +31,8 @@ extension Executor {
                             y: UnsafeMutablePointer<Scalar>, activation: Op = .activation(.relu),
                             unfused: @escaping (RunState) throws -> Void) -> (RunState) throws -> Void {
         let s = shape4(shape), c = s.channels, plane = s.spatial, planes = s.batch * c
-        // Per channel, exactly what `batchNormInference` computes.
-        let gamma = bn.scale.map(Parameters.doubles) ?? [Double](repeating: 1, count: c)
-        let beta = bn.bias.map(Parameters.doubles) ?? [Double](repeating: 0, count: c)
-        let mean = Parameters.doubles(bn.runningMean), variance = Parameters.doubles(bn.runningVariance)
-        let eps = bn.epsilon
-        let factor = memory.store((0..<c).map { Scalar(Double(Scalar(gamma[$0])) / (Double(Scalar(variance[$0])) + eps).squareRoot()) })
-        let shift = memory.store((0..<c).map { Scalar(beta[$0]) })
-        let centre = memory.store((0..<c).map { Scalar(mean[$0]) })
+        let affine = Self.batchNormAffine(bn, channels: c)
+        let factor = memory.store(affine.factor), centre = memory.store(affine.centre), shift = memory.store(affine.shift)
         let count = s.count
         let threads = self.threads
         // The Clip's bounds as the activation kernel rounds them; nil for ReLU.
@@ -61,6 +55,17 @@ extension Executor {
                 }
             }
         }
+    }
+
+    /// An eval-mode BatchNorm as `y = (x − centre)·factor + shift` per channel, with the values
+    /// exactly as `batchNormInference` rounds them (so a fused pass gives its results).
+    static func batchNormAffine(_ bn: BatchNorm, channels c: Int) -> (factor: [Scalar], centre: [Scalar], shift: [Scalar]) {
+        let gamma = bn.scale.map(Parameters.doubles) ?? [Double](repeating: 1, count: c)
+        let beta = bn.bias.map(Parameters.doubles) ?? [Double](repeating: 0, count: c)
+        let mean = Parameters.doubles(bn.runningMean), variance = Parameters.doubles(bn.runningVariance)
+        let eps = bn.epsilon
+        return ((0..<c).map { Scalar(Double(Scalar(gamma[$0])) / (Double(Scalar(variance[$0])) + eps).squareRoot()) },
+                (0..<c).map { Scalar(mean[$0]) }, (0..<c).map { Scalar(beta[$0]) })
     }
 
     /// The step for Add(a, b)→ReLU in one pass.

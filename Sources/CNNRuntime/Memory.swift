@@ -19,6 +19,9 @@ final class Memory<Scalar: KernelScalar> {
         return p
     }
 
+    /// Counts `bytes` the plan holds outside these blocks (oneDNN's reordered weights and buffers).
+    func account(_ bytes: Int) { byteCount += bytes }
+
     /// A copy of `values`.
     func store(_ values: [Scalar]) -> UnsafeMutablePointer<Scalar> {
         let p = allocate(values.count)

@@ -10,9 +10,31 @@ extension Executor {
         let pinned = Set(graph.inputs.map(\.name) + graph.outputs.map(\.name))
         func count(_ name: String) -> Int { shapes[name].map { $0.reduce(1, *) } ?? 0 }
 
+        var consumers: [String: Int] = [:]
+        for node in nodes { for v in Set(node.inputs) { consumers[v, default: 0] += 1 } }
+        // Convolutions run by oneDNN, each with the nodes fused into it (OneDNNBinding.swift).
+        var chains: [Int: OneDNNChain] = [:]
+        var first = 0
+        while first < nodes.count {
+            let chain: OneDNNChain?
+            do { chain = try oneDNNChain(first, pinned: pinned, consumers: consumers) } catch {
+                throw .kernel(node: nodes[first].name, message: error.description)
+            }
+            chains[first] = chain
+            first = (chain?.last ?? first) + 1
+        }
+        let interLayout = chains.isEmpty ? nil : OneDNNConvolution.preferredLayout
+        let kept = oneDNNLayoutValues(chains, pinned: pinned, layout: interLayout)
+
         // Buffer assignment: greedy best fit over slots freed after a value's last reader.
+        // A fused chain reads its input until its last node writes the chain's output.
         var lastUse: [String: Int] = [:]
-        for (i, node) in nodes.enumerated() { for v in node.inputs { lastUse[v] = i } }
+        for (i, node) in nodes.enumerated() { for v in node.inputs { lastUse[v] = max(lastUse[v] ?? i, chains[i]?.last ?? i) } }
+        var readLastBefore: [Int: [String]] = [:]  // values whose last use is a chain's end, not one of its inputs
+        for chain in chains.values {
+            let x = nodes[chain.first].inputs[0]
+            if lastUse[x] == chain.last, !nodes[chain.last].inputs.contains(x) { readLastBefore[chain.last, default: []].append(x) }
+        }
         var pointers: [String: UnsafeMutablePointer<Scalar>] = [:]
         var capacities: [Int] = []
         var freeSlots: [Int] = []
@@ -48,7 +70,7 @@ extension Executor {
             // Release what this node read last (and its own outputs when nobody reads them).
             var released = releasedInPlace
             releasedInPlace = []
-            for v in node.inputs + Self.distinctOutputs(node) where (lastUse[v] ?? i) == i && !released.contains(v) {
+            for v in node.inputs + Self.distinctOutputs(node) + (readLastBefore[i] ?? []) where (lastUse[v] ?? i) == i && !released.contains(v) {
                 released.insert(v)
                 if let s = slotOf[v] { freeSlots.append(s) }
             }
@@ -83,13 +105,24 @@ extension Executor {
 
         bufferOf = pointers
         var workspaceNeed = 0, workspaceNode = ""
-        var consumers: [String: Int] = [:]
-        for node in nodes { for v in Set(node.inputs) { consumers[v, default: 0] += 1 } }
-        var skipNext = false
+        var skip = 0
         for (i, node) in nodes.enumerated() {
-            if skipNext { skipNext = false; continue }
+            if skip > 0 { skip -= 1; continue }
             let ins = node.inputs.map { UnsafePointer(pointers[$0]!) }
             let inShapes = node.inputs.map { shapes[$0]! }
+            if let chain = chains[i] {
+                // A Float conv run by oneDNN, with the BatchNorm and ReLU/Clip after it (OneDNNBinding.swift).
+                let out = nodes[chain.last].output
+                do {
+                    steps.append(Step(node: i, body: try oneDNNStep(
+                        chain, x: ins[0], inputLayout: kept.contains(node.inputs[0]) ? interLayout ?? .nchw : .nchw,
+                        y: pointers[out]!, outputLayout: kept.contains(out) ? interLayout ?? .nchw : .nchw, pointers: pointers)))
+                } catch {
+                    throw .kernel(node: node.name, message: error.description)
+                }
+                skip = chain.last - i
+                continue
+            }
             if case .tensor(let t) = node.op {
                 do {
                     steps.append(Step(node: i, body: try tensorStep(t, ins, inShapes, node.outputs.map { pointers[$0]! },
@@ -114,7 +147,7 @@ extension Executor {
                     default:
                         body = fusedAddReLU(ins[0], ins[1], y: reluOut, count: outShape.reduce(1, *))
                     }
-                    skipNext = true
+                    skip = 1
                 }
                 steps.append(Step(node: i, body: body))
             } catch {
@@ -155,6 +188,15 @@ extension Executor {
         return { _ in kernel(operands, outs) }
     }
 
+    /// The validated geometry of a Conv2d node on input shape `xs`.
+    func convGeometry(_ c: Conv2d, _ xs: [Int]) throws(KernelError) -> ConvGeometry {
+        let w = c.window
+        return try ConvGeometry(input: shape4(xs), outChannels: c.outChannels, kernel: Size2D(w.kernelH, w.kernelW),
+                                stride: Size2D(w.strideH, w.strideW), dilation: Size2D(w.dilationH, w.dilationW),
+                                padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
+                                groups: c.groups)
+    }
+
     /// Ops that write their output over their input when that input dies there: the copies
     /// (Identity, Flatten; Dropout, which is a copy in eval mode and a scalar loop in train mode).
     /// The vectorized element-wise kernels allow aliasing too, but measured 5-10x slower in place
@@ -182,11 +224,7 @@ extension Executor {
 
         switch node.op {
         case .conv2d(let c):
-            let w = c.window
-            let g = try ConvGeometry(input: shape4(xs), outChannels: c.outChannels, kernel: Size2D(w.kernelH, w.kernelW),
-                                     stride: Size2D(w.strideH, w.strideW), dilation: Size2D(w.dilationH, w.dilationW),
-                                     padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
-                                     groups: c.groups)
+            let g = try convGeometry(c, xs)
             let weight = convert(Parameters.effectiveWeight(c.weight, c.reparameterization))
             let bias = c.bias.map(convert)
             return ({ _ in conv2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },

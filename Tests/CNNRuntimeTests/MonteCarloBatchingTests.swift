@@ -4,6 +4,7 @@
 // fix their batch are widened too.
 @testable import CNNRuntime
 import CNNGraph
+import CNNKernels
 import CNNTestSupport
 import Foundation
 import Testing
@@ -83,7 +84,13 @@ struct MonteCarloBatchingTests {
     /// conv → ReLU → dropout → linear: the conv and ReLU run once, every pass reruns the rest,
     /// and the result is bit for bit that of one whole run per pass (same generator draws) —
     /// also when the model's own plan shares buffers (dropout writes over the ReLU's output).
-    @Test func theDeterministicPrefixRunsOnceWithTheSameResult() throws {
+    /// With oneDNN the conv and its ReLU are one step (a post-op), so the dropout is step 1.
+    @Test(arguments: [ConvBackend.native, .oneDNN])
+    func theDeterministicPrefixRunsOnceWithTheSameResult(_ backend: ConvBackend) throws {
+        try ConvBackend.$current.withValue(backend) { try deterministicPrefix(firstDropoutStep: backend == .native ? 2 : 1) }
+    }
+
+    func deterministicPrefix(firstDropoutStep: Int) throws {
         var weights: [Float] = []
         for i in 0..<(4 * 2 * 3 * 3) { weights.append(Float((i * 7) % 11) / 11 - 0.5) }
         let graph = try chain([2, 2, 5, 5], [
@@ -94,12 +101,12 @@ struct MonteCarloBatchingTests {
             ("fc", .linear(Linear(weight: tensor("fw", [3, 100], (0..<300).map { Float($0 % 13) / 13 - 0.5 })))),
         ])
         let exec = try Executor<Float>(graph: graph, batch: 2)
-        #expect(exec.firstStochasticStep == 2)
+        #expect(exec.firstStochasticStep == firstDropoutStep)
         guard case .reusePrefix(let from, let reads) = exec.monteCarloStrategy(9, passesPerRun: nil) else {
             Issue.record("the prefix is not reused"); return
         }
         // The dropout reads the ReLU's output, and runs in place over it: it is put back each pass.
-        #expect(from == 2 && reads == ["relu"])
+        #expect(from == firstDropoutStep && reads == ["relu"])
         var rng = TestRandom(5)
         let x = ["x": NDArray<Float>(shape: [2, 2, 5, 5], values: (0..<100).map { _ in Float(rng.uniform()) })]
         let reused = try exec.monteCarloDropout(x, samples: 9, seed: 3)
