@@ -32,25 +32,8 @@ public struct ConvGeometry: Hashable, Sendable {
     /// the bad value, so a hostile file's numbers become an error before anything is allocated.
     public init(input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
                 dilation: Size2D = .one, padding: Padding2D = .zero, groups: Int = 1) throws(KernelError) {
-        try requirePositive("batch", input.batch)
-        try requirePositive("input channels", input.channels)
-        try requirePositive("input height", input.height)
-        try requirePositive("input width", input.width)
-        try requirePositive("output channels", outChannels)
-        try requirePositive("kernel height", kernel.height)
-        try requirePositive("kernel width", kernel.width)
-        try requirePositive("stride height", stride.height)
-        try requirePositive("stride width", stride.width)
-        try requirePositive("dilation height", dilation.height)
-        try requirePositive("dilation width", dilation.width)
-        try requirePositive("groups", groups)
-        guard padding.isNonNegative else { throw .negativePadding(padding) }
-        guard input.channels % groups == 0 else {
-            throw .groupsDoNotDivide(channels: input.channels, groups: groups)
-        }
-        guard outChannels % groups == 0 else {
-            throw .groupsDoNotDivide(channels: outChannels, groups: groups)
-        }
+        try requireValidWindow(input: input, kernel: kernel, stride: stride, dilation: dilation, padding: padding)
+        try requireValidGroups(inChannels: input.channels, outChannels: outChannels, groups: groups)
         guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
                                           dilation: dilation.height, padBegin: padding.top, padEnd: padding.bottom),
               let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,

@@ -32,29 +32,12 @@ public struct ConvTransposeGeometry: Hashable, Sendable {
     public init(input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
                 dilation: Size2D = .one, padding: Padding2D = .zero,
                 outputPadding: Size2D = Size2D(0), groups: Int = 1) throws(KernelError) {
-        try requirePositive("batch", input.batch)
-        try requirePositive("input channels", input.channels)
-        try requirePositive("input height", input.height)
-        try requirePositive("input width", input.width)
-        try requirePositive("output channels", outChannels)
-        try requirePositive("kernel height", kernel.height)
-        try requirePositive("kernel width", kernel.width)
-        try requirePositive("stride height", stride.height)
-        try requirePositive("stride width", stride.width)
-        try requirePositive("dilation height", dilation.height)
-        try requirePositive("dilation width", dilation.width)
-        try requirePositive("groups", groups)
-        guard padding.isNonNegative else { throw .negativePadding(padding) }
+        try requireValidWindow(input: input, kernel: kernel, stride: stride, dilation: dilation, padding: padding)
+        try requireValidGroups(inChannels: input.channels, outChannels: outChannels, groups: groups)
         guard outputPadding.height >= 0, outputPadding.width >= 0,
               outputPadding.height < max(stride.height, dilation.height),
               outputPadding.width < max(stride.width, dilation.width)
         else { throw .emptyOutput("output padding \(outputPadding) must be below stride or dilation") }
-        guard input.channels % groups == 0 else {
-            throw .groupsDoNotDivide(channels: input.channels, groups: groups)
-        }
-        guard outChannels % groups == 0 else {
-            throw .groupsDoNotDivide(channels: outChannels, groups: groups)
-        }
         func length(_ n: Int, _ s: Int, _ p0: Int, _ p1: Int, _ d: Int, _ k: Int, _ extra: Int) -> Int? {
             // (n − 1)·s − p0 − p1 + d·(k − 1) + extra + 1, every step checked.
             let (stretched, o1) = (n - 1).multipliedReportingOverflow(by: s)

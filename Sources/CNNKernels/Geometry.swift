@@ -90,6 +90,33 @@ func requirePositive(_ name: String, _ v: Int) throws(KernelError) {
     if v <= 0 { throw .nonPositive(name, v) }
 }
 
+/// The checks every sliding window makes before its output size is computed (convolution,
+/// transposed convolution, pooling): every size positive, the padding non-negative. Throws
+/// naming the first bad value, so a hostile file's numbers fail here rather than in a kernel.
+func requireValidWindow(input: Shape4D, channelsName: String = "input channels", kernel: Size2D,
+                        stride: Size2D, dilation: Size2D, padding: Padding2D) throws(KernelError) {
+    try requirePositive("batch", input.batch)
+    try requirePositive(channelsName, input.channels)
+    try requirePositive("input height", input.height)
+    try requirePositive("input width", input.width)
+    try requirePositive("kernel height", kernel.height)
+    try requirePositive("kernel width", kernel.width)
+    try requirePositive("stride height", stride.height)
+    try requirePositive("stride width", stride.width)
+    try requirePositive("dilation height", dilation.height)
+    try requirePositive("dilation width", dilation.width)
+    guard padding.isNonNegative else { throw .negativePadding(padding) }
+}
+
+/// The channel checks of a grouped convolution (forward or transposed): positive output
+/// channels and groups, and groups dividing both channel counts.
+func requireValidGroups(inChannels: Int, outChannels: Int, groups: Int) throws(KernelError) {
+    try requirePositive("output channels", outChannels)
+    try requirePositive("groups", groups)
+    guard inChannels % groups == 0 else { throw .groupsDoNotDivide(channels: inChannels, groups: groups) }
+    guard outChannels % groups == 0 else { throw .groupsDoNotDivide(channels: outChannels, groups: groups) }
+}
+
 /// The product of `factors`, or nil when it overflows `Int` (all factors are ≥ 0 here).
 func checkedProduct(_ factors: Int...) -> Int? {
     var p = 1

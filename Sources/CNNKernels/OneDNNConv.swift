@@ -18,9 +18,13 @@ import Glibc
 
 /// A oneDNN call that failed: the function and its status, with the convolution it was for.
 public struct OneDNNError: Error, CustomStringConvertible, Equatable {
+    /// The dnnl_* function that failed, so a report can be matched to oneDNN's documentation.
     public let call: String
+    /// oneDNN's dnnl_status_t value as returned.
     public let status: Int
+    /// The convolution's geometry in words, to say which node of the model failed.
     public let convolution: String
+    /// The message the executor's error carries.
     public var description: String { "oneDNN \(call) failed with status \(status) for convolution \(convolution)" }
 }
 
@@ -65,6 +69,7 @@ public struct ConvEpilogue: Sendable {
     public var affine: (centre: [Float], scale: [Float], shift: [Float])?
     /// `.relu` or `.clip`; nil for none.
     public var activation: Activation?
+    /// No affine and no activation is a plain convolution; the executor fills in what it fused.
     public init(affine: (centre: [Float], scale: [Float], shift: [Float])? = nil, activation: Activation? = nil) {
         self.affine = affine
         self.activation = activation
@@ -81,7 +86,9 @@ public struct ConvEpilogue: Sendable {
 /// One convolution as a oneDNN primitive bound to fixed input, output and weight buffers.
 /// Not thread-safe: one call at a time (as `Executor` runs its steps).
 public final class OneDNNConvolution: @unchecked Sendable {
+    /// The convolution's sizes, validated once by `ConvGeometry`.
     public let geometry: ConvGeometry
+    /// The layouts oneDNN reads and writes here, which the executor converts to and from.
     public let inputLayout: TensorLayout, outputLayout: TensorLayout
     fileprivate let input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
     fileprivate let weight: [Float], bias: [Float]?

@@ -27,17 +27,8 @@ public struct PoolGeometry: Hashable, Sendable {
     public init(input: Shape4D, kernel: Size2D, stride: Size2D? = nil, dilation: Size2D = .one,
                 padding: Padding2D = .zero, ceilMode: Bool = false) throws(KernelError) {
         let stride = stride ?? kernel
-        try requirePositive("batch", input.batch)
-        try requirePositive("channels", input.channels)
-        try requirePositive("input height", input.height)
-        try requirePositive("input width", input.width)
-        try requirePositive("kernel height", kernel.height)
-        try requirePositive("kernel width", kernel.width)
-        try requirePositive("stride height", stride.height)
-        try requirePositive("stride width", stride.width)
-        try requirePositive("dilation height", dilation.height)
-        try requirePositive("dilation width", dilation.width)
-        guard padding.isNonNegative else { throw .negativePadding(padding) }
+        try requireValidWindow(input: input, channelsName: "channels", kernel: kernel, stride: stride,
+                               dilation: dilation, padding: padding)
         guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
                                           dilation: dilation.height, padBegin: padding.top,
                                           padEnd: padding.bottom, ceilMode: ceilMode),
