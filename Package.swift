@@ -40,10 +40,14 @@ let package = Package(
         ),
         .target(
             name: "CNNFormat",
-            dependencies: ["CZlib", "CDeflate", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                           .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: [
+                "CZlib", "CDeflate", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
-        .target(name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"], exclude: ["TensorOps/README.md", "Ops/README.md"]),
+        .target(
+            name: "CNNGraph", dependencies: ["CNNFormat", "CNNKernels"],
+            exclude: ["TensorOps/README.md", "Ops/README.md"]),
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         // oneDNN (libdnnl-dev: dnnl.h at build time), loaded with dlopen at run time.
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl")]),
@@ -76,15 +80,30 @@ let package = Package(
         ),
         .target(name: "CNNFixtures", dependencies: ["CNNGraph", "CNNKernels"]),
         .executableTarget(name: "make-fixtures", dependencies: ["CNNFixtures"]),
-        .target(name: "CNNTestSupport", dependencies: ["CNNFormat", "CNNGraph", "CNNFixtures", protobuf], path: "Tests/CNNTestSupport"),
+        .target(
+            name: "CNNTestSupport", dependencies: ["CNNFormat", "CNNGraph", "CNNFixtures", protobuf],
+            path: "Tests/CNNTestSupport"),
         .testTarget(name: "CNNFormatTests", dependencies: ["CNNFormat", "CNNTestSupport", protobuf]),
         .testTarget(name: "CNNGraphTests", dependencies: ["CNNGraph", "CNNFixtures", "CNNTestSupport", protobuf]),
-        .testTarget(name: "CCNNLoaderTests", dependencies: ["CCNNLoader", "CNNFormat", "CNNGraph", "CNNPasses", "CNNRuntime", "CNNFixtures", "CNNONNX", "CNNTestSupport"]),
-        .testTarget(name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNRuntime", "CNNPasses", "CNNTestSupport"]),
-        .testTarget(name: "CNNRuntimeTests", dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNPasses", "CNNTestSupport"]),
-        .executableTarget(name: "cnnconv-bench", dependencies: ["CNNFormat", "CNNRuntime", "CNNGraph", "CNNKernels", "CNNONNX"], path: "Benchmarks/Sources"),
-        .testTarget(name: "CNNPassesTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
-        .testTarget(name: "TrainedModelTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNTestSupport"]),
+        .testTarget(
+            name: "CCNNLoaderTests",
+            dependencies: [
+                "CCNNLoader", "CNNFormat", "CNNGraph", "CNNPasses", "CNNRuntime", "CNNFixtures", "CNNONNX",
+                "CNNTestSupport",
+            ]),
+        .testTarget(
+            name: "CNNONNXTests", dependencies: ["CNNONNX", "CNNGraph", "CNNRuntime", "CNNPasses", "CNNTestSupport"]),
+        .testTarget(
+            name: "CNNRuntimeTests",
+            dependencies: ["CNNRuntime", "CNNFixtures", "CNNONNX", "CNNPasses", "CNNTestSupport"]),
+        .executableTarget(
+            name: "cnnconv-bench", dependencies: ["CNNFormat", "CNNRuntime", "CNNGraph", "CNNKernels", "CNNONNX"],
+            path: "Benchmarks/Sources"),
+        .testTarget(
+            name: "CNNPassesTests",
+            dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNFixtures", "CNNTestSupport"]),
+        .testTarget(
+            name: "TrainedModelTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels", "CNNTestSupport"]),
         .testTarget(name: "CNNConvKitTests", dependencies: ["CNNConvKit", "CNNTestSupport"]),
         .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),

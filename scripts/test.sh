@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/check-doc-comments.sh
+scripts/check-format.sh
 swift build --build-tests
 swift test --skip-build
 echo "== C loader: -Werror build, then ASan/UBSan on a folded model and hostile files"

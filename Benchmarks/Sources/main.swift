@@ -31,7 +31,9 @@ func parse() -> Options {
     var o = Options()
     var args = CommandLine.arguments.dropFirst()
     func next(_ flag: String) -> String {
-        guard let v = args.popFirst() else { FileHandle.standardError.write(Data("missing value for \(flag)\n".utf8)); exit(2) }
+        guard let v = args.popFirst() else {
+            FileHandle.standardError.write(Data("missing value for \(flag)\n".utf8)); exit(2)
+        }
         return v
     }
     while let a = args.popFirst() {
@@ -72,7 +74,9 @@ func resnet(depth: Int, folded: Bool) throws -> Graph {
     var x = b.input("image", [.symbol("N"), .fixed(3), .fixed(224), .fixed(224)])
     /// `gamma`: the BN scale's centre; the last BN of each residual branch gets a small one (as
     /// zero-init-residual training leaves it), which keeps activations O(1) through 50 layers.
-    func convBN(_ name: String, _ x: String, _ cin: Int, _ cout: Int, k: Int, s: Int, relu: Bool, gamma: Float = 1) -> String {
+    func convBN(_ name: String, _ x: String, _ cin: Int, _ cout: Int, k: Int, s: Int, relu: Bool, gamma: Float = 1)
+        -> String
+    {
         let std = (2.0 / Double(cin * k * k)).squareRoot()
         let w = p.tensor("\(name).weight", [cout, cin, k, k]) { $0.gaussian(std) }
         var y: String
@@ -110,7 +114,8 @@ func resnet(depth: Int, folded: Bool) throws -> Graph {
                 y = convBN("\(name).conv1", x, cin, width, k: 3, s: s, relu: true)
                 y = convBN("\(name).conv2", y, width, cout, k: 3, s: 1, relu: false, gamma: 0.2)
             }
-            let shortcut = (s != 1 || cin != cout) ? convBN("\(name).downsample", x, cin, cout, k: 1, s: s, relu: false) : x
+            let shortcut =
+                (s != 1 || cin != cout) ? convBN("\(name).downsample", x, cin, cout, k: 1, s: s, relu: false) : x
             let sum = b.add("\(name).add", .add, y, shortcut)
             x = b.add("\(name).relu", .activation(.relu), sum)
             cin = cout
@@ -119,7 +124,9 @@ func resnet(depth: Int, folded: Bool) throws -> Graph {
     x = b.add("avgpool", .globalPool(.average), x)
     x = b.add("flatten", .flatten(axis: 1), x)
     let std = (1.0 / Double(cin)).squareRoot()
-    let fc = Linear(weight: p.tensor("fc.weight", [1000, cin]) { $0.gaussian(std) }, bias: p.tensor("fc.bias", [1000]) { $0.gaussian(0.01) })
+    let fc = Linear(
+        weight: p.tensor("fc.weight", [1000, cin]) { $0.gaussian(std) },
+        bias: p.tensor("fc.bias", [1000]) { $0.gaussian(0.01) })
     x = b.add("fc", .linear(fc), x)
     b.output(x)
     return try b.build()
@@ -130,7 +137,7 @@ func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [
     let shape = graph.inputs[0].concreteShape(batch: o.batch)
     var rng = Xoshiro256StarStar(seed: 1)
     let input = NDArray<S>(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in S(rng.nextUnit() * 2 - 1) })
-    let first = try exec.run(input)   // warm-up; its output is what onnxruntime is checked against
+    let first = try exec.run(input)  // warm-up; its output is what onnxruntime is checked against
     if let dir = o.saveIO {
         try NPY.write(NPYArray(input), to: dir + "/input.npy")
         try NPY.write(NPYArray(first), to: dir + "/output.npy")
@@ -159,8 +166,10 @@ func bench<S: KernelScalar>(_ graph: Graph, _ o: Options, _: S.Type) throws -> [
     if o.layers {
         for (i, node) in graph.nodes.enumerated() where exec.nodeFlops[i] > 0 {
             let ms = exec.lastRunNodeSeconds[i] * 1000
-            let line = String(format: "%-28@ %-14@ %8.3f ms %7.1f GFLOP/s  %@\n", node.name as NSString, node.op.kindName as NSString, ms,
-                              Double(exec.nodeFlops[i]) / (ms / 1000) / 1e9, "\(exec.shapes[node.output]!)" as NSString)
+            let line = String(
+                format: "%-28@ %-14@ %8.3f ms %7.1f GFLOP/s  %@\n", node.name as NSString, node.op.kindName as NSString,
+                ms,
+                Double(exec.nodeFlops[i]) / (ms / 1000) / 1e9, "\(exec.shapes[node.output]!)" as NSString)
             FileHandle.standardError.write(Data(line.utf8))
         }
     }

@@ -36,7 +36,9 @@ public struct FoldJob: Sendable {
         let pipeline: [Pass]
         do { pipeline = try FoldPasses.pipeline(passes) } catch { throw .usage(error.description) }
         let result: FoldResult
-        do { result = try FoldPasses.fold(graph, passes: pipeline, options: FoldOptions(storage: storage.elementType)) } catch {
+        do {
+            result = try FoldPasses.fold(graph, passes: pipeline, options: FoldOptions(storage: storage.elementType))
+        } catch {
             throw .invalidModel(error.description)
         }
         var outcome = FoldOutcome(original: graph, folded: graph, reports: result.reports)

@@ -26,7 +26,9 @@ public enum ModelFiles {
     /// recognised); a cnnconv file is mapped and checked.
     ///
     /// - Parameter inputShape: for an ONNX model that leaves its input shape open.
-    public static func load(_ path: String, verifyChecksums: Bool = true, inputShape: [Int]? = nil) throws(Failure) -> Graph {
+    public static func load(_ path: String, verifyChecksums: Bool = true, inputShape: [Int]? = nil) throws(Failure)
+        -> Graph
+    {
         switch Kind(path: path) {
         case .onnx:
             do { return try ONNXImporter.importModel(path: path, inputShape: inputShape).0 } catch {

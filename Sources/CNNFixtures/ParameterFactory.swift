@@ -31,16 +31,23 @@ public struct ParameterFactory: Sendable {
 
     /// A square-window Conv2d op (He-normal weights, optional bias) named `name`, its tensors
     /// `name.weight` and `name.bias` as PyTorch names them.
-    public mutating func conv(_ name: String, _ input: Int, _ output: Int, k: Int, s: Int = 1, p: Int = 0,
-                              groups: Int = 1, bias: Bool = true) -> Op {
-        .conv2d(Conv2d(weight: weight("\(name).weight", [output, input / groups, k, k]),
-                       bias: bias ? self.bias("\(name).bias", output) : nil,
-                       window: Window2d(k: k, s: s, p: p), groups: groups))
+    public mutating func conv(
+        _ name: String, _ input: Int, _ output: Int, k: Int, s: Int = 1, p: Int = 0,
+        groups: Int = 1, bias: Bool = true
+    ) -> Op {
+        .conv2d(
+            Conv2d(
+                weight: weight("\(name).weight", [output, input / groups, k, k]),
+                bias: bias ? self.bias("\(name).bias", output) : nil,
+                window: Window2d(k: k, s: s, p: p), groups: groups))
     }
 
     /// A Linear op (He-normal weights, optional bias) named as PyTorch names its tensors.
     public mutating func linear(_ name: String, _ input: Int, _ output: Int, bias: Bool = true) -> Op {
-        .linear(Linear(weight: weight("\(name).weight", [output, input]), bias: bias ? self.bias("\(name).bias", output) : nil))
+        .linear(
+            Linear(
+                weight: weight("\(name).weight", [output, input]), bias: bias ? self.bias("\(name).bias", output) : nil)
+        )
     }
 
     /// A BatchNorm as training leaves it: running variance log-uniform in [0.05, 4].
@@ -49,8 +56,9 @@ public struct ParameterFactory: Sendable {
         let beta = affine ? tensor("\(name).bias", [channels]) { $0.gaussian(std: 0.1) } : nil
         let mean = tensor("\(name).running_mean", [channels]) { $0.gaussian(std: 0.5) }
         let variance = tensor("\(name).running_var", [channels]) { r in 0.05 * pow(80, r.uniform()) }
-        return .batchNorm(BatchNorm(scale: gamma, bias: beta, runningMean: mean, runningVariance: variance,
-                                    epsilon: epsilon, momentum: 0.1, numBatchesTracked: 1_000))
+        return .batchNorm(
+            BatchNorm(
+                scale: gamma, bias: beta, runningMean: mean, runningVariance: variance,
+                epsilon: epsilon, momentum: 0.1, numBatchesTracked: 1_000))
     }
 }
-

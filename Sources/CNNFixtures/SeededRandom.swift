@@ -29,4 +29,3 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         (0..<count).map { _ in Float(draw(&self)) }
     }
 }
-

@@ -33,7 +33,9 @@ public struct FloatBuffer: Sendable, Equatable {
     /// (`withUnsafeBufferPointer`, `array`) compute them once and keep the result.
     /// `generate` must be a pure function of the element index: it may run more than once, on
     /// any thread, for any range.
-    public init(count: Int, generate: @escaping @Sendable (_ start: Int, _ out: UnsafeMutableBufferPointer<Float>) -> Void) {
+    public init(
+        count: Int, generate: @escaping @Sendable (_ start: Int, _ out: UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
         backing = .computed(ComputedFloats(count: count, generate: generate))
     }
 
@@ -102,7 +104,8 @@ public struct FloatBuffer: Sendable, Equatable {
     }
 
     /// Reads the values in place — zero-copy for a mapping — so kernels and encoders never pay for `array`.
-    public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<Float>) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<Float>) throws(E) -> R) throws(E) -> R
+    {
         switch backing {
         case .owned(let a):
             return try a.withUnsafeBufferPointer { (p) throws(E) -> R in try body(p) }
@@ -123,7 +126,8 @@ public struct FloatBuffer: Sendable, Equatable {
     public var array: [Float] {
         switch backing {
         case .owned(let a): return a
-        case .mapped(let file, let offset, let n): return Array(UnsafeBufferPointer(start: Self.pointer(file, offset), count: n))
+        case .mapped(let file, let offset, let n):
+            return Array(UnsafeBufferPointer(start: Self.pointer(file, offset), count: n))
         case .computed(let c): return c.materialized()
         }
     }
@@ -142,9 +146,11 @@ public struct FloatBuffer: Sendable, Equatable {
     /// Bit-for-bit equality (NaN equals the same NaN, -0 differs from +0): a round trip must give back
     /// the very bits written, which `==` on Float would not prove.
     public static func == (a: FloatBuffer, b: FloatBuffer) -> Bool {
-        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-            pa.count == pb.count && zip(pa, pb).allSatisfy { $0.bitPattern == $1.bitPattern }
-        } }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                pa.count == pb.count && zip(pa, pb).allSatisfy { $0.bitPattern == $1.bitPattern }
+            }
+        }
     }
 }
 

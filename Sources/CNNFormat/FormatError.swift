@@ -44,23 +44,28 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badMagic(let found):
             let hex = found.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
             if found.count >= 4, found[1] == 0x43, found[2] == 0x4E, found[3] == 0x4E {
-                return "the magic bytes are damaged (\(hex)) — the file went through a text-mode transfer (CR/LF conversion)"
+                return
+                    "the magic bytes are damaged (\(hex)) — the file went through a text-mode transfer (CR/LF conversion)"
             }
             return "not a cnnconv file: it starts with \(hex), not 89 43 4e 4e 0d 0a 1a 0a"
         case .preambleChecksumMismatch(let stored, let computed):
-            return "the preamble checksum is \(hex32(computed)), the file says \(hex32(stored)) — the first 64 bytes are damaged"
+            return
+                "the preamble checksum is \(hex32(computed)), the file says \(hex32(stored)) — the first 64 bytes are damaged"
         case .unsupportedMajorVersion(let found, let supported):
             return found > supported
                 ? "the file is format \(found).x, written by a newer cnnconv; this reader supports format \(supported).x — upgrade cnnconv"
                 : "the file is format \(found).x; this reader supports format \(supported).x only"
         case .reservedFieldNotZero(let field, let value):
-            return "the preamble's \(field) is \(value), must be 0 in format 1.x — the file is damaged or from an incompatible writer"
+            return
+                "the preamble's \(field) is \(value), must be 0 in format 1.x — the file is damaged or from an incompatible writer"
         case .headerOffsetInvalid(let offset):
             return "the header offset is \(offset), must be 64"
         case .headerTooLarge(let length, let limit):
-            return "the header claims \(groupedBytes(length)), more than the \(groupedBytes(limit)) limit — the file is damaged"
+            return
+                "the header claims \(groupedBytes(length)), more than the \(groupedBytes(limit)) limit — the file is damaged"
         case .dataOffsetInvalid(let found, let expected):
-            return "the data section starts at byte \(grouped(found)), expected \(grouped(expected)) — the preamble is inconsistent"
+            return
+                "the data section starts at byte \(grouped(found)), expected \(grouped(expected)) — the preamble is inconsistent"
         case .lengthMismatch(let declared, let fileSize):
             return declared > fileSize
                 ? "the file is \(groupedBytes(fileSize)) but its preamble declares \(groupedBytes(declared)) — the file is truncated"
@@ -80,19 +85,25 @@ public enum FormatError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tensorTooLarge(let tensor, let elements, let limit):
             return "tensor '\(tensor)' claims \(elements) elements, over the limit of \(grouped(limit))"
         case .tensorLengthMismatch(let tensor, let stored, let expected):
-            return "tensor '\(tensor)' stores \(groupedBytes(stored)), its shape and type need \(groupedBytes(expected))"
+            return
+                "tensor '\(tensor)' stores \(groupedBytes(stored)), its shape and type need \(groupedBytes(expected))"
         case .tensorDecompressedTooLarge(let tensor, let bytes, let stored):
-            return "tensor '\(tensor)' would decompress \(groupedBytes(stored)) into \(groupedBytes(bytes)), beyond deflate's 1032:1 limit"
+            return
+                "tensor '\(tensor)' would decompress \(groupedBytes(stored)) into \(groupedBytes(bytes)), beyond deflate's 1032:1 limit"
         case .decodedSizeOverBudget(let tensor, let total, let budget, let fileSize):
-            return "tensor '\(tensor)' brings the decoded size to \(groupedBytes(total)), over the \(groupedBytes(budget)) a \(groupedBytes(fileSize)) file may expand to (\(FormatLimits.maxDecodedRatio)× its size, at least \(groupedBytes(FormatLimits.decodedBytesFloor)), at most \(groupedBytes(FormatLimits.maxDecodedBytes))) — a hostile or damaged file"
+            return
+                "tensor '\(tensor)' brings the decoded size to \(groupedBytes(total)), over the \(groupedBytes(budget)) a \(groupedBytes(fileSize)) file may expand to (\(FormatLimits.maxDecodedRatio)× its size, at least \(groupedBytes(FormatLimits.decodedBytesFloor)), at most \(groupedBytes(FormatLimits.maxDecodedBytes))) — a hostile or damaged file"
         case .tensorMisplaced(let tensor, let offset, let expected):
-            return "tensor '\(tensor)' starts at data offset \(grouped(offset)), expected \(grouped(expected)) (tensors are packed in order, 64-byte aligned) — overlapping or misplaced"
+            return
+                "tensor '\(tensor)' starts at data offset \(grouped(offset)), expected \(grouped(expected)) (tensors are packed in order, 64-byte aligned) — overlapping or misplaced"
         case .tensorOutOfBounds(let tensor, let end, let fileSize):
-            return "tensor '\(tensor)' ends at byte \(grouped(end)), past the end of the file (\(groupedBytes(fileSize))) — the file is truncated or damaged"
+            return
+                "tensor '\(tensor)' ends at byte \(grouped(end)), past the end of the file (\(groupedBytes(fileSize))) — the file is truncated or damaged"
         case .dataSectionUncovered(let used, let dataLength):
             return "the tensors cover \(groupedBytes(used)) of the \(groupedBytes(dataLength)) data section"
         case .tensorChecksumMismatch(let tensor, let stored, let computed):
-            return "tensor '\(tensor)' checksum is \(hex32(computed)), the file says \(hex32(stored)) — its data is damaged"
+            return
+                "tensor '\(tensor)' checksum is \(hex32(computed)), the file says \(hex32(stored)) — its data is damaged"
         case .tensorCorrupt(let tensor, let reason):
             return "tensor '\(tensor)' cannot be decoded: \(reason)"
         case .compressionFailed(let reason):

@@ -1,10 +1,11 @@
+import Foundation
+
 // The POSIX edge: a read-only memory mapping of a whole file, and atomic file replacement.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Foundation
 
 /// A file mapped read-only (`mmap(PROT_READ, MAP_PRIVATE)`), unmapped when the last reference
 /// goes. Tensors read zero-copy keep their mapping alive by holding this object.
@@ -85,12 +86,12 @@ func posixMessage(_ code: Int32) -> String {
 }
 
 #if os(Linux)
-/// glibc's `sync_file_range`, declared only under _GNU_SOURCE, which the Glibc module is not
-/// built with; integer arguments only, so the Swift and C conventions agree.
-@_silgen_name("sync_file_range")
-private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
-/// SYNC_FILE_RANGE_WRITE (<bits/fcntl-linux.h>): start writeback of dirty pages, do not wait.
-private let linuxSyncFileRangeWrite: UInt32 = 2
+    /// glibc's `sync_file_range`, declared only under _GNU_SOURCE, which the Glibc module is not
+    /// built with; integer arguments only, so the Swift and C conventions agree.
+    @_silgen_name("sync_file_range")
+    private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
+    /// SYNC_FILE_RANGE_WRITE (<bits/fcntl-linux.h>): start writeback of dirty pages, do not wait.
+    private let linuxSyncFileRangeWrite: UInt32 = 2
 #endif
 
 /// Writes a file atomically: a temporary file beside the destination (`.NAME.cnnconv-tmp-PID.XXXXXX`,
@@ -136,7 +137,9 @@ public struct AtomicFileWriter: ~Copyable {
             TemporaryFiles.unregister(slot)
             if failure != EEXIST { break }
         }
-        guard fd >= 0 else { throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(failure)) }
+        guard fd >= 0 else {
+            throw .ioError("cannot create a temporary file beside \(destination): " + posixMessage(failure))
+        }
         if let existing = output.existing {
             fchmod(fd, mode_t(existing.mode & 0o7777))
             if existing.owner != getuid() || existing.group != getgid() {
@@ -182,11 +185,11 @@ public struct AtomicFileWriter: ~Copyable {
     /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`); durability still comes from `commit`'s fsync.
     private mutating func startWriteback() {
         #if os(Linux)
-        _ = linuxSyncFileRange(fd, Int64(writebackStarted), Int64(written - writebackStarted), linuxSyncFileRangeWrite)
+            _ = linuxSyncFileRange(
+                fd, Int64(writebackStarted), Int64(written - writebackStarted), linuxSyncFileRangeWrite)
         #endif
         writebackStarted = written
     }
-
 
     /// fsyncs, renames over the target, fsyncs the folder.
     public consuming func commit() throws(FormatError) {

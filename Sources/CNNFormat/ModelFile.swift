@@ -31,7 +31,9 @@ public final class ModelFile: @unchecked Sendable {
     }
 
     /// Reads a file image held in memory; `path` is only used in messages.
-    public convenience init(bytes: [UInt8], path: String = "<memory>", verifyChecksums: Bool = true) throws(ModelFileError) {
+    public convenience init(bytes: [UInt8], path: String = "<memory>", verifyChecksums: Bool = true)
+        throws(ModelFileError)
+    {
         let storage = bytes.withUnsafeBytes { MappedFile(copying: $0) }
         try self.init(storage: storage, path: path, verifyChecksums: verifyChecksums)
     }
@@ -44,7 +46,8 @@ public final class ModelFile: @unchecked Sendable {
             let bytes = storage.bytes
             preamble = try Preamble.parse(bytes, fileSize: UInt64(storage.size))
             let headerStart = Int(preamble.headerOffset)
-            let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[headerStart..<headerStart + Int(preamble.headerLength)])
+            let headerBytes = UnsafeRawBufferPointer(
+                rebasing: bytes[headerStart..<headerStart + Int(preamble.headerLength)])
             let computed = crc32(headerBytes)
             guard computed == preamble.headerCRC32 else {
                 throw FormatError.headerChecksumMismatch(stored: preamble.headerCRC32, computed: computed)
@@ -58,7 +61,8 @@ public final class ModelFile: @unchecked Sendable {
             }
             let headerEnd = headerStart + Int(preamble.headerLength)
             try Self.checkZero(bytes, from: headerEnd, to: Int(preamble.dataOffset))
-            entriesByName = try Self.checkTensorTable(header.tensors, preamble: preamble, bytes: bytes, verifyChecksums: verifyChecksums)
+            entriesByName = try Self.checkTensorTable(
+                header.tensors, preamble: preamble, bytes: bytes, verifyChecksums: verifyChecksums)
         } catch let error as FormatError {
             throw ModelFileError(path: path, reason: error)
         } catch {
@@ -87,7 +91,8 @@ public final class ModelFile: @unchecked Sendable {
         let start = Int(preamble.dataOffset + entry.offset)
         let stored = UnsafeRawBufferPointer(rebasing: storage.bytes[start..<start + Int(entry.storedLength)])
         if format == .f32Raw, count > 0, let base = stored.baseAddress,
-           Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0
+        {
             return FloatBuffer(mapping: storage, byteOffset: base - storage.base!, count: count)
         }
         do {
@@ -123,8 +128,10 @@ public final class ModelFile: @unchecked Sendable {
     /// The one place the tensor table is proven sound: known types, sizes within limits and
     /// consistent with the encoding, the packing rule (in order, 64-aligned, no overlap, the
     /// data section covered exactly), zero gaps, and CRCs. Returns the index by name.
-    static func checkTensorTable(_ entries: [Cnnconv_V1_TensorEntry], preamble: Preamble,
-                                 bytes: UnsafeRawBufferPointer, verifyChecksums: Bool) throws(FormatError) -> [String: Int] {
+    static func checkTensorTable(
+        _ entries: [Cnnconv_V1_TensorEntry], preamble: Preamble,
+        bytes: UnsafeRawBufferPointer, verifyChecksums: Bool
+    ) throws(FormatError) -> [String: Int] {
         var index: [String: Int] = [:]
         index.reserveCapacity(entries.count)
         var expectedOffset: UInt64 = 0
@@ -134,8 +141,12 @@ public final class ModelFile: @unchecked Sendable {
         for (i, entry) in entries.enumerated() {
             let name = entry.name
             guard index.updateValue(i, forKey: name) == nil else { throw .duplicateTensorName(name) }
-            guard let type = elementType(entry.dtype) else { throw .unknownDataType(tensor: name, raw: entry.dtype.rawValue) }
-            guard let encoding = encoding(entry.encoding) else { throw .unknownEncoding(tensor: name, raw: entry.encoding.rawValue) }
+            guard let type = elementType(entry.dtype) else {
+                throw .unknownDataType(tensor: name, raw: entry.dtype.rawValue)
+            }
+            guard let encoding = encoding(entry.encoding) else {
+                throw .unknownEncoding(tensor: name, raw: entry.encoding.rawValue)
+            }
             var count: UInt64 = 1
             var overflow = false
             for d in entry.dims {
@@ -180,7 +191,9 @@ public final class ModelFile: @unchecked Sendable {
             try checkZero(bytes, from: Int(preamble.dataOffset + end), to: Int(preamble.dataOffset + gapEnd))
         }
         let used = entries.last.map { $0.offset + $0.storedLength } ?? 0
-        guard used == preamble.dataLength else { throw .dataSectionUncovered(used: used, dataLength: preamble.dataLength) }
+        guard used == preamble.dataLength else {
+            throw .dataSectionUncovered(used: used, dataLength: preamble.dataLength)
+        }
         if verifyChecksums {
             // Bounds are proven above; the CRCs run on both cores, and the first mismatch in
             // table order is reported.
@@ -189,7 +202,9 @@ public final class ModelFile: @unchecked Sendable {
             let dataOffset = Int(preamble.dataOffset)
             DispatchQueue.concurrentPerform(iterations: entries.count) { i in
                 let start = dataOffset + Int(entries[i].offset)
-                computed[i] = crc32(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: base + start), count: Int(entries[i].storedLength)))
+                computed[i] = crc32(
+                    UnsafeRawBufferPointer(
+                        start: UnsafeRawPointer(bitPattern: base + start), count: Int(entries[i].storedLength)))
             }
             for (i, entry) in entries.enumerated() where computed[i] != entry.crc32 {
                 throw .tensorChecksumMismatch(tensor: entry.name, stored: entry.crc32, computed: computed[i])

@@ -27,7 +27,9 @@ public struct TensorPayload: Sendable {
 public enum ModelFileWriter {
     /// Writes `header` (its tensor table replaced by one built here) and `tensors`, in the
     /// given order, to `path` atomically. The same inputs always give the same bytes.
-    package static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String) throws(ModelFileError) {
+    package static func write(header: Cnnconv_V1_Model, tensors: [TensorPayload], to path: String)
+        throws(ModelFileError)
+    {
         do {
             let plan = try Plan(header: header, tensors: tensors)
             var file = try AtomicFileWriter(destination: path)
@@ -103,7 +105,9 @@ public enum ModelFileWriter {
 
         /// Every tensor's stored bytes (nil for raw f32) and raw f32 CRCs, computed as one list
         /// of jobs (a CRC, or one piece of a compressed tensor) over every core.
-        static func encodeInParallel(_ tensors: [TensorPayload]) throws(FormatError) -> (results: [[UInt8]?], rawCRC: [UInt32]) {
+        static func encodeInParallel(_ tensors: [TensorPayload]) throws(FormatError) -> (
+            results: [[UInt8]?], rawCRC: [UInt32]
+        ) {
             var jobs: [(tensor: Int, piece: Int)] = []
             var layouts: [DeflatePieces?] = []
             for (i, t) in tensors.enumerated() {
@@ -131,12 +135,15 @@ public enum ModelFileWriter {
                     // the fold's value check already or by a pass here; `emit` makes them again
                     // as it writes.
                     if t.values.isComputedOnDemand, t.values.knownRawCRC32 == nil { t.values.forEachChunk { _, _ in } }
-                    crcs[i] = t.values.knownRawCRC32 ?? t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
+                    crcs[i] =
+                        t.values.knownRawCRC32 ?? t.values.withUnsafeBufferPointer { crc32(UnsafeRawBufferPointer($0)) }
                     return
                 }
                 t.values.withUnsafeBufferPointer { v in
                     if let layout = layoutList[i] {
-                        pieces[j] = Result { () throws(FormatError) -> DeflatePieces.Piece in try layout.compress(v, piece: k) }
+                        pieces[j] = Result { () throws(FormatError) -> DeflatePieces.Piece in
+                            try layout.compress(v, piece: k)
+                        }
                     } else {
                         rawBytes[i] = TensorCodec.rawBytes(v, as: t.format.elementType)
                     }
@@ -256,7 +263,8 @@ final class ComputeAhead: @unchecked Sendable {
                 free[slot].wait()
                 if cancelled { return }
                 let n = min(chunk, source.count - start)
-                source.copyValues(from: start, into: UnsafeMutableBufferPointer(start: buffers + slot * chunk, count: n))
+                source.copyValues(
+                    from: start, into: UnsafeMutableBufferPointer(start: buffers + slot * chunk, count: n))
                 ready[slot].signal()
                 start += n
                 sequence += 1

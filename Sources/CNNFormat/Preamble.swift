@@ -70,7 +70,9 @@ public struct Preamble: Equatable, Sendable {
     public static func parse(_ bytes: UnsafeRawBufferPointer, fileSize: UInt64) throws(FormatError) -> Preamble {
         if fileSize == 0 { throw .empty }
         guard bytes.count >= FormatLimits.preambleLength, fileSize >= UInt64(FormatLimits.preambleLength) else {
-            if bytes.count >= 4, !bytes.prefix(min(bytes.count, 8)).elementsEqual(FormatLimits.magic.prefix(min(bytes.count, 8))) {
+            if bytes.count >= 4,
+                !bytes.prefix(min(bytes.count, 8)).elementsEqual(FormatLimits.magic.prefix(min(bytes.count, 8)))
+            {
                 throw .badMagic(found: Array(bytes.prefix(8)))
             }
             throw .tooShort(fileSize: fileSize)
@@ -97,10 +99,14 @@ public struct Preamble: Equatable, Sendable {
         p.dataLength = reader.u64()
         p.headerCRC32 = reader.u32()
         let reserved1 = reader.u32()
-        _ = reader.u32() // preamble CRC, checked above
+        _ = reader.u32()  // preamble CRC, checked above
         let reserved2 = reader.u32()
-        guard reserved1 == 0 else { throw .reservedFieldNotZero(field: "reserved field at byte 52", value: UInt64(reserved1)) }
-        guard reserved2 == 0 else { throw .reservedFieldNotZero(field: "reserved field at byte 60", value: UInt64(reserved2)) }
+        guard reserved1 == 0 else {
+            throw .reservedFieldNotZero(field: "reserved field at byte 52", value: UInt64(reserved1))
+        }
+        guard reserved2 == 0 else {
+            throw .reservedFieldNotZero(field: "reserved field at byte 60", value: UInt64(reserved2))
+        }
         guard p.headerOffset == UInt64(FormatLimits.preambleLength) else { throw .headerOffsetInvalid(p.headerOffset) }
         guard p.headerLength <= FormatLimits.maxHeaderLength else {
             throw .headerTooLarge(length: p.headerLength, limit: FormatLimits.maxHeaderLength)

@@ -1,11 +1,12 @@
+import Foundation
+
 // What a write may replace, decided in one place for every writer (model files, .npy, ONNX):
 // only a regular file the user named, through a symlink to its target, never the input.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import Foundation
 
 /// Why an output path is refused. The CLI reports these as usage errors (exit 2).
 public enum OutputPathError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -20,9 +21,11 @@ public enum OutputPathError: Error, Equatable, Sendable, CustomStringConvertible
     public var description: String {
         switch self {
         case .notARegularFile(let path, let kind):
-            return displaySafe("\(path): is a \(kind), not a regular file — refusing to replace it; name a regular file as the output")
+            return displaySafe(
+                "\(path): is a \(kind), not a regular file — refusing to replace it; name a regular file as the output")
         case .wouldReplaceInput(let output, let input):
-            return displaySafe("\(output): is the input \(input) (the same file) — refusing to overwrite it; choose another output")
+            return displaySafe(
+                "\(output): is the input \(input) (the same file) — refusing to overwrite it; choose another output")
         case .unresolvable(let path, let reason):
             return displaySafe("\(path): cannot be used as an output: \(reason)")
         }

@@ -4,7 +4,9 @@
 public struct StorageFormat: Hashable, Sendable, CustomStringConvertible {
     /// The stored element types: half precision halves files, bf16 keeps f32's range (FORMAT.md section 3).
     public enum ElementType: String, Sendable, CaseIterable {
-        case float32 = "f32", float16 = "f16", bfloat16 = "bf16"
+        case float32 = "f32"
+        case float16 = "f16"
+        case bfloat16 = "bf16"
         /// Bytes per stored element, for length checks on raw data.
         public var byteWidth: Int { self == .float32 ? 4 : 2 }
     }
@@ -51,8 +53,10 @@ enum TensorCodec {
 
     /// Bytes `range` of the stream that stores `values` as `type`: element bytes little-endian,
     /// interleaved (byte b of element e at `width·e + b`) or shuffled (at `count·b + e`).
-    static func streamBytes(_ values: UnsafeBufferPointer<Float>, type: StorageFormat.ElementType, shuffled: Bool,
-                            range: Range<Int>, into out: UnsafeMutablePointer<UInt8>) {
+    static func streamBytes(
+        _ values: UnsafeBufferPointer<Float>, type: StorageFormat.ElementType, shuffled: Bool,
+        range: Range<Int>, into out: UnsafeMutablePointer<UInt8>
+    ) {
         let n = values.count, width = type.byteWidth
         @inline(__always) func bits(_ e: Int) -> UInt32 {
             switch type {
@@ -79,7 +83,12 @@ enum TensorCodec {
         } else if type == .float32, let base = values.baseAddress {
             // Little-endian floats are their own stream.
             let raw = UnsafeRawPointer(base)
-            for p in range { out[k] = UInt8(truncatingIfNeeded: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: p & ~3, as: UInt32.self)) >> UInt32(8 * (p & 3))); k += 1 }
+            for p in range {
+                out[k] = UInt8(
+                    truncatingIfNeeded: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: p & ~3, as: UInt32.self))
+                        >> UInt32(8 * (p & 3)));
+                k += 1
+            }
         } else {
             for p in range { out[k] = UInt8(truncatingIfNeeded: bits(p / width) >> UInt32(8 * (p % width))); k += 1 }
         }
@@ -89,7 +98,9 @@ enum TensorCodec {
     /// tensor inflates in one call (libdeflate, ≈ 1 GB/s): f32 deflate straight into the result,
     /// anything else into a scratch buffer of the stream's size that is then put into place —
     /// peak memory is the Float32 result plus the stream.
-    static func decode(_ stored: UnsafeRawBufferPointer, count: Int, as format: StorageFormat, tensor: String) throws(FormatError) -> [Float] {
+    static func decode(_ stored: UnsafeRawBufferPointer, count: Int, as format: StorageFormat, tensor: String)
+        throws(FormatError) -> [Float]
+    {
         if format.encoding == .raw { return floats(fromRaw: stored, count: count, type: format.elementType) }
         var failure: String?
         let width = format.elementType.byteWidth
@@ -105,9 +116,12 @@ enum TensorCodec {
                 failure = Zlib.inflate(stored, into: stream)
                 if failure == nil {
                     if format.encoding == .shuffle {
-                        unshuffle(UnsafeRawBufferPointer(stream), count: count, type: format.elementType, into: out.baseAddress!)
+                        unshuffle(
+                            UnsafeRawBufferPointer(stream), count: count, type: format.elementType,
+                            into: out.baseAddress!)
                     } else {
-                        let decoded = floats(fromRaw: UnsafeRawBufferPointer(stream), count: count, type: format.elementType)
+                        let decoded = floats(
+                            fromRaw: UnsafeRawBufferPointer(stream), count: count, type: format.elementType)
                         decoded.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: count) }
                     }
                 }
@@ -119,14 +133,17 @@ enum TensorCodec {
     }
 
     /// Float32 values from a shuffled stream: byte b of element e is at `count·b + e`.
-    private static func unshuffle(_ stream: UnsafeRawBufferPointer, count n: Int, type: StorageFormat.ElementType,
-                                  into out: UnsafeMutablePointer<Float>) {
+    private static func unshuffle(
+        _ stream: UnsafeRawBufferPointer, count n: Int, type: StorageFormat.ElementType,
+        into out: UnsafeMutablePointer<Float>
+    ) {
         let planes = stream.bindMemory(to: UInt8.self).baseAddress!
         switch type {
         case .float32:
             let b0 = planes, b1 = planes + n, b2 = planes + 2 * n, b3 = planes + 3 * n
             for e in 0..<n {
-                out[e] = Float(bitPattern: UInt32(b0[e]) | UInt32(b1[e]) << 8 | UInt32(b2[e]) << 16 | UInt32(b3[e]) << 24)
+                out[e] = Float(
+                    bitPattern: UInt32(b0[e]) | UInt32(b1[e]) << 8 | UInt32(b2[e]) << 16 | UInt32(b3[e]) << 24)
             }
         case .float16:
             let b0 = planes, b1 = planes + n
@@ -141,11 +158,23 @@ enum TensorCodec {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
             switch type {
             case .float32:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
             case .float16:
-                for i in 0..<count { out[i] = Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        Float16(
+                            bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    )
+                }
             case .bfloat16:
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
+                for i in 0..<count {
+                    out[i] = Float(
+                        bitPattern: UInt32(
+                            UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                }
             }
             initialized = count
         }
@@ -184,7 +213,8 @@ struct DeflatePieces {
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, end - start), alignment: 64)
         defer { bytes.deallocate() }
         let out = bytes.bindMemory(to: UInt8.self).baseAddress!
-        TensorCodec.streamBytes(values, type: format.elementType, shuffled: format.encoding == .shuffle, range: start..<end, into: out)
+        TensorCodec.streamBytes(
+            values, type: format.elementType, shuffled: format.encoding == .shuffle, range: start..<end, into: out)
         let input = UnsafeRawBufferPointer(start: out, count: end - start)
         guard let compressed = Zlib.deflatePiece(input, last: index == count - 1, settings: settings) else {
             throw .compressionFailed("zlib could not deflate \(end - start) bytes")
@@ -201,7 +231,10 @@ struct DeflatePieces {
             out += piece.bytes
             adler = Zlib.adler32Combine(adler, piece.adler, lengthOfB: piece.length)
         }
-        out += [UInt8(adler >> 24), UInt8(truncatingIfNeeded: adler >> 16), UInt8(truncatingIfNeeded: adler >> 8), UInt8(truncatingIfNeeded: adler)]
+        out += [
+            UInt8(adler >> 24), UInt8(truncatingIfNeeded: adler >> 16), UInt8(truncatingIfNeeded: adler >> 8),
+            UInt8(truncatingIfNeeded: adler),
+        ]
         return out
     }
 }

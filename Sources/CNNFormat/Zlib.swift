@@ -38,8 +38,11 @@ enum Zlib {
     /// ordinary zlib stream that any inflater reads. Returns nil only when zlib fails (memory).
     static func deflatePiece(_ input: UnsafeRawBufferPointer, last: Bool, settings: Settings) -> [UInt8]? {
         var stream = z_stream()
-        guard deflateInit2_(&stream, settings.level, Z_DEFLATED, -15, 8, settings.strategy,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        guard
+            deflateInit2_(
+                &stream, settings.level, Z_DEFLATED, -15, 8, settings.strategy,
+                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else { return nil }
         defer { deflateEnd(&stream) }
         precondition(input.count <= Int(UInt32.max), "a piece is at most DeflatePieces.pieceBytes")
         // deflateBound covers one Z_FINISH call; a sync flush adds at most an empty stored block.
@@ -92,12 +95,15 @@ enum Zlib {
         // A scratch byte stands in for an empty output, so libdeflate always has a buffer.
         var spare: UInt8 = 0
         let result = withUnsafeMutablePointer(to: &spare) { sparePointer in
-            libdeflate_zlib_decompress_ex(decompressor, inBase, input.count, output.baseAddress ?? UnsafeMutableRawPointer(sparePointer),
-                                          output.count, &consumed, &produced)
+            libdeflate_zlib_decompress_ex(
+                decompressor, inBase, input.count, output.baseAddress ?? UnsafeMutableRawPointer(sparePointer),
+                output.count, &consumed, &produced)
         }
         switch result {
         case LIBDEFLATE_SUCCESS:
-            if produced != output.count { return "the stream decompresses to \(produced) bytes, expected \(output.count)" }
+            if produced != output.count {
+                return "the stream decompresses to \(produced) bytes, expected \(output.count)"
+            }
             if consumed != input.count { return "bytes follow the end of the zlib stream" }
             return nil
         case LIBDEFLATE_INSUFFICIENT_SPACE:

@@ -43,7 +43,8 @@ public struct FoldingAnalysis: Sendable {
         var dropout: [String: DropoutPlan] = [:]
         for node in graph.nodes {
             switch node.op {
-            case .batchNorm, .affine: bn[node.name] = Self.plan(batchNorm: node, graph: graph, index: index, shapes: shapes)
+            case .batchNorm, .affine:
+                bn[node.name] = Self.plan(batchNorm: node, graph: graph, index: index, shapes: shapes)
             case .dropout(let d): dropout[node.name] = Self.plan(dropout: node, d, graph: graph, index: index)
             default: break
             }
@@ -55,7 +56,8 @@ public struct FoldingAnalysis: Sendable {
     /// The single consumer of `value`, if exactly one node reads it and it is not a graph output.
     static func soleConsumer(of value: String, graph: Graph, index: GraphIndex) -> Int? {
         guard !graph.isGraphOutput(value), let c = index.consumers[value], c.count == 1,
-              graph.nodes[c[0]].inputs.filter({ $0 == value }).count == 1 else { return nil }
+            graph.nodes[c[0]].inputs.filter({ $0 == value }).count == 1
+        else { return nil }
         return c[0]
     }
 
@@ -80,7 +82,9 @@ public struct FoldingAnalysis: Sendable {
                 if soleConsumer(of: input, graph: graph, index: index) != nil {
                     return .intoProducer(node: producer.name)
                 }
-                reasons.append("\(producer.name)'s output cannot change: " + describeUses(of: input, except: node.name, graph: graph, index: index))
+                reasons.append(
+                    "\(producer.name)'s output cannot change: "
+                        + describeUses(of: input, except: node.name, graph: graph, index: index))
             default:
                 reasons.append("its producer \(producer.name) is \(producer.op.kindName), not a conv or linear")
             }
@@ -106,7 +110,9 @@ public struct FoldingAnalysis: Sendable {
                 through.append(consumer.name)
                 value = consumer.output
                 continue
-            case .linear where shapes[consumer.inputs[0]]?.count == 2 && (rank == 2 || through.contains { graph.node(named: $0)?.op.kindName == "Flatten" }):
+            case .linear
+            where shapes[consumer.inputs[0]]?.count == 2
+                && (rank == 2 || through.contains { graph.node(named: $0)?.op.kindName == "Flatten" }):
                 return .intoConsumer(node: consumer.name, through: through)
             case .conv2d(let conv):
                 if !conv.window.hasPadding { return .intoConsumer(node: consumer.name, through: through) }
@@ -152,7 +158,11 @@ public struct FoldingAnalysis: Sendable {
             case .globalPool(.max), .flatten, .identity:
                 through.append(producer.name)
             default:
-                return .affine(keep: keep, reason: "\(producer.name) (\(producer.op.kindName)) between it and a conv/linear does not commute with scaling")
+                return .affine(
+                    keep: keep,
+                    reason:
+                        "\(producer.name) (\(producer.op.kindName)) between it and a conv/linear does not commute with scaling"
+                )
             }
             input = producer.inputs.first ?? ""
         }

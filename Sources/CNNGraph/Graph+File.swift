@@ -27,7 +27,9 @@ public struct ModelError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension Graph {
     /// Reads and validates the model at `path` (mmap; raw f32 tensors zero-copy).
-    public init(contentsOf path: String, verifyChecksums: Bool = true, limits: SizeLimits = .standard) throws(ModelError) {
+    public init(contentsOf path: String, verifyChecksums: Bool = true, limits: SizeLimits = .standard)
+        throws(ModelError)
+    {
         let file: ModelFile
         do { file = try ModelFile(path: path, verifyChecksums: verifyChecksums) } catch {
             throw ModelError(path: error.path, reason: .format(error.reason))
@@ -166,7 +168,9 @@ package struct GraphEncoder {
         return o
     }
 
-    mutating func reparameterization(_ r: WeightReparameterization?) throws(GraphError) -> Cnnconv_V1_WeightReparameterization? {
+    mutating func reparameterization(_ r: WeightReparameterization?) throws(GraphError)
+        -> Cnnconv_V1_WeightReparameterization?
+    {
         guard let r else { return nil }
         var o = Cnnconv_V1_WeightReparameterization()
         switch r {
@@ -216,28 +220,34 @@ struct GraphDecoder {
         guard v.dtype == .float32 || v.dtype == .unspecified else {
             throw GraphError.unsupportedInFormat("value '\(v.name)' has data type \(v.dtype); graph values are f32")
         }
-        return ValueInfo(name: v.name, shape: v.shape.map { d in
-            switch d.value {
-            case .size(let n)?: return .fixed(Int(clamping: n))
-            case .symbol(let s)?: return .symbol(s)
-            case nil: return .symbol("?")
-            }
-        })
+        return ValueInfo(
+            name: v.name,
+            shape: v.shape.map { d in
+                switch d.value {
+                case .size(let n)?: return .fixed(Int(clamping: n))
+                case .symbol(let s)?: return .symbol(s)
+                case nil: return .symbol("?")
+                }
+            })
     }
 
     mutating func tensor(_ name: String, node: String, role: String) throws -> Tensor {
         if let t = cache[name] { return t }
-        guard let entry = file.entry(named: name) else { throw GraphError.missingTensor(node: node, role: role, tensor: name) }
+        guard let entry = file.entry(named: name) else {
+            throw GraphError.missingTensor(node: node, role: role, tensor: name)
+        }
         let values = try file.values(of: name)
         var dims: [Int] = []
         for d in entry.dims {
             guard let n = Int(exactly: d) else {
-                throw GraphError.badParameter(node: node, tensor: name, message: "dimension \(d) is past what a 64-bit count holds")
+                throw GraphError.badParameter(
+                    node: node, tensor: name, message: "dimension \(d) is past what a 64-bit count holds")
             }
             dims.append(n)
         }
         guard checkedElementCount(dims) == values.count else {
-            throw GraphError.badParameter(node: node, tensor: name, message: "dims \(entry.dims) do not match its \(values.count) values")
+            throw GraphError.badParameter(
+                node: node, tensor: name, message: "dims \(entry.dims) do not match its \(values.count) values")
         }
         let t = Tensor(name: name, shape: dims, buffer: values, storage: file.storageFormat(of: entry))
         cache[name] = t
@@ -250,12 +260,15 @@ struct GraphDecoder {
     }
 
     static func window(_ w: Cnnconv_V1_Window2d) -> Window2d {
-        Window2d(kernel: (Int(w.kernelH), Int(w.kernelW)), stride: (Int(w.strideH), Int(w.strideW)),
-                 dilation: (Int(w.dilationH), Int(w.dilationW)),
-                 padding: (Int(w.padTop), Int(w.padLeft), Int(w.padBottom), Int(w.padRight)))
+        Window2d(
+            kernel: (Int(w.kernelH), Int(w.kernelW)), stride: (Int(w.strideH), Int(w.strideW)),
+            dilation: (Int(w.dilationH), Int(w.dilationW)),
+            padding: (Int(w.padTop), Int(w.padLeft), Int(w.padBottom), Int(w.padRight)))
     }
 
-    mutating func reparameterization(_ has: Bool, _ r: Cnnconv_V1_WeightReparameterization, node: String) throws -> WeightReparameterization? {
+    mutating func reparameterization(_ has: Bool, _ r: Cnnconv_V1_WeightReparameterization, node: String) throws
+        -> WeightReparameterization?
+    {
         guard has else { return nil }
         switch r.kind {
         case .weightNorm(let wn)?: return .weightNorm(gain: try tensor(wn.gain, node: node, role: "weight-norm gain"))
@@ -266,8 +279,11 @@ struct GraphDecoder {
 
     /// `value`, unless it is a number the schema's enum does not define (protobuf keeps those
     /// as `.UNRECOGNIZED(n)`; read as a default they would silently run another op).
-    func known<E: RawRepresentable & CaseIterable & Equatable>(_ value: E, _ node: String, _ field: String) throws -> E where E.RawValue == Int {
-        guard E.allCases.contains(value) else { throw GraphError.unknownEnumValue(node: node, field: field, value: value.rawValue) }
+    func known<E: RawRepresentable & CaseIterable & Equatable>(_ value: E, _ node: String, _ field: String) throws -> E
+    where E.RawValue == Int {
+        guard E.allCases.contains(value) else {
+            throw GraphError.unknownEnumValue(node: node, field: field, value: value.rawValue)
+        }
         return value
     }
 
@@ -307,7 +323,8 @@ struct GraphDecoder {
         case .resize(let m)?: op = try Resize.decode(m, node: name, &self)
         case .tensorOp(let t)?: op = .tensor(try decode(t, node: name))
         case nil:
-            throw GraphError.unsupportedInFormat("node '\(name)' has an op this reader does not know — the file needs a newer cnnconv")
+            throw GraphError.unsupportedInFormat(
+                "node '\(name)' has an op this reader does not know — the file needs a newer cnnconv")
         }
         return Node(name: name, op: op, inputs: n.inputs, outputs: n.outputs)
     }

@@ -10,7 +10,8 @@ extension Graph {
         var g = self
         g.mapParameters { t in
             guard t.storage != format else { return t }
-            let values = format.elementType == t.storage.elementType || format.elementType == .float32
+            let values =
+                format.elementType == t.storage.elementType || format.elementType == .float32
                 ? t.values : FloatBuffer(format.roundTripped(t.array))
             return Tensor(name: t.name, shape: t.shape, buffer: values, storage: format)
         }

@@ -71,8 +71,10 @@ public struct Graph: Sendable, Equatable {
     public var appliedPasses: [String]
 
     /// A graph from parts, unchecked: call `validate()` before running or writing it.
-    public init(name: String = "model", producer: String = Graph.defaultProducer, metadata: [String: String] = [:],
-                inputs: [ValueInfo] = [], outputs: [ValueInfo] = [], nodes: [Node] = [], appliedPasses: [String] = []) {
+    public init(
+        name: String = "model", producer: String = Graph.defaultProducer, metadata: [String: String] = [:],
+        inputs: [ValueInfo] = [], outputs: [ValueInfo] = [], nodes: [Node] = [], appliedPasses: [String] = []
+    ) {
         self.name = name; self.producer = producer; self.metadata = metadata
         self.inputs = inputs; self.outputs = outputs; self.nodes = nodes; self.appliedPasses = appliedPasses
     }

@@ -32,16 +32,19 @@ public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
     private var text: String {
         switch self {
         case .duplicateNodeName(let n): return "two nodes are named '\(n)'"
-        case .duplicateValue(let v, let n): return "node '\(n)' produces '\(v)', which another node or input already defines"
+        case .duplicateValue(let v, let n):
+            return "node '\(n)' produces '\(v)', which another node or input already defines"
         case .missingValue(let n, let v): return "node '\(n)' reads '\(v)', which no input or node produces"
         case .usedBeforeProduced(let n, let v, let p):
             return "node '\(n)' reads '\(v)' before node '\(p)' produces it — nodes must be in topological order"
         case .cycle(let path): return "the graph has a cycle: " + path.joined(separator: " → ")
         case .missingOutput(let v): return "graph output '\(v)' is produced by no node or input"
         case .noInputs: return "the graph declares no inputs"
-        case .missingTensor(let n, let role, let t): return "node '\(n)' names \(role) tensor '\(t)', which the tensor table lacks"
+        case .missingTensor(let n, let role, let t):
+            return "node '\(n)' names \(role) tensor '\(t)', which the tensor table lacks"
         case .unreferencedTensors(let names):
-            return "tensors no node uses: " + names.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (names.count > 5 ? ", …" : "")
+            return "tensors no node uses: " + names.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+                + (names.count > 5 ? ", …" : "")
         case .conflictingTensor(let t): return "two different tensors are named '\(t)'"
         case .invalidAttribute(let n, let m): return "node '\(n)': \(m)"
         case .shapeMismatch(let n, let m): return "node '\(n)': \(m)"
@@ -50,7 +53,8 @@ public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedInFormat(let m): return m
         case .tooLarge(let n, let m): return "node '\(n)': \(m)"
         case .unknownEnumValue(let n, let f, let v):
-            return "node '\(n)': field '\(f)' holds \(v), which this reader does not know — the file is damaged or needs a newer cnnconv"
+            return
+                "node '\(n)': field '\(f)' holds \(v), which this reader does not know — the file is damaged or needs a newer cnnconv"
         }
     }
 }

@@ -143,7 +143,9 @@ public struct InspectionReport: Codable, Sendable {
         producer = graph.producer
         appliedPasses = graph.appliedPasses
         folded = !graph.appliedPasses.isEmpty
-        if let bn = graph.metadata[Self.batchNormBeforeKey].flatMap(Int.init), let dropout = graph.metadata[Self.dropoutBeforeKey].flatMap(Int.init) {
+        if let bn = graph.metadata[Self.batchNormBeforeKey].flatMap(Int.init),
+            let dropout = graph.metadata[Self.dropoutBeforeKey].flatMap(Int.init)
+        {
             countsBeforeFolding = ["BatchNorm": bn, "Dropout": dropout]
         }
         recalibratedSamples = graph.metadata[Self.recalibratedSamplesKey].flatMap(Int.init)
@@ -152,9 +154,10 @@ public struct InspectionReport: Codable, Sendable {
         if let file {
             var storage: [String: Int] = [:]
             for e in file.tensorEntries { storage[file.storageFormat(of: e).description, default: 0] += 1 }
-            self.file = FileInfo(path: file.path, formatVersion: "\(file.preamble.majorVersion).\(file.preamble.minorVersion)",
-                                 fileSize: file.fileSize, tensorCount: file.tensorEntries.count, storage: storage,
-                                 checksums: file.checksumsVerified ? "ok" : "not checked")
+            self.file = FileInfo(
+                path: file.path, formatVersion: "\(file.preamble.majorVersion).\(file.preamble.minorVersion)",
+                fileSize: file.fileSize, tensorCount: file.tensorEntries.count, storage: storage,
+                checksums: file.checksumsVerified ? "ok" : "not checked")
         }
         var notesByNode: [String: [String]] = [:]
         batchNorm = []
@@ -165,8 +168,9 @@ public struct InspectionReport: Codable, Sendable {
             opCounts[node.op.kindName, default: 0] += 1
             if case .batchNorm(let bn) = node.op, let plan = analysis.batchNorm[node.name] {
                 let stats = Self.statistics(bn)
-                var entry = BatchNormEntry(node: node.name, plan: "affine", target: nil, reason: nil,
-                                           minVariance: stats.minVariance, maxVariance: stats.maxVariance, maxScale: stats.maxScale)
+                var entry = BatchNormEntry(
+                    node: node.name, plan: "affine", target: nil, reason: nil,
+                    minVariance: stats.minVariance, maxVariance: stats.maxVariance, maxScale: stats.maxScale)
                 switch plan {
                 case .intoProducer(let target):
                     entry.plan = "producer"; entry.target = target
@@ -180,16 +184,21 @@ public struct InspectionReport: Codable, Sendable {
                 }
                 batchNorm.append(entry)
                 if stats.maxScale >= Self.largeScaleWarning {
-                    warnings.append("\(node.name) running variance down to \(sci(stats.minVariance)) — folded weights grow ×\(sci(stats.maxScale)); f16 storage would lose precision there")
+                    warnings.append(
+                        "\(node.name) running variance down to \(sci(stats.minVariance)) — folded weights grow ×\(sci(stats.maxScale)); f16 storage would lose precision there"
+                    )
                 }
                 if stats.maxVariance > 1e6 {
-                    warnings.append("\(node.name) running variance up to \(sci(stats.maxVariance)) — check the statistics were tracked")
+                    warnings.append(
+                        "\(node.name) running variance up to \(sci(stats.maxVariance)) — check the statistics were tracked"
+                    )
                 }
             }
             if case .dropout(let d) = node.op, let plan = analysis.dropout[node.name] {
-                var entry = DropoutEntry(node: node.name, rate: d.rate, convention: d.convention.rawValue,
-                                         granularity: d.granularity.rawValue, inference: "removed", target: nil,
-                                         keep: d.keepProbability, reason: nil)
+                var entry = DropoutEntry(
+                    node: node.name, rate: d.rate, convention: d.convention.rawValue,
+                    granularity: d.granularity.rawValue, inference: "removed", target: nil,
+                    keep: d.keepProbability, reason: nil)
                 switch plan {
                 case .remove:
                     notesByNode[node.name, default: []].append("removed at inference")
@@ -209,11 +218,12 @@ public struct InspectionReport: Codable, Sendable {
         nodes = graph.nodes.enumerated().map { i, node in
             let ins = node.inputs.map { shapes[$0] ?? [] }
             let out = shapes[node.output] ?? []
-            return NodeRow(index: i, name: node.name, op: node.op.kindName, attributes: node.op.attributeSummary(inputShapes: ins),
-                           inputs: node.inputs, inputShapes: ins, outputShape: out,
-                           parameters: node.op.parameters.reduce(0) { $0 + $1.tensor.count },
-                           macs: node.op.macs(inputShapes: ins, outputShape: out) / max(1, ins.first?.first ?? 1),
-                           notes: notesByNode[node.name] ?? [])
+            return NodeRow(
+                index: i, name: node.name, op: node.op.kindName, attributes: node.op.attributeSummary(inputShapes: ins),
+                inputs: node.inputs, inputShapes: ins, outputShape: out,
+                parameters: node.op.parameters.reduce(0) { $0 + $1.tensor.count },
+                macs: node.op.macs(inputShapes: ins, outputShape: out) / max(1, ins.first?.first ?? 1),
+                notes: notesByNode[node.name] ?? [])
         }
         parameters = graph.parameterCount
         parameterBytes = parameters * 4

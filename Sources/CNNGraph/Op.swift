@@ -10,8 +10,10 @@ public struct Window2d: Sendable, Equatable, Hashable {
     public var padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
 
     /// The general form: separate heights and widths and asymmetric padding, as ONNX stores them.
-    public init(kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
-                padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)) {
+    public init(
+        kernel: (Int, Int), stride: (Int, Int) = (1, 1), dilation: (Int, Int) = (1, 1),
+        padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)
+    ) {
         kernelH = kernel.0; kernelW = kernel.1
         strideH = stride.0; strideW = stride.1
         dilationH = dilation.0; dilationW = dilation.1
@@ -32,9 +34,10 @@ public struct Window2d: Sendable, Equatable, Hashable {
     public func outputSize(inputH: Int, inputW: Int, ceilMode: Bool = false) -> (h: Int, w: Int)? {
         func one(_ input: Int, _ k: Int, _ s: Int, _ d: Int, _ p0: Int, _ p1: Int) -> Int? {
             guard s > 0, k > 0, d > 0, p0 >= 0, p1 >= 0, input >= 0,
-                  let padded = input.adding(checked: p0)?.adding(checked: p1),
-                  let reach = d.multiplied(checked: k - 1),
-                  let span = padded.subtracting(checked: reach)?.subtracting(checked: 1) else { return nil }
+                let padded = input.adding(checked: p0)?.adding(checked: p1),
+                let reach = d.multiplied(checked: k - 1),
+                let span = padded.subtracting(checked: reach)?.subtracting(checked: 1)
+            else { return nil }
             guard span >= 0 else { return nil }
             // span ≥ 0 and s ≥ 1: span + s − 1 may overflow, span / s + 1 cannot.
             let rounded = ceilMode ? span / s + (span % s == 0 ? 0 : 1) : span / s
@@ -45,7 +48,8 @@ public struct Window2d: Sendable, Equatable, Hashable {
             return out
         }
         guard let h = one(inputH, kernelH, strideH, dilationH, padTop, padBottom),
-              let w = one(inputW, kernelW, strideW, dilationW, padLeft, padRight) else { return nil }
+            let w = one(inputW, kernelW, strideW, dilationW, padLeft, padRight)
+        else { return nil }
         return (h, w)
     }
 }
@@ -113,7 +117,8 @@ public enum Op: Sendable, Equatable {
     /// exporter, inspect, the schema); a test checks this list against the schema's ops.
     package static let definitionTypes: [any OpDefinition.Type] = [
         Conv2d.self, ConvTranspose2d.self, BatchNorm.self, Dropout.self, Linear.self, Activation.self, Pool2d.self,
-        GlobalPoolDefinition.self, FlattenDefinition.self, AddDefinition.self, MulDefinition.self, ConcatDefinition.self,
+        GlobalPoolDefinition.self, FlattenDefinition.self, AddDefinition.self, MulDefinition.self,
+        ConcatDefinition.self,
         SoftmaxDefinition.self, Affine.self, LayerNorm.self, GroupNorm.self, InstanceNorm.self, LRN.self,
         ChannelShuffleDefinition.self, Resize.self, IdentityDefinition.self, TensorOp.self,
     ]

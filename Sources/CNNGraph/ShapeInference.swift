@@ -28,7 +28,9 @@ extension Graph {
             }
             let outs = try node.inferOutputShapes(inputShapes)
             for (o, out) in zip(node.outputs, outs) {
-                guard out.allSatisfy({ $0 > 0 }) else { throw node.fail("the output '\(o)' \(formatShape(out)) would be empty") }
+                guard out.allSatisfy({ $0 > 0 }) else {
+                    throw node.fail("the output '\(o)' \(formatShape(out)) would be empty")
+                }
                 try Self.checkSize(out, of: node.name, what: "output", limits: limits)
                 shapes[o] = out
             }
@@ -36,11 +38,18 @@ extension Graph {
         for output in outputs {
             guard let inferred = shapes[output.name] else { throw .missingOutput(output.name) }
             let declared = output.shape
-            let agrees = declared.isEmpty || (declared.count == inferred.count && zip(declared, inferred).allSatisfy {
-                if case .fixed(let n) = $0.0 { return n == $0.1 } else { return true }
-            })
+            let agrees =
+                declared.isEmpty
+                || (declared.count == inferred.count
+                    && zip(declared, inferred).allSatisfy {
+                        if case .fixed(let n) = $0.0 { return n == $0.1 } else { return true }
+                    })
             guard agrees else {
-                throw .shapeMismatch(node: output.name, message: "graph output is declared \(declared.map(\.description).joined(separator: "×")) but computes to \(formatShape(inferred))")
+                throw .shapeMismatch(
+                    node: output.name,
+                    message:
+                        "graph output is declared \(declared.map(\.description).joined(separator: "×")) but computes to \(formatShape(inferred))"
+                )
             }
         }
         return shapes
@@ -50,11 +59,19 @@ extension Graph {
     static func checkSize(_ shape: [Int], of name: String, what: String, limits: SizeLimits) throws(GraphError) {
         let limit = limits.maxElementsPerValue
         guard let n = checkedElementCount(shape) else {
-            throw .tooLarge(node: name, message: "its \(what) \(formatShape(shape)) has more elements than a 64-bit count holds (the limit is \(limit))")
+            throw .tooLarge(
+                node: name,
+                message:
+                    "its \(what) \(formatShape(shape)) has more elements than a 64-bit count holds (the limit is \(limit))"
+            )
         }
         guard n <= limit else {
-            throw .tooLarge(node: name, message: "its \(what) \(formatShape(shape)) has \(n) elements (\(formatBytes(n.multiplied(saturating: 4))) as f32), "
-                            + "more than the limit of \(limit) (\(limits) of activations; raise it with --max-memory or \(SizeLimits.environmentVariable))")
+            throw .tooLarge(
+                node: name,
+                message:
+                    "its \(what) \(formatShape(shape)) has \(n) elements (\(formatBytes(n.multiplied(saturating: 4))) as f32), "
+                    + "more than the limit of \(limit) (\(limits) of activations; raise it with --max-memory or \(SizeLimits.environmentVariable))"
+            )
         }
     }
 }
@@ -77,14 +94,19 @@ extension Node {
 
     func normalizedAxis(_ axis: Int, rank: Int, allowRank: Bool = false) throws(GraphError) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0, a < rank || (allowRank && a == rank) else { throw bad("axis \(axis) is out of range for rank \(rank)") }
+        guard a >= 0, a < rank || (allowRank && a == rank) else {
+            throw bad("axis \(axis) is out of range for rank \(rank)")
+        }
         return a
     }
 
     func checkWindow(_ w: Window2d) throws(GraphError) {
         guard w.kernelH >= 1, w.kernelW >= 1, w.strideH >= 1, w.strideW >= 1, w.dilationH >= 1, w.dilationW >= 1,
-              w.padTop >= 0, w.padLeft >= 0, w.padBottom >= 0, w.padRight >= 0 else {
-            throw bad("kernel, stride and dilation must be ≥ 1 and padding ≥ 0 (kernel \(w.kernelH)×\(w.kernelW), stride \(w.strideH)×\(w.strideW), dilation \(w.dilationH)×\(w.dilationW))")
+            w.padTop >= 0, w.padLeft >= 0, w.padBottom >= 0, w.padRight >= 0
+        else {
+            throw bad(
+                "kernel, stride and dilation must be ≥ 1 and padding ≥ 0 (kernel \(w.kernelH)×\(w.kernelW), stride \(w.strideH)×\(w.strideW), dilation \(w.dilationH)×\(w.dilationW))"
+            )
         }
     }
 
@@ -111,7 +133,8 @@ extension Node {
             throw .shapeMismatch(node: name, message: "\(t.kind): \(error.message)")
         }
         guard outs.count == outputs.count else {
-            throw .shapeMismatch(node: name, message: "\(t.kind) makes \(outs.count) outputs, the node names \(outputs.count)")
+            throw .shapeMismatch(
+                node: name, message: "\(t.kind) makes \(outs.count) outputs, the node names \(outputs.count)")
         }
         return outs
     }

@@ -54,7 +54,8 @@ public struct SizeLimits: Sendable, Equatable, CustomStringConvertible {
             s.removeLast()
         }
         guard !s.isEmpty, s.allSatisfy(\.isASCII), let n = Int(s), n > 0,
-              n <= Self.ceilingBytes >> shift else { return nil }
+            n <= Self.ceilingBytes >> shift
+        else { return nil }
         return n << shift
     }
 

@@ -22,7 +22,9 @@ public struct Tensor: Sendable, Equatable {
     /// A tensor over an existing buffer (a mapped file's, without copying); traps when `shape`
     /// does not match the buffer's count, so readers check the count before calling it.
     public init(name: String, shape: [Int], buffer: FloatBuffer, storage: StorageFormat = .f32Raw) {
-        precondition(shape.reduce(1, *) == buffer.count, "tensor '\(name)': shape \(shape) does not match \(buffer.count) values")
+        precondition(
+            shape.reduce(1, *) == buffer.count, "tensor '\(name)': shape \(shape) does not match \(buffer.count) values"
+        )
         self.name = name
         self.shape = shape
         self.values = buffer

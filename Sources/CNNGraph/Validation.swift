@@ -7,7 +7,9 @@ extension Graph {
     /// BN variances ≥ 0). Returns the inferred shapes.
     @discardableResult
     public func validate(batch: Int = 1, limits: SizeLimits = .standard) throws(GraphError) -> ShapeMap {
-        guard batch >= 1 else { throw .invalidAttribute(node: inputs.first?.name ?? name, message: "batch size \(batch) must be ≥ 1") }
+        guard batch >= 1 else {
+            throw .invalidAttribute(node: inputs.first?.name ?? name, message: "batch size \(batch) must be ≥ 1")
+        }
         try validateStructure()
         let shapes = try inferShapes(batch: batch, limits: limits)
         try checkActivationPeak(shapes, limits: limits)
@@ -40,9 +42,12 @@ extension Graph {
     func checkActivationPeak(_ shapes: ShapeMap, limits: SizeLimits) throws(GraphError) {
         let (peak, node) = activationPeak(shapes)
         guard peak <= limits.maxActivationBytes else {
-            throw .tooLarge(node: node ?? inputs.first?.name ?? name,
-                            message: "the activations alive when it runs need \(peak == .max ? "more than 2^63 bytes" : formatBytes(peak)) as f32, "
-                            + "more than the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
+            throw .tooLarge(
+                node: node ?? inputs.first?.name ?? name,
+                message:
+                    "the activations alive when it runs need \(peak == .max ? "more than 2^63 bytes" : formatBytes(peak)) as f32, "
+                    + "more than the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))"
+            )
         }
     }
 
@@ -52,7 +57,9 @@ extension Graph {
         var defined = Set(inputs.map(\.name))
         var nodeNames = Set<String>()
         var laterProducer: [String: Int] = [:]
-        for (i, node) in nodes.enumerated() { for o in node.outputs where laterProducer[o] == nil { laterProducer[o] = i } }
+        for (i, node) in nodes.enumerated() {
+            for o in node.outputs where laterProducer[o] == nil { laterProducer[o] = i }
+        }
         for (i, node) in nodes.enumerated() {
             guard nodeNames.insert(node.name).inserted else { throw .duplicateNodeName(node.name) }
             for input in node.inputs where !defined.contains(input) {
@@ -112,8 +119,9 @@ extension Graph {
                 let bad: Int? = found[k] >= 0 ? found[k] : nil
                 k += 1
                 if let bad {
-                    throw .badParameter(node: node.name, tensor: tensor.name,
-                                        message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")
+                    throw .badParameter(
+                        node: node.name, tensor: tensor.name,
+                        message: "\(role) element \(bad) is \(tensor.values[bad]) — parameters must be finite")
                 }
             }
             try node.op.definition.validateParameterValues(of: node)

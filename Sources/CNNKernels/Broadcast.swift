@@ -78,8 +78,10 @@ public struct BroadcastPlan: Sendable, Equatable {
 /// full output shape.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func broadcastBinary<T: KernelScalar>(_ f: BinaryFunction, _ plan: BroadcastPlan, _ a: UnsafePointer<T>,
-                                             _ b: UnsafePointer<T>, output: UnsafeMutablePointer<T>) {
+public func broadcastBinary<T: KernelScalar>(
+    _ f: BinaryFunction, _ plan: BroadcastPlan, _ a: UnsafePointer<T>,
+    _ b: UnsafePointer<T>, output: UnsafeMutablePointer<T>
+) {
     let cost = f == .pow ? 16 : f == .div ? 2 : 1
     forEachRun(plan, cost: cost) { ao, sa, bo, sb, o, n in binaryRun(f, a + ao, sa, b + bo, sb, output + o, n) }
 }
@@ -87,7 +89,9 @@ public func broadcastBinary<T: KernelScalar>(_ f: BinaryFunction, _ plan: Broadc
 /// Writes `source` (of `shape`) broadcast to the plan's output shape: `output[i] = source[…]`.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func broadcastCopy<T: KernelScalar>(_ plan: BroadcastPlan, _ source: UnsafePointer<T>, output: UnsafeMutablePointer<T>) {
+public func broadcastCopy<T: KernelScalar>(
+    _ plan: BroadcastPlan, _ source: UnsafePointer<T>, output: UnsafeMutablePointer<T>
+) {
     forEachRun(plan, cost: 1) { ao, sa, _, _, o, n in
         let src = source + ao, dst = output + o
         if sa == 1 { dst.update(from: src, count: n) } else { dst.update(repeating: src[0], count: n) }
@@ -130,8 +134,10 @@ private func forEachRun(_ plan: BroadcastPlan, cost: Int, _ body: (Int, Int, Int
 
 /// One contiguous run of `f`: the switch is per run, each loop has its function inlined.
 @inline(__always)
-private func binaryRun<T: KernelScalar>(_ f: BinaryFunction, _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
-                                        _ out: UnsafeMutablePointer<T>, _ n: Int) {
+private func binaryRun<T: KernelScalar>(
+    _ f: BinaryFunction, _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+    _ out: UnsafeMutablePointer<T>, _ n: Int
+) {
     switch f {
     case .add: row(a, sa, b, sb, out, n) { $0 + $1 }
     case .sub: row(a, sa, b, sb, out, n) { $0 - $1 }
@@ -147,8 +153,10 @@ private func binaryRun<T: KernelScalar>(_ f: BinaryFunction, _ a: UnsafePointer<
 
 /// One contiguous run: each operand advances by 1 or stays (stride 0).
 @inline(__always)
-private func row<T: KernelScalar>(_ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
-                                  _ out: UnsafeMutablePointer<T>, _ n: Int, _ f: (T, T) -> T) {
+private func row<T: KernelScalar>(
+    _ a: UnsafePointer<T>, _ sa: Int, _ b: UnsafePointer<T>, _ sb: Int,
+    _ out: UnsafeMutablePointer<T>, _ n: Int, _ f: (T, T) -> T
+) {
     if sa == 1 && sb == 1 {
         for i in 0..<n { out[i] = f(a[i], b[i]) }
     } else if sa == 1 && sb == 0 {

@@ -30,20 +30,28 @@ public struct ConvGeometry: Hashable, Sendable {
     /// Validates every size (positive, groups dividing the channels, a non-empty output, no
     /// `Int` overflow in any size a kernel computes) and computes the output shape; throws naming
     /// the bad value, so a hostile file's numbers become an error before anything is allocated.
-    public init(input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
-                dilation: Size2D = .one, padding: Padding2D = .zero, groups: Int = 1) throws(KernelError) {
+    public init(
+        input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
+        dilation: Size2D = .one, padding: Padding2D = .zero, groups: Int = 1
+    ) throws(KernelError) {
         try requireValidWindow(input: input, kernel: kernel, stride: stride, dilation: dilation, padding: padding)
         try requireValidGroups(inChannels: input.channels, outChannels: outChannels, groups: groups)
-        guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
-                                          dilation: dilation.height, padBegin: padding.top, padEnd: padding.bottom),
-              let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
-                                          dilation: dilation.width, padBegin: padding.left, padEnd: padding.right)
-        else { throw .tooLarge("convolution \(kernel) stride \(stride) dilation \(dilation) on \(input) padded \(padding)") }
+        guard
+            let oh = windowOutputLength(
+                input: input.height, kernel: kernel.height, stride: stride.height,
+                dilation: dilation.height, padBegin: padding.top, padEnd: padding.bottom),
+            let ow = windowOutputLength(
+                input: input.width, kernel: kernel.width, stride: stride.width,
+                dilation: dilation.width, padBegin: padding.left, padEnd: padding.right)
+        else {
+            throw .tooLarge("convolution \(kernel) stride \(stride) dilation \(dilation) on \(input) padded \(padding)")
+        }
         guard oh > 0, ow > 0 else { throw .emptyOutput("convolution \(kernel) on \(input) padded \(padding)") }
         // Every size the kernels and `flops` compute from here on is a sub-product of these:
         // input and output counts, weight count, and the im2col scratch (depth × plane × 2).
         guard checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
-              checkedProduct(2, input.batch, outChannels, oh, ow, input.channels / groups, kernel.height, kernel.width) != nil
+            checkedProduct(2, input.batch, outChannels, oh, ow, input.channels / groups, kernel.height, kernel.width)
+                != nil
         else { throw .tooLarge("convolution \(kernel) from \(input) to \(outChannels)×\(oh)×\(ow)") }
         self.input = input
         self.outChannels = outChannels
@@ -111,8 +119,9 @@ public func conv2d<T: KernelScalar>(
             let w = weight + group * coutG * k
             let outGroup = outImage + group * coutG * outPlane
             if g.isPointwise {
-                parallelGemm(transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
-                             a: w, lda: k, b: inGroup, ldb: inPlane, beta: beta, c: outGroup, ldc: outPlane)
+                parallelGemm(
+                    transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
+                    a: w, lda: k, b: inGroup, ldb: inPlane, beta: beta, c: outGroup, ldc: outPlane)
             } else if plan.tiled {
                 // Each thread takes an equal range of output columns and walks it in tiles:
                 // unfold a tile into its own L2-sized buffer, multiply it while it is hot.
@@ -125,9 +134,10 @@ public func conv2d<T: KernelScalar>(
                         while c0 < end {
                             let c1 = min(end, c0 + plan.tile)
                             im2col(g, input: inGroup, col: col, columns: c0..<c1, rows: 0..<k)
-                            T.gemm(transposeA: false, transposeB: false, m: coutG, n: c1 - c0, k: k,
-                                   alpha: 1, a: w, lda: k, b: col, ldb: c1 - c0,
-                                   beta: beta, c: outGroup + c0, ldc: outPlane)
+                            T.gemm(
+                                transposeA: false, transposeB: false, m: coutG, n: c1 - c0, k: k,
+                                alpha: 1, a: w, lda: k, b: col, ldb: c1 - c0,
+                                beta: beta, c: outGroup + c0, ldc: outPlane)
                             c0 = c1
                         }
                     }
@@ -138,8 +148,9 @@ public func conv2d<T: KernelScalar>(
                 parallelFor(k, costPerItem: outPlane) { rows in
                     im2col(g, input: inGroup, col: scratch, columns: 0..<outPlane, rows: rows)
                 }
-                parallelGemm(transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
-                             a: w, lda: k, b: scratch, ldb: outPlane, beta: beta, c: outGroup, ldc: outPlane)
+                parallelGemm(
+                    transposeA: false, transposeB: false, m: coutG, n: outPlane, k: k,
+                    a: w, lda: k, b: scratch, ldb: outPlane, beta: beta, c: outGroup, ldc: outPlane)
             }
         }
     }
@@ -235,12 +246,15 @@ func batchedConv2d<T: KernelScalar>(
     } else {
         parallelFor(k, costPerItem: columns) { rows in
             for n in 0..<batch {
-                im2col(g, input: input + n * cin * inPlane, col: col + n * plane, columns: 0..<plane, rows: rows, rowStride: columns)
+                im2col(
+                    g, input: input + n * cin * inPlane, col: col + n * plane, columns: 0..<plane, rows: rows,
+                    rowStride: columns)
             }
         }
     }
-    parallelGemm(transposeA: false, transposeB: false, m: cout, n: columns, k: k,
-                 a: weight, lda: k, b: col, ldb: columns, beta: 0, c: product, ldc: columns)
+    parallelGemm(
+        transposeA: false, transposeB: false, m: cout, n: columns, k: k,
+        a: weight, lda: k, b: col, ldb: columns, beta: 0, c: product, ldc: columns)
     parallelFor(batch * cout, costPerItem: plane) { range in
         for p in range {
             let n = p / cout, c = p % cout
@@ -285,8 +299,10 @@ func validOutputRange(outLength: Int, inLength: Int, stride: Int, offset: Int) -
 /// positions `columns` (flattened oy·outW + ox), into `col` with row stride `rowStride`
 /// (default `columns.count`; row `r` at `col + r·rowStride`). Zeros where the window covers padding.
 @inline(__always)
-func im2col<T: KernelScalar>(_ g: ConvGeometry, input: UnsafePointer<T>, col: UnsafeMutablePointer<T>,
-                             columns: Range<Int>, rows: Range<Int>, rowStride: Int? = nil) {
+func im2col<T: KernelScalar>(
+    _ g: ConvGeometry, input: UnsafePointer<T>, col: UnsafeMutablePointer<T>,
+    columns: Range<Int>, rows: Range<Int>, rowStride: Int? = nil
+) {
     let kh = g.kernel.height, kw = g.kernel.width
     let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
     let ih = g.input.height, iw = g.input.width, oh = g.output.height, ow = g.output.width

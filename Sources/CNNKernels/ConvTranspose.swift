@@ -29,14 +29,16 @@ public struct ConvTransposeGeometry: Hashable, Sendable {
 
     /// Validates every size, as `ConvGeometry.init` does, and computes the output shape; throws
     /// naming the bad value.
-    public init(input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
-                dilation: Size2D = .one, padding: Padding2D = .zero,
-                outputPadding: Size2D = Size2D(0), groups: Int = 1) throws(KernelError) {
+    public init(
+        input: Shape4D, outChannels: Int, kernel: Size2D, stride: Size2D = .one,
+        dilation: Size2D = .one, padding: Padding2D = .zero,
+        outputPadding: Size2D = Size2D(0), groups: Int = 1
+    ) throws(KernelError) {
         try requireValidWindow(input: input, kernel: kernel, stride: stride, dilation: dilation, padding: padding)
         try requireValidGroups(inChannels: input.channels, outChannels: outChannels, groups: groups)
         guard outputPadding.height >= 0, outputPadding.width >= 0,
-              outputPadding.height < max(stride.height, dilation.height),
-              outputPadding.width < max(stride.width, dilation.width)
+            outputPadding.height < max(stride.height, dilation.height),
+            outputPadding.width < max(stride.width, dilation.width)
         else { throw .emptyOutput("output padding \(outputPadding) must be below stride or dilation") }
         func length(_ n: Int, _ s: Int, _ p0: Int, _ p1: Int, _ d: Int, _ k: Int, _ extra: Int) -> Int? {
             // (n − 1)·s − p0 − p1 + d·(k − 1) + extra + 1, every step checked.
@@ -48,14 +50,21 @@ public struct ConvTransposeGeometry: Hashable, Sendable {
             let (e, o6) = c.addingReportingOverflow(extra + 1)
             return o1 || o2 || o3 || o4 || o5 || o6 ? nil : e
         }
-        guard let oh = length(input.height, stride.height, padding.top, padding.bottom, dilation.height, kernel.height, outputPadding.height),
-              let ow = length(input.width, stride.width, padding.left, padding.right, dilation.width, kernel.width, outputPadding.width)
+        guard
+            let oh = length(
+                input.height, stride.height, padding.top, padding.bottom, dilation.height, kernel.height,
+                outputPadding.height),
+            let ow = length(
+                input.width, stride.width, padding.left, padding.right, dilation.width, kernel.width,
+                outputPadding.width)
         else { throw .tooLarge("transposed convolution \(kernel) stride \(stride) dilation \(dilation) on \(input)") }
         guard oh > 0, ow > 0 else { throw .emptyOutput("transposed convolution \(kernel) on \(input)") }
         // Every size the kernels and `flops` compute from here on is a sub-product of these:
         // input and output counts, weight count, the col2im scratch (× 2 for flops).
         guard checkedProduct(input.batch, outChannels, oh, ow) != nil,
-              checkedProduct(2, input.batch, input.channels, input.height, input.width, outChannels / groups, kernel.height, kernel.width) != nil
+            checkedProduct(
+                2, input.batch, input.channels, input.height, input.width, outChannels / groups, kernel.height,
+                kernel.width) != nil
         else { throw .tooLarge("transposed convolution \(kernel) from \(input) to \(outChannels)×\(oh)×\(ow)") }
         self.input = input
         self.outChannels = outChannels
@@ -118,14 +127,16 @@ public func convTranspose2d<T: KernelScalar>(
             let w = weight + group * cinG * coutG * kk
             let outGroup = outImage + group * coutG * outPlane
             if let col {
-                parallelGemm(transposeA: true, transposeB: false, m: coutG * kk, n: inPlane, k: cinG,
-                             a: w, lda: coutG * kk, b: x, ldb: inPlane,
-                             beta: 0, c: col, ldc: inPlane)
+                parallelGemm(
+                    transposeA: true, transposeB: false, m: coutG * kk, n: inPlane, k: cinG,
+                    a: w, lda: coutG * kk, b: x, ldb: inPlane,
+                    beta: 0, c: col, ldc: inPlane)
                 col2im(g, col: UnsafePointer(col), output: outGroup)
             } else {
-                parallelGemm(transposeA: true, transposeB: false, m: coutG, n: inPlane, k: cinG,
-                             a: w, lda: coutG, b: x, ldb: inPlane,
-                             beta: 1, c: outGroup, ldc: outPlane)
+                parallelGemm(
+                    transposeA: true, transposeB: false, m: coutG, n: inPlane, k: cinG,
+                    a: w, lda: coutG, b: x, ldb: inPlane,
+                    beta: 1, c: outGroup, ldc: outPlane)
             }
         }
     }

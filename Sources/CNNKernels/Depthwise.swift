@@ -21,7 +21,8 @@ func depthwiseConv2d<T: KernelScalar>(
     _ g: ConvGeometry, input: UnsafePointer<T>, weight: UnsafePointer<T>,
     bias: UnsafePointer<T>?, output: UnsafeMutablePointer<T>
 ) {
-    depthwiseConv2d(g, input: input, weight: weight, bias: bias, output: output, vectorWidth: defaultDepthwiseWidth(T.self))
+    depthwiseConv2d(
+        g, input: input, weight: weight, bias: bias, output: output, vectorWidth: defaultDepthwiseWidth(T.self))
 }
 
 /// `depthwiseConv2d` with a chosen accumulator width: 1 (scalar only), 2, 4, 8 or 16 columns
@@ -40,8 +41,10 @@ public func depthwiseConv2d<T: KernelScalar>(
     case 4: depthwise(g, input, weight, bias, output, SIMD4<T>.self, SIMD2<T>.self, vector: true)
     case 8: depthwise(g, input, weight, bias, output, SIMD8<T>.self, SIMD4<T>.self, vector: true)
     case 16: depthwise(g, input, weight, bias, output, SIMD16<T>.self, SIMD8<T>.self, vector: true)
-    default: depthwiseConv2d(g, input: input, weight: weight, bias: bias, output: output,
-                             vectorWidth: defaultDepthwiseWidth(T.self))
+    default:
+        depthwiseConv2d(
+            g, input: input, weight: weight, bias: bias, output: output,
+            vectorWidth: defaultDepthwiseWidth(T.self))
     }
 }
 
@@ -88,17 +91,22 @@ private func depthwise<T: KernelScalar, Wide: SIMD, Narrow: SIMD>(
                         let base = UnsafePointer(phases) + y * sh * layout.width
                         var x = 0
                         if vector {
-                            x = accumulate(Wide.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b, from: x, to: ow)
+                            x = accumulate(
+                                Wide.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b, from: x, to: ow)
                             // The remainder: one more vector ending at the row's end where the row
                             // is wide enough (it recomputes a few columns, to the same values).
                             if x < ow && ow >= Wide.scalarCount {
-                                x = accumulate(Wide.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b,
-                                               from: ow - Wide.scalarCount, to: ow)
+                                x = accumulate(
+                                    Wide.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b,
+                                    from: ow - Wide.scalarCount, to: ow)
                             }
-                            x = accumulate(Narrow.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b, from: x, to: ow)
+                            x = accumulate(
+                                Narrow.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b, from: x, to: ow
+                            )
                             if x < ow && ow >= Narrow.scalarCount {
-                                x = accumulate(Narrow.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b,
-                                               from: ow - Narrow.scalarCount, to: ow)
+                                x = accumulate(
+                                    Narrow.self, d, base: base, taps: tapOffset, tapCount: taps, w: w, b: b,
+                                    from: ow - Narrow.scalarCount, to: ow)
                             }
                         }
                         while x < ow {

@@ -39,20 +39,22 @@ func forEachBlock(_ count: Int, cost: Int = 1, _ body: (Int, Int) -> Void) {
 /// Applies `activation` to `count` elements.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func activate<T: KernelScalar>(_ activation: Activation, input: UnsafePointer<T>,
-                                      output: UnsafeMutablePointer<T>, count: Int) {
+public func activate<T: KernelScalar>(
+    _ activation: Activation, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>, count: Int
+) {
     switch activation {
     case .relu:
         forEachBlock(count) { s, n in
             for i in s..<(s + n) { let v = input[i]; output[i] = v > 0 ? v : (v.isNaN ? v : 0) }
         }
-    case let .clip(lo, hi):
+    case .clip(let lo, let hi):
         let lo = T(lo), hi = T(hi)
         forEachBlock(count) { s, n in
             // ONNX's order, min(max(x, lo), hi): every element is hi when lo > hi.
             for i in s..<(s + n) { let v = input[i]; let c = v < lo ? lo : v; output[i] = c > hi ? hi : c }
         }
-    case let .leakyRelu(alpha):
+    case .leakyRelu(let alpha):
         let a = T(alpha)
         forEachBlock(count) { s, n in
             for i in s..<(s + n) { let v = input[i]; output[i] = v >= 0 ? v : a * v }
@@ -65,7 +67,7 @@ public func activate<T: KernelScalar>(_ activation: Activation, input: UnsafePoi
         forEachBlock(count, cost: 8) { s, n in
             for i in s..<(s + n) { output[i] = T.tanh(input[i]) }
         }
-    case let .hardSigmoid(alpha, beta):
+    case .hardSigmoid(let alpha, let beta):
         let a = T(alpha), b = T(beta)
         forEachBlock(count) { s, n in
             for i in s..<(s + n) { output[i] = min(max(a * input[i] + b, 0), 1) }
@@ -94,9 +96,11 @@ func sigmoid<T: KernelScalar>(_ x: T) -> T {
 /// folded, precomputed). `shift` may be nil (no shift).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func channelAffine<T: KernelScalar>(_ shape: Shape4D, input: UnsafePointer<T>,
-                                           output: UnsafeMutablePointer<T>,
-                                           scale: UnsafePointer<T>, shift: UnsafePointer<T>?) {
+public func channelAffine<T: KernelScalar>(
+    _ shape: Shape4D, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>,
+    scale: UnsafePointer<T>, shift: UnsafePointer<T>?
+) {
     let plane = shape.spatial, channels = shape.channels
     parallelFor(shape.batch * channels, costPerItem: plane) { range in
         for p in range {
@@ -136,8 +140,10 @@ public func add<T: KernelScalar>(_ inputs: [UnsafePointer<T>], output: UnsafeMut
 /// factor = keepProbability).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func scale<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
-                                   count: Int, by factor: Double) {
+public func scale<T: KernelScalar>(
+    input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
+    count: Int, by factor: Double
+) {
     let f = T(factor)
     forEachBlock(count) { s, n in
         for i in s..<(s + n) { output[i] = f * input[i] }
@@ -147,8 +153,10 @@ public func scale<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMutabl
 /// Element-wise product of two same-shape tensors.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func multiply<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>,
-                                      output: UnsafeMutablePointer<T>, count: Int) {
+public func multiply<T: KernelScalar>(
+    _ a: UnsafePointer<T>, _ b: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>, count: Int
+) {
     forEachBlock(count) { s, n in
         for i in s..<(s + n) { output[i] = a[i] * b[i] }
     }
@@ -158,8 +166,10 @@ public func multiply<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<
 /// of squeeze-and-excitation blocks. `scale` has `batch·channels` elements.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func multiplyChannels<T: KernelScalar>(_ shape: Shape4D, input: UnsafePointer<T>,
-                                              scale: UnsafePointer<T>, output: UnsafeMutablePointer<T>) {
+public func multiplyChannels<T: KernelScalar>(
+    _ shape: Shape4D, input: UnsafePointer<T>,
+    scale: UnsafePointer<T>, output: UnsafeMutablePointer<T>
+) {
     let plane = shape.spatial
     parallelFor(shape.batch * shape.channels, costPerItem: plane) { range in
         for p in range {
@@ -183,8 +193,10 @@ func splitShape(_ shape: [Int], axis: Int) throws(KernelError) -> (outer: Int, a
 /// `output` holds the concatenated shape and must not overlap any input.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func concat<T: KernelScalar>(_ inputs: [(data: UnsafePointer<T>, shape: [Int])], axis: Int,
-                                    output: UnsafeMutablePointer<T>) throws(KernelError) {
+public func concat<T: KernelScalar>(
+    _ inputs: [(data: UnsafePointer<T>, shape: [Int])], axis: Int,
+    output: UnsafeMutablePointer<T>
+) throws(KernelError) {
     guard let first = inputs.first else { return }
     let rank = first.shape.count
     guard axis >= 0 && axis < rank else { throw .axisOutOfRange(axis: axis, rank: rank) }
@@ -218,8 +230,10 @@ func forEachRow(_ rows: Int, cost: Int, _ body: (Int) -> Void) {
 /// Softmax along `axis` of a row-major tensor of `shape`: `e^(x-max) / Σ e^(x-max)`.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func softmax<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
-                                     shape: [Int], axis: Int) throws(KernelError) {
+public func softmax<T: KernelScalar>(
+    input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
+    shape: [Int], axis: Int
+) throws(KernelError) {
     let (outer, length, inner) = try splitShape(shape, axis: axis)
     forEachRow(outer * inner, cost: length * 10) { r in
         let o = r / inner, i = r % inner
@@ -235,8 +249,10 @@ public func softmax<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMuta
 /// (18,385 classes in PP-OCRv5's recognizer) a Float running sum drifts by ~1e-4 of the result,
 /// ten times onnxruntime's error.
 @inline(__always)
-func expSumRow<T: KernelScalar>(_ src: UnsafePointer<T>, length: Int, stride: Int,
-                                exps: UnsafeMutablePointer<T>?) -> (max: T, sum: Double) {
+func expSumRow<T: KernelScalar>(
+    _ src: UnsafePointer<T>, length: Int, stride: Int,
+    exps: UnsafeMutablePointer<T>?
+) -> (max: T, sum: Double) {
     var m = -T.infinity
     for k in 0..<length { m = max(m, src[k * stride]) }
     var sum = 0.0
@@ -253,8 +269,10 @@ func expSumRow<T: KernelScalar>(_ src: UnsafePointer<T>, length: Int, stride: In
 /// `output` must not overlap `input`.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func channelShuffle<T: KernelScalar>(_ shape: Shape4D, groups: Int, input: UnsafePointer<T>,
-                                            output: UnsafeMutablePointer<T>) throws(KernelError) {
+public func channelShuffle<T: KernelScalar>(
+    _ shape: Shape4D, groups: Int, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>
+) throws(KernelError) {
     try requirePositive("groups", groups)
     guard shape.channels % groups == 0 else {
         throw .groupsDoNotDivide(channels: shape.channels, groups: groups)

@@ -16,13 +16,15 @@ func parallelGemm<T: KernelScalar>(
     parallelFor(blocks, costPerItem: block * (alongN ? m : n) * max(k, 1)) { range in
         let lo = range.lowerBound * block, hi = min(length, range.upperBound * block)
         if alongN {
-            T.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k,
-                   alpha: 1, a: a, lda: lda, b: transposeB ? b + lo * ldb : b + lo, ldb: ldb,
-                   beta: beta, c: c + lo, ldc: ldc)
+            T.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k,
+                alpha: 1, a: a, lda: lda, b: transposeB ? b + lo * ldb : b + lo, ldb: ldb,
+                beta: beta, c: c + lo, ldc: ldc)
         } else {
-            T.gemm(transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k,
-                   alpha: 1, a: transposeA ? a + lo : a + lo * lda, lda: lda, b: b, ldb: ldb,
-                   beta: beta, c: c + lo * ldc, ldc: ldc)
+            T.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k,
+                alpha: 1, a: transposeA ? a + lo : a + lo * lda, lda: lda, b: b, ldb: ldb,
+                beta: beta, c: c + lo * ldc, ldc: ldc)
         }
     }
 }
@@ -43,9 +45,10 @@ public func linear<T: KernelScalar>(
     if let bias {
         for n in 0..<batch { (output + n * outFeatures).update(from: bias, count: outFeatures) }
     }
-    parallelGemm(transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
-                 a: input, lda: inFeatures, b: weight, ldb: inFeatures,
-                 beta: bias == nil ? 0 : 1, c: output, ldc: outFeatures)
+    parallelGemm(
+        transposeA: false, transposeB: true, m: batch, n: outFeatures, k: inFeatures,
+        a: input, lda: inFeatures, b: weight, ldb: inFeatures,
+        beta: bias == nil ? 0 : 1, c: output, ldc: outFeatures)
 }
 
 /// Row-major `c[m×n] = a[m×k] · b[k×n]` (ONNX MatMul on 2-D operands).
@@ -54,6 +57,7 @@ public func linear<T: KernelScalar>(
 public func matmul<T: KernelScalar>(
     _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, into c: UnsafeMutablePointer<T>, m: Int, n: Int, k: Int
 ) {
-    parallelGemm(transposeA: false, transposeB: false, m: m, n: n, k: k,
-                 a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n)
+    parallelGemm(
+        transposeA: false, transposeB: false, m: m, n: n, k: k,
+        a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n)
 }

@@ -72,16 +72,16 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
     /// One line naming the value at fault, for the node's error message.
     public var description: String {
         switch self {
-        case let .nonPositive(what, v): return "\(what) must be positive, got \(v)"
-        case let .negativePadding(p): return "padding must be non-negative, got \(p)"
-        case let .groupsDoNotDivide(c, g): return "\(c) channels are not divisible by \(g) groups"
-        case let .emptyOutput(what): return "\(what): output would be empty"
-        case let .axisOutOfRange(a, r): return "axis \(a) is out of range for rank \(r)"
-        case let .shapeMismatch(what): return "shape mismatch: \(what)"
-        case let .invalidProbability(what, p): return "\(what) must be in range, got \(p)"
-        case let .tooFewValuesPerChannel(n):
+        case .nonPositive(let what, let v): return "\(what) must be positive, got \(v)"
+        case .negativePadding(let p): return "padding must be non-negative, got \(p)"
+        case .groupsDoNotDivide(let c, let g): return "\(c) channels are not divisible by \(g) groups"
+        case .emptyOutput(let what): return "\(what): output would be empty"
+        case .axisOutOfRange(let a, let r): return "axis \(a) is out of range for rank \(r)"
+        case .shapeMismatch(let what): return "shape mismatch: \(what)"
+        case .invalidProbability(let what, let p): return "\(what) must be in range, got \(p)"
+        case .tooFewValuesPerChannel(let n):
             return "batch statistics need more than 1 value per channel, got \(n)"
-        case let .tooLarge(what): return "\(what): sizes overflow a 64-bit count"
+        case .tooLarge(let what): return "\(what): sizes overflow a 64-bit count"
         }
     }
 }
@@ -93,8 +93,10 @@ func requirePositive(_ name: String, _ v: Int) throws(KernelError) {
 /// The checks every sliding window makes before its output size is computed (convolution,
 /// transposed convolution, pooling): every size positive, the padding non-negative. Throws
 /// naming the first bad value, so a hostile file's numbers fail here rather than in a kernel.
-func requireValidWindow(input: Shape4D, channelsName: String = "input channels", kernel: Size2D,
-                        stride: Size2D, dilation: Size2D, padding: Padding2D) throws(KernelError) {
+func requireValidWindow(
+    input: Shape4D, channelsName: String = "input channels", kernel: Size2D,
+    stride: Size2D, dilation: Size2D, padding: Padding2D
+) throws(KernelError) {
     try requirePositive("batch", input.batch)
     try requirePositive(channelsName, input.channels)
     try requirePositive("input height", input.height)
@@ -133,8 +135,10 @@ func checkedProduct(_ factors: Int...) -> Int? {
 /// not fit, nil when a step overflows `Int`. Callers have checked every argument is ≥ 0
 /// (kernel, stride, dilation ≥ 1).
 @inline(__always)
-func windowOutputLength(input: Int, kernel: Int, stride: Int, dilation: Int,
-                        padBegin: Int, padEnd: Int, ceilMode: Bool = false) -> Int? {
+func windowOutputLength(
+    input: Int, kernel: Int, stride: Int, dilation: Int,
+    padBegin: Int, padEnd: Int, ceilMode: Bool = false
+) -> Int? {
     let (padded0, o1) = input.addingReportingOverflow(padBegin)
     let (padded, o2) = padded0.addingReportingOverflow(padEnd)
     let (reach, o3) = dilation.multipliedReportingOverflow(by: kernel - 1)

@@ -4,9 +4,9 @@
 // offset tables the caller prepared once.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `c[b] = a[b]·b[b]` for every batch matrix `b` (row-major `m×k` times `k×n`), where batch `i`
@@ -26,22 +26,25 @@ public func batchedMatmul<T: KernelScalar>(
     // One B for every batch and A's batches back to back: one GEMM of (batches·m) rows.
     let sharedB = bOffsets.allSatisfy { $0 == bOffsets[0] }
     if sharedB, aOffsets.enumerated().allSatisfy({ $0.element == aOffsets[0] + $0.offset * m * k }) {
-        parallelGemm(transposeA: false, transposeB: false, m: batches * m, n: n, k: k, a: a + aOffsets[0], lda: k,
-                     b: b + bOffsets[0], ldb: ldb, beta: 0, c: c, ldc: n)
+        parallelGemm(
+            transposeA: false, transposeB: false, m: batches * m, n: n, k: k, a: a + aOffsets[0], lda: k,
+            b: b + bOffsets[0], ldb: ldb, beta: 0, c: c, ldc: n)
         return
     }
     let perBatch = m * n * k
     if batches >= KernelThreads.count && threadsFor(batches, costPerItem: perBatch) > 1 {
         parallelFor(batches, costPerItem: perBatch) { range in
             for i in range {
-                T.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i], lda: k,
-                       b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
+                T.gemm(
+                    transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a + aOffsets[i], lda: k,
+                    b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
             }
         }
     } else {
         for i in 0..<batches {
-            parallelGemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a + aOffsets[i], lda: k,
-                         b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
+            parallelGemm(
+                transposeA: false, transposeB: false, m: m, n: n, k: k, a: a + aOffsets[i], lda: k,
+                b: b + bOffsets[i], ldb: ldb, beta: 0, c: c + i * m * n, ldc: n)
         }
     }
 }
@@ -57,9 +60,12 @@ public func gemm<T: KernelScalar>(
     beta: T, c: UnsafePointer<T>?, cOffsets: [Int], into y: UnsafeMutablePointer<T>
 ) {
     guard m > 0, n > 0 else { return }
-    if k == 0 { y.update(repeating: 0, count: m * n) } else {
-        parallelGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                     beta: 0, c: y, ldc: n)
+    if k == 0 {
+        y.update(repeating: 0, count: m * n)
+    } else {
+        parallelGemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+            beta: 0, c: y, ldc: n)
     }
     if let c {
         for i in 0..<(m * n) { y[i] = alpha * y[i] + beta * c[cOffsets[i]] }
@@ -92,7 +98,7 @@ public enum ReduceKind: String, Sendable, CaseIterable {
         case .prod: return a * x
         case .max: return x > a || x.isNaN ? x : a
         case .min: return x < a || x.isNaN ? x : a
-        case .logSumExp: return a + Foundation_exp(x - shift)
+        case .logSumExp: return a + libmExp(x - shift)
         }
     }
 
@@ -111,8 +117,8 @@ public enum ReduceKind: String, Sendable, CaseIterable {
         switch self {
         case .mean: return a / Double(count)
         case .l2: return a.squareRoot()
-        case .logSum: return Foundation_log(a)
-        case .logSumExp: return Foundation_log(a) + shift
+        case .logSum: return libmLog(a)
+        case .logSumExp: return libmLog(a) + shift
         default: return a
         }
     }
@@ -174,7 +180,9 @@ public func reduce<T: KernelScalar>(
                     if kind == .logSumExp {
                         shift.update(repeating: -.infinity)
                         for r in 0..<reduced {
-                            for i in 0..<inner { shift[i] = ReduceKind.max.combine(shift[i], Double(base[r * inner + i]), shift: 0) }
+                            for i in 0..<inner {
+                                shift[i] = ReduceKind.max.combine(shift[i], Double(base[r * inner + i]), shift: 0)
+                            }
                         }
                         for i in 0..<inner { shift[i] = logSumExpShift(shift[i]) }
                         if inner == 1 { shift.update(repeating: shift[0]) }
@@ -186,7 +194,9 @@ public func reduce<T: KernelScalar>(
                             let row = base + r * lanes
                             for k in 0..<lanes { acc[k] = combine(acc[k], Double(row[k]), shift[k]) }
                         }
-                        if inner == 1 { for r in (rows * lanes)..<reduced { acc[0] = combine(acc[0], Double(base[r]), shift[0]) } }
+                        if inner == 1 {
+                            for r in (rows * lanes)..<reduced { acc[0] = combine(acc[0], Double(base[r]), shift[0]) }
+                        }
                     }
                     switch kind {
                     case .sum: run { ReduceKind.sum.combine($0, $1, shift: $2) }
@@ -218,13 +228,15 @@ public func reduce<T: KernelScalar>(
 /// `x − max − log Σ e^(x−max)`, the sum in Double.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func logSoftmax<T: KernelScalar>(input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
-                                        outer: Int, length: Int, inner: Int) {
+public func logSoftmax<T: KernelScalar>(
+    input: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
+    outer: Int, length: Int, inner: Int
+) {
     forEachRow(outer * inner, cost: length * 10) { r in
         let o = r / inner, i = r % inner
         let src = input + o * length * inner + i, dst = output + o * length * inner + i
         let (m, sum) = expSumRow(src, length: length, stride: inner, exps: nil)
-        let shift = m + T(Foundation_log(sum))
+        let shift = m + T(libmLog(sum))
         for k in 0..<length { dst[k * inner] = src[k * inner] - shift }
     }
 }
@@ -254,5 +266,5 @@ public func layerNorm<T: KernelScalar>(
     }
 }
 
-@inline(__always) private func Foundation_exp(_ x: Double) -> Double { exp(x) }
-@inline(__always) private func Foundation_log(_ x: Double) -> Double { log(x) }
+@inline(__always) private func libmExp(_ x: Double) -> Double { exp(x) }
+@inline(__always) private func libmLog(_ x: Double) -> Double { log(x) }

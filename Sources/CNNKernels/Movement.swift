@@ -90,8 +90,10 @@ public struct BoxCopy: Sendable, Equatable {
 /// [outer, axis, inner]: the output is [outer, indices.count, inner], each inner run a memcpy.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func gatherRuns<T: KernelScalar>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>,
-                                       outer: Int, axis: Int, inner: Int, indices: [Int]) {
+public func gatherRuns<T: KernelScalar>(
+    _ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>,
+    outer: Int, axis: Int, inner: Int, indices: [Int]
+) {
     var d = destination
     for o in 0..<outer {
         let base = source + o * axis * inner
@@ -106,7 +108,9 @@ public func gatherRuns<T: KernelScalar>(_ source: UnsafePointer<T>, _ destinatio
 /// memcpy per part.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func concatRuns<T: KernelScalar>(_ parts: [UnsafePointer<T>], _ destination: UnsafeMutablePointer<T>, outer: Int, runs: [Int]) {
+public func concatRuns<T: KernelScalar>(
+    _ parts: [UnsafePointer<T>], _ destination: UnsafeMutablePointer<T>, outer: Int, runs: [Int]
+) {
     var d = destination
     for o in 0..<outer {
         for (p, run) in zip(parts, runs) {
@@ -120,7 +124,9 @@ public func concatRuns<T: KernelScalar>(_ parts: [UnsafePointer<T>], _ destinati
 /// block is built, then repeated with memcpy.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func tile<T: KernelScalar>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, shape: [Int], repeats: [Int]) {
+public func tile<T: KernelScalar>(
+    _ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, shape: [Int], repeats: [Int]
+) {
     let rank = shape.count
     if rank == 0 { destination[0] = source[0]; return }
     var inStrides = [Int](repeating: 1, count: rank), outStrides = inStrides

@@ -73,8 +73,10 @@ public func batchNormTraining<T: KernelScalar>(
 /// `y·scale + bias`, where scale/bias are read at `affineIndex(i)` (nil scale/bias: 1/0).
 @inline(__always)
 @discardableResult
-func normalizeRun<T: KernelScalar>(_ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>, count: Int,
-                                   epsilon: Double, _ affine: (Int) -> (T, T)) -> (mean: Double, invStdDev: Double) {
+func normalizeRun<T: KernelScalar>(
+    _ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>, count: Int,
+    epsilon: Double, _ affine: (Int) -> (T, T)
+) -> (mean: Double, invStdDev: Double) {
     var sum = 0.0
     for i in 0..<count { sum += Double(src[i]) }
     let mean = sum / Double(count)

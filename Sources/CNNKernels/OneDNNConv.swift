@@ -12,8 +12,9 @@
 // `KernelThreads.count`) and remakes it when that count changes.
 
 import CDNNL
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A oneDNN call that failed: the function and its status, with the convolution it was for.
@@ -100,13 +101,20 @@ public final class OneDNNConvolution: @unchecked Sendable {
     /// primitive can be remade for another thread count. `input` and `output` are buffers of the
     /// geometry's sizes in the given layouts that stay valid while this object lives; where
     /// oneDNN's kernel wants another layout, they are reordered around each call.
-    public init(_ geometry: ConvGeometry, input: UnsafePointer<Float>, inputLayout: TensorLayout = .nchw,
-                weight: [Float], bias: [Float]?, output: UnsafeMutablePointer<Float>, outputLayout: TensorLayout = .nchw,
-                epilogue: ConvEpilogue = ConvEpilogue(), threads: Int = KernelThreads.count) throws(OneDNNError) {
+    public init(
+        _ geometry: ConvGeometry, input: UnsafePointer<Float>, inputLayout: TensorLayout = .nchw,
+        weight: [Float], bias: [Float]?, output: UnsafeMutablePointer<Float>, outputLayout: TensorLayout = .nchw,
+        epilogue: ConvEpilogue = ConvEpilogue(), threads: Int = KernelThreads.count
+    ) throws(OneDNNError) {
         guard weight.count == geometry.weightCount,
-              geometry.input.channels % inputLayout.channelBlock == 0, geometry.outChannels % outputLayout.channelBlock == 0, bias.map({ $0.count == geometry.outChannels }) ?? true,
-              epilogue.affine.map({ [$0.centre, $0.scale, $0.shift].allSatisfy { $0.count == geometry.outChannels } }) ?? true
-        else { throw OneDNNError(call: "OneDNNConvolution.init (parameter sizes)", status: -1, convolution: "\(geometry)") }
+            geometry.input.channels % inputLayout.channelBlock == 0,
+            geometry.outChannels % outputLayout.channelBlock == 0,
+            bias.map({ $0.count == geometry.outChannels }) ?? true,
+            epilogue.affine.map({ [$0.centre, $0.scale, $0.shift].allSatisfy { $0.count == geometry.outChannels } })
+                ?? true
+        else {
+            throw OneDNNError(call: "OneDNNConvolution.init (parameter sizes)", status: -1, convolution: "\(geometry)")
+        }
         self.geometry = geometry
         self.inputLayout = inputLayout
         self.outputLayout = outputLayout
@@ -146,15 +154,20 @@ public final class OneDNNConvolution: @unchecked Sendable {
     /// convolution (3×3, 64 → 64 channels, 56×56): what values passed from one oneDNN
     /// convolution to the next should use to need no reorder. nil when it is none of ours.
     public static let preferredLayout: TensorLayout? = {
-        guard let g = try? ConvGeometry(input: Shape4D(batch: 1, channels: 64, height: 56, width: 56), outChannels: 64,
-                                        kernel: Size2D(3), padding: Padding2D(1)) else { return nil }
+        guard
+            let g = try? ConvGeometry(
+                input: Shape4D(batch: 1, channels: 64, height: 56, width: 56), outChannels: 64,
+                kernel: Size2D(3), padding: Padding2D(1))
+        else { return nil }
         let x = UnsafeMutablePointer<Float>.allocate(capacity: g.input.count)
         defer { x.deallocate() }
         let y = UnsafeMutablePointer<Float>.allocate(capacity: g.output.count)
         defer { y.deallocate() }
         for layout in [TensorLayout.nhwc, .nChw16c, .nChw8c] {
-            if let c = try? OneDNNConvolution(g, input: x, inputLayout: layout, weight: [Float](repeating: 0, count: g.weightCount),
-                                              bias: nil, output: y, outputLayout: layout, threads: 1), c.reorderCount == 0 {
+            if let c = try? OneDNNConvolution(
+                g, input: x, inputLayout: layout, weight: [Float](repeating: 0, count: g.weightCount),
+                bias: nil, output: y, outputLayout: layout, threads: 1), c.reorderCount == 0
+            {
                 return layout
             }
         }
@@ -203,30 +216,45 @@ private final class Built {
         func check(_ status: dnnl_status_t, _ call: String) throws(OneDNNError) {
             if status != dnnl_success { throw OneDNNError(call: call, status: Int(status.rawValue), convolution: name) }
         }
-        guard let engine = cpuEngine.value else { throw OneDNNError(call: "loading libdnnl.so.2", status: -1, convolution: name) }
+        guard let engine = cpuEngine.value else {
+            throw OneDNNError(call: "loading libdnnl.so.2", status: -1, convolution: name)
+        }
         cdnnl_set_num_threads(Int32(threads))  // the primitive's thread split is fixed from here
         try check(cdnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
 
         var srcDims: [Int64] = [g.input.batch, g.input.channels, g.input.height, g.input.width].map(Int64.init)
         var dstDims: [Int64] = [g.output.batch, g.output.channels, g.output.height, g.output.width].map(Int64.init)
         let grouped = g.groups > 1
-        var wDims: [Int64] = (grouped ? [g.groups, g.outChannelsPerGroup] : [g.outChannels])
+        var wDims: [Int64] =
+            (grouped ? [g.groups, g.outChannelsPerGroup] : [g.outChannels])
             .map(Int64.init) + [g.inChannelsPerGroup, g.kernel.height, g.kernel.width].map(Int64.init)
         var bDims: [Int64] = [Int64(g.outChannels)]
         var srcPlain = dnnl_memory_desc_t(), dstPlain = dnnl_memory_desc_t(), wPlain = dnnl_memory_desc_t()
         var bMD = dnnl_memory_desc_t(), wAny = dnnl_memory_desc_t()
-        try check(cdnnl_memory_desc_init_by_tag(&srcPlain, 4, &srcDims, dnnl_f32, c.inputLayout.tag), "memory_desc_init (src)")
-        try check(cdnnl_memory_desc_init_by_tag(&dstPlain, 4, &dstDims, dnnl_f32, c.outputLayout.tag), "memory_desc_init (dst)")
-        try check(cdnnl_memory_desc_init_by_tag(&wPlain, Int32(wDims.count), &wDims, dnnl_f32, grouped ? dnnl_goihw : dnnl_oihw),
-                  "memory_desc_init (weights)")
-        try check(cdnnl_memory_desc_init_by_tag(&wAny, Int32(wDims.count), &wDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (weights any)")
+        try check(
+            cdnnl_memory_desc_init_by_tag(&srcPlain, 4, &srcDims, dnnl_f32, c.inputLayout.tag), "memory_desc_init (src)"
+        )
+        try check(
+            cdnnl_memory_desc_init_by_tag(&dstPlain, 4, &dstDims, dnnl_f32, c.outputLayout.tag),
+            "memory_desc_init (dst)")
+        try check(
+            cdnnl_memory_desc_init_by_tag(
+                &wPlain, Int32(wDims.count), &wDims, dnnl_f32, grouped ? dnnl_goihw : dnnl_oihw),
+            "memory_desc_init (weights)")
+        try check(
+            cdnnl_memory_desc_init_by_tag(&wAny, Int32(wDims.count), &wDims, dnnl_f32, dnnl_format_tag_any),
+            "memory_desc_init (weights any)")
         try check(cdnnl_memory_desc_init_by_tag(&bMD, 1, &bDims, dnnl_f32, dnnl_x), "memory_desc_init (bias)")
         // oneDNN picks the activation layouts too: with NCHW imposed (oneDNN 2.6) it falls back to
         // its im2col kernel, 10× slower here (measured), whose per-channel binary post-ops also
         // gave wrong results.
         var srcConv = dnnl_memory_desc_t(), dstConv = dnnl_memory_desc_t()
-        try check(cdnnl_memory_desc_init_by_tag(&srcConv, 4, &srcDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (src any)")
-        try check(cdnnl_memory_desc_init_by_tag(&dstConv, 4, &dstDims, dnnl_f32, dnnl_format_tag_any), "memory_desc_init (dst any)")
+        try check(
+            cdnnl_memory_desc_init_by_tag(&srcConv, 4, &srcDims, dnnl_f32, dnnl_format_tag_any),
+            "memory_desc_init (src any)")
+        try check(
+            cdnnl_memory_desc_init_by_tag(&dstConv, 4, &dstDims, dnnl_f32, dnnl_format_tag_any),
+            "memory_desc_init (dst any)")
         var strides: [Int64] = [Int64(g.stride.height), Int64(g.stride.width)]
         // oneDNN counts dilation from 0 (no gaps), ONNX from 1.
         var dilates: [Int64] = [Int64(g.dilation.height - 1), Int64(g.dilation.width - 1)]
@@ -234,11 +262,12 @@ private final class Built {
         var padR: [Int64] = [Int64(g.padding.bottom), Int64(g.padding.right)]
         var desc = dnnl_convolution_desc_t()
         let hasBias = c.bias != nil
-        try check(withUnsafePointer(to: &bMD) { b in
-            cdnnl_dilated_convolution_forward_desc_init(
-                &desc, dnnl_forward_inference, dnnl_convolution_direct, &srcConv, &wAny, hasBias ? b : nil,
-                &dstConv, &strides, &dilates, &padL, &padR)
-        }, "dilated_convolution_forward_desc_init")
+        try check(
+            withUnsafePointer(to: &bMD) { b in
+                cdnnl_dilated_convolution_forward_desc_init(
+                    &desc, dnnl_forward_inference, dnnl_convolution_direct, &srcConv, &wAny, hasBias ? b : nil,
+                    &dstConv, &strides, &dilates, &padL, &padR)
+            }, "dilated_convolution_forward_desc_init")
 
         // Post-op: the activation (the affine was folded into the weights).
         var attr: dnnl_primitive_attr_t?
@@ -249,12 +278,15 @@ private final class Built {
         defer { cdnnl_post_ops_destroy(postOps) }
         switch c.epilogue.activation {
         case .some(.relu):
-            try check(cdnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "post_ops_append_eltwise (relu)")
-        case let .some(.clip(lo, hi)):
-            try check(cdnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip_v2, Float(lo), Float(hi)), "post_ops_append_eltwise (clip)")
+            try check(
+                cdnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_relu, 0, 0), "post_ops_append_eltwise (relu)")
+        case .some(.clip(let lo, let hi)):
+            try check(
+                cdnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_clip_v2, Float(lo), Float(hi)),
+                "post_ops_append_eltwise (clip)")
         case .none:
             break
-        case let .some(other):
+        case .some(let other):
             throw OneDNNError(call: "post-op \(other)", status: -1, convolution: name)
         }
         try check(cdnnl_primitive_attr_set_post_ops(attr, postOps), "primitive_attr_set_post_ops")
@@ -268,17 +300,23 @@ private final class Built {
         }
         try check(cdnnl_primitive_create(&conv, pd), "primitive_create")
 
-        func memory(_ md: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer?) throws(OneDNNError) -> dnnl_memory_t? {
+        func memory(_ md: UnsafePointer<dnnl_memory_desc_t>, _ handle: UnsafeMutableRawPointer?) throws(OneDNNError)
+            -> dnnl_memory_t?
+        {
             var m: dnnl_memory_t?
             try check(cdnnl_memory_create(&m, md, engine, handle ?? cdnnl_memory_allocate()), "memory_create")
             if handle == nil { allocatedBytes += cdnnl_memory_desc_get_size(md) }
             memories.append(m)
             return m
         }
-        func reorder(_ from: dnnl_memory_t?, _ fromMD: UnsafePointer<dnnl_memory_desc_t>,
-                     _ to: dnnl_memory_t?, _ toMD: UnsafePointer<dnnl_memory_desc_t>) throws(OneDNNError) -> dnnl_primitive_t? {
+        func reorder(
+            _ from: dnnl_memory_t?, _ fromMD: UnsafePointer<dnnl_memory_desc_t>,
+            _ to: dnnl_memory_t?, _ toMD: UnsafePointer<dnnl_memory_desc_t>
+        ) throws(OneDNNError) -> dnnl_primitive_t? {
             var rpd: dnnl_primitive_desc_t?
-            try check(cdnnl_reorder_primitive_desc_create(&rpd, fromMD, engine, toMD, engine, nil), "reorder_primitive_desc_create")
+            try check(
+                cdnnl_reorder_primitive_desc_create(&rpd, fromMD, engine, toMD, engine, nil),
+                "reorder_primitive_desc_create")
             defer { cdnnl_primitive_desc_destroy(rpd) }
             var r: dnnl_primitive_t?
             try check(cdnnl_primitive_create(&r, rpd), "primitive_create (reorder)")
@@ -287,8 +325,8 @@ private final class Built {
 
         // Weights: reordered once into the layout the kernel asked for.
         guard let wMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
-              let srcMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
-              let dstMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0)
+            let srcMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0),
+            let dstMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0)
         else { throw OneDNNError(call: "primitive_desc_query_md", status: -1, convolution: name) }
         /// A oneDNN-owned memory holding a copy of `values`.
         func filled(_ md: UnsafePointer<dnnl_memory_desc_t>, _ values: [Float]) throws(OneDNNError) -> dnnl_memory_t? {
@@ -305,7 +343,9 @@ private final class Built {
         let wConv = try memory(wMD, nil)
         let wReorder = try reorder(wUser, &wPlain, wConv, wMD)
         defer { cdnnl_primitive_destroy(wReorder) }
-        var wArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: wUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: wConv)]
+        var wArgs = [
+            dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: wUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: wConv),
+        ]
         try check(cdnnl_primitive_execute(wReorder, stream, 2, &wArgs), "execute (weights reorder)")
         try check(cdnnl_stream_wait(stream), "stream_wait")
         memories.removeAll { $0 == wUser }  // the plain copy is not needed any more
@@ -318,16 +358,22 @@ private final class Built {
         if cdnnl_memory_desc_equal(srcMD, &srcPlain) == 0 {
             srcMem = try memory(srcMD, nil)
             reorderIn = try reorder(srcUser, &srcPlain, srcMem, srcMD)
-            inArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: srcUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: srcMem)]
+            inArgs = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: srcUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: srcMem),
+            ]
         }
         if cdnnl_memory_desc_equal(dstMD, &dstPlain) == 0 {
             dstMem = try memory(dstMD, nil)
             reorderOut = try reorder(dstMem, dstMD, dstUser, &dstPlain)
-            outArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: dstMem), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: dstUser)]
+            outArgs = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: dstMem), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: dstUser),
+            ]
         }
         reorders = (reorderIn != nil ? 1 : 0) + (reorderOut != nil ? 1 : 0)
-        convArgs = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: srcMem), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wConv),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dstMem)]
+        convArgs = [
+            dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: srcMem), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: wConv),
+            dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: dstMem),
+        ]
         if let bias = c.bias {
             convArgs.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: try filled(&bMD, bias)))
         }
@@ -338,9 +384,13 @@ private final class Built {
         func check(_ status: dnnl_status_t, _ call: String) throws(OneDNNError) {
             if status != dnnl_success { throw OneDNNError(call: call, status: Int(status.rawValue), convolution: name) }
         }
-        if let reorderIn { try check(cdnnl_primitive_execute(reorderIn, stream, 2, &inArgs), "execute (input reorder)") }
+        if let reorderIn {
+            try check(cdnnl_primitive_execute(reorderIn, stream, 2, &inArgs), "execute (input reorder)")
+        }
         try check(cdnnl_primitive_execute(conv, stream, Int32(convArgs.count), &convArgs), "execute")
-        if let reorderOut { try check(cdnnl_primitive_execute(reorderOut, stream, 2, &outArgs), "execute (output reorder)") }
+        if let reorderOut {
+            try check(cdnnl_primitive_execute(reorderOut, stream, 2, &outArgs), "execute (output reorder)")
+        }
         try check(cdnnl_stream_wait(stream), "stream_wait")
     }
 

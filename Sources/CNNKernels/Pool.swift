@@ -24,19 +24,25 @@ public struct PoolGeometry: Hashable, Sendable {
     public let output: Shape4D
 
     /// Validates every size and computes the output shape; throws naming the bad value.
-    public init(input: Shape4D, kernel: Size2D, stride: Size2D? = nil, dilation: Size2D = .one,
-                padding: Padding2D = .zero, ceilMode: Bool = false) throws(KernelError) {
+    public init(
+        input: Shape4D, kernel: Size2D, stride: Size2D? = nil, dilation: Size2D = .one,
+        padding: Padding2D = .zero, ceilMode: Bool = false
+    ) throws(KernelError) {
         let stride = stride ?? kernel
-        try requireValidWindow(input: input, channelsName: "channels", kernel: kernel, stride: stride,
-                               dilation: dilation, padding: padding)
-        guard let oh = windowOutputLength(input: input.height, kernel: kernel.height, stride: stride.height,
-                                          dilation: dilation.height, padBegin: padding.top,
-                                          padEnd: padding.bottom, ceilMode: ceilMode),
-              let ow = windowOutputLength(input: input.width, kernel: kernel.width, stride: stride.width,
-                                          dilation: dilation.width, padBegin: padding.left,
-                                          padEnd: padding.right, ceilMode: ceilMode),
-              checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
-              checkedProduct(input.batch, input.channels, oh, ow, kernel.height, kernel.width) != nil
+        try requireValidWindow(
+            input: input, channelsName: "channels", kernel: kernel, stride: stride,
+            dilation: dilation, padding: padding)
+        guard
+            let oh = windowOutputLength(
+                input: input.height, kernel: kernel.height, stride: stride.height,
+                dilation: dilation.height, padBegin: padding.top,
+                padEnd: padding.bottom, ceilMode: ceilMode),
+            let ow = windowOutputLength(
+                input: input.width, kernel: kernel.width, stride: stride.width,
+                dilation: dilation.width, padBegin: padding.left,
+                padEnd: padding.right, ceilMode: ceilMode),
+            checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
+            checkedProduct(input.batch, input.channels, oh, ow, kernel.height, kernel.width) != nil
         else { throw .tooLarge("pooling \(kernel) stride \(stride) on \(input) padded \(padding)") }
         guard oh > 0, ow > 0 else { throw .emptyOutput("pooling \(kernel) on \(input) padded \(padding)") }
         self.input = input
@@ -53,8 +59,10 @@ public struct PoolGeometry: Hashable, Sendable {
 /// yields -infinity. NaN propagates, as in PyTorch and ONNX Runtime.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func maxPool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePointer<T>,
-                                       output: UnsafeMutablePointer<T>) {
+public func maxPool2d<T: KernelScalar>(
+    _ geometry: PoolGeometry, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>
+) {
     let g = geometry
     let kh = g.kernel.height, kw = g.kernel.width
     let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
@@ -107,7 +115,8 @@ public func maxPool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePo
                         v = r2[o]; m = v > m ? v : m
                         v = r2[o &+ 1]; m = v > m ? v : m
                         v = r2[o &+ 2]; m = v > m ? v : m
-                        let nanProbe = (r0[o] + r0[o &+ 1] + r0[o &+ 2]) + (r1[o] + r1[o &+ 1] + r1[o &+ 2])
+                        let nanProbe =
+                            (r0[o] + r0[o &+ 1] + r0[o &+ 2]) + (r1[o] + r1[o &+ 1] + r1[o &+ 2])
                             + (r2[o] + r2[o &+ 1] + r2[o &+ 2])
                         d[x] = nanProbe != nanProbe && windowHasNaN(r0 + o, r1 + o, r2 + o) ? .nan : m
                     }
@@ -144,8 +153,10 @@ func windowHasNaN<T: KernelScalar>(_ r0: UnsafePointer<T>, _ r1: UnsafePointer<T
 /// PyTorch does; without it, only taps inside the input. A window with no tap to count yields 0.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func averagePool2d<T: KernelScalar>(_ geometry: PoolGeometry, input: UnsafePointer<T>,
-                                           output: UnsafeMutablePointer<T>, countIncludePadding: Bool) {
+public func averagePool2d<T: KernelScalar>(
+    _ geometry: PoolGeometry, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>, countIncludePadding: Bool
+) {
     let g = geometry
     let kh = g.kernel.height, kw = g.kernel.width
     let sh = g.stride.height, sw = g.stride.width, dh = g.dilation.height, dw = g.dilation.width
@@ -211,8 +222,10 @@ func fastSum<T: KernelScalar>(_ p: UnsafePointer<T>, _ count: Int) -> T {
 /// Mean over each channel plane: `[N, C, H, W] -> [N, C, 1, 1]`.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func globalAveragePool<T: KernelScalar>(_ shape: Shape4D, input: UnsafePointer<T>,
-                                               output: UnsafeMutablePointer<T>) {
+public func globalAveragePool<T: KernelScalar>(
+    _ shape: Shape4D, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>
+) {
     let plane = shape.spatial
     parallelFor(shape.batch * shape.channels, costPerItem: plane) { range in
         for p in range {
@@ -224,8 +237,10 @@ public func globalAveragePool<T: KernelScalar>(_ shape: Shape4D, input: UnsafePo
 /// Maximum over each channel plane: `[N, C, H, W] -> [N, C, 1, 1]`. NaN propagates.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func globalMaxPool<T: KernelScalar>(_ shape: Shape4D, input: UnsafePointer<T>,
-                                           output: UnsafeMutablePointer<T>) {
+public func globalMaxPool<T: KernelScalar>(
+    _ shape: Shape4D, input: UnsafePointer<T>,
+    output: UnsafeMutablePointer<T>
+) {
     let plane = shape.spatial
     parallelFor(shape.batch * shape.channels, costPerItem: plane) { range in
         for p in range {

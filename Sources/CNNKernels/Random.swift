@@ -1,9 +1,9 @@
 // A small, fast, seedable PRNG for dropout masks: xoshiro256** seeded through SplitMix64
 // (Blackman & Vigna). Reproducible across platforms: the same seed gives the same stream.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// xoshiro256** — 256-bit state, period 2^256 − 1, passes BigCrush. Not cryptographic.

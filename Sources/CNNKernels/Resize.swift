@@ -70,7 +70,8 @@ public struct ResizeGeometry: Hashable, Sendable {
             throw .emptyOutput("resize scales \(scaleHeight)x\(scaleWidth)")
         }
         // Converted only below 2^53, where a Double holds every integer (Int(x) traps past Int.max).
-        let h = (Double(input.height) * scaleHeight).rounded(.down), w = (Double(input.width) * scaleWidth).rounded(.down)
+        let h = (Double(input.height) * scaleHeight).rounded(.down),
+            w = (Double(input.width) * scaleWidth).rounded(.down)
         guard h < 9_007_199_254_740_992, w < 9_007_199_254_740_992 else {
             throw .tooLarge("resize \(input) by \(scaleHeight)x\(scaleWidth)")
         }
@@ -80,13 +81,16 @@ public struct ResizeGeometry: Hashable, Sendable {
 
     /// From output sizes (ONNX `sizes`): the scales are out/in.
     public init(input: Shape4D, outHeight: Int, outWidth: Int) throws(KernelError) {
-        try self.init(input: input, outHeight: outHeight, outWidth: outWidth,
-                      scaleHeight: Double(outHeight) / Double(max(1, input.height)),
-                      scaleWidth: Double(outWidth) / Double(max(1, input.width)))
+        try self.init(
+            input: input, outHeight: outHeight, outWidth: outWidth,
+            scaleHeight: Double(outHeight) / Double(max(1, input.height)),
+            scaleWidth: Double(outWidth) / Double(max(1, input.width)))
     }
 
-    private init(input: Shape4D, outHeight: Int, outWidth: Int,
-                 scaleHeight: Double, scaleWidth: Double) throws(KernelError) {
+    private init(
+        input: Shape4D, outHeight: Int, outWidth: Int,
+        scaleHeight: Double, scaleWidth: Double
+    ) throws(KernelError) {
         try requirePositive("batch", input.batch)
         try requirePositive("channels", input.channels)
         try requirePositive("input height", input.height)
@@ -94,8 +98,8 @@ public struct ResizeGeometry: Hashable, Sendable {
         try requirePositive("output height", outHeight)
         try requirePositive("output width", outWidth)
         guard checkedProduct(input.batch, input.channels, input.height, input.width) != nil,
-              checkedProduct(input.batch, input.channels, outHeight, outWidth) != nil,
-              outHeight.addingReportingOverflow(outWidth).overflow == false
+            checkedProduct(input.batch, input.channels, outHeight, outWidth) != nil,
+            outHeight.addingReportingOverflow(outWidth).overflow == false
         else { throw .tooLarge("resize \(input) to \(outHeight)x\(outWidth)") }
         self.input = input
         self.output = Shape4D(batch: input.batch, channels: input.channels, height: outHeight, width: outWidth)
@@ -149,12 +153,15 @@ public func resizeBilinear<T: KernelScalar>(
         withUnsafeTemporaryAllocation(of: T.self, capacity: oh + ow) { wts in
             let y0 = idx.baseAddress!, y1 = y0 + oh, x0 = y1 + oh, x1 = x0 + ow
             let wy = wts.baseAddress!, wx = wy + oh
-            func fill(_ n: Int, _ inLength: Int, _ scale: Double,
-                      _ lo: UnsafeMutablePointer<Int>, _ hi: UnsafeMutablePointer<Int>,
-                      _ w: UnsafeMutablePointer<T>) {
+            func fill(
+                _ n: Int, _ inLength: Int, _ scale: Double,
+                _ lo: UnsafeMutablePointer<Int>, _ hi: UnsafeMutablePointer<Int>,
+                _ w: UnsafeMutablePointer<T>
+            ) {
                 for o in 0..<n {
-                    let s = min(max(transform.source(o, scale: scale, inLength: inLength, outLength: n), 0),
-                                Double(inLength - 1))
+                    let s = min(
+                        max(transform.source(o, scale: scale, inLength: inLength, outLength: n), 0),
+                        Double(inLength - 1))
                     let f = Int(s.rounded(.down))
                     lo[o] = f
                     hi[o] = min(f + 1, inLength - 1)

@@ -15,12 +15,13 @@
 // - Every public generic kernel is pre-specialized (`@_specialize`) for Float and Double, so
 //   calls from other modules run specialized code.
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CBLAS
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A scalar the kernels are generic over. Only `Float` and `Double` conform; every public
 /// kernel is pre-specialized for both, so a generic call from another module runs specialized
@@ -88,9 +89,10 @@ extension Float: KernelScalar {
     ) {
         guard m > 0, n > 0 else { return }
         _ = openBLASSingleThreaded
-        cblas_sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                    beta, c, blasint(ldc))
+        cblas_sgemm(
+            CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+            beta, c, blasint(ldc))
     }
 }
 
@@ -119,8 +121,9 @@ extension Double: KernelScalar {
     ) {
         guard m > 0, n > 0 else { return }
         _ = openBLASSingleThreaded
-        cblas_dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
-                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                    beta, c, blasint(ldc))
+        cblas_dgemm(
+            CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+            beta, c, blasint(ldc))
     }
 }

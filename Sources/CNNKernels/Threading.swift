@@ -6,10 +6,11 @@
 
 import CBLAS
 import Dispatch
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The thread count the kernels use. Each thread has its own setting (`withCount`), so two
@@ -65,8 +66,10 @@ func threadsFor(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.
 /// the calling thread when the work is small. `body` must only write memory its items own.
 /// Pass `maxThreads` when per-thread scratch was sized for a given count.
 @inline(__always)
-func parallelChunks(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count,
-                    _ body: (Int, Range<Int>) -> Void) {
+func parallelChunks(
+    _ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count,
+    _ body: (Int, Range<Int>) -> Void
+) {
     let threads = threadsFor(count, costPerItem: costPerItem, maxThreads: maxThreads)
     if threads == 1 {
         if count > 0 { body(0, 0..<count) }
@@ -87,7 +90,9 @@ func parallelChunks(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThre
 /// Runs `body` over `0..<count` in contiguous chunks across threads (see `parallelChunks`);
 /// public so the executor's fused loops split work the same way.
 @inline(__always)
-public func parallelFor(_ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count, _ body: (Range<Int>) -> Void) {
+public func parallelFor(
+    _ count: Int, costPerItem: Int, maxThreads: Int = KernelThreads.count, _ body: (Range<Int>) -> Void
+) {
     parallelChunks(count, costPerItem: costPerItem, maxThreads: maxThreads) { _, range in body(range) }
 }
 

@@ -32,7 +32,9 @@ public enum UnaryFunction: Sendable, Hashable {
 /// Applies `f` to `count` elements; `output` may be `input`.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-public func applyUnary<T: KernelScalar>(_ f: UnaryFunction, input: UnsafePointer<T>, output: UnsafeMutablePointer<T>, count: Int) {
+public func applyUnary<T: KernelScalar>(
+    _ f: UnaryFunction, input: UnsafePointer<T>, output: UnsafeMutablePointer<T>, count: Int
+) {
     let cost: Int
     switch f {
     case .abs, .neg, .shrink, .roundToFloat16: cost = 1
@@ -45,7 +47,9 @@ public func applyUnary<T: KernelScalar>(_ f: UnaryFunction, input: UnsafePointer
 
 /// One block of `f`: the switch is per block, each loop has its function inlined.
 @inline(__always)
-private func unaryRun<T: KernelScalar>(_ f: UnaryFunction, _ input: UnsafePointer<T>, _ output: UnsafeMutablePointer<T>, _ n: Int) {
+private func unaryRun<T: KernelScalar>(
+    _ f: UnaryFunction, _ input: UnsafePointer<T>, _ output: UnsafeMutablePointer<T>, _ n: Int
+) {
     @inline(__always) func map(_ g: (T) -> T) { for i in 0..<n { output[i] = g(input[i]) } }
     switch f {
     case .sqrt: map { $0.squareRoot() }
@@ -63,17 +67,17 @@ private func unaryRun<T: KernelScalar>(_ f: UnaryFunction, _ input: UnsafePointe
     case .geluTanh:
         let k = T((2 / Double.pi).squareRoot()), c = T(0.044715)
         map { x in x / 2 * (1 + T.tanh(k * (x + c * x * x * x))) }
-    case let .elu(alpha):
+    case .elu(let alpha):
         let a = T(alpha)
         map { x in x >= 0 ? x : a * T.expm1(x) }
-    case let .selu(alpha, gamma):
+    case .selu(let alpha, let gamma):
         let a = T(alpha), g = T(gamma)
         map { x in x > 0 ? g * x : g * (a * T.exp(x) - a) }
-    case let .celu(alpha):
+    case .celu(let alpha):
         let a = T(alpha)
         map { x in Swift.max(0, x) + Swift.min(0, a * T.expm1(x / a)) }
     case .softsign: map { x in x / (1 + Swift.abs(x)) }
-    case let .shrink(lambd, bias):
+    case .shrink(let lambd, let bias):
         let l = T(lambd), b = T(bias)
         map { x in x < -l ? x + b : (x > l ? x - b : 0) }
     case .roundToFloat16: map { roundedToFloat16($0) }

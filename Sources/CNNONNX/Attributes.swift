@@ -42,11 +42,15 @@ struct NodeAttributes {
             switch kind(a) {
             case .int: out[key] = .int(try int(key) ?? 0)
             case .ints:
-                guard a.ints.count <= TensorOps.maxAttributeValues else { throw fail(key, "has \(a.ints.count) values") }
+                guard a.ints.count <= TensorOps.maxAttributeValues else {
+                    throw fail(key, "has \(a.ints.count) values")
+                }
                 out[key] = .ints(try ints(key) ?? [])
             case .float: out[key] = .float(Double(a.f))
             case .floats:
-                guard a.floats.count <= TensorOps.maxAttributeValues else { throw fail(key, "has \(a.floats.count) values") }
+                guard a.floats.count <= TensorOps.maxAttributeValues else {
+                    throw fail(key, "has \(a.floats.count) values")
+                }
                 out[key] = .floats(a.floats.map(Double.init))
             case .string: out[key] = .string(String(decoding: a.s, as: UTF8.self))
             default: break

@@ -17,7 +17,9 @@ struct ConstTensor: Equatable {
     init(shape: [Int], values: Values, name: String? = nil) {
         self.shape = shape; self.values = values; self.name = name
     }
-    init(shape: [Int], floats: [Float], name: String? = nil) { self.init(shape: shape, values: .float(floats), name: name) }
+    init(shape: [Int], floats: [Float], name: String? = nil) {
+        self.init(shape: shape, values: .float(floats), name: name)
+    }
     init(shape: [Int], ints: [Int64], name: String? = nil) { self.init(shape: shape, values: .int(ints), name: name) }
 
     var count: Int {
@@ -51,8 +53,15 @@ struct ConstTensor: Equatable {
 
     /// Same kind, new values.
     func with(shape: [Int], doubles: [Double]) -> ConstTensor {
-        isFloat ? ConstTensor(shape: shape, floats: doubles.map { Float($0) })
-            : ConstTensor(shape: shape, ints: doubles.map { $0.isFinite ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? (($0 < 0) ? Int64.min : Int64.max)) : 0 })
+        isFloat
+            ? ConstTensor(shape: shape, floats: doubles.map { Float($0) })
+            : ConstTensor(
+                shape: shape,
+                ints: doubles.map {
+                    $0.isFinite
+                        ? Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? (($0 < 0) ? Int64.min : Int64.max))
+                        : 0
+                })
     }
 
     /// Values gathered by flat index (for reshapes/transposes/broadcasts), keeping the kind.
@@ -66,8 +75,20 @@ struct ConstTensor: Equatable {
 
 /// ONNX `TensorProto.DataType` codes the importer reads.
 enum ONNXDataType: Int32 {
-    case float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7, string = 8, bool = 9
-    case float16 = 10, double = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
+    case float = 1
+    case uint8 = 2
+    case int8 = 3
+    case uint16 = 4
+    case int16 = 5
+    case int32 = 6
+    case int64 = 7
+    case string = 8
+    case bool = 9
+    case float16 = 10
+    case double = 11
+    case uint32 = 12
+    case uint64 = 13
+    case bfloat16 = 16
 
     var byteSize: Int {
         switch self {
@@ -83,22 +104,30 @@ enum ONNXDataType: Int32 {
 
 enum TensorDecoder {
     /// Decodes `proto`; `externalData` says where external data may be read (nil: refused).
-    static func decode(_ proto: Onnx_TensorProto, externalData: ExternalDataFolder?, nameOverride: String? = nil) throws(ONNXError) -> ConstTensor {
+    static func decode(_ proto: Onnx_TensorProto, externalData: ExternalDataFolder?, nameOverride: String? = nil)
+        throws(ONNXError) -> ConstTensor
+    {
         let name = nameOverride ?? proto.name
         let label = name.isEmpty ? "<unnamed>" : name
         func fail(_ m: String) -> ONNXError { .badTensor(tensor: label, message: m) }
 
-        guard proto.dims.count <= ImportLimits.maxRank else { throw fail("rank \(proto.dims.count) is above \(ImportLimits.maxRank)") }
+        guard proto.dims.count <= ImportLimits.maxRank else {
+            throw fail("rank \(proto.dims.count) is above \(ImportLimits.maxRank)")
+        }
         var count = 1
         for d in proto.dims {
             guard d >= 0, d <= Int64(ImportLimits.maxElements) else { throw fail("dimension \(d) is out of range") }
             let (p, overflow) = count.multipliedReportingOverflow(by: Int(d))
-            guard !overflow, p <= ImportLimits.maxElements else { throw fail("dims \(proto.dims) hold more than \(ImportLimits.maxElements) elements") }
+            guard !overflow, p <= ImportLimits.maxElements else {
+                throw fail("dims \(proto.dims) hold more than \(ImportLimits.maxElements) elements")
+            }
             count = p
         }
         let shape = proto.dims.map { Int($0) }
         guard proto.hasDataType, let type = ONNXDataType(rawValue: proto.dataType), type != .string else {
-            throw fail("data type \(proto.dataType) is not supported (float, float16, bfloat16, double and integer/bool types are)")
+            throw fail(
+                "data type \(proto.dataType) is not supported (float, float16, bfloat16, double and integer/bool types are)"
+            )
         }
         if proto.hasSegment { throw fail("segmented tensors are not supported") }
 
@@ -174,19 +203,29 @@ enum TensorDecoder {
     }
 
     /// Reads `location` (relative to the model's folder, never escaping it) at `offset`/`length`.
-    static func readExternal(_ proto: Onnx_TensorProto, count: Int, type: ONNXDataType, folder: ExternalDataFolder?,
-                             label: String) throws(ONNXError) -> Data {
+    static func readExternal(
+        _ proto: Onnx_TensorProto, count: Int, type: ONNXDataType, folder: ExternalDataFolder?,
+        label: String
+    ) throws(ONNXError) -> Data {
         func fail(_ m: String) -> ONNXError { .badTensor(tensor: label, message: m) }
         var fields: [String: String] = [:]
         for entry in proto.externalData { fields[entry.key] = entry.value }
-        guard let location = fields["location"], !location.isEmpty else { throw fail("external data without a 'location'") }
-        guard let folder else { throw fail("external data '\(location)' needs the model's folder (import from a file path)") }
+        guard let location = fields["location"], !location.isEmpty else {
+            throw fail("external data without a 'location'")
+        }
+        guard let folder else {
+            throw fail("external data '\(location)' needs the model's folder (import from a file path)")
+        }
         let offset = Int(fields["offset"] ?? "0")
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: type.byteSize)
-        guard let offset, offset >= 0, !overflow else { throw fail("external data offset '\(fields["offset"] ?? "")' is not a valid byte offset") }
+        guard let offset, offset >= 0, !overflow else {
+            throw fail("external data offset '\(fields["offset"] ?? "")' is not a valid byte offset")
+        }
         let length: Int? = fields["length"] == nil ? byteCount : Int(fields["length"] ?? "")
         guard let length, length == byteCount else {
-            throw fail("external data length \(fields["length"] ?? "") does not match dims \(proto.dims) of type \(type) (\(byteCount) bytes)")
+            throw fail(
+                "external data length \(fields["length"] ?? "") does not match dims \(proto.dims) of type \(type) (\(byteCount) bytes)"
+            )
         }
         do {
             let path = try SafeFile.resolve(location, in: folder)

@@ -165,23 +165,37 @@ final class ConstantFolder {
         func optional(_ i: Int) -> ConstTensor? { i < ins.count ? ins[i] : nil }
         func axis(_ a: Int, rank: Int, allowRank: Bool = false) throws(ONNXError) -> Int {
             let v = a < 0 ? a + rank + (allowRank ? 1 : 0) : a
-            guard v >= 0, v < rank + (allowRank ? 1 : 0) else { throw attrs.fail("axis", "\(a) is out of range for rank \(rank)") }
+            guard v >= 0, v < rank + (allowRank ? 1 : 0) else {
+                throw attrs.fail("axis", "\(a) is out of range for rank \(rank)")
+            }
             return v
         }
         /// Checks a result's shape and takes its elements from the budget, before it is computed.
         func reserve(_ shape: [Int]) throws(ONNXError) -> Int {
             guard shape.count <= ImportLimits.maxRank else {
-                throw .limitExceeded(node: name, opType: op, message: "the result would have rank \(shape.count); at most \(ImportLimits.maxRank) is supported")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message: "the result would have rank \(shape.count); at most \(ImportLimits.maxRank) is supported")
             }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("the result's shape \(shape) has a negative dimension") }
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("the result's shape \(shape) has a negative dimension")
+            }
             var inputs = 0
             for t in ins { inputs = ImportLimits.sum(inputs, t?.count ?? 0) ?? Int.max }
             let limit = max(ImportLimits.maxFoldedElements, inputs)
             guard let n = ImportLimits.elementCount(shape, limit: limit) else {
-                throw .limitExceeded(node: name, opType: op, message: "the result of shape \(shape) would hold more than \(limit) elements, the most a value computed at import may hold")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message:
+                        "the result of shape \(shape) would hold more than \(limit) elements, the most a value computed at import may hold"
+                )
             }
             guard n <= budget else {
-                throw .limitExceeded(node: name, opType: op, message: "its \(n)-element result would take the values computed at import past their budget (\(budget) elements left)")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message:
+                        "its \(n)-element result would take the values computed at import past their budget (\(budget) elements left)"
+                )
             }
             budget -= n
             return n
@@ -197,7 +211,9 @@ final class ConstantFolder {
             if let f = try attrs.float("value_float") { return [ConstTensor(shape: [], floats: [f])] }
             if let f = try attrs.floats("value_floats") { return [ConstTensor(shape: [f.count], floats: f)] }
             if let i = try attrs.int("value_int") { return [ConstTensor(shape: [], ints: [Int64(i)])] }
-            if let i = try attrs.ints("value_ints") { return [ConstTensor(shape: [i.count], ints: i.map { Int64($0) })] }
+            if let i = try attrs.ints("value_ints") {
+                return [ConstTensor(shape: [i.count], ints: i.map { Int64($0) })]
+            }
             throw fail("only tensor, float(s) and int(s) values are supported (\(attrs.names.joined(separator: ", ")))")
         case "ConstantOfShape":
             let shape = try input(0).ints
@@ -228,12 +244,16 @@ final class ConstantFolder {
         case "Cast", "CastLike":
             let x = try input(0)
             let to: Int32
-            if op == "CastLike" { to = try input(1).isFloat ? 1 : 7 } else {
+            if op == "CastLike" {
+                to = try input(1).isFloat ? 1 : 7
+            } else {
                 guard let v = try attrs.int("to") else { throw attrs.fail("to", "is required") }
                 guard let t = Int32(exactly: v) else { throw attrs.fail("to", "type \(v) is not an ONNX data type") }
                 to = t
             }
-            guard let type = ONNXDataType(rawValue: to), type != .string else { throw attrs.fail("to", "type \(to) is not supported") }
+            guard let type = ONNXDataType(rawValue: to), type != .string else {
+                throw attrs.fail("to", "type \(to) is not supported")
+            }
             if type.isFloatingPoint { return [ConstTensor(shape: x.shape, floats: x.floats)] }
             if type == .bool { return [ConstTensor(shape: x.shape, ints: x.doubles.map { $0 != 0 ? 1 : 0 })] }
             return [ConstTensor(shape: x.shape, ints: x.int64s)]
@@ -241,8 +261,13 @@ final class ConstantFolder {
             let x = try input(0)
             let target: [Int]
             if opset < 5 { target = try attrs.ints("shape") ?? [] } else { target = try input(1).ints }
-            guard let s = ShapeMath.reshapeTarget(target, input: x.shape, allowZero: try attrs.int("allowzero", default: 0) != 0) else {
-                throw fail("cannot reshape \(x.shape) to \(target.count <= ImportLimits.maxRank ? "\(target)" : "a rank-\(target.count) shape")")
+            guard
+                let s = ShapeMath.reshapeTarget(
+                    target, input: x.shape, allowZero: try attrs.int("allowzero", default: 0) != 0)
+            else {
+                throw fail(
+                    "cannot reshape \(x.shape) to \(target.count <= ImportLimits.maxRank ? "\(target)" : "a rank-\(target.count) shape")"
+                )
             }
             return [ConstTensor(shape: s, values: x.values)]
         case "Flatten":
@@ -259,13 +284,17 @@ final class ConstantFolder {
                 guard let axes else { throw fail("axes are required") }
                 let rank = shape.count + axes.count
                 guard rank <= ImportLimits.maxRank else {
-                    throw .limitExceeded(node: name, opType: op, message: "the result would have rank \(rank); at most \(ImportLimits.maxRank) is supported")
+                    throw .limitExceeded(
+                        node: name, opType: op,
+                        message: "the result would have rank \(rank); at most \(ImportLimits.maxRank) is supported")
                 }
                 var normalized: [Int] = []
                 for a in axes { normalized.append(try axis(a, rank: rank)) }
                 for a in normalized.sorted() { shape.insert(1, at: min(a, shape.count)) }
             } else if let axes {
-                guard axes.count <= shape.count else { throw fail("\(axes.count) axes to squeeze from rank \(shape.count)") }
+                guard axes.count <= shape.count else {
+                    throw fail("\(axes.count) axes to squeeze from rank \(shape.count)")
+                }
                 var normalized = Set<Int>()
                 for a in axes { normalized.insert(try axis(a, rank: shape.count)) }
                 for a in normalized where shape[a] != 1 { throw fail("cannot squeeze axis \(a) of size \(shape[a])") }
@@ -277,7 +306,9 @@ final class ConstantFolder {
         case "Transpose":
             let x = try input(0)
             let perm = try attrs.ints("perm") ?? Array((0..<x.shape.count).reversed())
-            guard perm.sorted() == Array(0..<x.shape.count) else { throw attrs.fail("perm", "\(perm) is not a permutation of the \(x.shape.count) axes") }
+            guard perm.sorted() == Array(0..<x.shape.count) else {
+                throw attrs.fail("perm", "\(perm) is not a permutation of the \(x.shape.count) axes")
+            }
             let (idx, shape) = ShapeMath.transposeIndices(x.shape, perm: perm)
             return [x.gathering(idx, shape: shape)]
         case "Concat":
@@ -288,8 +319,11 @@ final class ConstantFolder {
             shape[a] = 0
             for p in parts {
                 guard p.shape.count == first.shape.count,
-                      p.shape.indices.allSatisfy({ $0 == a || p.shape[$0] == first.shape[$0] }) else { throw fail("inputs differ off axis \(a)") }
-                guard let s = ImportLimits.sum(shape[a], p.shape[a]) else { throw fail("the concatenated axis overflows") }
+                    p.shape.indices.allSatisfy({ $0 == a || p.shape[$0] == first.shape[$0] })
+                else { throw fail("inputs differ off axis \(a)") }
+                guard let s = ImportLimits.sum(shape[a], p.shape[a]) else {
+                    throw fail("the concatenated axis overflows")
+                }
                 shape[a] = s
             }
             _ = try reserve(shape)
@@ -299,10 +333,16 @@ final class ConstantFolder {
             func rows<T>(_ parts: [[T]]) -> [T] {
                 var out: [T] = []
                 out.reserveCapacity(ShapeMath.count(shape))
-                for o in 0..<outer { for (k, inner) in inners.enumerated() { out.append(contentsOf: parts[k][(o * inner)..<((o + 1) * inner)]) } }
+                for o in 0..<outer {
+                    for (k, inner) in inners.enumerated() {
+                        out.append(contentsOf: parts[k][(o * inner)..<((o + 1) * inner)])
+                    }
+                }
                 return out
             }
-            if parts.contains(where: { $0.isFloat }) { return [ConstTensor(shape: shape, floats: rows(parts.map(\.floats)))] }
+            if parts.contains(where: { $0.isFloat }) {
+                return [ConstTensor(shape: shape, floats: rows(parts.map(\.floats)))]
+            }
             return [ConstTensor(shape: shape, ints: rows(parts.map(\.int64s)))]
         case "Gather":
             let data = try input(0), indices = try input(1)
@@ -329,14 +369,18 @@ final class ConstantFolder {
             let x = try input(0)
             var starts: [Int], ends: [Int], axes: [Int]?, steps: [Int]?
             if opset < 10 {
-                starts = try attrs.ints("starts") ?? []; ends = try attrs.ints("ends") ?? []; axes = try attrs.ints("axes"); steps = nil
+                starts = try attrs.ints("starts") ?? []; ends = try attrs.ints("ends") ?? [];
+                axes = try attrs.ints("axes"); steps = nil
             } else {
-                starts = try input(1).ints; ends = try input(2).ints; axes = optional(3)?.ints; steps = optional(4)?.ints
+                starts = try input(1).ints; ends = try input(2).ints; axes = optional(3)?.ints;
+                steps = optional(4)?.ints
             }
             let r = x.shape.count
             let ax = axes ?? Array(0..<starts.count)
             let st = steps ?? [Int](repeating: 1, count: starts.count)
-            guard ax.count == starts.count, ends.count == starts.count, st.count == starts.count else { throw fail("starts/ends/axes/steps differ in length") }
+            guard ax.count == starts.count, ends.count == starts.count, st.count == starts.count else {
+                throw fail("starts/ends/axes/steps differ in length")
+            }
             var begin = [Int](repeating: 0, count: r), stop = x.shape, step = [Int](repeating: 1, count: r)
             for k in 0..<ax.count {
                 let a = try axis(ax[k], rank: r)
@@ -346,7 +390,11 @@ final class ConstantFolder {
                 step[a] = min(max(st[k], -max(dim, 1)), max(dim, 1))
                 var s = starts[k], e = ends[k]
                 if s < 0 { s += dim }; if e < 0 { e += dim }
-                if st[k] > 0 { s = min(max(s, 0), dim); e = min(max(e, 0), dim) } else { s = min(max(s, -1), dim - 1); e = min(max(e, -1), dim - 1) }
+                if st[k] > 0 {
+                    s = min(max(s, 0), dim); e = min(max(e, 0), dim)
+                } else {
+                    s = min(max(s, -1), dim - 1); e = min(max(e, -1), dim - 1)
+                }
                 begin[a] = s; stop[a] = e
             }
             var perAxis: [[Int]] = []
@@ -360,19 +408,30 @@ final class ConstantFolder {
             let x = try input(0)
             let target = try input(1).ints
             guard target.count <= ImportLimits.maxRank else {
-                throw .limitExceeded(node: name, opType: op, message: "the target shape has rank \(target.count); at most \(ImportLimits.maxRank) is supported")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message: "the target shape has rank \(target.count); at most \(ImportLimits.maxRank) is supported")
             }
-            guard target.allSatisfy({ $0 >= 0 }) else { throw fail("the target shape \(target) has a negative dimension") }
-            guard let shape = ShapeMath.broadcast([x.shape, target]) else { throw fail("cannot expand \(x.shape) to \(target)") }
+            guard target.allSatisfy({ $0 >= 0 }) else {
+                throw fail("the target shape \(target) has a negative dimension")
+            }
+            guard let shape = ShapeMath.broadcast([x.shape, target]) else {
+                throw fail("cannot expand \(x.shape) to \(target)")
+            }
             _ = try reserve(shape)
             return [x.gathering(ShapeMath.broadcastIndices(from: x.shape, to: shape), shape: shape)]
         case "Range":
             let start = try input(0), limit = try input(1), delta = try input(2)
-            guard let s = start.scalar, let l = limit.scalar, let d = delta.scalar, d != 0 else { throw fail("start, limit and delta must be scalars, delta ≠ 0") }
-            guard s.isFinite, l.isFinite, d.isFinite else { throw fail("start \(s), limit \(l) and delta \(d) must be finite") }
+            guard let s = start.scalar, let l = limit.scalar, let d = delta.scalar, d != 0 else {
+                throw fail("start, limit and delta must be scalars, delta ≠ 0")
+            }
+            guard s.isFinite, l.isFinite, d.isFinite else {
+                throw fail("start \(s), limit \(l) and delta \(d) must be finite")
+            }
             let steps = ((l - s) / d).rounded(.up)
             guard steps.isFinite, steps <= Double(ImportLimits.maxElements) else {
-                throw .limitExceeded(node: name, opType: op, message: "a range from \(s) to \(l) by \(d) would hold \(steps) elements")
+                throw .limitExceeded(
+                    node: name, opType: op, message: "a range from \(s) to \(l) by \(d) would hold \(steps) elements")
             }
             let n = try reserve([steps > 0 ? Int(steps) : 0])
             return [start.with(shape: [n], doubles: (0..<n).map { s + Double($0) * d })]
@@ -402,7 +461,9 @@ final class ConstantFolder {
             return [x.with(shape: x.shape, doubles: x.doubles.map(f))]
         case "Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "Equal", "Less", "Greater":
             let operands = ins.compactMap { $0 }
-            guard operands.count >= 2 || ((op == "Min" || op == "Max") && operands.count == 1) else { throw fail("needs two inputs") }
+            guard operands.count >= 2 || ((op == "Min" || op == "Max") && operands.count == 1) else {
+                throw fail("needs two inputs")
+            }
             guard let shape = ShapeMath.broadcast(operands.map(\.shape)) else {
                 throw fail("inputs \(operands.map(\.shape)) do not broadcast")
             }
@@ -435,11 +496,19 @@ final class ConstantFolder {
                 for k in 1..<values.count { acc = apply(acc, values[k][o[k]]) }
                 result[flat] = acc
             }
-            if comparison || !anyFloat { return [ConstTensor(shape: shape, ints: result.map { Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? 0) })] }
+            if comparison || !anyFloat {
+                return [
+                    ConstTensor(
+                        shape: shape, ints: result.map { Int64(clamping: Int64(exactly: $0.rounded(.towardZero)) ?? 0) }
+                    )
+                ]
+            }
             return [ConstTensor(shape: shape, floats: result.map { Float($0) })]
         case "Where":
             let c = try input(0), x = try input(1), y = try input(2)
-            guard let shape = ShapeMath.broadcast([c.shape, x.shape, y.shape]) else { throw fail("inputs do not broadcast") }
+            guard let shape = ShapeMath.broadcast([c.shape, x.shape, y.shape]) else {
+                throw fail("inputs do not broadcast")
+            }
             let n = try reserve(shape)
             let cv = c.doubles, xv = x.doubles, yv = y.doubles
             var out = [Double](repeating: 0, count: n)
@@ -448,7 +517,8 @@ final class ConstantFolder {
             }
             return [x.with(shape: shape, doubles: out)]
         default:
-            throw ONNXError.unsupportedOp(node: name, opType: op, domain: node.domain, supported: ONNXImporter.supportedOps)
+            throw ONNXError.unsupportedOp(
+                node: name, opType: op, domain: node.domain, supported: ONNXImporter.supportedOps)
         }
     }
 }

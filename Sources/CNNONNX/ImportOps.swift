@@ -22,7 +22,9 @@ struct ConvertNode {
     func act(_ i: Int) throws(ONNXError) -> (String, [Int]) {
         guard let v = inputName(i) else { throw fail("input \(i) is required") }
         if let s = importer.shapes[v] { return (v, s) }
-        if importer.consts[v] != nil { throw fail("input '\(v)' is a constant; this op is supported only on run-time values") }
+        if importer.consts[v] != nil {
+            throw fail("input '\(v)' is a constant; this op is supported only on run-time values")
+        }
         throw .missingValue(node: name, opType: op, value: v)
     }
 
@@ -35,7 +37,11 @@ struct ConvertNode {
     func optConst(_ i: Int, _ role: String) throws(ONNXError) -> ConstTensor? {
         guard let v = inputName(i) else { return nil }
         if let c = importer.consts[v] { return c }
-        if importer.shapes[v] != nil { throw fail("the \(role) '\(v)' is computed at run time; only constant \(role)s (initializers or constant sub-graphs) are supported") }
+        if importer.shapes[v] != nil {
+            throw fail(
+                "the \(role) '\(v)' is computed at run time; only constant \(role)s (initializers or constant sub-graphs) are supported"
+            )
+        }
         throw .missingValue(node: name, opType: op, value: v)
     }
 
@@ -44,7 +50,9 @@ struct ConvertNode {
     /// Refuses when an optional extra output (training statistics, masks, indices) is read.
     func requireUnused(from index: Int, _ what: String) throws(ONNXError) {
         for o in node.output.dropFirst(index) where !o.isEmpty {
-            if (importer.onnxUses[o] ?? 0) > 0 { throw fail("output '\(o)' (\(what)) is used; cnnconv imports inference graphs only") }
+            if (importer.onnxUses[o] ?? 0) > 0 {
+                throw fail("output '\(o)' (\(what)) is used; cnnconv imports inference graphs only")
+            }
         }
         if node.output.dropFirst(index).contains(where: { !$0.isEmpty }) {
             importer.note("\(op) outputs for \(what) are ignored (nothing reads them)")
@@ -82,7 +90,9 @@ struct ConvertNode {
         guard let v = try attrs.ints(key) else { return nil }
         guard v.count <= ImportLimits.maxRank + 2 else { throw attrs.fail(key, "has \(v.count) values") }
         for x in v where x.magnitude > UInt(ImportLimits.maxDimension) {
-            throw .limitExceeded(node: name, opType: op, message: "attribute '\(key)' value \(x) is beyond ±\(ImportLimits.maxDimension)")
+            throw .limitExceeded(
+                node: name, opType: op, message: "attribute '\(key)' value \(x) is beyond ±\(ImportLimits.maxDimension)"
+            )
         }
         return v
     }
@@ -90,8 +100,10 @@ struct ConvertNode {
     /// dilation·(kernel − 1) + 1, the span one output element reads, when it fits `limit`.
     func kernelExtent(_ kernel: Int, _ dilation: Int, limit: Int, axis: String) throws(ONNXError) -> Int {
         guard kernel >= 1 else { throw fail("the \(axis) kernel is \(kernel), must be ≥ 1") }
-        guard let span = ImportLimits.product(dilation, kernel - 1).flatMap({ ImportLimits.sum($0, 1) }), span <= limit else {
-            throw fail("the \(axis) kernel of \(kernel) with dilation \(dilation) does not fit the padded input of \(limit)")
+        guard let span = ImportLimits.product(dilation, kernel - 1).flatMap({ ImportLimits.sum($0, 1) }), span <= limit
+        else {
+            throw fail(
+                "the \(axis) kernel of \(kernel) with dilation \(dilation) does not fit the padded input of \(limit)")
         }
         return span
     }
@@ -103,7 +115,9 @@ struct ConvertNode {
             throw attrs.fail("strides", "and dilations must be ≥ 1 (strides \(strides), dilations \(dilations))")
         }
         var pads = try geometry("pads") ?? [0, 0, 0, 0]
-        guard pads.count == 4 else { throw attrs.fail("pads", "has \(pads.count) values, expected 4 (top, left, bottom, right)") }
+        guard pads.count == 4 else {
+            throw attrs.fail("pads", "has \(pads.count) values, expected 4 (top, left, bottom, right)")
+        }
         let autoPad = try attrs.string("auto_pad", default: "NOTSET")
         switch autoPad {
         case "NOTSET", "": break
@@ -112,7 +126,8 @@ struct ConvertNode {
             for i in 0..<2 {
                 let inSize = input[2 + i], s = strides[i]
                 let out = (inSize + s - 1) / s
-                let extent = try kernelExtent(kernel[i], dilations[i], limit: ImportLimits.maxDimension, axis: i == 0 ? "height" : "width")
+                let extent = try kernelExtent(
+                    kernel[i], dilations[i], limit: ImportLimits.maxDimension, axis: i == 0 ? "height" : "width")
                 let total = max((out - 1) * s + extent - inSize, 0)
                 let small = total / 2, big = total - small
                 pads[i] = autoPad == "SAME_UPPER" ? small : big
@@ -123,14 +138,18 @@ struct ConvertNode {
         guard pads.allSatisfy({ $0 >= 0 }) else { throw attrs.fail("pads", "\(pads) has a negative value") }
         for i in 0..<2 {
             // Sizes here are ≤ 2^31 each, so the padded input cannot overflow.
-            _ = try kernelExtent(kernel[i], dilations[i], limit: input[2 + i] + pads[i] + pads[i + 2], axis: i == 0 ? "height" : "width")
+            _ = try kernelExtent(
+                kernel[i], dilations[i], limit: input[2 + i] + pads[i] + pads[i + 2], axis: i == 0 ? "height" : "width")
         }
-        return Window2d(kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
-                        padding: (pads[0], pads[1], pads[2], pads[3]))
+        return Window2d(
+            kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
+            padding: (pads[0], pads[1], pads[2], pads[3]))
     }
 
     func require4D(_ s: [Int], _ what: String = "input") throws(ONNXError) {
-        guard s.count == 4 else { throw fail("only 2-D \(op) on NCHW input is supported; the \(what) is \(formatShape(s))") }
+        guard s.count == 4 else {
+            throw fail("only 2-D \(op) on NCHW input is supported; the \(what) is \(formatShape(s))")
+        }
     }
 
     // MARK: Conversion
@@ -144,9 +163,14 @@ struct ConvertNode {
         case "Relu": try emitOp(.activation(.relu), inputs: [act(0).0])
         case "Sigmoid": try emitOp(.activation(.sigmoid), inputs: [act(0).0])
         case "Tanh": try emitOp(.activation(.tanh), inputs: [act(0).0])
-        case "LeakyRelu": try emitOp(.activation(.leakyRelu(alpha: try attrs.float("alpha", default: 0.01))), inputs: [act(0).0])
+        case "LeakyRelu":
+            try emitOp(.activation(.leakyRelu(alpha: try attrs.float("alpha", default: 0.01))), inputs: [act(0).0])
         case "HardSigmoid":
-            try emitOp(.activation(.hardSigmoid(alpha: try attrs.float("alpha", default: 0.2), beta: try attrs.float("beta", default: 0.5))), inputs: [act(0).0])
+            try emitOp(
+                .activation(
+                    .hardSigmoid(
+                        alpha: try attrs.float("alpha", default: 0.2), beta: try attrs.float("beta", default: 0.5))),
+                inputs: [act(0).0])
         case "HardSwish": try emitOp(.activation(.hardSwish), inputs: [act(0).0])
         case "Clip": try clip()
         case "MaxPool", "AveragePool": try pool()
@@ -156,7 +180,9 @@ struct ConvertNode {
             let (x, s) = try act(0)
             let a = try attrs.int("axis", default: 1)
             let axis = a < 0 ? a + s.count : a
-            guard axis >= 0, axis <= s.count else { throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)") }
+            guard axis >= 0, axis <= s.count else {
+                throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)")
+            }
             try emitOp(.flatten(axis: axis), inputs: [x])
         case "Gemm": try gemm()
         case "MatMul": try matmul()
@@ -165,7 +191,10 @@ struct ConvertNode {
             var xs: [(String, [Int])] = []
             for i in node.input.indices { xs.append(try act(i)) }
             guard let first = xs.first else { throw fail("Sum has no inputs") }
-            for x in xs where x.1 != first.1 { throw fail("Sum of differently shaped inputs (\(formatShape(first.1)), \(formatShape(x.1))) is not supported") }
+            for x in xs where x.1 != first.1 {
+                throw fail(
+                    "Sum of differently shaped inputs (\(formatShape(first.1)), \(formatShape(x.1))) is not supported")
+            }
             try emitOp(xs.count == 1 ? .identity : .add, inputs: xs.map(\.0))
         case "Concat":
             var xs: [String] = []
@@ -177,22 +206,31 @@ struct ConvertNode {
             let (x, s) = try act(0)
             let a = try attrs.int("axis", default: opset < 13 ? 1 : -1)
             let axis = a < 0 ? a + s.count : a
-            guard axis >= 0, axis < s.count else { throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)") }
+            guard axis >= 0, axis < s.count else {
+                throw attrs.fail("axis", "\(a) is out of range for rank \(s.count)")
+            }
             if opset < 13 && ShapeMath.count(Array(s[(axis + 1)...])) != 1 {
-                throw fail("Softmax-\(opset) normalizes over all axes from \(axis) of \(formatShape(s)); only one axis (opset 13 semantics, or trailing axes of size 1) is supported")
+                throw fail(
+                    "Softmax-\(opset) normalizes over all axes from \(axis) of \(formatShape(s)); only one axis (opset 13 semantics, or trailing axes of size 1) is supported"
+                )
             }
             try emitOp(.softmax(axis: axis), inputs: [x])
         case "InstanceNormalization":
             let (x, _) = try act(0)
             let scale = try const(1, "scale"), bias = try const(2, "bias")
-            try emitOp(.instanceNorm(InstanceNorm(scale: tensor(scale, "scale"), bias: tensor(bias, "bias"),
-                                                  epsilon: Double(try attrs.float("epsilon", default: 1e-5)))), inputs: [x])
+            try emitOp(
+                .instanceNorm(
+                    InstanceNorm(
+                        scale: tensor(scale, "scale"), bias: tensor(bias, "bias"),
+                        epsilon: Double(try attrs.float("epsilon", default: 1e-5)))), inputs: [x])
         case "LayerNormalization": try layerNorm()
         case "GroupNormalization": try groupNorm()
         case "LRN":
             guard let size = try attrs.int("size") else { throw attrs.fail("size", "is required") }
-            let lrn = LRN(size: size, alpha: try attrs.float("alpha", default: 1e-4), beta: try attrs.float("beta", default: 0.75),
-                          bias: try attrs.float("bias", default: 1))
+            let lrn = LRN(
+                size: size, alpha: try attrs.float("alpha", default: 1e-4),
+                beta: try attrs.float("beta", default: 0.75),
+                bias: try attrs.float("bias", default: 1))
             try emitOp(.lrn(lrn), inputs: [act(0).0])
         case "Resize", "Upsample": try resize()
         case "Pad": try pad()
@@ -200,7 +238,10 @@ struct ConvertNode {
         case "Reshape":
             let (x, s) = try act(0)
             let target = try const(1, "shape").ints
-            guard let t = ShapeMath.reshapeTarget(target, input: s, allowZero: try attrs.int("allowzero", default: 0) != 0) else {
+            guard
+                let t = ShapeMath.reshapeTarget(
+                    target, input: s, allowZero: try attrs.int("allowzero", default: 0) != 0)
+            else {
                 throw fail("cannot reshape \(formatShape(s)) to \(target)")
             }
             try emit(.reshape(t), inputs: [x])
@@ -214,7 +255,9 @@ struct ConvertNode {
         case "Transpose":
             let (x, s) = try act(0)
             let perm = try attrs.ints("perm") ?? Array((0..<s.count).reversed())
-            guard perm.sorted() == Array(0..<s.count) else { throw attrs.fail("perm", "\(perm) is not a permutation of \(s.count) axes") }
+            guard perm.sorted() == Array(0..<s.count) else {
+                throw attrs.fail("perm", "\(perm) is not a permutation of \(s.count) axes")
+            }
             try emit(.transpose(perm), inputs: [x])
         default:
             throw .unsupportedOp(node: name, opType: op, domain: node.domain, supported: ONNXImporter.supportedOps)
@@ -227,7 +270,9 @@ struct ConvertNode {
             guard let axes else { throw fail("axes are required") }
             let rank = s.count + axes.count
             guard rank <= ImportLimits.maxRank else {
-                throw .limitExceeded(node: name, opType: op, message: "the result would have rank \(rank); at most \(ImportLimits.maxRank) is supported")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message: "the result would have rank \(rank); at most \(ImportLimits.maxRank) is supported")
             }
             let normalized = axes.map { $0 < 0 ? $0 + rank : $0 }.sorted()
             for a in normalized {
@@ -238,7 +283,9 @@ struct ConvertNode {
         }
         guard let axes else { return s.filter { $0 != 1 } }
         let normalized = Set(axes.map { $0 < 0 ? $0 + s.count : $0 })
-        for a in normalized where a < 0 || a >= s.count || s[a] != 1 { throw fail("cannot squeeze axis \(a) of \(formatShape(s))") }
+        for a in normalized where a < 0 || a >= s.count || s[a] != 1 {
+            throw fail("cannot squeeze axis \(a) of \(formatShape(s))")
+        }
         return s.enumerated().filter { !normalized.contains($0.offset) }.map(\.element)
     }
 
@@ -246,7 +293,9 @@ struct ConvertNode {
         let (x, s) = try act(0)
         try require4D(s)
         let w = try const(1, "weight")
-        guard w.shape.count == 4 else { throw fail("weight has shape \(formatShape(w.shape)); only 2-D convolution is supported") }
+        guard w.shape.count == 4 else {
+            throw fail("weight has shape \(formatShape(w.shape)); only 2-D convolution is supported")
+        }
         if let k = try attrs.ints("kernel_shape"), k != Array(w.shape[2...]) {
             throw attrs.fail("kernel_shape", "\(k) disagrees with the weight's \(formatShape(w.shape))")
         }
@@ -254,7 +303,9 @@ struct ConvertNode {
         let window = try window(kernel: Array(w.shape[2...]), input: s)
         let group = try attrs.int("group", default: 1)
         guard group >= 1 else { throw attrs.fail("group", "is \(group), must be ≥ 1") }
-        let conv = Conv2d(weight: tensor(w, "weight"), bias: bias.map { tensor($0, "bias", shape: [$0.count]) }, window: window, groups: group)
+        let conv = Conv2d(
+            weight: tensor(w, "weight"), bias: bias.map { tensor($0, "bias", shape: [$0.count]) }, window: window,
+            groups: group)
         try emitOp(.conv2d(conv), inputs: [x])
     }
 
@@ -262,7 +313,9 @@ struct ConvertNode {
         let (x, s) = try act(0)
         try require4D(s)
         let w = try const(1, "weight")
-        guard w.shape.count == 4 else { throw fail("weight has shape \(formatShape(w.shape)); only 2-D transposed convolution is supported") }
+        guard w.shape.count == 4 else {
+            throw fail("weight has shape \(formatShape(w.shape)); only 2-D transposed convolution is supported")
+        }
         let kernel = Array(w.shape[2...])
         if let k = try attrs.ints("kernel_shape"), k != kernel {
             throw attrs.fail("kernel_shape", "\(k) disagrees with the weight's \(formatShape(w.shape))")
@@ -277,7 +330,9 @@ struct ConvertNode {
         guard pads.count == 4 else { throw attrs.fail("pads", "has \(pads.count) values, expected 4") }
         var extents: [Int] = []
         for i in 0..<2 {
-            extents.append(try kernelExtent(kernel[i], dilations[i], limit: ImportLimits.maxDimension, axis: i == 0 ? "height" : "width"))
+            extents.append(
+                try kernelExtent(
+                    kernel[i], dilations[i], limit: ImportLimits.maxDimension, axis: i == 0 ? "height" : "width"))
         }
         let autoPad = try attrs.string("auto_pad", default: "NOTSET")
         var outputShape = try geometry("output_shape")
@@ -302,19 +357,23 @@ struct ConvertNode {
             pads = [0, 0, 0, 0]
         }
         guard pads.allSatisfy({ $0 >= 0 }) else { throw attrs.fail("pads", "\(pads) has a negative value") }
-        let window = Window2d(kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
-                              padding: (pads[0], pads[1], pads[2], pads[3]))
+        let window = Window2d(
+            kernel: (kernel[0], kernel[1]), stride: (strides[0], strides[1]), dilation: (dilations[0], dilations[1]),
+            padding: (pads[0], pads[1], pads[2], pads[3]))
         let group = try attrs.int("group", default: 1)
-        let conv = ConvTranspose2d(weight: tensor(w, "weight"), bias: bias.map { tensor($0, "bias", shape: [$0.count]) },
-                                   window: window, groups: group, outputPadding: (outputPadding[0], outputPadding[1]))
+        let conv = ConvTranspose2d(
+            weight: tensor(w, "weight"), bias: bias.map { tensor($0, "bias", shape: [$0.count]) },
+            window: window, groups: group, outputPadding: (outputPadding[0], outputPadding[1]))
         try emitOp(.convTranspose2d(conv), inputs: [x])
     }
 
     func batchNorm() throws(ONNXError) {
         let (x, _) = try act(0)
-        let scale = try const(1, "scale"), bias = try const(2, "bias"), mean = try const(3, "mean"), variance = try const(4, "variance")
+        let scale = try const(1, "scale"), bias = try const(2, "bias"), mean = try const(3, "mean"),
+            variance = try const(4, "variance")
         if opset < 9, try attrs.int("spatial", default: 1) != 1 {
-            throw attrs.fail("spatial", "is 0 (per-activation statistics); only spatial BatchNormalization is supported")
+            throw attrs.fail(
+                "spatial", "is 0 (per-activation statistics); only spatial BatchNormalization is supported")
         }
         if try attrs.int("training_mode", default: 0) != 0 {
             throw attrs.fail("training_mode", "is 1: the node computes batch statistics; export the model in eval mode")
@@ -322,12 +381,15 @@ struct ConvertNode {
         try requireUnused(from: 1, "training statistics")
         let epsilon = try attrs.float("epsilon", default: 1e-5)
         let momentum = try attrs.float("momentum", default: 0.9)
-        for (c, role) in [(scale, "scale"), (bias, "bias"), (mean, "mean"), (variance, "variance")] where c.shape.count > 1 {
+        for (c, role) in [(scale, "scale"), (bias, "bias"), (mean, "mean"), (variance, "variance")]
+        where c.shape.count > 1 {
             throw fail("\(role) has shape \(formatShape(c.shape)); expected one value per channel")
         }
         // ONNX momentum weighs the old running value; PyTorch's (ours) weighs the new one.
-        let bn = BatchNorm(scale: tensor(scale, "scale"), bias: tensor(bias, "bias"), runningMean: tensor(mean, "running_mean"),
-                           runningVariance: tensor(variance, "running_variance"), epsilon: Double(epsilon), momentum: 1 - Double(momentum))
+        let bn = BatchNorm(
+            scale: tensor(scale, "scale"), bias: tensor(bias, "bias"), runningMean: tensor(mean, "running_mean"),
+            runningVariance: tensor(variance, "running_variance"), epsilon: Double(epsilon),
+            momentum: 1 - Double(momentum))
         try emitOp(.batchNorm(bn), inputs: [x])
     }
 
@@ -339,7 +401,9 @@ struct ConvertNode {
         } else {
             if let r = try scalar(try optConst(1, "ratio"), "ratio") { ratio = r }
             if let t = try scalar(try optConst(2, "training_mode"), "training_mode"), t != 0 {
-                importer.note("Dropout '\(name)': training_mode=true is ignored; the graph keeps the dropout and runs it as the identity at inference")
+                importer.note(
+                    "Dropout '\(name)': training_mode=true is ignored; the graph keeps the dropout and runs it as the identity at inference"
+                )
             }
         }
         guard ratio >= 0, ratio < 1 else { throw attrs.fail("ratio", "is \(ratio), must be in [0, 1)") }
@@ -380,29 +444,44 @@ struct ConvertNode {
         } else {
             let include = try attrs.int("count_include_pad", default: 0) != 0
             if include && ceil && opset < 19 {
-                importer.note("AveragePool '\(name)' (opset \(opset)) with ceil_mode and count_include_pad is imported with the ONNX spec's divisor (taps inside the padded input); onnxruntime before opset 19 divides by the kernel size")
+                importer.note(
+                    "AveragePool '\(name)' (opset \(opset)) with ceil_mode and count_include_pad is imported with the ONNX spec's divisor (taps inside the padded input); onnxruntime before opset 19 divides by the kernel size"
+                )
             }
-            try emitOp(.pool2d(Pool2d(kind: .average, window: window, ceilMode: ceil, countIncludePad: include)), inputs: [x])
+            try emitOp(
+                .pool2d(Pool2d(kind: .average, window: window, ceilMode: ceil, countIncludePad: include)), inputs: [x])
         }
     }
 
     func gemm() throws(ONNXError) {
         let (x, s) = try act(0)
         guard s.count == 2 else { throw fail("input A is \(formatShape(s)); Gemm takes 2-D input") }
-        if try attrs.int("transA", default: 0) != 0 { throw attrs.fail("transA", "is 1; only an untransposed run-time input A is supported") }
+        if try attrs.int("transA", default: 0) != 0 {
+            throw attrs.fail("transA", "is 1; only an untransposed run-time input A is supported")
+        }
         let b = try const(1, "weight")
         guard b.shape.count == 2 else { throw fail("B has shape \(formatShape(b.shape)), expected 2-D") }
         let transB = try attrs.int("transB", default: 0) != 0
         let alpha = try attrs.float("alpha", default: 1), beta = try attrs.float("beta", default: 1)
         let (out, inF) = transB ? (b.shape[0], b.shape[1]) : (b.shape[1], b.shape[0])
-        guard inF == s[1] else { throw fail("A is \(formatShape(s)) but B \(formatShape(b.shape)) (transB=\(transB ? 1 : 0)) takes \(inF) features") }
+        guard inF == s[1] else {
+            throw fail(
+                "A is \(formatShape(s)) but B \(formatShape(b.shape)) (transB=\(transB ? 1 : 0)) takes \(inF) features")
+        }
         var w = b.floats
-        if !transB { w = ConstTensor(shape: b.shape, floats: w).gathering(ShapeMath.transposeIndices(b.shape, perm: [1, 0]).0, shape: [out, inF]).floats }
+        if !transB {
+            w =
+                ConstTensor(shape: b.shape, floats: w).gathering(
+                    ShapeMath.transposeIndices(b.shape, perm: [1, 0]).0, shape: [out, inF]
+                ).floats
+        }
         if alpha != 1 { w = w.map { $0 * alpha } }
         var bias: Tensor? = nil
         if let c = try optConst(2, "bias") {
             guard let values = perFeature(c, features: out, rank: 2) else {
-                throw fail("C has shape \(formatShape(c.shape)); only a bias broadcast over the batch ([\(out)], [1, \(out)] or a scalar) is supported")
+                throw fail(
+                    "C has shape \(formatShape(c.shape)); only a bias broadcast over the batch ([\(out)], [1, \(out)] or a scalar) is supported"
+                )
             }
             bias = tensor(c, "bias", shape: [out], values: beta == 1 ? values : values.map { $0 * beta })
         }
@@ -413,7 +492,9 @@ struct ConvertNode {
     func perFeature(_ c: ConstTensor, features: Int, rank: Int) -> [Float]? {
         guard c.shape.count <= rank else { return nil }
         let padded = [Int](repeating: 1, count: rank - c.shape.count) + c.shape
-        guard padded.dropLast().allSatisfy({ $0 == 1 }), let last = padded.last, last == 1 || last == features else { return nil }
+        guard padded.dropLast().allSatisfy({ $0 == 1 }), let last = padded.last, last == 1 || last == features else {
+            return nil
+        }
         return last == 1 ? [Float](repeating: c.floats[0], count: features) : c.floats
     }
 
@@ -422,7 +503,9 @@ struct ConvertNode {
         let b = try const(1, "weight")
         guard s.count >= 2 else { throw fail("input is \(formatShape(s)); MatMul needs 2-D or higher input") }
         guard b.shape.count == 2, b.shape[0] == s.last else {
-            throw fail("B has shape \(formatShape(b.shape)); only a constant 2-D [\(s.last ?? 0), M] right operand is supported")
+            throw fail(
+                "B has shape \(formatShape(b.shape)); only a constant 2-D [\(s.last ?? 0), M] right operand is supported"
+            )
         }
         let (inF, out) = (b.shape[0], b.shape[1])
         let w = b.gathering(ShapeMath.transposeIndices(b.shape, perm: [1, 0]).0, shape: [out, inF]).floats
@@ -436,16 +519,27 @@ struct ConvertNode {
         if ca == nil && cb == nil {
             let (_, sa) = try act(0), (_, sb) = try act(1)
             func perChannel(_ small: [Int], _ big: [Int]) -> Bool {
-                small.count == big.count && big.count >= 2 && small[0] == big[0] && small[1] == big[1] && small.dropFirst(2).allSatisfy { $0 == 1 }
+                small.count == big.count && big.count >= 2 && small[0] == big[0] && small[1] == big[1]
+                    && small.dropFirst(2).allSatisfy { $0 == 1 }
             }
             switch kind {
             case .add:
-                guard sa == sb else { throw fail("adding \(formatShape(sa)) and \(formatShape(sb)) needs broadcasting; only same-shaped run-time inputs are supported") }
+                guard sa == sb else {
+                    throw fail(
+                        "adding \(formatShape(sa)) and \(formatShape(sb)) needs broadcasting; only same-shaped run-time inputs are supported"
+                    )
+                }
                 try emitOp(.add, inputs: [a, b])
             case .mul:
-                if sa == sb || perChannel(sb, sa) { try emitOp(.mul, inputs: [a, b]) }
-                else if perChannel(sa, sb) { try emitOp(.mul, inputs: [b, a]) }
-                else { throw fail("multiplying \(formatShape(sa)) by \(formatShape(sb)) is not supported; only same shapes or a per-channel [N, C, 1, 1] factor are") }
+                if sa == sb || perChannel(sb, sa) {
+                    try emitOp(.mul, inputs: [a, b])
+                } else if perChannel(sa, sb) {
+                    try emitOp(.mul, inputs: [b, a])
+                } else {
+                    throw fail(
+                        "multiplying \(formatShape(sa)) by \(formatShape(sb)) is not supported; only same shapes or a per-channel [N, C, 1, 1] factor are"
+                    )
+                }
             case .sub, .div:
                 throw fail("\(op) of two run-time values is not supported (only by a constant)")
             }
@@ -456,7 +550,8 @@ struct ConvertNode {
         let (x, s) = try act(constFirst ? 1 : 0)
         if constFirst && kind == .div { throw fail("dividing a constant by a run-time value is not supported") }
         guard ShapeMath.broadcast([s, c.shape]) == s else {
-            throw fail("the constant of shape \(formatShape(c.shape)) broadcasts \(formatShape(s)) to a different shape")
+            throw fail(
+                "the constant of shape \(formatShape(c.shape)) broadcasts \(formatShape(s)) to a different shape")
         }
         try emit(.constBinary(kind, c, constFirst: constFirst), inputs: [x])
     }
@@ -472,21 +567,26 @@ struct ConvertNode {
             guard let c else { return nil }
             if c.count == ShapeMath.count(normalized) { return tensor(c, role) }
             guard ShapeMath.broadcast([normalized, c.shape]) == normalized else {
-                throw fail("\(role) of shape \(formatShape(c.shape)) does not broadcast to the normalized shape \(formatShape(normalized))")
+                throw fail(
+                    "\(role) of shape \(formatShape(c.shape)) does not broadcast to the normalized shape \(formatShape(normalized))"
+                )
             }
             try importer.checkExpansion(ShapeMath.count(normalized), node: name, opType: op, what: role)
             let v = c.gathering(ShapeMath.broadcastIndices(from: c.shape, to: normalized), shape: normalized)
             return tensor(c, role, shape: normalized, values: v.floats)
         }
-        let ln = LayerNorm(scale: try expand(try const(1, "scale"), "scale"), bias: try expand(try optConst(2, "bias"), "bias"),
-                           epsilon: Double(try attrs.float("epsilon", default: 1e-5)), axis: axis)
+        let ln = LayerNorm(
+            scale: try expand(try const(1, "scale"), "scale"), bias: try expand(try optConst(2, "bias"), "bias"),
+            epsilon: Double(try attrs.float("epsilon", default: 1e-5)), axis: axis)
         try emitOp(.layerNorm(ln), inputs: [x])
     }
 
     func groupNorm() throws(ONNXError) {
         let (x, s) = try act(0)
         guard let groups = try attrs.int("num_groups") else { throw attrs.fail("num_groups", "is required") }
-        guard s.count >= 3, groups >= 1, s[1] % groups == 0 else { throw fail("\(s.count >= 2 ? s[1] : 0) channels do not divide into \(groups) groups") }
+        guard s.count >= 3, groups >= 1, s[1] % groups == 0 else {
+            throw fail("\(s.count >= 2 ? s[1] : 0) channels do not divide into \(groups) groups")
+        }
         let channels = s[1]
         func perChannel(_ c: ConstTensor, _ role: String) throws(ONNXError) -> Tensor {
             if c.count == channels && (opset >= 21 || channels == groups) { return tensor(c, role, shape: [channels]) }
@@ -497,10 +597,13 @@ struct ConvertNode {
                 importer.note("GroupNormalization-\(opset) '\(name)': per-group scale/bias expanded to per-channel")
                 return tensor(c, role, shape: [channels], values: (0..<channels).map { v[$0 / (channels / groups)] })
             }
-            throw fail("\(role) has \(c.count) values; GroupNormalization-\(opset) expects \(opset >= 21 ? channels : groups)")
+            throw fail(
+                "\(role) has \(c.count) values; GroupNormalization-\(opset) expects \(opset >= 21 ? channels : groups)")
         }
-        let gn = GroupNorm(groups: groups, scale: try perChannel(try const(1, "scale"), "scale"), bias: try perChannel(try const(2, "bias"), "bias"),
-                           epsilon: Double(try attrs.float("epsilon", default: 1e-5)))
+        let gn = GroupNorm(
+            groups: groups, scale: try perChannel(try const(1, "scale"), "scale"),
+            bias: try perChannel(try const(2, "bias"), "bias"),
+            epsilon: Double(try attrs.float("epsilon", default: 1e-5)))
         try emitOp(.groupNorm(gn), inputs: [x])
     }
 
@@ -520,37 +623,53 @@ struct ConvertNode {
         var sizes: [Int]? = nil
         if op == "Upsample" || opset < 11 {
             // Upsample and Resize-10: asymmetric coordinates, nearest rounds down.
-            if op == "Upsample" && opset < 9 { scales = try attrs.floats("scales") } else { scales = try optConst(1, "scales")?.floats }
+            if op == "Upsample" && opset < 9 {
+                scales = try attrs.floats("scales")
+            } else {
+                scales = try optConst(1, "scales")?.floats
+            }
         } else {
             let ctm = try attrs.string("coordinate_transformation_mode", default: "half_pixel")
             guard let t = Resize.CoordinateTransform(rawValue: ctm) else {
-                throw attrs.fail("coordinate_transformation_mode", "'\(ctm)' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)")
+                throw attrs.fail(
+                    "coordinate_transformation_mode",
+                    "'\(ctm)' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)")
             }
             transform = t
             let nm = try attrs.string("nearest_mode", default: "round_prefer_floor")
-            guard let r = Resize.NearestRounding(rawValue: nm) else { throw attrs.fail("nearest_mode", "'\(nm)' is not supported") }
+            guard let r = Resize.NearestRounding(rawValue: nm) else {
+                throw attrs.fail("nearest_mode", "'\(nm)' is not supported")
+            }
             rounding = r
-            if try attrs.int("antialias", default: 0) != 0 { throw attrs.fail("antialias", "is 1; antialiased resizing is not supported") }
+            if try attrs.int("antialias", default: 0) != 0 {
+                throw attrs.fail("antialias", "is 1; antialiased resizing is not supported")
+            }
             let sc = try optConst(2, "scales")
             if let sc, sc.count > 0 { scales = sc.floats }
             if let sz = try optConst(3, "sizes"), sz.count > 0 { sizes = sz.ints }
             if let axes = try attrs.ints("axes") {
                 let normalized = axes.map { $0 < 0 ? $0 + 4 : $0 }
-                guard normalized == [2, 3] else { throw attrs.fail("axes", "\(axes) is not supported (only the spatial axes [2, 3])") }
+                guard normalized == [2, 3] else {
+                    throw attrs.fail("axes", "\(axes) is not supported (only the spatial axes [2, 3])")
+                }
                 scales = scales.map { [1, 1] + $0 }
                 sizes = sizes.map { [s[0], s[1]] + $0 }
             }
             if sizes != nil, try attrs.string("keep_aspect_ratio_policy", default: "stretch") != "stretch" {
-                throw attrs.fail("keep_aspect_ratio_policy", "is not 'stretch'; only stretching to the given sizes is supported")
+                throw attrs.fail(
+                    "keep_aspect_ratio_policy", "is not 'stretch'; only stretching to the given sizes is supported")
             }
         }
         var scaleH: Double, scaleW: Double
         if let scales {
-            guard scales.count == 4, scales[0] == 1, scales[1] == 1 else { throw fail("scales \(scales) must be [1, 1, h, w] (resize H and W only)") }
+            guard scales.count == 4, scales[0] == 1, scales[1] == 1 else {
+                throw fail("scales \(scales) must be [1, 1, h, w] (resize H and W only)")
+            }
             scaleH = Double(scales[2]); scaleW = Double(scales[3])
         } else if let sizes {
             guard sizes.count == 4, sizes[0] == s[0], sizes[1] == s[1], sizes[2] > 0, sizes[3] > 0,
-                  sizes[2] <= ImportLimits.maxDimension, sizes[3] <= ImportLimits.maxDimension else {
+                sizes[2] <= ImportLimits.maxDimension, sizes[3] <= ImportLimits.maxDimension
+            else {
                 throw fail("sizes \(sizes) must keep N and C of \(formatShape(s)) (resize H and W only)")
             }
             guard s[2] >= 1, s[3] >= 1 else { throw fail("cannot resize the empty input \(formatShape(s))") }
@@ -568,13 +687,19 @@ struct ConvertNode {
             guard size >= 1 else { throw fail("cannot resize the empty input \(formatShape(s))") }
             guard scale.isFinite, scale > 0 else { throw fail("scales must be finite and positive, not \(scale)") }
             guard Double(size) * scale <= Double(ImportLimits.maxDimension) else {
-                throw .limitExceeded(node: name, opType: op, message: "scaling \(formatShape(s)) by \(scale) gives a side above \(ImportLimits.maxDimension)")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message: "scaling \(formatShape(s)) by \(scale) gives a side above \(ImportLimits.maxDimension)")
             }
         }
         // nearest_mode only matters in nearest mode; torch writes nearest_mode="floor" on bilinear
         // Resizes too. Keep the default there so an exported-and-reimported graph is the same.
         if mode != .nearest { rounding = .roundPreferFloor }
-        try emitOp(.resize(Resize(mode: mode, scaleH: scaleH, scaleW: scaleW, coordinateTransform: transform, nearestRounding: rounding)), inputs: [x])
+        try emitOp(
+            .resize(
+                Resize(
+                    mode: mode, scaleH: scaleH, scaleW: scaleW, coordinateTransform: transform,
+                    nearestRounding: rounding)), inputs: [x])
     }
 
     func pad() throws(ONNXError) {
@@ -598,7 +723,8 @@ struct ConvertNode {
         }
         guard pads.allSatisfy({ $0 >= 0 }) else { throw fail("negative pads \(pads) (cropping) are not supported") }
         guard pads.allSatisfy({ $0 <= ImportLimits.maxDimension }) else {
-            throw .limitExceeded(node: name, opType: op, message: "pads \(pads) are beyond \(ImportLimits.maxDimension)")
+            throw .limitExceeded(
+                node: name, opType: op, message: "pads \(pads) are beyond \(ImportLimits.maxDimension)")
         }
         var begin = [Int](repeating: 0, count: s.count), end = begin
         for (k, a) in axes.enumerated() { begin[a] = pads[k]; end[a] = pads[k + axes.count] }

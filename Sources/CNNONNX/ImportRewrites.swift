@@ -122,7 +122,8 @@ extension Importer {
     /// `clip(x + 3, 0, 6)` feeding `v` (privately): returns x.
     func relu6OfXPlus3(_ v: String, _ x: Index) -> (x: String, nodes: [Int])? {
         guard let c = privateProducer(v, x), isClip06(nodes[c]),
-              let a = privateProducer(nodes[c].inputs[0], x), isAdd3(nodes[a]) else { return nil }
+            let a = privateProducer(nodes[c].inputs[0], x), isAdd3(nodes[a])
+        else { return nil }
         return (nodes[a].inputs[0], [a, c])
     }
 
@@ -139,7 +140,8 @@ extension Importer {
     /// x · clip(x + 3, 0, 6) / 6 (PyTorch < 1.6 style, Keras `hard_swish`).
     func hardSwishFromMulClipScale(_ i: Int, _ x: Index) -> Bool {
         guard isDivideBy6(nodes[i]), let m = privateProducer(nodes[i].inputs[0], x),
-              case .op(.mul) = nodes[m].kind else { return false }
+            case .op(.mul) = nodes[m].kind
+        else { return false }
         let (a, b) = (nodes[m].inputs[0], nodes[m].inputs[1])
         for (input, other) in [(a, b), (b, a)] {
             if let r = relu6OfXPlus3(other, x), r.x == input {
@@ -162,8 +164,10 @@ extension Importer {
         guard case .op(.mul) = nodes[i].kind else { return false }
         let (a, b) = (nodes[i].inputs[0], nodes[i].inputs[1])
         for (input, other) in [(a, b), (b, a)] {
-            if let h = privateProducer(other, x), case .op(.activation(.hardSigmoid(let alpha, let beta))) = nodes[h].kind,
-               nodes[h].inputs[0] == input, close(Double(alpha), 1.0 / 6), close(Double(beta), 0.5) {
+            if let h = privateProducer(other, x),
+                case .op(.activation(.hardSigmoid(let alpha, let beta))) = nodes[h].kind,
+                nodes[h].inputs[0] == input, close(Double(alpha), 1.0 / 6), close(Double(beta), 0.5)
+            {
                 replace(i, with: .activation(.hardSwish), input: input, removing: [h])
                 return true
             }
@@ -176,7 +180,9 @@ extension Importer {
         guard case .op(.mul) = nodes[i].kind else { return false }
         let (a, b) = (nodes[i].inputs[0], nodes[i].inputs[1])
         for (input, other) in [(a, b), (b, a)] {
-            if let s = privateProducer(other, x), case .op(.activation(.sigmoid)) = nodes[s].kind, nodes[s].inputs[0] == input {
+            if let s = privateProducer(other, x), case .op(.activation(.sigmoid)) = nodes[s].kind,
+                nodes[s].inputs[0] == input
+            {
                 replace(i, with: .activation(.silu), input: input, removing: [s])
                 return true
             }
@@ -187,12 +193,16 @@ extension Importer {
     /// Linear (from MatMul or a C-less Gemm) followed by adding a per-feature constant.
     func linearBias(_ i: Int, _ x: Index) -> Bool {
         guard case .constBinary(let k, let c, let constFirst) = nodes[i].kind, k == .add || (k == .sub && !constFirst),
-              let l = privateProducer(nodes[i].inputs[0], x), case .op(.linear(var linear)) = nodes[l].kind, linear.bias == nil,
-              let rank = shapes[nodes[i].inputs[0]]?.count else { return false }
+            let l = privateProducer(nodes[i].inputs[0], x), case .op(.linear(var linear)) = nodes[l].kind,
+            linear.bias == nil,
+            let rank = shapes[nodes[i].inputs[0]]?.count
+        else { return false }
         let features = linear.outFeatures
         guard c.shape.count <= rank else { return false }
         let padded = [Int](repeating: 1, count: rank - c.shape.count) + c.shape
-        guard padded.dropLast().allSatisfy({ $0 == 1 }), padded.last == 1 || padded.last == features else { return false }
+        guard padded.dropLast().allSatisfy({ $0 == 1 }), padded.last == 1 || padded.last == features else {
+            return false
+        }
         var values = padded.last == 1 ? [Float](repeating: c.floats[0], count: features) : c.floats
         if k == .sub { values = values.map { -$0 } }
         touch(i); touch(l)
@@ -210,11 +220,13 @@ extension Importer {
     /// Reshape [N, C, …] → [N, g, C/g, …], Transpose(0, 2, 1, …), Reshape back.
     func channelShuffle(_ i: Int, _ x: Index) -> Bool {
         guard case .reshape(let back) = nodes[i].kind, let t = privateProducer(nodes[i].inputs[0], x),
-              case .transpose(let perm) = nodes[t].kind, let r = privateProducer(nodes[t].inputs[0], x),
-              case .reshape(let split) = nodes[r].kind, let s = shapes[nodes[r].inputs[0]] else { return false }
+            case .transpose(let perm) = nodes[t].kind, let r = privateProducer(nodes[t].inputs[0], x),
+            case .reshape(let split) = nodes[r].kind, let s = shapes[nodes[r].inputs[0]]
+        else { return false }
         guard s.count >= 3, split.count >= 4, back == s, split[0] == s[0], split[1] * split[2] == s[1],
-              ShapeMath.count(Array(split[3...])) == ShapeMath.count(Array(s[2...])),
-              perm == [0, 2, 1] + Array(3..<split.count) else { return false }
+            ShapeMath.count(Array(split[3...])) == ShapeMath.count(Array(s[2...])),
+            perm == [0, 2, 1] + Array(3..<split.count)
+        else { return false }
         replace(i, with: .channelShuffle(groups: split[1]), input: nodes[r].inputs[0], removing: [r, t])
         return true
     }
@@ -222,8 +234,10 @@ extension Importer {
     /// Pad (constant, H and W only) merged into the Conv or pool it feeds.
     func mergePad(_ i: Int, _ x: Index) -> Bool {
         let consumer = nodes[i]
-        guard let p = privateProducer(consumer.inputs.first ?? "", x), case .pad(let begin, let end, let value) = nodes[p].kind,
-              begin.count == 4, begin[0] == 0, begin[1] == 0, end[0] == 0, end[1] == 0 else { return false }
+        guard let p = privateProducer(consumer.inputs.first ?? "", x),
+            case .pad(let begin, let end, let value) = nodes[p].kind,
+            begin.count == 4, begin[0] == 0, begin[1] == 0, end[0] == 0, end[1] == 0
+        else { return false }
         func grown(_ w: Window2d) -> Window2d {
             var w = w
             w.padTop += begin[2]; w.padLeft += begin[3]; w.padBottom += end[2]; w.padRight += end[3]
@@ -239,11 +253,15 @@ extension Importer {
                 guard value == 0, pool.countIncludePad || !pool.window.hasPadding else { return false }
                 pool.countIncludePad = true
             } else {
-                guard value == -.infinity || (value == 0 && producesNonNegative(nodes[p].inputs[0], x)) else { return false }
+                guard value == -.infinity || (value == 0 && producesNonNegative(nodes[p].inputs[0], x)) else {
+                    return false
+                }
             }
             pool.window = grown(pool.window)
             let w = pool.window
-            guard w.padTop < w.kernelH, w.padBottom < w.kernelH, w.padLeft < w.kernelW, w.padRight < w.kernelW else { return false }
+            guard w.padTop < w.kernelH, w.padBottom < w.kernelH, w.padLeft < w.kernelW, w.padRight < w.kernelW else {
+                return false
+            }
             nodes[i].kind = .op(.pool2d(pool))
         default:
             return false
@@ -278,8 +296,11 @@ extension Importer {
             guard let o = shapes[n.outputs.first ?? ""], let given = try? t.ints("axes") else { return }
             let rank = t.kind == "Squeeze" ? s.count : o.count
             guard let axes = try? TensorShapes.axes(given, rank: rank), !axes.contains(0) else { return }
-            if o == s { nodes[i].kind = .op(.identity) }
-            else if let first = s.first, o == [first, ShapeMath.count(Array(s.dropFirst()))] { nodes[i].kind = .op(.flatten(axis: 1)) }
+            if o == s {
+                nodes[i].kind = .op(.identity)
+            } else if let first = s.first, o == [first, ShapeMath.count(Array(s.dropFirst()))] {
+                nodes[i].kind = .op(.flatten(axis: 1))
+            }
         case .transpose(let p):
             // Moving only size-1 axes keeps the data order: it is a reshape.
             if isOrderPreserving(s, p) { lowerReshape(i, from: s, to: p.map { s[$0] }) }
@@ -290,7 +311,9 @@ extension Importer {
             guard c.shape.count <= s.count else { return }
             try checkExpansion(channels, node: n.name, opType: n.onnxOp, what: "per-channel constant")
             let padded = [Int](repeating: 1, count: s.count - c.shape.count) + c.shape
-            guard padded.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 1 }), padded[1] == 1 || padded[1] == channels else {
+            guard padded.enumerated().allSatisfy({ $0.offset == 1 || $0.element == 1 }),
+                padded[1] == 1 || padded[1] == channels
+            else {
                 return
             }
             let v = padded[1] == 1 ? [Float](repeating: c.floats[0], count: channels) : c.floats
@@ -304,9 +327,13 @@ extension Importer {
             case (.div, _): (scale, shift) = (v.map { 1 / $0 }, zeros)
             }
             let scaleIsConst = k == .mul || k == .div
-            let scaleTensor = scaleIsConst ? tensor(c, node: n.name, role: "scale", shape: [channels], values: scale)
+            let scaleTensor =
+                scaleIsConst
+                ? tensor(c, node: n.name, role: "scale", shape: [channels], values: scale)
                 : claim(Tensor(name: "\(n.name).scale", shape: [channels], values: scale))
-            let shiftTensor = scaleIsConst ? claim(Tensor(name: "\(n.name).shift", shape: [channels], values: shift))
+            let shiftTensor =
+                scaleIsConst
+                ? claim(Tensor(name: "\(n.name).shift", shape: [channels], values: shift))
                 : tensor(c, node: n.name, role: "shift", shape: [channels], values: shift)
             nodes[i].kind = .op(.affine(Affine(scale: scaleTensor, shift: shiftTensor)))
         default:
@@ -316,7 +343,8 @@ extension Importer {
 
     func lowerReshape(_ i: Int, from s: [Int], to t: [Int]) {
         if t == s { nodes[i].kind = .op(.identity); return }
-        for k in Array(1...max(s.count, 1)) + [0] where k <= s.count && t == [ShapeMath.count(Array(s[..<k])), ShapeMath.count(Array(s[k...]))] {
+        for k in Array(1...max(s.count, 1)) + [0]
+        where k <= s.count && t == [ShapeMath.count(Array(s[..<k])), ShapeMath.count(Array(s[k...]))] {
             nodes[i].kind = .op(.flatten(axis: k))
             return
         }
@@ -330,16 +358,29 @@ extension Importer {
     /// Affine(Affine(x)) → one Affine, when the inner result is read only by the outer.
     func mergeAffine(_ i: Int, _ x: Index) -> Bool {
         guard case .op(.affine(let outer)) = nodes[i].kind, let j = privateProducer(nodes[i].inputs[0], x),
-              case .op(.affine(let inner)) = nodes[j].kind else { return false }
+            case .op(.affine(let inner)) = nodes[j].kind
+        else { return false }
         let (s1, b1, s2, b2) = (inner.scale.array, inner.shift.array, outer.scale.array, outer.shift.array)
         let scale: Tensor
-        if s2.allSatisfy({ $0 == 1 }) { scale = inner.scale }
-        else if s1.allSatisfy({ $0 == 1 }) { scale = outer.scale }
-        else { scale = claim(Tensor(name: "\(nodes[i].name).scale", shape: [s1.count], values: zip(s1, s2).map { $0 * $1 })) }
+        if s2.allSatisfy({ $0 == 1 }) {
+            scale = inner.scale
+        } else if s1.allSatisfy({ $0 == 1 }) {
+            scale = outer.scale
+        } else {
+            scale = claim(
+                Tensor(name: "\(nodes[i].name).scale", shape: [s1.count], values: zip(s1, s2).map { $0 * $1 }))
+        }
         let shift: Tensor
-        if b1.allSatisfy({ $0 == 0 }) { shift = outer.shift }
-        else if s2.allSatisfy({ $0 == 1 }) && b2.allSatisfy({ $0 == 0 }) { shift = inner.shift }
-        else { shift = claim(Tensor(name: "\(nodes[i].name).shift", shape: [b1.count], values: (0..<b1.count).map { s2[$0] * b1[$0] + b2[$0] })) }
+        if b1.allSatisfy({ $0 == 0 }) {
+            shift = outer.shift
+        } else if s2.allSatisfy({ $0 == 1 }) && b2.allSatisfy({ $0 == 0 }) {
+            shift = inner.shift
+        } else {
+            shift = claim(
+                Tensor(
+                    name: "\(nodes[i].name).shift", shape: [b1.count],
+                    values: (0..<b1.count).map { s2[$0] * b1[$0] + b2[$0] }))
+        }
         touch(i); touch(j)
         nodes[i].kind = .op(.affine(Affine(scale: scale, shift: shift)))
         nodes[i].inputs = nodes[j].inputs

@@ -43,19 +43,23 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): not a valid ONNX protobuf (\(message))"
         case .invalidModel(let path, let message): return "\(path): not a usable ONNX model: \(message)"
         case .unsupportedOpset(let domain, let version, let minimum):
-            return "the model imports opset \(version) of domain '\(domain.isEmpty ? "ai.onnx" : domain)'; cnnconv reads opset \(minimum) and newer (re-export it with a newer opset, e.g. onnx.version_converter)"
+            return
+                "the model imports opset \(version) of domain '\(domain.isEmpty ? "ai.onnx" : domain)'; cnnconv reads opset \(minimum) and newer (re-export it with a newer opset, e.g. onnx.version_converter)"
         case .unsupportedOp(let node, let opType, let domain, let supported):
             let qualified = domain.isEmpty || domain == "ai.onnx" ? opType : "\(domain).\(opType)"
-            return "node '\(node)': op \(qualified) is not supported; supported ops: " + supported.joined(separator: ", ")
+            return "node '\(node)': op \(qualified) is not supported; supported ops: "
+                + supported.joined(separator: ", ")
         case .unsupportedUsage(let node, let opType, let message): return "node '\(node)' (\(opType)): \(message)"
         case .limitExceeded(let node, let opType, let message): return "node '\(node)' (\(opType)): \(message)"
         case .badAttribute(let node, let opType, let attribute, let message):
             return "node '\(node)' (\(opType)): attribute '\(attribute)' \(message)"
         case .missingValue(let node, let opType, let value):
-            return "node '\(node)' (\(opType)) reads '\(value)', which no graph input, initializer or earlier node defines"
+            return
+                "node '\(node)' (\(opType)) reads '\(value)', which no graph input, initializer or earlier node defines"
         case .badTensor(let tensor, let message): return "tensor '\(tensor)': \(message)"
         case .unknownInputShape(let input, let declared):
-            return "input '\(input)' has shape \(declared), which is not fully known; import it with the shape given, e.g. `cnnconv import MODEL.onnx --input-shape 1,3,224,224 -o MODEL.cnnm`, and use that file"
+            return
+                "input '\(input)' has shape \(declared), which is not fully known; import it with the shape given, e.g. `cnnconv import MODEL.onnx --input-shape 1,3,224,224 -o MODEL.cnnm`, and use that file"
         case .inputShapeMismatch(let input, let given, let message):
             return "--input-shape \(given.map(String.init).joined(separator: ",")) for input '\(input)': \(message)"
         case .invalidGraph(let e): return "the imported graph is invalid: \(e)"

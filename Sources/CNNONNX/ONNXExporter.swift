@@ -47,7 +47,9 @@ public enum ONNXExporter {
         g.node = writer.nodes
         g.initializer = writer.initializers
         g.input = graph.inputs.map { valueInfo($0.name, $0.shape) }
-        g.output = try graph.outputs.map { (o) throws(ONNXError) -> Onnx_ValueInfoProto in valueInfo(o.name, try outputShape(o, graph: graph, shapes: shapes)) }
+        g.output = try graph.outputs.map { (o) throws(ONNXError) -> Onnx_ValueInfoProto in
+            valueInfo(o.name, try outputShape(o, graph: graph, shapes: shapes))
+        }
 
         var model = Onnx_ModelProto()
         model.irVersion = opset >= 21 ? 10 : opset >= 19 ? 9 : 8
@@ -151,7 +153,9 @@ struct ExportWriter {
         initializer(t.name, shape: shape ?? t.shape, floats: t.array, shared: shape == nil || shape == t.shape)
     }
 
-    mutating func node(_ opType: String, _ name: String, _ inputs: [String], _ outputs: [String], _ attrs: [Onnx_AttributeProto]) {
+    mutating func node(
+        _ opType: String, _ name: String, _ inputs: [String], _ outputs: [String], _ attrs: [Onnx_AttributeProto]
+    ) {
         var n = Onnx_NodeProto()
         n.opType = opType
         n.name = name
@@ -196,8 +200,10 @@ struct ExportWriter {
 extension ExportWriter: ONNXExportBuilder {
     func shape(of value: String) -> [Int]? { shapes[value] }
 
-    mutating func node(_ opType: String, _ name: String, _ inputs: [String], _ outputs: [String],
-                       attributes: [(String, AttributeValue)]) {
+    mutating func node(
+        _ opType: String, _ name: String, _ inputs: [String], _ outputs: [String],
+        attributes: [(String, AttributeValue)]
+    ) {
         node(opType, name, inputs, outputs, attributes.map { Self.attribute($0.0, $0.1) })
     }
 }

@@ -43,18 +43,22 @@ public enum ONNXImporter {
     public static let messageDepthLimit = 64
 
     /// Every ONNX op type the importer accepts (some only in the forms its message explains).
-    public static let supportedOps: [String] = Array(Set([
-        "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "ConvTranspose", "Div", "Dropout",
-        "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "GroupNormalization", "HardSigmoid", "HardSwish",
-        "Identity", "InstanceNormalization", "LRN", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool", "Mul",
-        "Pad", "Relu", "Reshape", "Resize", "Sigmoid", "Softmax", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
-        "Unsqueeze", "Upsample", "Shape", "Size",
-    ]).union(ConstantFolder.foldable).union(TensorOps.all.flatMap(\.onnxTypes))).sorted()
+    public static let supportedOps: [String] = Array(
+        Set([
+            "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Conv", "ConvTranspose", "Div", "Dropout",
+            "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "GroupNormalization", "HardSigmoid", "HardSwish",
+            "Identity", "InstanceNormalization", "LRN", "LayerNormalization", "LeakyRelu", "MatMul", "MaxPool", "Mul",
+            "Pad", "Relu", "Reshape", "Resize", "Sigmoid", "Softmax", "Squeeze", "Sub", "Sum", "Tanh", "Transpose",
+            "Unsqueeze", "Upsample", "Shape", "Size",
+        ]).union(ConstantFolder.foldable).union(TensorOps.all.flatMap(\.onnxTypes))
+    ).sorted()
 
     /// Imports the model at `path`. `inputShape` gives the shape of a graph input whose shape the
     /// model leaves open (beyond a symbolic batch); a symbolic batch stays symbolic.
     /// The file must be a regular file (a FIFO or device is refused, never waited on).
-    public static func importModel(path: String, inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
+    public static func importModel(path: String, inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:])
+        throws(ONNXError) -> (Graph, ImportReport)
+    {
         let data: Data
         do { data = try SafeFile.readAll(path) } catch {
             throw .io(path: path, message: error.message)
@@ -63,19 +67,25 @@ public enum ONNXImporter {
         // A model that is a symlink (the Hugging Face cache's layout) may also read data beside its target.
         let linked = SafeFile.realPath(path).map { PathNames.folder(of: $0) }
         let folder = ExternalDataFolder(folder: base.isEmpty ? "." : base, linkedFolder: linked)
-        return try importModel(data: data, source: path, externalData: folder, inputShape: inputShape, inputShapes: inputShapes)
+        return try importModel(
+            data: data, source: path, externalData: folder, inputShape: inputShape, inputShapes: inputShapes)
     }
 
     /// Imports a serialized ModelProto. `baseDirectory` resolves external-data files;
     /// `inputShapes` gives shapes by input name, `inputShape` for the (single) open input.
-    public static func importModel(data: Data, source: String = "<memory>", baseDirectory: String? = nil,
-                                   inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]) throws(ONNXError) -> (Graph, ImportReport) {
-        try importModel(data: data, source: source, externalData: baseDirectory.map { ExternalDataFolder(folder: $0) },
-                        inputShape: inputShape, inputShapes: inputShapes)
+    public static func importModel(
+        data: Data, source: String = "<memory>", baseDirectory: String? = nil,
+        inputShape: [Int]? = nil, inputShapes: [String: [Int]] = [:]
+    ) throws(ONNXError) -> (Graph, ImportReport) {
+        try importModel(
+            data: data, source: source, externalData: baseDirectory.map { ExternalDataFolder(folder: $0) },
+            inputShape: inputShape, inputShapes: inputShapes)
     }
 
-    static func importModel(data: Data, source: String, externalData: ExternalDataFolder?, inputShape: [Int]?,
-                            inputShapes: [String: [Int]]) throws(ONNXError) -> (Graph, ImportReport) {
+    static func importModel(
+        data: Data, source: String, externalData: ExternalDataFolder?, inputShape: [Int]?,
+        inputShapes: [String: [Int]]
+    ) throws(ONNXError) -> (Graph, ImportReport) {
         var options = BinaryDecodingOptions()
         // ONNX nests graphs only inside control-flow attributes, which the importer refuses anyway;
         // a deeper nesting is a hostile file (the decoder recurses once per level).
@@ -84,14 +94,20 @@ public enum ONNXImporter {
         do { model = try Onnx_ModelProto(serializedBytes: data, options: options) } catch {
             throw .malformedProtobuf(path: source, message: String(describing: error))
         }
-        let importer = Importer(source: source, externalData: externalData, inputShape: inputShape, inputShapes: inputShapes)
+        let importer = Importer(
+            source: source, externalData: externalData, inputShape: inputShape, inputShapes: inputShapes)
         return try importer.run(model)
     }
 }
 
 // MARK: - Intermediate form
 
-enum BinaryKind: String { case add = "Add", sub = "Sub", mul = "Mul", div = "Div" }
+enum BinaryKind: String {
+    case add = "Add"
+    case sub = "Sub"
+    case mul = "Mul"
+    case div = "Div"
+}
 
 /// A converted node before pattern rewriting; the non-`op` kinds must be rewritten away.
 enum IRKind {
@@ -161,7 +177,9 @@ final class Importer {
         }
         let g = model.graph
         if !g.sparseInitializer.isEmpty {
-            throw .invalidModel(path: source, message: "sparse initializers are not supported ('\(g.sparseInitializer[0].values.name)')")
+            throw .invalidModel(
+                path: source, message: "sparse initializers are not supported ('\(g.sparseInitializer[0].values.name)')"
+            )
         }
         var decoded = 0
         for t in g.initializer {
@@ -180,9 +198,13 @@ final class Importer {
         }
         for o in g.output {
             if consts[o.name] != nil {
-                throw .invalidModel(path: source, message: "graph output '\(o.name)' is a constant; cnnconv graphs compute their outputs from inputs")
+                throw .invalidModel(
+                    path: source,
+                    message: "graph output '\(o.name)' is a constant; cnnconv graphs compute their outputs from inputs")
             }
-            guard shapes[o.name] != nil else { throw .invalidModel(path: source, message: "graph output '\(o.name)' is produced by no node") }
+            guard shapes[o.name] != nil else {
+                throw .invalidModel(path: source, message: "graph output '\(o.name)' is produced by no node")
+            }
         }
         try rewrite()
         let removedDead = eliminateDeadNodes()
@@ -202,9 +224,10 @@ final class Importer {
         try declareOutputShapes(&graph, inputs: inputs)
         do { try graph.validate(batch: inputs.first?.batch ?? 1) } catch { throw .invalidGraph(error) }
 
-        let report = ImportReport(source: source, irVersion: Int(model.irVersion), opset: opset, producer: producer,
-                                  onnxNodeCount: g.node.count, graphNodeCount: graph.nodes.count, foldedNodeCount: folded,
-                                  fusedPatterns: fused, removedDeadNodeCount: removedDead, notes: notes)
+        let report = ImportReport(
+            source: source, irVersion: Int(model.irVersion), opset: opset, producer: producer,
+            onnxNodeCount: g.node.count, graphNodeCount: graph.nodes.count, foldedNodeCount: folded,
+            fusedPatterns: fused, removedDeadNodeCount: removedDead, notes: notes)
         return (graph, report)
     }
 
@@ -227,8 +250,14 @@ final class Importer {
             }
             // Float64 inputs are read as values like any other: the executor computes in the scalar
             // it is asked for (Float32 or Float64).
-            if tt.elemType != 0 && tt.elemType != ONNXDataType.float.rawValue && tt.elemType != ONNXDataType.double.rawValue {
-                throw .invalidModel(path: source, message: "input '\(name)' has element type \(ONNXDataType(rawValue: tt.elemType).map { "\($0)" } ?? String(tt.elemType)); only float32 and float64 inputs are supported")
+            if tt.elemType != 0 && tt.elemType != ONNXDataType.float.rawValue
+                && tt.elemType != ONNXDataType.double.rawValue
+            {
+                throw .invalidModel(
+                    path: source,
+                    message:
+                        "input '\(name)' has element type \(ONNXDataType(rawValue: tt.elemType).map { "\($0)" } ?? String(tt.elemType)); only float32 and float64 inputs are supported"
+                )
             }
             var declared: [CNNGraph.Dimension?]? = nil
             if tt.hasShape {
@@ -240,47 +269,66 @@ final class Importer {
                     }
                 }
             }
-            let describe = declared.map { "[" + $0.map { $0?.description ?? "?" }.joined(separator: ", ") + "]" } ?? "unknown"
+            let describe =
+                declared.map { "[" + $0.map { $0?.description ?? "?" }.joined(separator: ", ") + "]" } ?? "unknown"
             let given = givenShapes[name] ?? (runtime.count == 1 ? givenShape : nil)
             var shape: [CNNGraph.Dimension]
             var concrete: [Int]
             if let given {
-                guard given.allSatisfy({ $0 > 0 }) else { throw .inputShapeMismatch(input: name, given: given, message: "every dimension must be ≥ 1") }
+                guard given.allSatisfy({ $0 > 0 }) else {
+                    throw .inputShapeMismatch(input: name, given: given, message: "every dimension must be ≥ 1")
+                }
                 if let declared {
                     guard declared.count == given.count else {
-                        throw .inputShapeMismatch(input: name, given: given, message: "the model declares rank \(declared.count) (\(describe))")
+                        throw .inputShapeMismatch(
+                            input: name, given: given,
+                            message: "the model declares rank \(declared.count) (\(describe))")
                     }
                     for (d, v) in zip(declared, given) {
                         if case .fixed(let n)? = d, n != v {
-                            throw .inputShapeMismatch(input: name, given: given, message: "the model declares \(describe)")
+                            throw .inputShapeMismatch(
+                                input: name, given: given, message: "the model declares \(describe)")
                         }
                     }
                 }
                 concrete = given
                 shape = given.map { .fixed($0) }
-                if let first = declared?.first, first.map({ if case .fixed = $0 { return false } else { return true } }) ?? true {
+                if let first = declared?.first,
+                    first.map({ if case .fixed = $0 { return false } else { return true } }) ?? true
+                {
                     shape[0] = .symbol(first?.description ?? "N")
                 }
             } else {
                 // A declared shape of no dimensions is a scalar (rank 0); no shape at all is unknown.
-                guard let declared, tt.hasShape, declared.dropFirst().allSatisfy({ if case .fixed? = $0 { return true } else { return false } }) else {
+                guard let declared, tt.hasShape,
+                    declared.dropFirst().allSatisfy({ if case .fixed? = $0 { return true } else { return false } })
+                else {
                     throw .unknownInputShape(input: name, declared: describe)
                 }
                 shape = declared.enumerated().map { $0.element ?? .symbol($0.offset == 0 ? "N" : "?") }
                 concrete = shape.map { if case .fixed(let n) = $0 { return n } else { return 1 } }
             }
             guard concrete.count <= ImportLimits.maxRank, concrete.allSatisfy({ $0 <= ImportLimits.maxDimension }),
-                  ImportLimits.elementCount(concrete) != nil else {
-                throw .invalidModel(path: source, message: "input '\(name)' of shape \(formatShape(concrete)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)")
+                ImportLimits.elementCount(concrete) != nil
+            else {
+                throw .invalidModel(
+                    path: source,
+                    message:
+                        "input '\(name)' of shape \(formatShape(concrete)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)"
+                )
             }
             shapes[name] = concrete
             result.append(InputInfo(info: ValueInfo(name: name, shape: shape), batch: concrete.first ?? 1))
         }
         for name in givenShapes.keys where !runtime.contains(where: { $0.name == name }) {
-            throw .inputShapeMismatch(input: name, given: givenShapes[name] ?? [], message: "the model has no such input (inputs: \(runtime.map(\.name).joined(separator: ", ")))")
+            throw .inputShapeMismatch(
+                input: name, given: givenShapes[name] ?? [],
+                message: "the model has no such input (inputs: \(runtime.map(\.name).joined(separator: ", ")))")
         }
         if givenShape != nil && runtime.count > 1 && givenShapes.isEmpty {
-            throw .inputShapeMismatch(input: runtime[0].name, given: givenShape ?? [], message: "the model has \(runtime.count) inputs; name the one meant")
+            throw .inputShapeMismatch(
+                input: runtime[0].name, given: givenShape ?? [],
+                message: "the model has \(runtime.count) inputs; name the one meant")
         }
         return result
     }
@@ -299,9 +347,13 @@ final class Importer {
                     // Shapes computed at import (a Reshape to a size read from Shape) hold the
                     // import batch: the graph is valid at that batch only, so say so.
                     for i in graph.inputs.indices {
-                        graph.inputs[i].shape = graph.inputs[i].shape.map { if case .symbol = $0 { return .fixed(batch) } else { return $0 } }
+                        graph.inputs[i].shape = graph.inputs[i].shape.map {
+                            if case .symbol = $0 { return .fixed(batch) } else { return $0 }
+                        }
                     }
-                    note("the batch is fixed at \(batch): a shape computed at import does not follow it (\(graphMessage(error)))")
+                    note(
+                        "the batch is fixed at \(batch): a shape computed at import does not follow it (\(graphMessage(error)))"
+                    )
                     b = try graph.inferShapes(batch: batch)
                 }
             }
@@ -420,12 +472,16 @@ final class Importer {
             folded += 1
             return
         }
-        if let definition = TensorOps.definition(onnxType: op), !present.isEmpty, present.allSatisfy({ consts[$0] != nil }) {
+        if let definition = TensorOps.definition(onnxType: op), !present.isEmpty,
+            present.allSatisfy({ consts[$0] != nil })
+        {
             try ConvertNode(importer: self, node: n, name: name).foldWithDefinition(definition)
             return
         }
         if op == "Shape" || op == "Size", let x = n.input.first, let s = shapes[x] {
-            let value = op == "Size" ? ConstTensor(shape: [], ints: [Int64(ShapeMath.count(s))])
+            let value =
+                op == "Size"
+                ? ConstTensor(shape: [], ints: [Int64(ShapeMath.count(s))])
                 : try folder.fold(n, name: name, inputs: [ConstTensor(shape: s, ints: [])])[0]
             if let o = n.output.first { consts[o] = ConstTensor(shape: value.shape, values: value.values, name: o) }
             folded += 1
@@ -433,7 +489,11 @@ final class Importer {
         }
         if ConstantFolder.foldOnly.contains(op) && TensorOps.definition(onnxType: op) == nil {
             let runtime = present.first { consts[$0] == nil } ?? ""
-            throw .unsupportedUsage(node: name, opType: op, message: "\(op) is supported only on values known at import (shape arithmetic); input '\(runtime)' is computed at run time")
+            throw .unsupportedUsage(
+                node: name, opType: op,
+                message:
+                    "\(op) is supported only on values known at import (shape arithmetic); input '\(runtime)' is computed at run time"
+            )
         }
         try ConvertNode(importer: self, node: n, name: name).convert()
     }
@@ -444,7 +504,9 @@ final class Importer {
         let out: [Int]
         switch kind {
         case .op(let op):
-            do { out = try Node(name: name, op: op, inputs: inputs, outputs: [output]).inferOutputShape(inShapes) } catch {
+            do {
+                out = try Node(name: name, op: op, inputs: inputs, outputs: [output]).inferOutputShape(inShapes)
+            } catch {
                 throw .unsupportedUsage(node: name, opType: onnxOp, message: graphMessage(error))
             }
         case .reshape(let t): out = t
@@ -452,7 +514,11 @@ final class Importer {
         case .pad(let b, let e, _):
             var padded: [Int] = []
             for (d, (x, y)) in zip(inShapes[0], zip(b, e)) {
-                guard let v = ImportLimits.sum(d, x, y) else { throw .limitExceeded(node: name, opType: onnxOp, message: "padding \(formatShape(inShapes[0])) by \(b), \(e) overflows") }
+                guard let v = ImportLimits.sum(d, x, y) else {
+                    throw .limitExceeded(
+                        node: name, opType: onnxOp,
+                        message: "padding \(formatShape(inShapes[0])) by \(b), \(e) overflows")
+                }
                 padded.append(v)
             }
             out = padded
@@ -467,8 +533,13 @@ final class Importer {
     /// so that later size arithmetic (shape inference, planning, kernels) cannot overflow.
     func checkRuntimeShape(_ shape: [Int], node: String, opType: String, what: String) throws(ONNXError) {
         guard shape.count <= ImportLimits.maxRank, shape.allSatisfy({ $0 <= ImportLimits.maxDimension }),
-              ImportLimits.elementCount(shape) != nil else {
-            throw .limitExceeded(node: node, opType: opType, message: "\(what) \(formatShape(shape)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)")
+            ImportLimits.elementCount(shape) != nil
+        else {
+            throw .limitExceeded(
+                node: node, opType: opType,
+                message:
+                    "\(what) \(formatShape(shape)) is beyond the importer's limits (rank ≤ \(ImportLimits.maxRank), sides ≤ \(ImportLimits.maxDimension), ≤ \(ImportLimits.maxElements) elements)"
+            )
         }
     }
 
@@ -476,22 +547,41 @@ final class Importer {
     /// normalized shape) must stay within `ImportLimits.maxFoldedElements`.
     func checkExpansion(_ count: Int, node: String, opType: String, what: String) throws(ONNXError) {
         guard count <= ImportLimits.maxFoldedElements else {
-            throw .limitExceeded(node: node, opType: opType, message: "expanding the \(what) to \(count) values is beyond \(ImportLimits.maxFoldedElements)")
+            throw .limitExceeded(
+                node: node, opType: opType,
+                message: "expanding the \(what) to \(count) values is beyond \(ImportLimits.maxFoldedElements)")
         }
     }
 
     func leftoverError(_ n: IRNode) -> ONNXError {
         let x = n.inputs.first.flatMap { shapes[$0] }.map(formatShape) ?? "?"
         switch n.kind {
-        case .op: return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "internal: converted node left unlowered")
+        case .op:
+            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "internal: converted node left unlowered")
         case .reshape(let t):
-            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "reshaping \(x) to \(formatShape(t)) is not supported; only flattening to 2-D (as Flatten does) and the Reshape–Transpose–Reshape channel shuffle are")
+            return .unsupportedUsage(
+                node: n.name, opType: n.onnxOp,
+                message:
+                    "reshaping \(x) to \(formatShape(t)) is not supported; only flattening to 2-D (as Flatten does) and the Reshape–Transpose–Reshape channel shuffle are"
+            )
         case .transpose(let p):
-            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "transposing \(x) by \(p) is not supported; Transpose is read only as part of a Reshape–Transpose–Reshape channel shuffle")
+            return .unsupportedUsage(
+                node: n.name, opType: n.onnxOp,
+                message:
+                    "transposing \(x) by \(p) is not supported; Transpose is read only as part of a Reshape–Transpose–Reshape channel shuffle"
+            )
         case .pad:
-            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "Pad is supported only as constant padding of H and W that feeds a Conv, AveragePool or MaxPool it can merge into (zero padding before MaxPool needs a non-negative input)")
+            return .unsupportedUsage(
+                node: n.name, opType: n.onnxOp,
+                message:
+                    "Pad is supported only as constant padding of H and W that feeds a Conv, AveragePool or MaxPool it can merge into (zero padding before MaxPool needs a non-negative input)"
+            )
         case .constBinary(let k, let c, _):
-            return .unsupportedUsage(node: n.name, opType: n.onnxOp, message: "\(k.rawValue) of \(x) by a constant of shape \(formatShape(c.shape)) is not supported; only scalars and per-channel constants ([C,1,1], [1,C,1,1]) are")
+            return .unsupportedUsage(
+                node: n.name, opType: n.onnxOp,
+                message:
+                    "\(k.rawValue) of \(x) by a constant of shape \(formatShape(c.shape)) is not supported; only scalars and per-channel constants ([C,1,1], [1,C,1,1]) are"
+            )
         }
     }
 }

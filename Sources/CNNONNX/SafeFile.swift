@@ -4,10 +4,11 @@
 // would stream without end); external data must resolve, symlinks and all, inside the model's
 // folder; every offset and length is checked against the file's size before anything is read.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 enum SafeFile {
@@ -99,15 +100,22 @@ enum SafeFile {
     /// of the allowed folders.
     static func resolve(_ location: String, in place: ExternalDataFolder) throws(Failure) -> String {
         guard location.utf8.count <= ImportLimits.maxExternalPathLength else {
-            throw Failure(message: "location is \(location.utf8.count) bytes long; at most \(ImportLimits.maxExternalPathLength) are accepted")
+            throw Failure(
+                message:
+                    "location is \(location.utf8.count) bytes long; at most \(ImportLimits.maxExternalPathLength) are accepted"
+            )
         }
         let components = location.split(separator: "/", omittingEmptySubsequences: true)
         guard !location.hasPrefix("/"), !location.contains("\0"), !components.contains(".."), !components.isEmpty else {
             throw Failure(message: "location '\(location)' must be a relative path inside the model's folder")
         }
-        guard let base = realPath(place.folder) else { throw Failure(message: "the model's folder \(place.folder) cannot be resolved") }
+        guard let base = realPath(place.folder) else {
+            throw Failure(message: "the model's folder \(place.folder) cannot be resolved")
+        }
         let joined = (base as NSString).appendingPathComponent(location)
-        guard let resolved = realPath(joined) else { throw Failure(message: "file \(joined) cannot be opened: \(String(cString: strerror(errno)))") }
+        guard let resolved = realPath(joined) else {
+            throw Failure(message: "file \(joined) cannot be opened: \(String(cString: strerror(errno)))")
+        }
         let allowed = [base] + (place.linkedFolder.flatMap(realPath).map { [$0] } ?? [])
         guard allowed.contains(where: { resolved.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
             throw Failure(message: "location '\(location)' resolves to \(resolved), outside the model's folder \(base)")

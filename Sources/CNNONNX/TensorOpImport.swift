@@ -12,7 +12,9 @@ extension ConvertNode {
         do {
             try convertBuiltIn()
         } catch {
-            guard let definition = TensorOps.definition(onnxType: op), importer.nodes.count == before else { throw error }
+            guard let definition = TensorOps.definition(onnxType: op), importer.nodes.count == before else {
+                throw error
+            }
             switch error {
             case .unsupportedUsage, .unsupportedOp, .badAttribute: break
             default: throw error
@@ -41,7 +43,8 @@ extension ConvertNode {
         }
         var outputs = node.output
         while outputs.last == "" { outputs.removeLast() }
-        return ONNXNodeView(opType: op, opset: opset, attributes: try attrs.neutral(), inputs: inputs, outputCount: outputs.count)
+        return ONNXNodeView(
+            opType: op, opset: opset, attributes: try attrs.neutral(), inputs: inputs, outputCount: outputs.count)
     }
 
     func convertTensorOp(_ definition: any TensorOpDefinition) throws(ONNXError) {
@@ -58,18 +61,24 @@ extension ConvertNode {
         // Run-time operands: the node's inputs that are values, in order.
         let runtime = node.input.filter { !$0.isEmpty && importer.consts[$0] == nil && importer.shapes[$0] != nil }
         guard runtime.count == t.inputCount else {
-            throw fail("the \(definition.name) definition reads \(t.inputCount) run-time inputs, the node has \(runtime.count)")
+            throw fail(
+                "the \(definition.name) definition reads \(t.inputCount) run-time inputs, the node has \(runtime.count)"
+            )
         }
         var outputs = node.output
         while outputs.last == "" { outputs.removeLast() }
-        guard !outputs.isEmpty, !outputs.contains("") else { throw fail("the node's outputs \(node.output) are not all named") }
+        guard !outputs.isEmpty, !outputs.contains("") else {
+            throw fail("the node's outputs \(node.output) are not all named")
+        }
         try importer.emitTensorOp(name, op, t, inputs: runtime, outputs: outputs)
     }
 }
 
 extension Importer {
     /// Records a tensor-op node and the shapes of its outputs.
-    func emitTensorOp(_ name: String, _ onnxOp: String, _ t: TensorOp, inputs: [String], outputs: [String]) throws(ONNXError) {
+    func emitTensorOp(_ name: String, _ onnxOp: String, _ t: TensorOp, inputs: [String], outputs: [String])
+        throws(ONNXError)
+    {
         let node = Node(name: name, op: .tensor(t), inputs: inputs, outputs: outputs)
         let outs: [[Int]]
         do { outs = try node.inferOutputShapes(inputs.map { shapes[$0] ?? [] }) } catch {
@@ -85,7 +94,8 @@ extension Importer {
     /// The op a leftover shape-level IR node becomes, or nil when no definition takes it.
     func lowered(_ n: IRNode) -> Op? {
         func make(_ kind: String, _ attributes: [String: AttributeValue], _ operands: [Operand]) -> Op? {
-            TensorOps.definition(named: kind) == nil ? nil : .tensor(TensorOp(kind: kind, attributes: attributes, operands: operands))
+            TensorOps.definition(named: kind) == nil
+                ? nil : .tensor(TensorOp(kind: kind, attributes: attributes, operands: operands))
         }
         switch n.kind {
         case .op(let op): return op
@@ -94,11 +104,15 @@ extension Importer {
             // equal to the input's (the batch, when import computed the target from Shape at
             // batch 1) is written as 0, "copy from the input", so the graph follows the batch.
             var spec = reshapeSpecs[n.name] ?? target
-            if let x = n.inputs.first.flatMap({ shapes[$0] }), let first = x.first, spec.first == first, first > 0 { spec[0] = 0 }
+            if let x = n.inputs.first.flatMap({ shapes[$0] }), let first = x.first, spec.first == first, first > 0 {
+                spec[0] = 0
+            }
             return make("Reshape", ["shape": .ints(spec)], [.input])
         case .transpose(let perm): return make("Transpose", ["perm": .ints(perm)], [.input])
         case .pad(let begin, let end, let value):
-            return make("Pad", ["pads": .ints(begin + end), "mode": .string("constant"), "value": .float(Double(value))], [.input])
+            return make(
+                "Pad", ["pads": .ints(begin + end), "mode": .string("constant"), "value": .float(Double(value))],
+                [.input])
         case .constBinary(let kind, let c, let constFirst):
             let operand = Operand.constant(tensor(c, node: n.name, role: "operand", shape: nil, values: nil))
             return make(kind.rawValue, [:], constFirst ? [operand, .input] : [.input, operand])
@@ -120,23 +134,30 @@ extension ConvertNode {
         do { outs = try definition.outputShapes(t, operands: operandShapes) } catch { throw fail(error.message) }
         var outputs = node.output
         while outputs.last == "" { outputs.removeLast() }
-        guard outs.count == outputs.count else { throw fail("makes \(outs.count) outputs, the node names \(outputs.count)") }
+        guard outs.count == outputs.count else {
+            throw fail("makes \(outs.count) outputs, the node names \(outputs.count)")
+        }
         var counts: [Int] = []
         for s in outs {
             guard let n = ImportLimits.elementCount(s), n <= ImportLimits.maxFoldedElements else {
-                throw .limitExceeded(node: name, opType: op, message: "computing \(formatShape(s)) at import is beyond \(ImportLimits.maxFoldedElements) elements")
+                throw .limitExceeded(
+                    node: name, opType: op,
+                    message:
+                        "computing \(formatShape(s)) at import is beyond \(ImportLimits.maxFoldedElements) elements")
             }
             counts.append(n)
         }
         let kernel: TensorKernel<Double>
-        do { kernel = try definition.prepare(t, operands: operandShapes, outputs: outs, as: Double.self) } catch { throw fail(error.message) }
+        do { kernel = try definition.prepare(t, operands: operandShapes, outputs: outs, as: Double.self) } catch {
+            throw fail(error.message)
+        }
         let ins = t.constants.map { c -> UnsafeMutablePointer<Double> in
             let p = UnsafeMutablePointer<Double>.allocate(capacity: max(c.tensor.count, 1))
             for (k, v) in c.tensor.array.enumerated() { p[k] = Double(v) }
             return p
         }
         let outPointers = counts.map { UnsafeMutablePointer<Double>.allocate(capacity: max($0, 1)) }
-        defer { (ins + outPointers).forEach { $0.deallocate() } }
+        defer { for p in ins + outPointers { p.deallocate() } }
         kernel(ins.map { UnsafePointer($0) }, outPointers)
         let buffers = zip(outPointers, counts).map { Array(UnsafeBufferPointer(start: $0.0, count: $0.1)) }
         for (o, (s, values)) in zip(outputs, zip(outs, buffers)) {

@@ -27,8 +27,10 @@ public enum FoldPasses {
 
     /// Weight norm (w = g·v/‖v‖) and weight standardization become plain weights, computed in
     /// Float64 and rounded once, so the later folds see ordinary conv/linear layers.
-    public static let reparameterization = Pass(.weightReparameterization,
-                                                summary: "weight norm and weight standardization → plain weights") { graph, options in
+    public static let reparameterization = Pass(
+        .weightReparameterization,
+        summary: "weight norm and weight standardization → plain weights"
+    ) { graph, options in
         var g = graph
         var report = PassReport(.weightReparameterization)
         for i in g.nodes.indices {
@@ -57,7 +59,8 @@ public enum FoldPasses {
     }
 
     /// The weight a reparameterization stands for, per output channel (axis 0).
-    static func plainWeight(_ v: Tensor, _ r: WeightReparameterization, options: FoldOptions = FoldOptions()) -> Tensor {
+    static func plainWeight(_ v: Tensor, _ r: WeightReparameterization, options: FoldOptions = FoldOptions()) -> Tensor
+    {
         let outputs = v.shape[0]
         let fan = v.count / max(1, outputs)
         let values = v.array
@@ -83,8 +86,10 @@ public enum FoldPasses {
 
     /// BatchNorm and Affine nodes scale and shift the neighbouring conv/linear's weights and bias,
     /// as `FoldingAnalysis` plans them: inference then skips one pass over every activation.
-    public static let batchNorm = Pass(.batchNorm,
-                                       summary: "BatchNorm/Affine into the producing or following conv/linear") { graph, options in
+    public static let batchNorm = Pass(
+        .batchNorm,
+        summary: "BatchNorm/Affine into the producing or following conv/linear"
+    ) { graph, options in
         var g = graph
         var report = PassReport(.batchNorm)
         var skipped: [String: String] = [:]
@@ -105,26 +110,37 @@ public enum FoldPasses {
                 case .intoConsumer(let t, _): target = t
                 }
                 guard let t = round.position[target], let transform = ChannelAffine(node.op),
-                      round.claim(node, and: target, in: g) else { continue }
+                    round.claim(node, and: target, in: g)
+                else { continue }
                 skipped[node.name] = nil
                 let biasName = round.fresh(target + ".bias")
                 switch plan {
                 case .intoProducer:
                     switch g.nodes[t].op {
-                    case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.intoConv(c, transform, biasName: biasName, options: options))
-                    case .convTranspose2d(let c): g.nodes[t].op = .convTranspose2d(Fold.intoConvTranspose(c, transform, biasName: biasName, options: options))
-                    case .linear(let l): g.nodes[t].op = .linear(Fold.intoLinear(l, transform, biasName: biasName, options: options))
+                    case .conv2d(let c):
+                        g.nodes[t].op = .conv2d(Fold.intoConv(c, transform, biasName: biasName, options: options))
+                    case .convTranspose2d(let c):
+                        g.nodes[t].op = .convTranspose2d(
+                            Fold.intoConvTranspose(c, transform, biasName: biasName, options: options))
+                    case .linear(let l):
+                        g.nodes[t].op = .linear(Fold.intoLinear(l, transform, biasName: biasName, options: options))
                     default: break
                     }
-                    report.record(.folded, node.name, "into \(target)'s weights and bias (its producer)", target: target)
+                    report.record(
+                        .folded, node.name, "into \(target)'s weights and bias (its producer)", target: target)
                 case .intoConsumer(_, let through):
                     switch g.nodes[t].op {
-                    case .conv2d(let c): g.nodes[t].op = .conv2d(Fold.beforeConv(c, transform, biasName: biasName, options: options))
-                    case .linear(let l): g.nodes[t].op = .linear(Fold.beforeLinear(l, transform, biasName: biasName, options: options))
+                    case .conv2d(let c):
+                        g.nodes[t].op = .conv2d(Fold.beforeConv(c, transform, biasName: biasName, options: options))
+                    case .linear(let l):
+                        g.nodes[t].op = .linear(Fold.beforeLinear(l, transform, biasName: biasName, options: options))
                     default: break
                     }
-                    report.record(.folded, node.name, "into \(target)'s input weights and bias (the layer after" + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target,
-                                  through: through)
+                    report.record(
+                        .folded, node.name,
+                        "into \(target)'s input weights and bias (the layer after"
+                            + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target,
+                        through: through)
                 case .affine:
                     break
                 }
@@ -144,8 +160,10 @@ public enum FoldPasses {
 
     /// Inverted dropout is removed (the identity at inference); classic dropout's keep factor
     /// goes into the neighbouring layer's weights, as `FoldingAnalysis` plans it.
-    public static let dropout = Pass(.dropout,
-                                     summary: "inverted dropout removed; classic dropout's keep factor into weights") { graph, options in
+    public static let dropout = Pass(
+        .dropout,
+        summary: "inverted dropout removed; classic dropout's keep factor into weights"
+    ) { graph, options in
         var g = graph
         var report = PassReport(.dropout)
         let shapes = (try? g.inferShapes()) ?? [:]
@@ -167,17 +185,22 @@ public enum FoldPasses {
                 changed = true
                 switch plan {
                 case .remove:
-                    report.record(.removed, node.name, d.rate == 0 ? "rate 0" : "inverted dropout is the identity at inference")
+                    report.record(
+                        .removed, node.name, d.rate == 0 ? "rate 0" : "inverted dropout is the identity at inference")
                 case .scaleConsumer(let target, let keep):
                     if let t = round.position[target] {
                         switch g.nodes[t].op {
-                        case .conv2d(var c): c.weight = Fold.scaled(c.weight, by: keep, options: options); g.nodes[t].op = .conv2d(c)
-                        case .linear(var l): l.weight = Fold.scaled(l.weight, by: keep, options: options); g.nodes[t].op = .linear(l)
+                        case .conv2d(var c):
+                            c.weight = Fold.scaled(c.weight, by: keep, options: options); g.nodes[t].op = .conv2d(c)
+                        case .linear(var l):
+                            l.weight = Fold.scaled(l.weight, by: keep, options: options); g.nodes[t].op = .linear(l)
                         default: break
                         }
                     }
-                    report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights", target: target,
-                                  factor: keep)
+                    report.record(
+                        .folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights",
+                        target: target,
+                        factor: keep)
                 case .scaleProducer(let target, let keep, let through):
                     if let t = round.position[target] {
                         switch g.nodes[t].op {
@@ -196,16 +219,22 @@ public enum FoldPasses {
                         default: break
                         }
                     }
-                    report.record(.folded, node.name, "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights and bias"
-                                  + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target,
-                                  through: through, factor: keep)
+                    report.record(
+                        .folded, node.name,
+                        "classic p=\(trimmed(d.rate)): ×\(trimmed(keep)) into \(target)'s weights and bias"
+                            + (through.isEmpty ? "" : " (through \(through.joined(separator: ", ")))"), target: target,
+                        through: through, factor: keep)
                 case .affine(let keep, let reason):
                     let channels = shapes[node.inputs[0]].map { $0.count >= 2 ? $0[1] : 1 } ?? 1
                     let name = round.fresh(node.name)
-                    let a = ChannelAffine(scale: [Double](repeating: keep, count: channels), shift: [Double](repeating: 0, count: channels))
+                    let a = ChannelAffine(
+                        scale: [Double](repeating: keep, count: channels),
+                        shift: [Double](repeating: 0, count: channels))
                     g.nodes[i].op = .affine(a.affine(named: name, options: options))
-                    report.record(.converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)", factor: keep,
-                                  reason: reason)
+                    report.record(
+                        .converted, node.name, "classic p=\(trimmed(d.rate)): an affine ×\(trimmed(keep)) — \(reason)",
+                        factor: keep,
+                        reason: reason)
                     continue
                 }
                 // An identity now; removed below where it can be (one that cannot stays an identity).
@@ -222,8 +251,10 @@ public enum FoldPasses {
 
     /// BatchNorms that no neighbour can absorb become per-channel affines (y = a·x + b, the
     /// statistics and ε already folded into a and b) and chains of affines merge into one.
-    public static let affine = Pass(.batchNormToAffine,
-                                    summary: "BatchNorms that cannot fold become per-channel affines; affine chains merge") { graph, options in
+    public static let affine = Pass(
+        .batchNormToAffine,
+        summary: "BatchNorms that cannot fold become per-channel affines; affine chains merge"
+    ) { graph, options in
         var g = graph
         var report = PassReport(.batchNormToAffine)
         let reasons = FoldingAnalysis(g).batchNorm
@@ -233,8 +264,10 @@ public enum FoldPasses {
             g.nodes[i].op = .affine(ChannelAffine(bn).affine(named: name, options: options))
             var reason: String? = nil
             if case .affine(let r)? = reasons[g.nodes[i].name] { reason = r }
-            report.record(.converted, g.nodes[i].name, "BatchNorm → affine with precomputed scale and shift" + (reason.map { " — " + $0 } ?? ""),
-                          reason: reason)
+            report.record(
+                .converted, g.nodes[i].name,
+                "BatchNorm → affine with precomputed scale and shift" + (reason.map { " — " + $0 } ?? ""),
+                reason: reason)
         }
         // Affine → Affine where the first feeds only the second: one affine.
         var merged = true
@@ -243,10 +276,12 @@ public enum FoldPasses {
             let index = GraphIndex(g)
             for (i, node) in g.nodes.enumerated() {
                 guard case .affine(let second) = node.op, let p = index.producer[node.inputs[0]],
-                      case .affine(let first) = g.nodes[p].op, index.consumers[g.nodes[p].output]?.count == 1,
-                      !g.isGraphOutput(g.nodes[p].output), first.channels == second.channels else { continue }
+                    case .affine(let first) = g.nodes[p].op, index.consumers[g.nodes[p].output]?.count == 1,
+                    !g.isGraphOutput(g.nodes[p].output), first.channels == second.channels
+                else { continue }
                 let combined = ChannelAffine(second).after(ChannelAffine(first))
-                g.nodes[i].op = .affine(combined.affine(named: g.freshTensorName(node.name + ".merged"), options: options))
+                g.nodes[i].op = .affine(
+                    combined.affine(named: g.freshTensorName(node.name + ".merged"), options: options))
                 let firstName = g.nodes[p].name
                 _ = g.bypass(nodeAt: p)
                 report.record(.merged, node.name, "merged with the affine \(firstName) before it")
@@ -299,7 +334,9 @@ extension FoldPasses {
     public static let dropoutBeforeKey = InspectionReport.dropoutBeforeKey
 
     /// Runs `passes` (default: all) and records them in the graph's `appliedPasses`.
-    public static func fold(_ graph: Graph, passes: [Pass]? = nil, options: FoldOptions = FoldOptions()) throws(PassError) -> FoldResult {
+    public static func fold(_ graph: Graph, passes: [Pass]? = nil, options: FoldOptions = FoldOptions())
+        throws(PassError) -> FoldResult
+    {
         // Structure and shapes now; parameter values once, on the result (NaN or infinity in
         // the input would reach it, and so would an overflow that folding itself caused).
         do {
@@ -321,9 +358,12 @@ extension FoldPasses {
         }
         let changed = reports.contains { $0.changed }
         if changed {
-            g.appliedPasses += uniqueNames(passes ?? all).filter { name in reports.contains { $0.pass == name && $0.changed } }
+            g.appliedPasses += uniqueNames(passes ?? all).filter { name in
+                reports.contains { $0.pass == name && $0.changed }
+            }
             // What the model had before its first fold, for `inspect` to show before → after.
-            for (kind, key) in [("BatchNorm", FoldPasses.batchNormBeforeKey), ("Dropout", FoldPasses.dropoutBeforeKey)] where g.metadata[key] == nil {
+            for (kind, key) in [("BatchNorm", FoldPasses.batchNormBeforeKey), ("Dropout", FoldPasses.dropoutBeforeKey)]
+            where g.metadata[key] == nil {
                 g.metadata[key] = String(graph.nodes.filter { $0.op.kindName == kind }.count)
             }
         }

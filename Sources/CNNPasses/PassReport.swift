@@ -38,8 +38,10 @@ public struct PassReport: Codable, Sendable, Equatable {
         public var reason: String?
 
         /// A line as a pass records it (public so that tools can build reports of their own passes).
-        public init(action: Action, node: String, detail: String, target: String? = nil, through: [String]? = nil,
-                    factor: Double? = nil, reason: String? = nil) {
+        public init(
+            action: Action, node: String, detail: String, target: String? = nil, through: [String]? = nil,
+            factor: Double? = nil, reason: String? = nil
+        ) {
             self.action = action; self.node = node; self.detail = detail
             self.target = target; self.through = through; self.factor = factor; self.reason = reason
         }
@@ -50,7 +52,10 @@ public struct PassReport: Codable, Sendable, Equatable {
     public var lines: [Line] = []
 
     /// The JSON keeps the key `pass` holding the pass's name (schema 1).
-    enum CodingKeys: String, CodingKey { case kind = "pass", lines }
+    enum CodingKeys: String, CodingKey {
+        case kind = "pass"
+        case lines
+    }
 
     /// An empty report, for a pass (ours or a tool's own) to fill.
     public init(_ kind: Kind) { self.kind = kind }
@@ -62,10 +67,14 @@ public struct PassReport: Codable, Sendable, Equatable {
     /// already-folded input.
     public var changed: Bool { lines.contains { $0.action != .skipped } }
 
-    mutating func record(_ action: Action, _ node: String, _ detail: String, target: String? = nil, through: [String] = [],
-                         factor: Double? = nil, reason: String? = nil) {
-        lines.append(Line(action: action, node: node, detail: detail, target: target, through: through.isEmpty ? nil : through,
-                          factor: factor, reason: reason))
+    mutating func record(
+        _ action: Action, _ node: String, _ detail: String, target: String? = nil, through: [String] = [],
+        factor: Double? = nil, reason: String? = nil
+    ) {
+        lines.append(
+            Line(
+                action: action, node: node, detail: detail, target: target, through: through.isEmpty ? nil : through,
+                factor: factor, reason: reason))
     }
 }
 
@@ -80,8 +89,10 @@ public struct Pass: Sendable {
     /// The pass's name ("fold-batchnorm"), as `--passes` takes it.
     public var name: String { kind.rawValue }
 
-    init(_ kind: PassReport.Kind, summary: String,
-         body: @escaping @Sendable (Graph, FoldOptions) throws(PassError) -> (Graph, PassReport)) {
+    init(
+        _ kind: PassReport.Kind, summary: String,
+        body: @escaping @Sendable (Graph, FoldOptions) throws(PassError) -> (Graph, PassReport)
+    ) {
         self.kind = kind; self.summary = summary; self.body = body
     }
 
@@ -133,7 +144,8 @@ public enum PassError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidGraph(let e): return e.description
-        case .unknownPass(let name, let known): return "unknown pass '\(name)'; passes: " + known.joined(separator: ", ")
+        case .unknownPass(let name, let known):
+            return "unknown pass '\(name)'; passes: " + known.joined(separator: ", ")
         }
     }
 }

@@ -3,10 +3,11 @@
 // runs it in eval, train or Monte Carlo dropout mode, in Float32 or Float64.
 import CNNGraph
 import CNNKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How stochastic and batch-dependent ops behave.
@@ -111,11 +112,15 @@ public final class Executor<Scalar: KernelScalar> {
     ///   - threads: kernel threads (default: every online processor).
     ///   - limits: the most activation memory (buffers and scratch, in `Scalar`) the plan may
     ///     allocate; checked, with every value's size, before anything is allocated.
-    public init(graph: Graph, batch: Int = 1, retainAllValues: Bool = false,
-                threads: Int = KernelThreads.defaultCount, limits: SizeLimits = .standard) throws(RuntimeError) {
+    public init(
+        graph: Graph, batch: Int = 1, retainAllValues: Bool = false,
+        threads: Int = KernelThreads.defaultCount, limits: SizeLimits = .standard
+    ) throws(RuntimeError) {
         guard batch >= 1 else { throw .invalidArgument("batch size must be at least 1, got \(batch)") }
         let shapes: ShapeMap
-        do { shapes = try graph.validate(batch: batch, limits: limits) } catch { throw .invalidGraph(error.description) }
+        do { shapes = try graph.validate(batch: batch, limits: limits) } catch {
+            throw .invalidGraph(error.description)
+        }
         self.limits = limits
         self.graph = graph
         self.batch = batch
@@ -133,8 +138,10 @@ public final class Executor<Scalar: KernelScalar> {
 
     /// Runs the graph on `inputs` (by graph input name, each of its planned shape).
     /// `seed` seeds dropout's mask generator in `.train` and `.monteCarloDropout` modes.
-    public func run(_ inputs: [String: NDArray<Scalar>], mode: ExecutionMode = .eval,
-                    seed: UInt64 = 0) throws(RuntimeError) -> RunResult<Scalar> {
+    public func run(
+        _ inputs: [String: NDArray<Scalar>], mode: ExecutionMode = .eval,
+        seed: UInt64 = 0
+    ) throws(RuntimeError) -> RunResult<Scalar> {
         let state = RunState(mode: mode, generator: Xoshiro256StarStar(seed: seed))
         try execute(inputs, state)
         var outputs: [String: NDArray<Scalar>] = [:]
@@ -143,7 +150,9 @@ public final class Executor<Scalar: KernelScalar> {
     }
 
     /// Runs a single-input graph and returns its first output.
-    public func run(_ input: NDArray<Scalar>, mode: ExecutionMode = .eval, seed: UInt64 = 0) throws(RuntimeError) -> NDArray<Scalar> {
+    public func run(_ input: NDArray<Scalar>, mode: ExecutionMode = .eval, seed: UInt64 = 0) throws(RuntimeError)
+        -> NDArray<Scalar>
+    {
         guard let name = graph.inputs.first?.name else { throw .invalidGraph("the graph declares no inputs") }
         guard graph.inputs.count == 1 else {
             throw .invalidArgument("the graph has \(graph.inputs.count) inputs; pass them by name")
@@ -164,7 +173,9 @@ public final class Executor<Scalar: KernelScalar> {
     }
 
     /// Copies `inputs` into their buffers and runs the steps `range` (default all).
-    func execute(_ inputs: [String: NDArray<Scalar>], _ state: RunState, steps range: Range<Int>? = nil) throws(RuntimeError) {
+    func execute(_ inputs: [String: NDArray<Scalar>], _ state: RunState, steps range: Range<Int>? = nil)
+        throws(RuntimeError)
+    {
         for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
             throw .unknownInput(name)
         }
@@ -202,7 +213,8 @@ public final class Executor<Scalar: KernelScalar> {
         guard let out = shapes[node.output] else { return 0 }
         let outCount = saturatingProduct(out)
         switch node.op {
-        case .conv2d(let c): return saturatingProduct([2, outCount, c.weight.shape[1], c.window.kernelH, c.window.kernelW])
+        case .conv2d(let c):
+            return saturatingProduct([2, outCount, c.weight.shape[1], c.window.kernelH, c.window.kernelW])
         case .convTranspose2d(let c):
             let inCount = shapes[node.inputs[0]].map { saturatingProduct($0) } ?? 0
             return saturatingProduct([2, inCount, c.weight.shape[1], c.window.kernelH, c.window.kernelW])
@@ -219,10 +231,12 @@ extension Graph {
         var g = self
         for i in g.nodes.indices {
             guard case .batchNorm(var bn) = g.nodes[i].op, let s = statistics[g.nodes[i].name] else { continue }
-            bn.runningMean = Tensor(name: bn.runningMean.name, shape: bn.runningMean.shape,
-                                    values: s.runningMean.map(Float.init), storage: bn.runningMean.storage)
-            bn.runningVariance = Tensor(name: bn.runningVariance.name, shape: bn.runningVariance.shape,
-                                        values: s.runningVariance.map(Float.init), storage: bn.runningVariance.storage)
+            bn.runningMean = Tensor(
+                name: bn.runningMean.name, shape: bn.runningMean.shape,
+                values: s.runningMean.map(Float.init), storage: bn.runningMean.storage)
+            bn.runningVariance = Tensor(
+                name: bn.runningVariance.name, shape: bn.runningVariance.shape,
+                values: s.runningVariance.map(Float.init), storage: bn.runningVariance.storage)
             bn.numBatchesTracked += 1
             g.nodes[i].op = .batchNorm(bn)
         }

@@ -31,4 +31,3 @@ final class Memory<Scalar: KernelScalar> {
 
     deinit { for b in blocks { b.deallocate() } }
 }
-

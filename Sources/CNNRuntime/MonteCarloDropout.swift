@@ -3,10 +3,11 @@
 // predictive entropy of the mean and the mutual information (BALD).
 import CNNGraph
 import CNNKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Per-output statistics of N Monte Carlo dropout passes. Accumulated in Float64.
@@ -50,12 +51,15 @@ extension Executor {
     ///   k > 1: k passes computed as one batch of `k × batch` samples (each copy of the input
     ///   draws its own masks; `widePasses`), measured slower than the default with this
     ///   executor's per-sample convolutions (Benchmarks/io_bench.sh).
-    public func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int,
-                                  seed: UInt64 = 0, logits: Set<String> = [],
-                                  passesPerRun: Int? = nil) throws(RuntimeError) -> MonteCarloResult {
+    public func monteCarloDropout(
+        _ inputs: [String: NDArray<Scalar>], samples: Int,
+        seed: UInt64 = 0, logits: Set<String> = [],
+        passesPerRun: Int? = nil
+    ) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
-        return try monteCarloDropout(inputs, samples: samples, seed: seed, logits: logits,
-                                     strategy: monteCarloStrategy(samples, passesPerRun: passesPerRun))
+        return try monteCarloDropout(
+            inputs, samples: samples, seed: seed, logits: logits,
+            strategy: monteCarloStrategy(samples, passesPerRun: passesPerRun))
     }
 
     /// How the passes are run (see `passesPerRun`).
@@ -81,7 +85,8 @@ extension Executor {
 
     func monteCarloStrategy(_ samples: Int, passesPerRun: Int?) -> MonteCarloStrategy {
         if let passesPerRun {
-            return passesPerRun > 1 ? widePasses(samples, requested: passesPerRun).map { .wide($0) } ?? .separate : .separate
+            return passesPerRun > 1
+                ? widePasses(samples, requested: passesPerRun).map { .wide($0) } ?? .separate : .separate
         }
         let first = firstStochasticStep
         guard samples > 1, first > 0 else { return .separate }
@@ -96,8 +101,10 @@ extension Executor {
         return .reusePrefix(from: first, reads: reads)
     }
 
-    func monteCarloDropout(_ inputs: [String: NDArray<Scalar>], samples: Int, seed: UInt64,
-                           logits: Set<String>, strategy: MonteCarloStrategy) throws(RuntimeError) -> MonteCarloResult {
+    func monteCarloDropout(
+        _ inputs: [String: NDArray<Scalar>], samples: Int, seed: UInt64,
+        logits: Set<String>, strategy: MonteCarloStrategy
+    ) throws(RuntimeError) -> MonteCarloResult {
         guard samples >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(samples)") }
         let state = RunState(mode: .monteCarloDropout, generator: Xoshiro256StarStar(seed: seed))
         var accumulators: [String: MonteCarloAccumulator] = [:]
@@ -108,8 +115,9 @@ extension Executor {
                 let rank = shapes[o.name]!.count
                 axis = a < 0 ? a + rank : a
             }
-            accumulators[o.name] = MonteCarloAccumulator(sum: .init(repeating: 0, count: n), squares: .init(repeating: 0, count: n),
-                                               entropySum: [], softmaxAxis: axis)
+            accumulators[o.name] = MonteCarloAccumulator(
+                sum: .init(repeating: 0, count: n), squares: .init(repeating: 0, count: n),
+                entropySum: [], softmaxAxis: axis)
         }
         var probabilities: [String: UnsafeMutablePointer<Scalar>] = [:]
         defer { for q in probabilities.values { q.deallocate() } }
@@ -117,7 +125,9 @@ extension Executor {
             guard let shape = shapes[name], graph.outputs.contains(where: { $0.name == name }) else {
                 throw .invalidArgument("'\(name)' is not an output of the graph")
             }
-            guard shape.count >= 2 else { throw .invalidArgument("output '\(name)' has no class axis (shape \(shape)): it cannot be logits") }
+            guard shape.count >= 2 else {
+                throw .invalidArgument("output '\(name)' has no class axis (shape \(shape)): it cannot be logits")
+            }
             probabilities[name] = .allocate(capacity: shape.reduce(1, *))
         }
         // The wide executor's input is `group` copies of the batch, pass after pass; its output
@@ -130,15 +140,20 @@ extension Executor {
         case .wide(let wide): (runner, group) = (wide.executor, wide.passes)
         }
         var saved: [(pointer: UnsafeMutablePointer<Scalar>, values: [Scalar])] = []
-        let runInputs = group == 1 ? inputs : inputs.mapValues { x in
-            var shape = x.shape
-            shape[0] *= group
-            return NDArray(shape: shape, values: Array([[Scalar]](repeating: x.values, count: group).joined()))
-        }
+        let runInputs =
+            group == 1
+            ? inputs
+            : inputs.mapValues { x in
+                var shape = x.shape
+                shape[0] *= group
+                return NDArray(shape: shape, values: Array([[Scalar]](repeating: x.values, count: group).joined()))
+            }
         var done = 0
         while done < samples {
             if let from = reuseFrom, done > 0 {
-                for (pointer, values) in saved { values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: $0.count) } }
+                for (pointer, values) in saved {
+                    values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: $0.count) }
+                }
                 try runner.executeSteps(from..<runner.steps.count, state)
             } else if let from = reuseFrom {
                 // The first pass stops at the boundary to keep what the later steps read.
@@ -167,8 +182,13 @@ extension Executor {
                         acc.squares[i] += v * v
                     }
                     if let axis = acc.softmaxAxis {
-                        let e = Self.entropy(UnsafeBufferPointer(start: p, count: acc.sum.count), shape: shapes[o.name]!, axis: axis)
-                        if acc.entropySum.isEmpty { acc.entropySum = e } else { for i in e.indices { acc.entropySum[i] += e[i] } }
+                        let e = Self.entropy(
+                            UnsafeBufferPointer(start: p, count: acc.sum.count), shape: shapes[o.name]!, axis: axis)
+                        if acc.entropySum.isEmpty {
+                            acc.entropySum = e
+                        } else {
+                            for i in e.indices { acc.entropySum[i] += e[i] }
+                        }
                     }
                     accumulators[o.name] = acc
                 }
@@ -190,9 +210,10 @@ extension Executor {
                 entropy = NDArray(shape: reduced, values: h)
                 information = NDArray(shape: reduced, values: zip(h, acc.entropySum).map { max(0, $0 - $1 / n) })
             }
-            outputs[o.name] = MonteCarloOutput(name: o.name, mean: NDArray(shape: shape, values: mean),
-                                               standardDeviation: NDArray(shape: shape, values: std),
-                                               predictiveEntropy: entropy, mutualInformation: information)
+            outputs[o.name] = MonteCarloOutput(
+                name: o.name, mean: NDArray(shape: shape, values: mean),
+                standardDeviation: NDArray(shape: shape, values: std),
+                predictiveEntropy: entropy, mutualInformation: information)
         }
         return MonteCarloResult(samples: samples, seed: seed, outputs: outputs)
     }
@@ -226,15 +247,19 @@ extension Executor {
     /// `batching` (this executor planned for `batching.runBatch`), each statistic put back
     /// together per sample. Run `i` uses seed `seed + i`; `passesPerRun` as in
     /// `monteCarloDropout(_:samples:seed:logits:passesPerRun:)`.
-    public func monteCarloDropout(samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, passes: Int,
-                                  seed: UInt64 = 0, logits: Set<String> = [],
-                                  passesPerRun: Int? = nil) throws(RuntimeError) -> MonteCarloResult {
+    public func monteCarloDropout(
+        samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, passes: Int,
+        seed: UInt64 = 0, logits: Set<String> = [],
+        passesPerRun: Int? = nil
+    ) throws(RuntimeError) -> MonteCarloResult {
         guard passes >= 1 else { throw .invalidArgument("MC dropout needs at least 1 sample, got \(passes)") }
         let strategy = monteCarloStrategy(passes, passesPerRun: passesPerRun)
         var runs: [MonteCarloResult] = []
         for index in 0..<batching.runs {
-            runs.append(try monteCarloDropout(batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index),
-                                              logits: logits, strategy: strategy))
+            runs.append(
+                try monteCarloDropout(
+                    batching.slice(inputs, run: index), samples: passes, seed: seed &+ UInt64(index),
+                    logits: logits, strategy: strategy))
         }
         var outputs: [String: MonteCarloOutput] = [:]
         for (name, first) in runs[0].outputs {
@@ -242,8 +267,12 @@ extension Executor {
             outputs[name] = MonteCarloOutput(
                 name: name, mean: batching.assemble(parts.map(\.mean)),
                 standardDeviation: batching.assemble(parts.map(\.standardDeviation)),
-                predictiveEntropy: first.predictiveEntropy.map { _ in batching.assemble(parts.compactMap(\.predictiveEntropy)) },
-                mutualInformation: first.mutualInformation.map { _ in batching.assemble(parts.compactMap(\.mutualInformation)) })
+                predictiveEntropy: first.predictiveEntropy.map { _ in
+                    batching.assemble(parts.compactMap(\.predictiveEntropy))
+                },
+                mutualInformation: first.mutualInformation.map { _ in
+                    batching.assemble(parts.compactMap(\.mutualInformation))
+                })
         }
         return MonteCarloResult(samples: passes, seed: seed, outputs: outputs)
     }
@@ -282,8 +311,9 @@ extension Executor {
             let runs = (samples + group - 1) / group
             group = (samples + runs - 1) / runs
             if let executor = try? Executor(graph: open, batch: group * batch, threads: threads, limits: limits),
-               graph.inputs.allSatisfy({ Self.multiplied(shapes[$0.name], group) == executor.shapes[$0.name] }),
-               graph.outputs.allSatisfy({ Self.multiplied(shapes[$0.name], group) == executor.shapes[$0.name] }) {
+                graph.inputs.allSatisfy({ Self.multiplied(shapes[$0.name], group) == executor.shapes[$0.name] }),
+                graph.outputs.allSatisfy({ Self.multiplied(shapes[$0.name], group) == executor.shapes[$0.name] })
+            {
                 return WidePasses(executor: executor, passes: group)
             }
             group /= 2

@@ -49,9 +49,10 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         func shape(_ s: [Int]) -> String { s.map(String.init).joined(separator: "×") }
         switch self {
         case .invalidGraph(let m): return "cannot run the graph: \(m)"
-        case let .kernel(node, m): return "node '\(node)': \(m)"
+        case .kernel(let node, let m): return "node '\(node)': \(m)"
         case .missingInput(let n): return "no value given for graph input '\(n)'"
-        case let .inputShape(n, e, f): return "input '\(n)' has shape \(shape(f)), the graph expects \(shape(e))"
+        case .inputShape(let n, let e, let f):
+            return "input '\(n)' has shape \(shape(f)), the graph expects \(shape(e))"
         case .unknownInput(let n): return "'\(n)' is not an input of the graph"
         case .invalidArgument(let m): return m
         }

@@ -23,14 +23,16 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     /// One line naming the file and what to do about it (convert with NumPy, as shown).
     public var description: String {
         switch self {
-        case let .io(p, m): return "\(p): \(m)"
+        case .io(let p, let m): return "\(p): \(m)"
         case .notNPY(let p): return "\(p): not a NumPy .npy file (no \\x93NUMPY magic)"
-        case let .unsupportedVersion(p, a, b): return "\(p): .npy format version \(a).\(b) is not supported (1.0, 2.0, 3.0 are)"
-        case let .malformedHeader(p, m): return "\(p): malformed .npy header: \(m)"
-        case let .unsupportedDType(p, d):
-            return "\(p): dtype '\(d)' is not supported; use little-endian float32 ('<f4') or float64 ('<f8'), e.g. x.astype('<f4') (integer labels may be '<i8', '<i4', '<i2' or 1-byte)"
+        case .unsupportedVersion(let p, let a, let b):
+            return "\(p): .npy format version \(a).\(b) is not supported (1.0, 2.0, 3.0 are)"
+        case .malformedHeader(let p, let m): return "\(p): malformed .npy header: \(m)"
+        case .unsupportedDType(let p, let d):
+            return
+                "\(p): dtype '\(d)' is not supported; use little-endian float32 ('<f4') or float64 ('<f8'), e.g. x.astype('<f4') (integer labels may be '<i8', '<i4', '<i2' or 1-byte)"
         case .fortranOrder(let p): return "\(p): Fortran-order array; save a C-order one (np.ascontiguousarray)"
-        case let .wrongDataLength(p, e, f): return "\(p): the shape needs \(e) data bytes, the file has \(f)"
+        case .wrongDataLength(let p, let e, let f): return "\(p): the shape needs \(e) data bytes, the file has \(f)"
         }
     }
 }
@@ -54,7 +56,11 @@ public struct NPYArray: Sendable, Equatable {
     /// An executor array to write as .npy: Float stays float32, Double stays float64.
     public init<S: KernelScalar>(_ array: NDArray<S>) {
         shape = array.shape
-        if let f = array.values as? [Float] { values = .float32(f) } else { values = .float64(array.values.map(Double.init)) }
+        if let f = array.values as? [Float] {
+            values = .float32(f)
+        } else {
+            values = .float64(array.values.map(Double.init))
+        }
     }
 
     /// Number of elements.
@@ -81,7 +87,7 @@ public struct NPYArray: Sendable, Equatable {
 /// Reading and writing NumPy .npy files, so that inputs and outputs pass between cnnconv and
 /// Python (PyTorch, onnxruntime) without a converter.
 public enum NPY {
-    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]   // \x93NUMPY
+    static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
     /// Header lengths beyond this are refused (NumPy itself limits headers to 10 000 bytes by default).
     static let maximumHeaderLength = 1 << 20
 
@@ -93,7 +99,9 @@ public enum NPY {
         guard fd >= 0 else { throw .io(path: path, message: "cannot open: \(String(cString: strerror(errno)))") }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, message: "is not a regular file") }
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .io(path: path, message: "is not a regular file")
+        }
         let data: Data
         do { data = try handle.readToEnd() ?? Data() } catch {
             throw .io(path: path, message: "cannot read: \(error.localizedDescription)")
@@ -111,7 +119,9 @@ public enum NPY {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
             headerStart = 10
         case 2, 3:
-            guard bytes.count >= 12 else { throw .malformedHeader(path: path, message: "file ends inside the header length") }
+            guard bytes.count >= 12 else {
+                throw .malformedHeader(path: path, message: "file ends inside the header length")
+            }
             headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
             headerStart = 12
         default:
@@ -119,7 +129,9 @@ public enum NPY {
         }
         guard minor == 0 else { throw .unsupportedVersion(path: path, major: major, minor: minor) }
         guard headerLength <= maximumHeaderLength, headerStart + headerLength <= bytes.count else {
-            throw .malformedHeader(path: path, message: "header of \(headerLength) bytes runs past the end of the \(bytes.count)-byte file")
+            throw .malformedHeader(
+                path: path, message: "header of \(headerLength) bytes runs past the end of the \(bytes.count)-byte file"
+            )
         }
         let header = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
         let (descr, fortran, shape) = try parseHeader(header, path: path)
@@ -161,11 +173,13 @@ public enum NPY {
             if width == 4 {
                 var v = [Float](repeating: 0, count: elements)
                 v.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: needed)) }
-                return NPYArray(shape: shape, values: .float32(v.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }))
+                return NPYArray(
+                    shape: shape, values: .float32(v.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }))
             }
             var v = [Double](repeating: 0, count: elements)
             v.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: base, count: needed)) }
-            return NPYArray(shape: shape, values: .float64(v.map { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }))
+            return NPYArray(
+                shape: shape, values: .float64(v.map { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }))
         }
     }
 
@@ -185,19 +199,28 @@ public enum NPY {
             return nil
         }
         guard let d = value(after: "descr"), let q = d.first, q == "'" || q == "\"",
-              let end = d.dropFirst().firstIndex(of: q) else { throw fail("no 'descr' string") }
+            let end = d.dropFirst().firstIndex(of: q)
+        else { throw fail("no 'descr' string") }
         let descr = String(d[d.index(after: d.startIndex)..<end])
         guard let f = value(after: "fortran_order") else { throw fail("no 'fortran_order'") }
         let fortran: Bool
-        if f.hasPrefix("False") { fortran = false } else if f.hasPrefix("True") { fortran = true } else {
+        if f.hasPrefix("False") {
+            fortran = false
+        } else if f.hasPrefix("True") {
+            fortran = true
+        } else {
             throw fail("'fortran_order' is neither True nor False")
         }
-        guard let s = value(after: "shape"), s.first == "(", let close = s.firstIndex(of: ")") else { throw fail("no 'shape' tuple") }
+        guard let s = value(after: "shape"), s.first == "(", let close = s.firstIndex(of: ")") else {
+            throw fail("no 'shape' tuple")
+        }
         var shape: [Int] = []
         for part in s[s.index(after: s.startIndex)..<close].split(separator: ",") {
             let t = part.trimmingCharacters(in: .whitespaces)
             if t.isEmpty { continue }
-            guard let n = Int(t.hasSuffix("L") ? String(t.dropLast()) : t), n >= 0 else { throw fail("shape entry '\(t)'") }
+            guard let n = Int(t.hasSuffix("L") ? String(t.dropLast()) : t), n >= 0 else {
+                throw fail("shape entry '\(t)'")
+            }
             shape.append(n)
         }
         return (descr, fortran, shape)
@@ -215,7 +238,11 @@ public enum NPY {
         dict += String(repeating: " ", count: total - prefix - dict.utf8.count - 1) + "\n"
         var out = magic + [large ? 2 : 1, 0]
         let n = dict.utf8.count
-        if large { for i in 0..<4 { out.append(UInt8((n >> (8 * i)) & 0xFF)) } } else { out += [UInt8(n & 0xFF), UInt8(n >> 8)] }
+        if large {
+            for i in 0..<4 { out.append(UInt8((n >> (8 * i)) & 0xFF)) }
+        } else {
+            out += [UInt8(n & 0xFF), UInt8(n >> 8)]
+        }
         out += Array(dict.utf8)
         switch array.values {
         case .float32(let v): for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { out += $0 } }

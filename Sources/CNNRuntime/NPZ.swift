@@ -12,7 +12,9 @@ public enum NPZ {
     public static func encode(_ arrays: [(name: String, array: NPYArray)]) throws(NPYError) -> [UInt8] {
         var out: [UInt8] = [], central: [UInt8] = []
         func le16(_ v: Int, _ b: inout [UInt8]) { b += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
-        func le32(_ v: UInt32, _ b: inout [UInt8]) { for s in stride(from: 0, to: 32, by: 8) { b.append(UInt8(v >> UInt32(s) & 0xFF)) } }
+        func le32(_ v: UInt32, _ b: inout [UInt8]) {
+            for s in stride(from: 0, to: 32, by: 8) { b.append(UInt8(v >> UInt32(s) & 0xFF)) }
+        }
         for (name, array) in arrays {
             let data = NPY.encode(array), file = Array((name + ".npy").utf8)
             guard data.count < Int(UInt32.max), out.count < Int(UInt32.max), file.count < 0xFFFF else {
@@ -33,7 +35,9 @@ public enum NPZ {
             le32(0, &central); le32(offset, &central)
             central += file
         }
-        guard out.count < Int(UInt32.max), arrays.count < 0xFFFF else { throw .io(path: "<npz>", message: "too large for a zip archive without zip64") }
+        guard out.count < Int(UInt32.max), arrays.count < 0xFFFF else {
+            throw .io(path: "<npz>", message: "too large for a zip archive without zip64")
+        }
         let start = UInt32(out.count)
         out += central
         le32(0x0605_4B50, &out); le16(0, &out); le16(0, &out); le16(arrays.count, &out); le16(arrays.count, &out)

@@ -22,7 +22,9 @@ extension Executor {
     /// (not Float, not a conv, or the backend says so).
     func oneDNNChain(_ i: Int, pinned: Set<String>, consumers: [String: Int]) throws(KernelError) -> OneDNNChain? {
         let nodes = graph.nodes
-        guard Scalar.self == Float.self, case .conv2d(let c) = nodes[i].op, let xs = shapes[nodes[i].inputs[0]] else { return nil }
+        guard Scalar.self == Float.self, case .conv2d(let c) = nodes[i].op, let xs = shapes[nodes[i].inputs[0]] else {
+            return nil
+        }
         let g = try convGeometry(c, xs)
         guard ConvBackend.current.usesOneDNN(g) else { return nil }
         /// Whether node `j + 1` reads node `j`'s single output and nothing else does.
@@ -41,7 +43,7 @@ extension Executor {
         if feedsOnlyNext(last), case .activation(let a) = nodes[last + 1].op {
             let k = kernelActivation(a)
             var fits = ConvEpilogue.supports(k)
-            if case let .clip(lo, hi) = k { fits = lo <= hi }
+            if case .clip(let lo, let hi) = k { fits = lo <= hi }
             if fits {
                 epilogue.activation = k
                 last += 1
@@ -92,11 +94,16 @@ extension Executor {
             changed = false
             for v in set {
                 let ok = (readers[v] ?? []).allSatisfy { r in
-                    if let chain = chains[r] { return nodes[chain.first].inputs[0] == v && nodes[r].inputs.count(where: { $0 == v }) == 1 }
+                    if let chain = chains[r] {
+                        return nodes[chain.first].inputs[0] == v && nodes[r].inputs.count(where: { $0 == v }) == 1
+                    }
                     return blind.contains(r) && set.contains(nodes[r].output)
                 }
-                let producerOK = chainOutput[v] != nil
-                    || nodes.firstIndex(where: { $0.outputs.contains(v) }).map { p in blind.contains(p) && nodes[p].inputs.allSatisfy(set.contains) } == true
+                let producerOK =
+                    chainOutput[v] != nil
+                    || nodes.firstIndex(where: { $0.outputs.contains(v) }).map { p in
+                        blind.contains(p) && nodes[p].inputs.allSatisfy(set.contains)
+                    } == true
                 if !ok || !producerOK {
                     set.remove(v)
                     changed = true
@@ -107,16 +114,19 @@ extension Executor {
     }
 
     /// The step running `chain` through oneDNN, reading `x` and writing `y` in the given layouts.
-    func oneDNNStep(_ chain: OneDNNChain, x xScalar: UnsafePointer<Scalar>, inputLayout: TensorLayout,
-                    y yScalar: UnsafeMutablePointer<Scalar>, outputLayout: TensorLayout,
-                    pointers: [String: UnsafeMutablePointer<Scalar>]) throws(OneDNNError) -> (RunState) throws -> Void {
+    func oneDNNStep(
+        _ chain: OneDNNChain, x xScalar: UnsafePointer<Scalar>, inputLayout: TensorLayout,
+        y yScalar: UnsafeMutablePointer<Scalar>, outputLayout: TensorLayout,
+        pointers: [String: UnsafeMutablePointer<Scalar>]
+    ) throws(OneDNNError) -> (RunState) throws -> Void {
         let c = chain.conv
         let weight = Parameters.effectiveWeight(c.weight, c.reparameterization).map { Float($0) }
         let bias = c.bias.map { Parameters.doubles($0).map { Float($0) } }
         let x = UnsafeRawPointer(xScalar).assumingMemoryBound(to: Float.self)
         let y = UnsafeMutableRawPointer(yScalar).assumingMemoryBound(to: Float.self)
-        let conv = try OneDNNConvolution(chain.geometry, input: x, inputLayout: inputLayout, weight: weight, bias: bias,
-                                         output: y, outputLayout: outputLayout, epilogue: chain.epilogue, threads: threads)
+        let conv = try OneDNNConvolution(
+            chain.geometry, input: x, inputLayout: inputLayout, weight: weight, bias: bias,
+            output: y, outputLayout: outputLayout, epilogue: chain.epilogue, threads: threads)
         memory.account(conv.byteCount)
         let range = chain.first...chain.last
         // Train mode: the nodes one by one (BatchNorm on batch statistics), made on first use.
@@ -132,7 +142,9 @@ extension Executor {
     }
 
     /// The native steps of nodes `range` (each through `makeStep`).
-    func unfusedSteps(_ range: ClosedRange<Int>, pointers: [String: UnsafeMutablePointer<Scalar>]) throws(KernelError) -> [(RunState) throws -> Void] {
+    func unfusedSteps(_ range: ClosedRange<Int>, pointers: [String: UnsafeMutablePointer<Scalar>]) throws(KernelError)
+        -> [(RunState) throws -> Void]
+    {
         var bodies: [(RunState) throws -> Void] = []
         for node in graph.nodes[range] {
             guard let y = pointers[node.output], let outShape = shapes[node.output] else { continue }

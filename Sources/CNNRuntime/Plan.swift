@@ -29,11 +29,15 @@ extension Executor {
         // Buffer assignment: greedy best fit over slots freed after a value's last reader.
         // A fused chain reads its input until its last node writes the chain's output.
         var lastUse: [String: Int] = [:]
-        for (i, node) in nodes.enumerated() { for v in node.inputs { lastUse[v] = max(lastUse[v] ?? i, chains[i]?.last ?? i) } }
+        for (i, node) in nodes.enumerated() {
+            for v in node.inputs { lastUse[v] = max(lastUse[v] ?? i, chains[i]?.last ?? i) }
+        }
         var readLastBefore: [Int: [String]] = [:]  // values whose last use is a chain's end, not one of its inputs
         for chain in chains.values {
             let x = nodes[chain.first].inputs[0]
-            if lastUse[x] == chain.last, !nodes[chain.last].inputs.contains(x) { readLastBefore[chain.last, default: []].append(x) }
+            if lastUse[x] == chain.last, !nodes[chain.last].inputs.contains(x) {
+                readLastBefore[chain.last, default: []].append(x)
+            }
         }
         var pointers: [String: UnsafeMutablePointer<Scalar>] = [:]
         var capacities: [Int] = []
@@ -45,9 +49,11 @@ extension Executor {
             for (k, out) in Self.distinctOutputs(node).enumerated() {
                 let needed = count(out)
                 // In place: an element-wise op may write over an input that dies here.
-                let inPlaceInput = k == 0 && Self.runsInPlace(node.op)
+                let inPlaceInput =
+                    k == 0 && Self.runsInPlace(node.op)
                     ? node.inputs.enumerated().first { k, v in
-                        (k == 0 || node.op == .add) && slotOf[v] != nil && lastUse[v] == i && count(v) == needed }?.element
+                        (k == 0 || node.op == .add) && slotOf[v] != nil && lastUse[v] == i && count(v) == needed
+                    }?.element
                     : nil
                 if retainsAllValues || pinned.contains(out) {
                     dedicated[out] = needed
@@ -56,7 +62,9 @@ extension Executor {
                     releasedInPlace.insert(v)
                 } else {
                     let fits = freeSlots.filter { capacities[$0] >= needed }
-                    let pick = fits.min { capacities[$0] < capacities[$1] } ?? freeSlots.max { capacities[$0] < capacities[$1] }
+                    let pick =
+                        fits.min { capacities[$0] < capacities[$1] }
+                        ?? freeSlots.max { capacities[$0] < capacities[$1] }
                     if let s = pick {
                         freeSlots.removeAll { $0 == s }
                         capacities[s] = max(capacities[s], needed)
@@ -70,7 +78,8 @@ extension Executor {
             // Release what this node read last (and its own outputs when nobody reads them).
             var released = releasedInPlace
             releasedInPlace = []
-            for v in node.inputs + Self.distinctOutputs(node) + (readLastBefore[i] ?? []) where (lastUse[v] ?? i) == i && !released.contains(v) {
+            for v in node.inputs + Self.distinctOutputs(node) + (readLastBefore[i] ?? [])
+            where (lastUse[v] ?? i) == i && !released.contains(v) {
                 released.insert(v)
                 if let s = slotOf[v] { freeSlots.append(s) }
             }
@@ -80,10 +89,13 @@ extension Executor {
         let planned = graph.inputs.map { count($0.name) } + capacities + dedicated.values
         let stride = MemoryLayout<Scalar>.stride
         guard let elements = planned.reduce(0, { $0?.adding(checked: $1) }),
-              let bytes = elements.multiplied(checked: stride), bytes <= limits.maxActivationBytes else {
+            let bytes = elements.multiplied(checked: stride), bytes <= limits.maxActivationBytes
+        else {
             let total = planned.reduce(0) { $0.adding(checked: $1) ?? .max }.multiplied(saturating: stride)
-            throw .invalidGraph("the buffer plan at batch \(batch) needs \(total == .max ? "more than 2^63 bytes" : formatBytes(total)) of activations "
-                                + "(\(stride)-byte scalars), more than the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
+            throw .invalidGraph(
+                "the buffer plan at batch \(batch) needs \(total == .max ? "more than 2^63 bytes" : formatBytes(total)) of activations "
+                    + "(\(stride)-byte scalars), more than the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))"
+            )
         }
         for input in graph.inputs {
             let p = memory.allocate(count(input.name))
@@ -114,9 +126,14 @@ extension Executor {
                 // A Float conv run by oneDNN, with the BatchNorm and ReLU/Clip after it (OneDNNBinding.swift).
                 let out = nodes[chain.last].output
                 do {
-                    steps.append(Step(node: i, body: try oneDNNStep(
-                        chain, x: ins[0], inputLayout: kept.contains(node.inputs[0]) ? interLayout ?? .nchw : .nchw,
-                        y: pointers[out]!, outputLayout: kept.contains(out) ? interLayout ?? .nchw : .nchw, pointers: pointers)))
+                    steps.append(
+                        Step(
+                            node: i,
+                            body: try oneDNNStep(
+                                chain, x: ins[0],
+                                inputLayout: kept.contains(node.inputs[0]) ? interLayout ?? .nchw : .nchw,
+                                y: pointers[out]!, outputLayout: kept.contains(out) ? interLayout ?? .nchw : .nchw,
+                                pointers: pointers)))
                 } catch {
                     throw .kernel(node: node.name, message: error.description)
                 }
@@ -125,8 +142,12 @@ extension Executor {
             }
             if case .tensor(let t) = node.op {
                 do {
-                    steps.append(Step(node: i, body: try tensorStep(t, ins, inShapes, node.outputs.map { pointers[$0]! },
-                                                                    node.outputs.map { shapes[$0]! })))
+                    steps.append(
+                        Step(
+                            node: i,
+                            body: try tensorStep(
+                                t, ins, inShapes, node.outputs.map { pointers[$0]! },
+                                node.outputs.map { shapes[$0]! })))
                 } catch {
                     throw .kernel(node: node.name, message: "\(t.kind): \(error.message)")
                 }
@@ -142,8 +163,9 @@ extension Executor {
                     let reluOut = pointers[nodes[i + 1].output]!
                     switch node.op {
                     case .batchNorm(let bn):
-                        body = fusedBatchNormReLU(bn, shape: outShape, x: ins[0], bnOutput: y, y: reluOut,
-                                                  activation: nodes[i + 1].op, unfused: body)
+                        body = fusedBatchNormReLU(
+                            bn, shape: outShape, x: ins[0], bnOutput: y, y: reluOut,
+                            activation: nodes[i + 1].op, unfused: body)
                     default:
                         body = fusedAddReLU(ins[0], ins[1], y: reluOut, count: outShape.reduce(1, *))
                     }
@@ -158,9 +180,14 @@ extension Executor {
         // Scratch comes on top of the activations checked above.
         let activationBytes = bytes
         guard let scratchBytes = workspaceNeed.multiplied(checked: MemoryLayout<Scalar>.stride),
-              activationBytes.adding(checked: scratchBytes).map({ $0 <= limits.maxActivationBytes }) == true else {
-            throw .kernel(node: workspaceNode, message: "its scratch of \(workspaceNeed) elements on top of \(formatBytes(activationBytes)) of activation buffers "
-                          + "exceeds the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))")
+            activationBytes.adding(checked: scratchBytes).map({ $0 <= limits.maxActivationBytes }) == true
+        else {
+            throw .kernel(
+                node: workspaceNode,
+                message:
+                    "its scratch of \(workspaceNeed) elements on top of \(formatBytes(activationBytes)) of activation buffers "
+                    + "exceeds the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))"
+            )
         }
         _ = workspace.buffer(workspaceNeed, of: Scalar.self)
     }
@@ -174,9 +201,13 @@ extension Executor {
 
     /// A tensor op's step: its definition's kernel, with the constant operands converted to
     /// `Scalar` once here.
-    func tensorStep(_ t: TensorOp, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
-                    _ outs: [UnsafeMutablePointer<Scalar>], _ outShapes: [[Int]]) throws(TensorOpError) -> (RunState) throws -> Void {
-        guard let definition = t.definition else { throw TensorOpError("op kind '\(t.kind)' is not one this build knows") }
+    func tensorStep(
+        _ t: TensorOp, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
+        _ outs: [UnsafeMutablePointer<Scalar>], _ outShapes: [[Int]]
+    ) throws(TensorOpError) -> (RunState) throws -> Void {
+        guard let definition = t.definition else {
+            throw TensorOpError("op kind '\(t.kind)' is not one this build knows")
+        }
         var next = ins.makeIterator()
         let operands: [UnsafePointer<Scalar>] = t.operands.map { o in
             switch o {
@@ -191,10 +222,11 @@ extension Executor {
     /// The validated geometry of a Conv2d node on input shape `xs`.
     func convGeometry(_ c: Conv2d, _ xs: [Int]) throws(KernelError) -> ConvGeometry {
         let w = c.window
-        return try ConvGeometry(input: shape4(xs), outChannels: c.outChannels, kernel: Size2D(w.kernelH, w.kernelW),
-                                stride: Size2D(w.strideH, w.strideW), dilation: Size2D(w.dilationH, w.dilationW),
-                                padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
-                                groups: c.groups)
+        return try ConvGeometry(
+            input: shape4(xs), outChannels: c.outChannels, kernel: Size2D(w.kernelH, w.kernelW),
+            stride: Size2D(w.strideH, w.strideW), dilation: Size2D(w.dilationH, w.dilationW),
+            padding: Padding2D(top: w.padTop, left: w.padLeft, bottom: w.padBottom, right: w.padRight),
+            groups: c.groups)
     }
 
     /// Ops that write their output over their input when that input dies there: the copies
@@ -211,15 +243,24 @@ extension Executor {
     }
 
     /// The step running one node, and the `Workspace` elements it needs.
-    func makeStep(_ node: Node, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
-                  _ y: UnsafeMutablePointer<Scalar>, _ outShape: [Int])
-        throws(KernelError) -> (body: (RunState) throws -> Void, scratch: Int) {
+    func makeStep(
+        _ node: Node, _ ins: [UnsafePointer<Scalar>], _ inShapes: [[Int]],
+        _ y: UnsafeMutablePointer<Scalar>, _ outShape: [Int]
+    )
+        throws(KernelError) -> (body: (RunState) throws -> Void, scratch: Int)
+    {
         let x = ins.first!, xs = inShapes.first!
         let n = outShape.reduce(1, *)
         let ws = workspace
-        func convert(_ t: Tensor) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(Parameters.doubles(t).map { Scalar($0) })) }
-        func convert(_ values: [Double]) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(values.map { Scalar($0) })) }
-        func constant(_ value: Double, _ count: Int) -> UnsafePointer<Scalar> { convert([Double](repeating: value, count: count)) }
+        func convert(_ t: Tensor) -> UnsafePointer<Scalar> {
+            UnsafePointer(memory.store(Parameters.doubles(t).map { Scalar($0) }))
+        }
+        func convert(_ values: [Double]) -> UnsafePointer<Scalar> {
+            UnsafePointer(memory.store(values.map { Scalar($0) }))
+        }
+        func constant(_ value: Double, _ count: Int) -> UnsafePointer<Scalar> {
+            convert([Double](repeating: value, count: count))
+        }
         let copy: (RunState) throws -> Void = { _ in if UnsafePointer(y) != x { y.update(from: x, count: n) } }
 
         switch node.op {
@@ -227,8 +268,10 @@ extension Executor {
             let g = try convGeometry(c, xs)
             let weight = convert(Parameters.effectiveWeight(c.weight, c.reparameterization))
             let bias = c.bias.map(convert)
-            return ({ _ in conv2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
-                    g.workspaceCount(threads: threads))
+            return (
+                { _ in conv2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
+                g.workspaceCount(threads: threads)
+            )
         case .convTranspose2d(let c):
             let w = c.window
             let g = try ConvTransposeGeometry(
@@ -238,33 +281,51 @@ extension Executor {
                 outputPadding: Size2D(c.outputPadding.h, c.outputPadding.w), groups: c.groups)
             let weight = convert(c.weight)
             let bias = c.bias.map(convert)
-            return ({ _ in convTranspose2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
-                    g.workspaceCount)
+            return (
+                { _ in convTranspose2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
+                g.workspaceCount
+            )
         case .linear(let l):
             let weight = convert(Parameters.effectiveWeight(l.weight, l.reparameterization))
             let bias = l.bias.map(convert)
             let rows = n / l.outFeatures, inF = l.inFeatures, outF = l.outFeatures
-            return ({ _ in linear(input: x, weight: weight, bias: bias, output: y, batch: rows, inFeatures: inF, outFeatures: outF) }, 0)
+            return (
+                { _ in
+                    linear(
+                        input: x, weight: weight, bias: bias, output: y, batch: rows, inFeatures: inF, outFeatures: outF
+                    )
+                }, 0
+            )
         case .batchNorm(let bn):
             return (batchNormStep(node, bn, x, xs, y), 0)
         case .dropout(let d):
             let shape = shape4(xs), keep = d.keepProbability
             let scaling: DropoutScaling = d.convention == .inverted ? .inverted : .classic
             let granularity: DropoutGranularity = d.granularity == .element ? .element : .channel
-            return ({ state in
-                switch state.moments == nil ? state.mode : .eval {
-                case .eval:
-                    if scaling == .classic { scale(input: x, output: y, count: n, by: keep) } else { try copy(state) }
-                case .train, .monteCarloDropout:
-                    try dropout(shape, input: x, output: y, keepProbability: keep, scaling: scaling,
-                                granularity: granularity, generator: &state.generator)
-                }
-            }, 0)
+            return (
+                { state in
+                    switch state.moments == nil ? state.mode : .eval {
+                    case .eval:
+                        if scaling == .classic {
+                            scale(input: x, output: y, count: n, by: keep)
+                        } else {
+                            try copy(state)
+                        }
+                    case .train, .monteCarloDropout:
+                        try dropout(
+                            shape, input: x, output: y, keepProbability: keep, scaling: scaling,
+                            granularity: granularity, generator: &state.generator)
+                    }
+                }, 0
+            )
         case .activation, .pool2d, .globalPool, .flatten, .identity, .add, .mul, .concat, .softmax, .affine, .layerNorm,
-             .groupNorm, .instanceNorm, .lrn, .channelShuffle, .resize:
+            .groupNorm, .instanceNorm, .lrn, .channelShuffle, .resize:
             // Bound by the op's definition (Sources/CNNGraph/Ops).
             let buffers = KernelBuffers(inputs: ins, inputShapes: inShapes, output: y, outputShape: outShape)
-            guard let step = try node.op.definition.prepare(buffers, parameters: KernelParameters(tensor: convert, filled: constant)) else {
+            guard
+                let step = try node.op.definition.prepare(
+                    buffers, parameters: KernelParameters(tensor: convert, filled: constant))
+            else {
                 throw .shapeMismatch("\(node.op.kindName) has no kernel binding")
             }
             return ({ _ in try step() }, 0)
@@ -275,10 +336,14 @@ extension Executor {
 
     /// BatchNorm: running statistics in eval and MC dropout modes; batch statistics (and the
     /// momentum update of the running ones, reported in the run state) in train mode.
-    func batchNormStep(_ node: Node, _ bn: BatchNorm, _ x: UnsafePointer<Scalar>, _ xs: [Int],
-                       _ y: UnsafeMutablePointer<Scalar>) -> (RunState) throws -> Void {
+    func batchNormStep(
+        _ node: Node, _ bn: BatchNorm, _ x: UnsafePointer<Scalar>, _ xs: [Int],
+        _ y: UnsafeMutablePointer<Scalar>
+    ) -> (RunState) throws -> Void {
         let shape = shape4(xs), c = shape.channels
-        func convert(_ values: [Double]) -> UnsafePointer<Scalar> { UnsafePointer(memory.store(values.map { Scalar($0) })) }
+        func convert(_ values: [Double]) -> UnsafePointer<Scalar> {
+            UnsafePointer(memory.store(values.map { Scalar($0) }))
+        }
         let gamma = convert(bn.scale.map(Parameters.doubles) ?? [Double](repeating: 1, count: c))
         let beta = convert(bn.bias.map(Parameters.doubles) ?? [Double](repeating: 0, count: c))
         let runningMean = Parameters.doubles(bn.runningMean), runningVariance = Parameters.doubles(bn.runningVariance)
@@ -288,12 +353,14 @@ extension Executor {
         let m = Double(shape.batch * shape.spatial)
         return { state in
             guard state.mode == .train else {
-                batchNormInference(shape, input: x, output: y, scale: gamma, bias: beta,
-                                   runningMean: mean, runningVariance: variance, epsilon: eps)
+                batchNormInference(
+                    shape, input: x, output: y, scale: gamma, bias: beta,
+                    runningMean: mean, runningVariance: variance, epsilon: eps)
                 return
             }
-            try batchNormTraining(shape, input: x, output: y, scale: gamma, bias: beta, epsilon: eps,
-                                  batchMean: batchMean, batchVariance: batchVariance)
+            try batchNormTraining(
+                shape, input: x, output: y, scale: gamma, bias: beta, epsilon: eps,
+                batchMean: batchMean, batchVariance: batchVariance)
             state.moments?.add(node: name, shape: shape, input: x)
             let bm = (0..<c).map { Double(batchMean[$0]) }
             let unbiased = (0..<c).map { Double(batchVariance[$0]) }
@@ -309,6 +376,6 @@ extension Executor {
 /// The kernels' activation for a graph activation (parameters widened to Double).
 func kernelActivation(_ a: CNNGraph.Activation) -> CNNKernels.Activation { a.kernel }
 
-private extension Dictionary where Key == String {
-    subscript(out name: String, _ d: [String: Value]) -> Value { d[name]! }
+extension Dictionary where Key == String {
+    fileprivate subscript(out name: String, _ d: [String: Value]) -> Value { d[name]! }
 }

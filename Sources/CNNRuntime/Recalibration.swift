@@ -107,8 +107,10 @@ public struct BatchNormShift: Sendable, Codable, Equatable {
     public var maxScaleRatio: Double
     public var oldMean: [Double], newMean: [Double], oldVariance: [Double], newVariance: [Double]
 
-    init(node: String, epsilon: Double, valuesPerChannel: Int, fewValues: Bool,
-         old: (mean: [Double], variance: [Double]), new: (mean: [Double], variance: [Double])) {
+    init(
+        node: String, epsilon: Double, valuesPerChannel: Int, fewValues: Bool,
+        old: (mean: [Double], variance: [Double]), new: (mean: [Double], variance: [Double])
+    ) {
         self.node = node
         channels = old.mean.count
         self.valuesPerChannel = valuesPerChannel
@@ -173,9 +175,12 @@ public enum Recalibration {
     /// `graph` with every BatchNorm's running mean and variance recomputed over all samples of
     /// `inputs` (samples on axis 0 of each graph input), and a report of how far each moved.
     /// `numBatchesTracked` becomes the number of runs (as update_bn leaves it).
-    public static func recalibrate<S: KernelScalar>(_ graph: Graph, inputs: [String: NDArray<S>],
-                                                     options: RecalibrationOptions = RecalibrationOptions())
-        throws(RuntimeError) -> (graph: Graph, report: RecalibrationReport) {
+    public static func recalibrate<S: KernelScalar>(
+        _ graph: Graph, inputs: [String: NDArray<S>],
+        options: RecalibrationOptions = RecalibrationOptions()
+    )
+        throws(RuntimeError) -> (graph: Graph, report: RecalibrationReport)
+    {
         let batchNorms = graph.nodes.compactMap { node -> (String, BatchNorm)? in
             if case .batchNorm(let bn) = node.op { return (node.name, bn) } else { return nil }
         }
@@ -184,7 +189,8 @@ public enum Recalibration {
             throw .invalidArgument("no calibration samples given")
         }
         for (name, x) in inputs where x.shape.first != samples {
-            throw .invalidArgument("input '\(name)' has \(x.shape.first ?? 0) samples on axis 0, another input \(samples)")
+            throw .invalidArgument(
+                "input '\(name)' has \(x.shape.first ?? 0) samples on axis 0, another input \(samples)")
         }
         let batching = try SampleBatching(graph: graph, samples: samples, preferredBatch: options.batch)
         let executor = try Executor<S>(graph: graph, batch: batching.runBatch, threads: options.threads)
@@ -205,7 +211,9 @@ public enum Recalibration {
                         shape[0] = count
                         return NDArray(shape: shape, values: Array(x.values[0..<(x.count / batching.runBatch * count)]))
                     }
-                    if lastExecutor == nil { lastExecutor = try Executor<S>(graph: graph, batch: count, threads: options.threads) }
+                    if lastExecutor == nil {
+                        lastExecutor = try Executor<S>(graph: graph, batch: count, threads: options.threads)
+                    }
                     runner = lastExecutor!
                 }
             }
@@ -219,16 +227,21 @@ public enum Recalibration {
             guard case .batchNorm(var bn) = out.nodes[i].op else { continue }
             let name = out.nodes[i].name
             guard let m = collector.moments[name], let variance = m.unbiasedVariance else {
-                throw .invalidArgument("BatchNorm '\(name)' saw fewer than 2 values per channel; give more samples or a larger --batch")
+                throw .invalidArgument(
+                    "BatchNorm '\(name)' saw fewer than 2 values per channel; give more samples or a larger --batch")
             }
             let old = (Parameters.doubles(bn.runningMean), Parameters.doubles(bn.runningVariance))
-            shifts.append(BatchNormShift(node: name, epsilon: bn.epsilon, valuesPerChannel: m.count,
-                                         fewValues: m.count < options.minimumValuesPerChannel,
-                                         old: old, new: (m.mean, variance)))
-            bn.runningMean = Tensor(name: bn.runningMean.name, shape: bn.runningMean.shape,
-                                    values: m.mean.map(Float.init), storage: bn.runningMean.storage)
-            bn.runningVariance = Tensor(name: bn.runningVariance.name, shape: bn.runningVariance.shape,
-                                        values: variance.map(Float.init), storage: bn.runningVariance.storage)
+            shifts.append(
+                BatchNormShift(
+                    node: name, epsilon: bn.epsilon, valuesPerChannel: m.count,
+                    fewValues: m.count < options.minimumValuesPerChannel,
+                    old: old, new: (m.mean, variance)))
+            bn.runningMean = Tensor(
+                name: bn.runningMean.name, shape: bn.runningMean.shape,
+                values: m.mean.map(Float.init), storage: bn.runningMean.storage)
+            bn.runningVariance = Tensor(
+                name: bn.runningVariance.name, shape: bn.runningVariance.shape,
+                values: variance.map(Float.init), storage: bn.runningVariance.storage)
             bn.numBatchesTracked = UInt64(batching.runs)
             out.nodes[i].op = .batchNorm(bn)
         }
@@ -236,9 +249,10 @@ public enum Recalibration {
         out.metadata[batchKey] = String(batching.runBatch)
         out.metadata[batchNormsKey] = String(shifts.count)
         shifts.sort { $0.maxShift > $1.maxShift || ($0.maxShift == $1.maxShift && $0.node < $1.node) }
-        let report = RecalibrationReport(samples: samples, runBatch: batching.runBatch, runs: batching.runs,
-                                         paddedSamples: padded, batchNorms: shifts,
-                                         minimumValuesPerChannel: options.minimumValuesPerChannel)
+        let report = RecalibrationReport(
+            samples: samples, runBatch: batching.runBatch, runs: batching.runs,
+            paddedSamples: padded, batchNorms: shifts,
+            minimumValuesPerChannel: options.minimumValuesPerChannel)
         return (out, report)
     }
 }
@@ -246,7 +260,9 @@ public enum Recalibration {
 extension Executor {
     /// One run with BatchNorm on batch statistics and dropout on its eval rule, each BatchNorm's
     /// input moments over the collector's real rows added to `collector`.
-    func runCollectingMoments(_ inputs: [String: NDArray<Scalar>], _ collector: BatchNormMomentCollector) throws(RuntimeError) {
+    func runCollectingMoments(_ inputs: [String: NDArray<Scalar>], _ collector: BatchNormMomentCollector)
+        throws(RuntimeError)
+    {
         let state = RunState(mode: .train, generator: Xoshiro256StarStar(seed: 0))
         state.moments = collector
         try execute(inputs, state)

@@ -26,11 +26,13 @@ public struct SampleBatching: Sendable, Equatable {
             switch input.shape.first {
             case .fixed(let n)?:
                 if let f = fixed, f != n {
-                    throw .invalidArgument("inputs disagree on the batch: '\(input.name)' has \(n) on axis 0, another input \(f)")
+                    throw .invalidArgument(
+                        "inputs disagree on the batch: '\(input.name)' has \(n) on axis 0, another input \(f)")
                 }
                 fixed = n
             case .symbol?: symbolic = true
-            case nil: throw .invalidArgument("input '\(input.name)' is a scalar: it has no batch axis to feed samples on")
+            case nil:
+                throw .invalidArgument("input '\(input.name)' is a scalar: it has no batch axis to feed samples on")
             }
         }
         if let f = fixed, symbolic {
@@ -113,8 +115,10 @@ public struct SampleBatching: Sendable, Equatable {
 
     /// Seeded standard-normal inputs: `samples` samples of each graph input's per-sample shape
     /// (its declared shape without axis 0), samples on axis 0.
-    public static func randomInputs<S: KernelScalar>(for graph: Graph, samples: Int, seed: UInt64,
-                                                       as _: S.Type = S.self) -> [String: NDArray<S>] {
+    public static func randomInputs<S: KernelScalar>(
+        for graph: Graph, samples: Int, seed: UInt64,
+        as _: S.Type = S.self
+    ) -> [String: NDArray<S>] {
         var generator = Xoshiro256StarStar(seed: seed)
         var out: [String: NDArray<S>] = [:]
         for input in graph.inputs {
@@ -131,16 +135,20 @@ extension Executor {
     /// Runs every sample of `inputs` (samples on axis 0) through this executor, which must be
     /// planned for `batching.runBatch`, and returns each graph output put back together.
     /// `progress` is called before each run with (run index, runs).
-    public func run(samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, mode: ExecutionMode = .eval,
-                    seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil) throws(RuntimeError) -> [String: NDArray<Scalar>] {
+    public func run(
+        samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, mode: ExecutionMode = .eval,
+        seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil
+    ) throws(RuntimeError) -> [String: NDArray<Scalar>] {
         try runParts(samples: inputs, batching: batching, mode: mode, seed: seed, progress: progress)
             .mapValues { batching.assemble($0) }
     }
 
     /// As `run(samples:…)`, each output left as its runs' results (for `SampleBatching.assemble`).
     /// Run `i` draws its dropout masks from seed `seed + i`.
-    public func runParts(samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, mode: ExecutionMode = .eval,
-                         seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil) throws(RuntimeError) -> [String: [NDArray<Scalar>]] {
+    public func runParts(
+        samples inputs: [String: NDArray<Scalar>], batching: SampleBatching, mode: ExecutionMode = .eval,
+        seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil
+    ) throws(RuntimeError) -> [String: [NDArray<Scalar>]] {
         var parts: [String: [NDArray<Scalar>]] = [:]
         for index in 0..<batching.runs {
             progress?(index, batching.runs)

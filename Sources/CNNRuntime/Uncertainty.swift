@@ -9,10 +9,11 @@
 // error (equal-width confidence bins, Guo et al. 2017), and a rejection curve.
 import CNNGraph
 import CNNKernels
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The per-sample uncertainty of one classifier output over N samples and K classes.
@@ -116,16 +117,20 @@ public enum Uncertainty {
     /// The uncertainty of an MC dropout output of probabilities over axis 1 ([N, K]; the output
     /// was a softmax, or `logits` named it). `meanNet`: eval-mode probabilities of the same shape.
     public static func classifier(_ mc: MonteCarloOutput, passes: Int, meanNet: NDArray<Double>? = nil)
-        throws(RuntimeError) -> ClassifierUncertainty {
+        throws(RuntimeError) -> ClassifierUncertainty
+    {
         guard mc.mean.shape.count == 2, let h = mc.predictiveEntropy, let mi = mc.mutualInformation else {
-            throw .invalidArgument("output '\(mc.name)' is not a distribution over classes of shape [N, K] (shape \(mc.mean.shape))")
+            throw .invalidArgument(
+                "output '\(mc.name)' is not a distribution over classes of shape [N, K] (shape \(mc.mean.shape))")
         }
         if let m = meanNet, m.shape != mc.mean.shape {
-            throw .invalidArgument("mean-net probabilities of shape \(m.shape) for MC output '\(mc.name)' of shape \(mc.mean.shape)")
+            throw .invalidArgument(
+                "mean-net probabilities of shape \(m.shape) for MC output '\(mc.name)' of shape \(mc.mean.shape)")
         }
         return ClassifierUncertainty(
             output: mc.name, passes: passes, predictiveMean: mc.mean,
-            classVariance: NDArray(shape: mc.standardDeviation.shape, values: mc.standardDeviation.values.map { $0 * $0 }),
+            classVariance: NDArray(
+                shape: mc.standardDeviation.shape, values: mc.standardDeviation.values.map { $0 * $0 }),
             predictiveEntropy: h.values, expectedEntropy: zip(h.values, mi.values).map { max(0, $0 - $1) },
             mutualInformation: mi.values, meanNet: meanNet)
     }
@@ -156,13 +161,14 @@ public enum Uncertainty {
     public static func scores(_ p: NDArray<Double>, labels: [Int], bins: Int = calibrationBins) -> PredictiveScores {
         let n = p.shape[0], k = p.shape[1]
         var correct = 0, nll = 0.0
-        var count = [Int](repeating: 0, count: bins), confidence = [Double](repeating: 0, count: bins), hits = [Int](repeating: 0, count: bins)
+        var count = [Int](repeating: 0, count: bins), confidence = [Double](repeating: 0, count: bins),
+            hits = [Int](repeating: 0, count: bins)
         for i in 0..<n {
             let top = argmax(p, i), c = p.values[i * k + top]
             let hit = top == labels[i]
             if hit { correct += 1 }
             nll -= log(max(p.values[i * k + labels[i]], Double.leastNormalMagnitude))
-            let b = min(bins - 1, max(0, Int((c * Double(bins)).rounded(.up)) - 1))   // (lower, upper] bins
+            let b = min(bins - 1, max(0, Int((c * Double(bins)).rounded(.up)) - 1))  // (lower, upper] bins
             count[b] += 1; confidence[b] += c; if hit { hits[b] += 1 }
         }
         var ece = 0.0
@@ -171,23 +177,29 @@ public enum Uncertainty {
             let m = count[b]
             let conf = m > 0 ? confidence[b] / Double(m) : 0, acc = m > 0 ? Double(hits[b]) / Double(m) : 0
             ece += Double(m) / Double(max(1, n)) * abs(acc - conf)
-            reliability.append(ReliabilityBin(lower: Double(b) / Double(bins), upper: Double(b + 1) / Double(bins),
-                                              count: m, confidence: conf, accuracy: acc))
+            reliability.append(
+                ReliabilityBin(
+                    lower: Double(b) / Double(bins), upper: Double(b + 1) / Double(bins),
+                    count: m, confidence: conf, accuracy: acc))
         }
-        return PredictiveScores(accuracy: Double(correct) / Double(max(1, n)), negativeLogLikelihood: nll / Double(max(1, n)),
-                                expectedCalibrationError: ece, reliability: reliability)
+        return PredictiveScores(
+            accuracy: Double(correct) / Double(max(1, n)), negativeLogLikelihood: nll / Double(max(1, n)),
+            expectedCalibrationError: ece, reliability: reliability)
     }
 
     /// Accuracy of the top-1 prediction of `p` on the samples left when the ⌊k·N/100⌋ with the
     /// largest `uncertainty` are set aside (ties: the later sample goes first), for each k.
-    public static func rejectionCurve(_ p: NDArray<Double>, uncertainty: [Double], labels: [Int],
-                                      percents: [Int] = rejectionPercents) -> [RejectionPoint] {
+    public static func rejectionCurve(
+        _ p: NDArray<Double>, uncertainty: [Double], labels: [Int],
+        percents: [Int] = rejectionPercents
+    ) -> [RejectionPoint] {
         let n = p.shape[0]
         let order = (0..<n).sorted { uncertainty[$0] != uncertainty[$1] ? uncertainty[$0] > uncertainty[$1] : $0 > $1 }
         return percents.map { k in
             let kept = order[(k * n / 100)...]
             let correct = kept.filter { argmax(p, $0) == labels[$0] }.count
-            return RejectionPoint(rejectedPercent: k, kept: kept.count, accuracy: kept.isEmpty ? 0 : Double(correct) / Double(kept.count))
+            return RejectionPoint(
+                rejectedPercent: k, kept: kept.count, accuracy: kept.isEmpty ? 0 : Double(correct) / Double(kept.count))
         }
     }
 

@@ -63,7 +63,11 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
             }
             let d = abs(a - b)
             if d > maxAbs { maxAbs = d; maxAbsAt = i }
-            if b != 0 { maxRel = max(maxRel, d / abs(b)); neededRtol = max(neededRtol, d / abs(b)) } else if d > 0 { neededRtol = .infinity }
+            if b != 0 {
+                maxRel = max(maxRel, d / abs(b)); neededRtol = max(neededRtol, d / abs(b))
+            } else if d > 0 {
+                neededRtol = .infinity
+            }
             sumAbs += d; sumSq += d * d
             dot += a * b; normA += a * a; normB += b * b
             if d > atol + rtol * abs(b) { failures += 1 }
@@ -87,12 +91,14 @@ public struct ErrorStatistics: Codable, Sendable, Equatable {
             argmax = agree
         }
         let cosine = (normA == 0 && normB == 0) ? 1 : dot / (normA.squareRoot() * normB.squareRoot())
-        return ErrorStatistics(count: candidate.count, maxAbsError: maxAbs, maxAbsIndex: unravel(maxAbsAt, shape),
-                               candidateValue: candidate.isEmpty ? 0 : Double(candidate[maxAbsAt]),
-                               referenceValue: reference.isEmpty ? 0 : Double(reference[maxAbsAt]),
-                               maxRelError: maxRel, meanAbsError: sumAbs / Double(n), rmsError: (sumSq / Double(n)).squareRoot(),
-                               cosineSimilarity: cosine, argmaxAgreement: argmax, rows: rows,
-                               neededAtol: nonFinite > 0 ? .infinity : maxAbs,
-                               neededRtol: nonFinite > 0 ? .infinity : neededRtol, histogram: histogram, nonFinite: nonFinite, failures: failures)
+        return ErrorStatistics(
+            count: candidate.count, maxAbsError: maxAbs, maxAbsIndex: unravel(maxAbsAt, shape),
+            candidateValue: candidate.isEmpty ? 0 : Double(candidate[maxAbsAt]),
+            referenceValue: reference.isEmpty ? 0 : Double(reference[maxAbsAt]),
+            maxRelError: maxRel, meanAbsError: sumAbs / Double(n), rmsError: (sumSq / Double(n)).squareRoot(),
+            cosineSimilarity: cosine, argmaxAgreement: argmax, rows: rows,
+            neededAtol: nonFinite > 0 ? .infinity : maxAbs,
+            neededRtol: nonFinite > 0 ? .infinity : neededRtol, histogram: histogram, nonFinite: nonFinite,
+            failures: failures)
     }
 }

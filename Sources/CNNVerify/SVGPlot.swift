@@ -80,7 +80,9 @@ public struct SVGChart: Sendable {
         var xr = xRange ?? ((allX.min() ?? 0)...(max(allX.max() ?? 1, (allX.min() ?? 0) + 1e-12)))
         if barSeries > 0 && xRange == nil { xr = (xr.lowerBound - 0.5)...(xr.upperBound + 0.5) }
         var yr: ClosedRange<Double>
-        if let r = yRange { yr = r } else if logY {
+        if let r = yRange {
+            yr = r
+        } else if logY {
             let lo = allY.min() ?? 1e-8, hi = allY.max() ?? 1
             yr = pow(10, floor(log10(lo)))...pow(10, max(ceil(log10(hi)), floor(log10(lo)) + 1))
         } else {
@@ -89,13 +91,17 @@ public struct SVGChart: Sendable {
         }
         func px(_ x: Double) -> Double { ox + Self.left + (x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * pw }
         func py(_ y: Double) -> Double {
-            let t = logY ? (log10(max(y, yr.lowerBound)) - log10(yr.lowerBound)) / (log10(yr.upperBound) - log10(yr.lowerBound))
-                         : (y - yr.lowerBound) / (yr.upperBound - yr.lowerBound)
+            let t =
+                logY
+                ? (log10(max(y, yr.lowerBound)) - log10(yr.lowerBound)) / (log10(yr.upperBound) - log10(yr.lowerBound))
+                : (y - yr.lowerBound) / (yr.upperBound - yr.lowerBound)
             return oy + Self.top + (1 - min(max(t, 0), 1)) * ph
         }
         var s = "<g class=\"chart\" data-title=\"\(Self.escape(title))\">\n"
-        s += "<text x=\"\(f(ox + Self.width / 2))\" y=\"\(f(oy + 22))\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
-        s += "<rect x=\"\(f(ox + Self.left))\" y=\"\(f(oy + Self.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#444\"/>\n"
+        s +=
+            "<text x=\"\(f(ox + Self.width / 2))\" y=\"\(f(oy + 22))\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
+        s +=
+            "<rect x=\"\(f(ox + Self.left))\" y=\"\(f(oy + Self.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"none\" stroke=\"#444\"/>\n"
         // Y ticks.
         var yTicks: [Double] = []
         if logY {
@@ -107,65 +113,85 @@ public struct SVGChart: Sendable {
             while t <= yr.upperBound + step * 1e-9 { yTicks.append(t); t += step }
         }
         for t in yTicks {
-            s += "<line x1=\"\(f(ox + Self.left))\" x2=\"\(f(ox + Self.left + pw))\" y1=\"\(f(py(t)))\" y2=\"\(f(py(t)))\" stroke=\"#ddd\"/>\n"
-            s += "<text x=\"\(f(ox + Self.left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\" font-size=\"11\">\(Self.label(t, log: logY))</text>\n"
+            s +=
+                "<line x1=\"\(f(ox + Self.left))\" x2=\"\(f(ox + Self.left + pw))\" y1=\"\(f(py(t)))\" y2=\"\(f(py(t)))\" stroke=\"#ddd\"/>\n"
+            s +=
+                "<text x=\"\(f(ox + Self.left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\" font-size=\"11\">\(Self.label(t, log: logY))</text>\n"
         }
         // X ticks: categories, or nice numbers.
         if let categories {
             let every = max(1, categories.count / 16)
             for (i, name) in categories.enumerated() where i % every == 0 {
                 let x = px(Double(i)), y = oy + Self.top + ph + 12
-                s += "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"end\" font-size=\"10\" transform=\"rotate(-40 \(f(x)) \(f(y)))\">\(Self.escape(name))</text>\n"
+                s +=
+                    "<text x=\"\(f(x))\" y=\"\(f(y))\" text-anchor=\"end\" font-size=\"10\" transform=\"rotate(-40 \(f(x)) \(f(y)))\">\(Self.escape(name))</text>\n"
             }
         } else {
             let step = Self.niceStep((xr.upperBound - xr.lowerBound) / 6)
             var t = (xr.lowerBound / step).rounded(.up) * step
             while t <= xr.upperBound + step * 1e-9 {
-                s += "<text x=\"\(f(px(t)))\" y=\"\(f(oy + Self.top + ph + 16))\" text-anchor=\"middle\" font-size=\"11\">\(Self.label(t, log: false))</text>\n"
+                s +=
+                    "<text x=\"\(f(px(t)))\" y=\"\(f(oy + Self.top + ph + 16))\" text-anchor=\"middle\" font-size=\"11\">\(Self.label(t, log: false))</text>\n"
                 t += step
             }
         }
-        s += "<text x=\"\(f(ox + Self.left + pw / 2))\" y=\"\(f(oy + Self.height - 8))\" text-anchor=\"middle\" font-size=\"12\">\(Self.escape(xLabel))</text>\n"
+        s +=
+            "<text x=\"\(f(ox + Self.left + pw / 2))\" y=\"\(f(oy + Self.height - 8))\" text-anchor=\"middle\" font-size=\"12\">\(Self.escape(xLabel))</text>\n"
         let ly = oy + Self.top + ph / 2
-        s += "<text x=\"\(f(ox + 16))\" y=\"\(f(ly))\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 \(f(ox + 16)) \(f(ly)))\">\(Self.escape(yLabel))\(logY ? " (log scale)" : "")</text>\n"
+        s +=
+            "<text x=\"\(f(ox + 16))\" y=\"\(f(ly))\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 \(f(ox + 16)) \(f(ly)))\">\(Self.escape(yLabel))\(logY ? " (log scale)" : "")</text>\n"
         // Series.
         var barIndex = 0
         let barWidth = barSeries > 0 ? pw / max(1, xr.upperBound - xr.lowerBound) * 0.8 / Double(barSeries) : 0
         for (k, series) in series.enumerated() {
             let color = Self.palette[k % Self.palette.count]
-            s += "<g class=\"series\" data-series=\"\(Self.escape(series.name))\" data-points=\"\(series.points.count)\">\n"
+            s +=
+                "<g class=\"series\" data-series=\"\(Self.escape(series.name))\" data-points=\"\(series.points.count)\">\n"
             let points = series.points.filter { $0.x.isFinite && $0.y.isFinite }
             switch series.style {
             case .line, .dashed:
                 let d = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                s += "<polyline points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(series.style == .dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
-                for p in points { s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(color)\" data-x=\"\(p.x)\" data-y=\"\(p.y)\"/>\n" }
+                s +=
+                    "<polyline points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(series.style == .dashed ? " stroke-dasharray=\"6 4\"" : "")/>\n"
+                for p in points {
+                    s +=
+                        "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(color)\" data-x=\"\(p.x)\" data-y=\"\(p.y)\"/>\n"
+                }
             case .markers:
-                for p in points { s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\" data-x=\"\(p.x)\" data-y=\"\(p.y)\"/>\n" }
+                for p in points {
+                    s +=
+                        "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"4\" fill=\"\(color)\" data-x=\"\(p.x)\" data-y=\"\(p.y)\"/>\n"
+                }
             case .bars:
                 let base = py(logY ? yr.lowerBound : max(yr.lowerBound, 0))
                 for p in points {
                     let x = px(p.x) - barWidth * Double(barSeries) / 2 + barWidth * Double(barIndex), y = py(p.y)
-                    s += "<rect x=\"\(f(x))\" y=\"\(f(min(y, base)))\" width=\"\(f(barWidth))\" height=\"\(f(abs(base - y)))\" fill=\"\(color)\" data-x=\"\(p.x)\" data-y=\"\(p.y)\"/>\n"
+                    s +=
+                        "<rect x=\"\(f(x))\" y=\"\(f(min(y, base)))\" width=\"\(f(barWidth))\" height=\"\(f(abs(base - y)))\" fill=\"\(color)\" data-x=\"\(p.x)\" data-y=\"\(p.y)\"/>\n"
                 }
                 barIndex += 1
             }
             s += "</g>\n"
         }
         // Legend: a box in the top-right or bottom-right corner of the plot area.
-        let legendWidth = 30 + 6.2 * Double(series.map(\.name.count).max() ?? 0), legendHeight = 8 + 16 * Double(series.count)
+        let legendWidth = 30 + 6.2 * Double(series.map(\.name.count).max() ?? 0),
+            legendHeight = 8 + 16 * Double(series.count)
         let bx = ox + Self.left + pw - legendWidth - 8
         let by = legendAtTop ? oy + Self.top + 8 : oy + Self.top + ph - legendHeight - 8
-        s += "<g class=\"legend\"><rect x=\"\(f(bx))\" y=\"\(f(by))\" width=\"\(f(legendWidth))\" height=\"\(f(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n"
+        s +=
+            "<g class=\"legend\"><rect x=\"\(f(bx))\" y=\"\(f(by))\" width=\"\(f(legendWidth))\" height=\"\(f(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n"
         for (k, series) in series.enumerated() {
             let lyy = by + 18 + Double(k) * 16
-            s += "<rect x=\"\(f(bx + 8))\" y=\"\(f(lyy - 9))\" width=\"12\" height=\"10\" fill=\"\(Self.palette[k % Self.palette.count])\"/>"
+            s +=
+                "<rect x=\"\(f(bx + 8))\" y=\"\(f(lyy - 9))\" width=\"12\" height=\"10\" fill=\"\(Self.palette[k % Self.palette.count])\"/>"
             s += "<text x=\"\(f(bx + 26))\" y=\"\(f(lyy))\" font-size=\"11\">\(Self.escape(series.name))</text>\n"
         }
         s += "</g>\n"
         for m in markers {
-            s += "<g class=\"marker\" data-label=\"\(Self.escape(m.label))\"><line x1=\"\(f(px(m.x)))\" x2=\"\(f(px(m.x)))\" y1=\"\(f(oy + Self.top))\" y2=\"\(f(oy + Self.top + ph))\" stroke=\"#000\" stroke-dasharray=\"3 3\"/>"
-            s += "<text x=\"\(f(px(m.x) + 4))\" y=\"\(f(oy + Self.top + ph - 6))\" font-size=\"11\">\(Self.escape(m.label))</text></g>\n"
+            s +=
+                "<g class=\"marker\" data-label=\"\(Self.escape(m.label))\"><line x1=\"\(f(px(m.x)))\" x2=\"\(f(px(m.x)))\" y1=\"\(f(oy + Self.top))\" y2=\"\(f(oy + Self.top + ph))\" stroke=\"#000\" stroke-dasharray=\"3 3\"/>"
+            s +=
+                "<text x=\"\(f(px(m.x) + 4))\" y=\"\(f(oy + Self.top + ph - 6))\" font-size=\"11\">\(Self.escape(m.label))</text></g>\n"
         }
         return s + "</g>\n"
     }
@@ -201,7 +227,8 @@ public struct SVGPlot: Sendable {
     public func render() -> String {
         let w = SVGChart.width * Double(max(1, charts.count)), h = SVGChart.height
         var s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" font-family=\"sans-serif\">\n"
+        s +=
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" font-family=\"sans-serif\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         for (i, chart) in charts.enumerated() { s += chart.body(at: Double(i) * SVGChart.width, 0) }
         return s + "</svg>\n"

@@ -103,12 +103,13 @@ public struct Verdict: Codable, Sendable, Equatable {
         let maxBound = factor * bMax + floor, rmsBound = factor * bRms + floor
         func ratio(_ bound: Double, _ error: Double) -> Double { error == 0 ? .infinity : bound / error }
         let margin = min(ratio(maxBound, cMax), ratio(rmsBound, cRms))
-        return Verdict(budgetSource: budgetSource, factor: factor, floor: floor, candidateMaxError: cMax, candidateRmsError: cRms,
-                       budgetMaxError: bMax, budgetRmsError: bRms, maxBound: maxBound, rmsBound: rmsBound, margin: margin,
-                       worstIndex: unravel(worst, shape), worstCandidate: candidate.isEmpty ? 0 : Double(candidate[worst]),
-                       worstReference64: reference64.isEmpty ? 0 : reference64[worst],
-                       worstBudgetReference: budget.isEmpty ? 0 : Double(budget[worst]),
-                       nonFinite: nonFinite, passed: nonFinite == 0 && cMax <= maxBound && cRms <= rmsBound)
+        return Verdict(
+            budgetSource: budgetSource, factor: factor, floor: floor, candidateMaxError: cMax, candidateRmsError: cRms,
+            budgetMaxError: bMax, budgetRmsError: bRms, maxBound: maxBound, rmsBound: rmsBound, margin: margin,
+            worstIndex: unravel(worst, shape), worstCandidate: candidate.isEmpty ? 0 : Double(candidate[worst]),
+            worstReference64: reference64.isEmpty ? 0 : reference64[worst],
+            worstBudgetReference: budget.isEmpty ? 0 : Double(budget[worst]),
+            nonFinite: nonFinite, passed: nonFinite == 0 && cMax <= maxBound && cRms <= rmsBound)
     }
 }
 

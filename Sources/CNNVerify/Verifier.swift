@@ -161,7 +161,9 @@ public enum Verifier {
 
     /// Compares `candidate` with `reference` on the options' inputs; throws only when the graphs cannot be
     /// compared or run (a failed comparison is a report with `passed` false).
-    public static func verify(reference: Graph, candidate: Graph, options: VerifyOptions = VerifyOptions()) throws(VerifyError) -> VerifyReport {
+    public static func verify(reference: Graph, candidate: Graph, options: VerifyOptions = VerifyOptions())
+        throws(VerifyError) -> VerifyReport
+    {
         try checkCompatible(reference, candidate)
         let inputs = options.inputs ?? randomInputs(for: reference, samples: options.samples, seed: options.seed)
         let samples = inputs.values.first?.shape.first ?? 0
@@ -181,15 +183,18 @@ public enum Verifier {
         let samples64 = min(samples, max(1, options.float64Samples ?? samples))
         let batching: SampleBatching
         do {
-            batching = try SampleBatching(graph: reference, samples: samples,
-                                          preferredBatch: samples64 < samples ? min(options.batch ?? 32, samples64) : options.batch)
+            batching = try SampleBatching(
+                graph: reference, samples: samples,
+                preferredBatch: samples64 < samples ? min(options.batch ?? 32, samples64) : options.batch)
         } catch { throw .runtime(error) }
         let batching64 = batching.prefix(runs: (samples64 + batching.runBatch - 1) / batching.runBatch)
         let storage = options.candidateStorage ?? candidate.narrowestParameterStorage
 
         // One model at a time, each executor freed before the next: peak memory is one plan.
-        func outputs<S: KernelScalar>(_ graph: Graph, _ label: String, _ batching: SampleBatching,
-                                      _: S.Type) throws(VerifyError) -> [String: NDArray<S>] {
+        func outputs<S: KernelScalar>(
+            _ graph: Graph, _ label: String, _ batching: SampleBatching,
+            _: S.Type
+        ) throws(VerifyError) -> [String: NDArray<S>] {
             do {
                 let executor = try Executor<S>(graph: graph, batch: batching.runBatch, threads: options.threads)
                 let typed = inputs.mapValues { $0.converted(to: S.self) }
@@ -207,47 +212,68 @@ public enum Verifier {
         let budgetSource = storage == .float32 ? "f32" : "f32 with weights as \(storage.rawValue)"
         let refBudget: [String: NDArray<Float>]
         if byPrecision && storage != .float32 {
-            refBudget = try outputs(reference.storingParameters(as: StorageFormat(storage)), "reference, weights as \(storage.rawValue)",
-                                    batching64, Float.self)
+            refBudget = try outputs(
+                reference.storingParameters(as: StorageFormat(storage)), "reference, weights as \(storage.rawValue)",
+                batching64, Float.self)
         } else {
             refBudget = [:]
         }
 
         let (atol, rtol): (Double, Double)
-        if case .allclose(let a, let r) = options.rule { (atol, rtol) = (a, r) } else { (atol, rtol) = (VerificationRule.defaultAtol, VerificationRule.defaultRtol) }
+        if case .allclose(let a, let r) = options.rule {
+            (atol, rtol) = (a, r)
+        } else {
+            (atol, rtol) = (VerificationRule.defaultAtol, VerificationRule.defaultRtol)
+        }
         var reports: [VerifyReport.Output] = []
         for o in reference.outputs {
             guard let r = ref[o.name], let c = cand[o.name] else { continue }
             guard r.shape == c.shape else {
-                throw .incompatible("output '\(o.name)' is \(formatShape(r.shape)) in the reference and \(formatShape(c.shape)) in the candidate")
+                throw .incompatible(
+                    "output '\(o.name)' is \(formatShape(r.shape)) in the reference and \(formatShape(c.shape)) in the candidate"
+                )
             }
-            let error = c.values.withUnsafeBufferPointer { cp in r.values.withUnsafeBufferPointer { rp in
-                ErrorStatistics.compare(candidate: cp, reference: rp, shape: r.shape, atol: atol, rtol: rtol)
-            } }
+            let error = c.values.withUnsafeBufferPointer { cp in
+                r.values.withUnsafeBufferPointer { rp in
+                    ErrorStatistics.compare(candidate: cp, reference: rp, shape: r.shape, atol: atol, rtol: rtol)
+                }
+            }
             var budget: ErrorStatistics? = nil
             var verdict: Verdict? = nil
             if let r64 = ref64[o.name] {
                 let n = r64.count
                 let r32 = Array(r.values.prefix(n)), c32 = Array(c.values.prefix(n))
-                budget = r32.withUnsafeBufferPointer { rp in r64.values.withUnsafeBufferPointer { p64 in
-                    ErrorStatistics.compare(candidate: rp, reference: p64, shape: r64.shape, atol: atol, rtol: rtol)
-                } }
+                budget = r32.withUnsafeBufferPointer { rp in
+                    r64.values.withUnsafeBufferPointer { p64 in
+                        ErrorStatistics.compare(candidate: rp, reference: p64, shape: r64.shape, atol: atol, rtol: rtol)
+                    }
+                }
                 if case .matchesReferencePrecision(let factor, let floor) = options.rule {
                     let yardstick = refBudget[o.name].map { Array($0.values) } ?? r32
-                    verdict = c32.withUnsafeBufferPointer { cp in yardstick.withUnsafeBufferPointer { bp in r64.values.withUnsafeBufferPointer { p64 in
-                        Verdict.judge(candidate: cp, budget: bp, reference64: p64, shape: r64.shape, factor: factor, floor: floor,
-                                      budgetSource: budgetSource)
-                    } } }
+                    verdict = c32.withUnsafeBufferPointer { cp in
+                        yardstick.withUnsafeBufferPointer { bp in
+                            r64.values.withUnsafeBufferPointer { p64 in
+                                Verdict.judge(
+                                    candidate: cp, budget: bp, reference64: p64, shape: r64.shape, factor: factor,
+                                    floor: floor,
+                                    budgetSource: budgetSource)
+                            }
+                        }
+                    }
                 }
             }
-            reports.append(.init(name: o.name, shape: r.shape, error: error, float32Error: budget, verdict: verdict,
-                                 passed: verdict?.passed ?? error.passed))
+            reports.append(
+                .init(
+                    name: o.name, shape: r.shape, error: error, float32Error: budget, verdict: verdict,
+                    passed: verdict?.passed ?? error.passed))
         }
         let passed = reports.allSatisfy(\.passed)
 
         var accuracy: VerifyReport.Accuracy? = nil
-        if let labels = options.labels, let first = reference.outputs.first, let r = ref[first.name]?.values, let c = cand[first.name]?.values,
-           r.count % samples == 0 {
+        if let labels = options.labels, let first = reference.outputs.first, let r = ref[first.name]?.values,
+            let c = cand[first.name]?.values,
+            r.count % samples == 0
+        {
             let k = r.count / samples
             var refCorrect = 0, candCorrect = 0, changed = 0
             for s in 0..<samples {
@@ -256,7 +282,9 @@ public enum Verifier {
                 if ca == labels[s] { candCorrect += 1 }
                 if ra != ca { changed += 1 }
             }
-            accuracy = .init(samples: samples, referenceCorrect: refCorrect, candidateCorrect: candCorrect, changedPredictions: changed)
+            accuracy = .init(
+                samples: samples, referenceCorrect: refCorrect, candidateCorrect: candCorrect,
+                changedPredictions: changed)
         }
 
         // Per layer on request, and on a failure: where the two first part.
@@ -264,27 +292,34 @@ public enum Verifier {
         var layerSamples: Int? = nil
         if options.perLayer || !passed {
             let one: SampleBatching
-            do { one = try SampleBatching(graph: reference, samples: 1, preferredBatch: 1) } catch { throw .runtime(error) }
+            do { one = try SampleBatching(graph: reference, samples: 1, preferredBatch: 1) } catch {
+                throw .runtime(error)
+            }
             layerSamples = one.runBatch
             options.progress?("per-layer comparison")
-            layers = try compareLayers(reference: reference, candidate: candidate, inputs: one.slice(inputs, run: 0),
-                                       batch: one.runBatch, rule: options.rule, storage: storage, threads: options.threads)
+            layers = try compareLayers(
+                reference: reference, candidate: candidate, inputs: one.slice(inputs, run: 0),
+                batch: one.runBatch, rule: options.rule, storage: storage, threads: options.threads)
         }
         let firstDivergence = layers?.first { !$0.passed && $0.note == nil }?.candidate
         let ruleDescription: String
         switch options.rule {
         case .matchesReferencePrecision(let factor, let floor):
-            ruleDescription = "candidate within \(shortNumber(factor))× the reference's own \(budgetSource) error vs f64 (largest and rms), "
+            ruleDescription =
+                "candidate within \(shortNumber(factor))× the reference's own \(budgetSource) error vs f64 (largest and rms), "
                 + "floor \(shortNumber(floor))·max|output|"
         case .allclose(let a, let r):
-            ruleDescription = "allclose: |candidate − reference| ≤ \(shortNumber(a)) + \(shortNumber(r))·|reference| everywhere"
+            ruleDescription =
+                "allclose: |candidate − reference| ≤ \(shortNumber(a)) + \(shortNumber(r))·|reference| everywhere"
         }
-        return VerifyReport(samples: samples, float64Samples: run64 ? batching64.samples : 0, runBatch: batching.runBatch,
-                            fixedBatch: batching.fixedBatch, seed: options.seed,
-                            inputSource: options.inputs == nil ? "random" : "files", rule: byPrecision ? "matches-reference-precision" : "allclose",
-                            ruleDescription: ruleDescription, atol: byPrecision ? nil : atol, rtol: byPrecision ? nil : rtol,
-                            outputs: reports, layers: layers, layerSamples: layerSamples,
-                            firstDivergence: firstDivergence, accuracy: accuracy, passed: passed)
+        return VerifyReport(
+            samples: samples, float64Samples: run64 ? batching64.samples : 0, runBatch: batching.runBatch,
+            fixedBatch: batching.fixedBatch, seed: options.seed,
+            inputSource: options.inputs == nil ? "random" : "files",
+            rule: byPrecision ? "matches-reference-precision" : "allclose",
+            ruleDescription: ruleDescription, atol: byPrecision ? nil : atol, rtol: byPrecision ? nil : rtol,
+            outputs: reports, layers: layers, layerSamples: layerSamples,
+            firstDivergence: firstDivergence, accuracy: accuracy, passed: passed)
     }
 
     /// 4, 1e-06 → "4", "1e-6".
@@ -305,7 +340,9 @@ public enum Verifier {
             throw .incompatible("inputs differ: \(a.inputs.map(\.name)) vs \(b.inputs.map(\.name))")
         }
         for (x, y) in zip(a.inputs, b.inputs) where x.concreteShape(batch: 1) != y.concreteShape(batch: 1) {
-            throw .incompatible("input '\(x.name)' is \(formatShape(x.concreteShape(batch: 1))) in one and \(formatShape(y.concreteShape(batch: 1))) in the other")
+            throw .incompatible(
+                "input '\(x.name)' is \(formatShape(x.concreteShape(batch: 1))) in one and \(formatShape(y.concreteShape(batch: 1))) in the other"
+            )
         }
         guard a.outputs.map(\.name) == b.outputs.map(\.name) else {
             throw .incompatible("outputs differ: \(a.outputs.map(\.name)) vs \(b.outputs.map(\.name))")
@@ -321,7 +358,8 @@ public enum Verifier {
         let index = GraphIndex(reference)
         let referenceValues = Set(reference.inputs.map(\.name) + reference.nodes.flatMap(\.outputs))
         var pairs: [(String, String)] = []
-        for value in candidate.inputs.map(\.name) + candidate.nodes.flatMap(\.outputs) where referenceValues.contains(value) {
+        for value in candidate.inputs.map(\.name) + candidate.nodes.flatMap(\.outputs)
+        where referenceValues.contains(value) {
             var r = value
             while let consumers = index.consumers[r], consumers.count == 1 {
                 let next = reference.nodes[consumers[0]]
@@ -349,10 +387,14 @@ public enum Verifier {
     /// Every value the two graphs share (see `correspondence`), compared on one run of inputs
     /// under `rule`: under the default rule each value is judged like an output (the candidate
     /// against the reference in Float64, with the reference's own error as the yardstick).
-    static func compareLayers(reference: Graph, candidate: Graph, inputs: [String: NDArray<Float>], batch: Int,
-                              rule: VerificationRule, storage: StorageFormat.ElementType, threads: Int) throws(VerifyError) -> [VerifyReport.Layer] {
+    static func compareLayers(
+        reference: Graph, candidate: Graph, inputs: [String: NDArray<Float>], batch: Int,
+        rule: VerificationRule, storage: StorageFormat.ElementType, threads: Int
+    ) throws(VerifyError) -> [VerifyReport.Layer] {
         let pairs = correspondence(reference: reference, candidate: candidate)
-        func values<S: KernelScalar>(_ graph: Graph, _ names: [String], _: S.Type) throws(VerifyError) -> [String: NDArray<S>] {
+        func values<S: KernelScalar>(_ graph: Graph, _ names: [String], _: S.Type) throws(VerifyError) -> [String:
+            NDArray<S>]
+        {
             do {
                 let executor = try Executor<S>(graph: graph, batch: batch, retainAllValues: true, threads: threads)
                 _ = try executor.run(inputs.mapValues { $0.converted(to: S.self) })
@@ -367,38 +409,53 @@ public enum Verifier {
         if case .matchesReferencePrecision = rule {
             ref64 = try values(reference, pairs.map(\.reference), Double.self)
             if storage != .float32 {
-                yardstick = try values(reference.storingParameters(as: StorageFormat(storage)), pairs.map(\.reference), Float.self)
+                yardstick = try values(
+                    reference.storingParameters(as: StorageFormat(storage)), pairs.map(\.reference), Float.self)
             }
         }
         // Keep factors of classic dropouts the candidate folded away: values between a scaled
         // producer and where the dropout stood differ by exactly that factor.
         let removedClassic: [Double] = reference.nodes.compactMap { n in
             guard case .dropout(let d) = n.op, d.convention == .classic, d.rate > 0,
-                  candidate.node(named: n.name) == nil else { return nil }
+                candidate.node(named: n.name) == nil
+            else { return nil }
             return d.keepProbability
         }
         var layers: [VerifyReport.Layer] = []
         for (c, r) in pairs {
             guard let cv = cand[c], let rv = ref[r], cv.shape == rv.shape else { continue }
-            let stats = cv.values.withUnsafeBufferPointer { cp in rv.values.withUnsafeBufferPointer { rp in
-                ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: VerificationRule.defaultAtol, rtol: VerificationRule.defaultRtol)
-            } }
+            let stats = cv.values.withUnsafeBufferPointer { cp in
+                rv.values.withUnsafeBufferPointer { rp in
+                    ErrorStatistics.compare(
+                        candidate: cp, reference: rp, shape: cv.shape, atol: VerificationRule.defaultAtol,
+                        rtol: VerificationRule.defaultRtol)
+                }
+            }
             /// The rule on this value, the reference scaled by `scale` (a folded classic dropout's keep).
             func judged(_ scale: Double) -> (passed: Bool, margin: Double?, verdict: Verdict?) {
                 switch rule {
                 case .allclose(let atol, let rtol):
                     let scaled = scale == 1 ? rv.values : rv.values.map { $0 * Float(scale) }
-                    let s = cv.values.withUnsafeBufferPointer { cp in scaled.withUnsafeBufferPointer { rp in
-                        ErrorStatistics.compare(candidate: cp, reference: rp, shape: cv.shape, atol: atol, rtol: rtol)
-                    } }
+                    let s = cv.values.withUnsafeBufferPointer { cp in
+                        scaled.withUnsafeBufferPointer { rp in
+                            ErrorStatistics.compare(
+                                candidate: cp, reference: rp, shape: cv.shape, atol: atol, rtol: rtol)
+                        }
+                    }
                     return (s.passed, nil, nil)
                 case .matchesReferencePrecision(let factor, let floor):
                     guard let r64 = ref64[r], let y = yardstick[r] else { return (false, nil, nil) }
                     let exact = scale == 1 ? r64.values : r64.values.map { $0 * scale }
                     let budget = scale == 1 ? y.values : y.values.map { $0 * Float(scale) }
-                    let v = cv.values.withUnsafeBufferPointer { cp in budget.withUnsafeBufferPointer { bp in exact.withUnsafeBufferPointer { p64 in
-                        Verdict.judge(candidate: cp, budget: bp, reference64: p64, shape: cv.shape, factor: factor, floor: floor, budgetSource: "")
-                    } } }
+                    let v = cv.values.withUnsafeBufferPointer { cp in
+                        budget.withUnsafeBufferPointer { bp in
+                            exact.withUnsafeBufferPointer { p64 in
+                                Verdict.judge(
+                                    candidate: cp, budget: bp, reference64: p64, shape: cv.shape, factor: factor,
+                                    floor: floor, budgetSource: "")
+                            }
+                        }
+                    }
                     return (v.passed, v.margin, v)
                 }
             }
@@ -410,10 +467,13 @@ public enum Verifier {
                     break
                 }
             }
-            layers.append(.init(candidate: c, reference: r, maxAbsError: stats.maxAbsError, maxRelError: stats.maxRelError,
-                                margin: verdict.margin, passed: verdict.passed, note: note, meanAbsError: stats.meanAbsError,
-                                float64MaxError: verdict.verdict?.candidateMaxError, budgetMaxError: verdict.verdict?.budgetMaxError,
-                                allowedMaxError: verdict.verdict?.maxBound))
+            layers.append(
+                .init(
+                    candidate: c, reference: r, maxAbsError: stats.maxAbsError, maxRelError: stats.maxRelError,
+                    margin: verdict.margin, passed: verdict.passed, note: note, meanAbsError: stats.meanAbsError,
+                    float64MaxError: verdict.verdict?.candidateMaxError,
+                    budgetMaxError: verdict.verdict?.budgetMaxError,
+                    allowedMaxError: verdict.verdict?.maxBound))
         }
         return layers
     }

@@ -10,6 +10,9 @@ struct CNNConv: ParsableCommand {
             Exit codes: 0 ok · 1 verification failed · 2 usage error · 3 invalid or corrupt input.
             """,
         version: Graph.version,
-        subcommands: [InspectCommand.self, FoldCommand.self, VerifyCommand.self, RunCommand.self, RecalibrateCommand.self, ImportCommand.self, ExportCommand.self]
+        subcommands: [
+            InspectCommand.self, FoldCommand.self, VerifyCommand.self, RunCommand.self, RecalibrateCommand.self,
+            ImportCommand.self, ExportCommand.self,
+        ]
     )
 }

@@ -32,7 +32,8 @@ struct ExportCommand: ParsableCommand {
     var outputPath: String {
         if let output { return output }
         let url = URL(fileURLWithPath: model)
-        return url.pathExtension.isEmpty ? model + ".onnx" : url.deletingPathExtension().appendingPathExtension("onnx").path
+        return url.pathExtension.isEmpty
+            ? model + ".onnx" : url.deletingPathExtension().appendingPathExtension("onnx").path
     }
 
     func run() throws {
@@ -45,13 +46,17 @@ struct ExportCommand: ParsableCommand {
         } catch {
             throw CLIFailure(error)
         }
-        let summary = Summary(input: model, output: outputPath, opset: ONNXExporter.opset(for: graph), onnxNodes: proto.graph.node.count,
-                              initializers: proto.graph.initializer.count,
-                              batchNormalizationNodes: proto.graph.node.filter { $0.opType == "BatchNormalization" }.count)
+        let summary = Summary(
+            input: model, output: outputPath, opset: ONNXExporter.opset(for: graph), onnxNodes: proto.graph.node.count,
+            initializers: proto.graph.initializer.count,
+            batchNormalizationNodes: proto.graph.node.filter { $0.opType == "BatchNormalization" }.count)
         if json {
             print(try Format.json(summary))
         } else {
-            print(displaySafe("\(model) → \(outputPath): \(graph.nodes.count) nodes → \(summary.onnxNodes) ONNX nodes, opset \(summary.opset), \(summary.initializers) initializers"))
+            print(
+                displaySafe(
+                    "\(model) → \(outputPath): \(graph.nodes.count) nodes → \(summary.onnxNodes) ONNX nodes, opset \(summary.opset), \(summary.initializers) initializers"
+                ))
         }
     }
 }

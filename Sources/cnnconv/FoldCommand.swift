@@ -20,16 +20,20 @@ enum Compression: String, CaseIterable, ExpressibleByArgument {
 struct FoldCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fold",
-        abstract: "Fold BatchNorm into conv/linear weights, apply dropout's inference rule, verify, and write the result.",
+        abstract:
+            "Fold BatchNorm into conv/linear weights, apply dropout's inference rule, verify, and write the result.",
         discussion: "MODEL and -o may be .cnnm or .onnx (ONNX in, folded ONNX out in one step). Passes: "
             + FoldPasses.names.joined(separator: ", ")
     )
 
-    @Argument(help: "The model to fold (never overwritten unless --in-place).", completion: .file(extensions: ["cnnm", "onnx"]))
+    @Argument(
+        help: "The model to fold (never overwritten unless --in-place).",
+        completion: .file(extensions: ["cnnm", "onnx"]))
     var model: String
 
-    @Option(name: .shortAndLong, help: "Output file (default: MODEL with .folded before the extension); .onnx writes ONNX.",
-            completion: .file(extensions: ["cnnm", "onnx"]))
+    @Option(
+        name: .shortAndLong, help: "Output file (default: MODEL with .folded before the extension); .onnx writes ONNX.",
+        completion: .file(extensions: ["cnnm", "onnx"]))
     var output: String?
 
     @Option(help: "Storage type of the written weights.")
@@ -59,22 +63,29 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "Random inputs for verification.")
     var samples = FoldJob.defaultVerification.samples
 
-    @Option(name: .customLong("f64-samples"), help: "Of those, samples that also run in Float64 and decide the verdict.")
+    @Option(
+        name: .customLong("f64-samples"), help: "Of those, samples that also run in Float64 and decide the verdict.")
     var f64Samples = FoldJob.defaultVerification.float64Samples ?? 2
 
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 0
 
-    @Option(help: "Judge with numpy.allclose at this absolute tolerance instead of against Float64 (rtol defaults to 1e-4).")
+    @Option(
+        help: "Judge with numpy.allclose at this absolute tolerance instead of against Float64 (rtol defaults to 1e-4)."
+    )
     var atol: Double?
 
-    @Option(help: "Judge with numpy.allclose at this relative tolerance instead of against Float64 (atol defaults to 1e-5).")
+    @Option(
+        help: "Judge with numpy.allclose at this relative tolerance instead of against Float64 (atol defaults to 1e-5)."
+    )
     var rtol: Double?
 
     @OptionGroup var memory: MemoryLimitOption
 
     func validate() throws {
-        guard samples >= 1, samples <= MemoryLimitOption.maxSamples else { throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)") }
+        guard samples >= 1, samples <= MemoryLimitOption.maxSamples else {
+            throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)")
+        }
         guard f64Samples >= 1 else { throw ValidationError("--f64-samples must be at least 1") }
         if dtype != .float32 || compress != .none, (output ?? model).lowercased().hasSuffix(".onnx") {
             throw ValidationError("--dtype and --compress apply to .cnnm output; ONNX stores float32")
@@ -114,8 +125,13 @@ struct FoldCommand: ParsableCommand {
         Progress.finish()
         let path = outcome.output ?? FoldJob.defaultOutput(for: model)
         if outcome.alreadyFolded {
-            let message = "\(model) is already folded (\(outcome.original.appliedPasses.joined(separator: ", "))): nothing to do, nothing written"
-            if json { print(try Format.json(["status": "already-folded", "message": message])) } else { print(message) }
+            let message =
+                "\(model) is already folded (\(outcome.original.appliedPasses.joined(separator: ", "))): nothing to do, nothing written"
+            if json {
+                print(try Format.json(["status": "already-folded", "message": message]))
+            } else {
+                print(message)
+            }
             return
         }
         let before = try? InspectionReport(graph: outcome.original)
@@ -124,17 +140,24 @@ struct FoldCommand: ParsableCommand {
         var info = stat()
         let size = stat(path, &info) == 0 ? Int(info.st_size) : 0
         if json {
-            print(try Format.json(FoldJSON(input: model, output: outcome.wrote ? path : nil, reports: outcome.reports,
-                                           verification: outcome.verification,
-                                           counts: .init(before: before.map(Counts.init), after: after.map(Counts.init)),
-                                           bytes: outcome.wrote ? size : nil)))
+            print(
+                try Format.json(
+                    FoldJSON(
+                        input: model, output: outcome.wrote ? path : nil, reports: outcome.reports,
+                        verification: outcome.verification,
+                        counts: .init(before: before.map(Counts.init), after: after.map(Counts.init)),
+                        bytes: outcome.wrote ? size : nil)))
         } else {
-            print(FoldRenderer.render(model: model, output: path, reports: outcome.reports, verification: outcome.verification,
-                                      before: before, after: after, wrote: outcome.wrote, size: size, explain: explain), terminator: "")
+            print(
+                FoldRenderer.render(
+                    model: model, output: path, reports: outcome.reports, verification: outcome.verification,
+                    before: before, after: after, wrote: outcome.wrote, size: size, explain: explain), terminator: "")
         }
         if !outcome.passed {
-            Terminal.error(outcome.wrote ? "verification failed; wrote \(path) anyway (--force)"
-                                         : "verification failed; nothing written (use --force to write anyway)")
+            Terminal.error(
+                outcome.wrote
+                    ? "verification failed; wrote \(path) anyway (--force)"
+                    : "verification failed; nothing written (use --force to write anyway)")
             throw ExitStatus.verificationFailed.code
         }
     }
@@ -168,36 +191,51 @@ struct FoldJSON: Codable {
 }
 
 enum FoldRenderer {
-    static func render(model: String, output: String, reports: [PassReport], verification: VerifyReport?,
-                       before: InspectionReport?, after: InspectionReport?, wrote: Bool, size: Int, explain: Bool) -> String {
+    static func render(
+        model: String, output: String, reports: [PassReport], verification: VerifyReport?,
+        before: InspectionReport?, after: InspectionReport?, wrote: Bool, size: Int, explain: Bool
+    ) -> String {
         var out = "\(model) → \(output)\n"
-        func row(_ label: String, _ text: String) { out += "  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + text + "\n" }
+        func row(_ label: String, _ text: String) {
+            out += "  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + text + "\n"
+        }
         let lines = reports.flatMap { r in r.lines.map { (r.kind, $0) } }
         func list(_ items: [String], limit: Int = 3) -> String {
-            items.count <= limit ? items.joined(separator: ", ") : items.prefix(limit).joined(separator: ", ") + ", … (--explain lists all)"
+            items.count <= limit
+                ? items.joined(separator: ", ")
+                : items.prefix(limit).joined(separator: ", ") + ", … (--explain lists all)"
         }
         func of(_ kind: PassReport.Kind, _ actions: PassReport.Action...) -> [PassReport.Line] {
             lines.filter { $0.0 == kind && (actions.isEmpty || actions.contains($0.1.action)) }.map(\.1)
         }
         let bnFolded = of(.batchNorm, .folded)
         if !bnFolded.isEmpty {
-            row("BN → weights", "\(bnFolded.count) folded (" + list(bnFolded.map { "\($0.target ?? "?")←\($0.node)" }) + ")")
+            row(
+                "BN → weights",
+                "\(bnFolded.count) folded (" + list(bnFolded.map { "\($0.target ?? "?")←\($0.node)" }) + ")")
         }
         let toAffine = of(.batchNormToAffine, .converted)
         if !toAffine.isEmpty {
-            row("BN → affine", "\(toAffine.count) (" + list(toAffine.map { "\($0.node): " + ($0.reason ?? $0.detail) }, limit: 2) + ")")
+            row(
+                "BN → affine",
+                "\(toAffine.count) (" + list(toAffine.map { "\($0.node): " + ($0.reason ?? $0.detail) }, limit: 2) + ")"
+            )
         }
         let merged = lines.filter { $0.1.action == .merged }
         if !merged.isEmpty { row("affine merge", list(merged.map { $0.1.node })) }
         let dropout = of(.dropout)
         if !dropout.isEmpty {
-            row("dropout", list(dropout.map { l -> String in
-                switch l.action {
-                case .removed: return "\(l.node) removed (inverted)"
-                case .folded: return "\(l.node) ×\(l.factor.map { trimmed($0) } ?? "?") into \(l.target ?? "?") (classic)"
-                default: return "\(l.node) → affine"
-                }
-            }, limit: 4))
+            row(
+                "dropout",
+                list(
+                    dropout.map { l -> String in
+                        switch l.action {
+                        case .removed: return "\(l.node) removed (inverted)"
+                        case .folded:
+                            return "\(l.node) ×\(l.factor.map { trimmed($0) } ?? "?") into \(l.target ?? "?") (classic)"
+                        default: return "\(l.node) → affine"
+                        }
+                    }, limit: 4))
         }
         let reparam = of(.weightReparameterization, .folded)
         if !reparam.isEmpty { row("weight reparam", "\(reparam.count) folded (" + list(reparam.map(\.node)) + ")") }
@@ -207,18 +245,25 @@ enum FoldRenderer {
             row("passes", "nothing to fold")
         }
         if let v = verification {
-            row("verify", VerifyRenderer.inputs(v) + (v.float64Samples > 0 && v.float64Samples < v.samples ? ", \(v.float64Samples) also in f64" : ""))
+            row(
+                "verify",
+                VerifyRenderer.inputs(v)
+                    + (v.float64Samples > 0 && v.float64Samples < v.samples ? ", \(v.float64Samples) also in f64" : ""))
             for o in v.outputs {
                 var text: String
                 if let d = o.verdict {
-                    text = "max |Δ| vs f64 \(sci(d.candidateMaxError)) (\(d.budgetSource) itself: \(sci(d.budgetMaxError)))"
+                    text =
+                        "max |Δ| vs f64 \(sci(d.candidateMaxError)) (\(d.budgetSource) itself: \(sci(d.budgetMaxError)))"
                         + " · bound \(sci(d.maxBound)), " + VerifyRenderer.margin(d.margin)
                 } else {
-                    text = "max |Δ| \(sci(o.error.maxAbsError))" + (o.float32Error.map { " (f32 itself: \(sci($0.maxAbsError)) vs f64)" } ?? "")
+                    text =
+                        "max |Δ| \(sci(o.error.maxAbsError))"
+                        + (o.float32Error.map { " (f32 itself: \(sci($0.maxAbsError)) vs f64)" } ?? "")
                 }
                 text += " — " + (o.passed ? Terminal.green("pass") : Terminal.red("FAIL"))
                 if !o.passed, let d = o.verdict {
-                    text += "; worst [\(d.worstIndex.map(String.init).joined(separator: ", "))] \(String(format: "%.7g", d.worstCandidate)) vs \(String(format: "%.7g", d.worstReference64))"
+                    text +=
+                        "; worst [\(d.worstIndex.map(String.init).joined(separator: ", "))] \(String(format: "%.7g", d.worstCandidate)) vs \(String(format: "%.7g", d.worstReference64))"
                 }
                 row("  " + (v.outputs.count > 1 ? o.name : "output"), text)
             }
@@ -232,11 +277,15 @@ enum FoldRenderer {
             for r in reports {
                 out += "  \(r.pass)\n"
                 if r.lines.isEmpty { out += "    (nothing to do)\n" }
-                for l in r.lines { out += "    \(l.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(l.node): \(l.detail)\n" }
+                for l in r.lines {
+                    out +=
+                        "    \(l.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(l.node): \(l.detail)\n"
+                }
             }
         }
         if wrote, let b = before, let a = after {
-            out += "wrote \(output): \(Format.bytes(size)) · BatchNorm \(b.opCounts["BatchNorm"] ?? 0)→\(a.opCounts["BatchNorm"] ?? 0)"
+            out +=
+                "wrote \(output): \(Format.bytes(size)) · BatchNorm \(b.opCounts["BatchNorm"] ?? 0)→\(a.opCounts["BatchNorm"] ?? 0)"
                 + " · Dropout \(b.opCounts["Dropout"] ?? 0)→\(a.opCounts["Dropout"] ?? 0)"
                 + " · nodes \(b.nodes.count)→\(a.nodes.count) · \(Format.count(b.macs)) → \(Format.count(a.macs)) MACs\n"
         }

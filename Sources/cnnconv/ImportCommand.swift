@@ -22,9 +22,11 @@ struct ImportCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "The model file to write (default: the input with .cnnm).")
     var output: String?
 
-    @Option(name: .customLong("input-shape"), help: ArgumentHelp(
-        "The input's shape when the model leaves it open, e.g. 1,3,224,224; name=1,3,224,224 for one of several inputs (repeatable).",
-        valueName: "shape"))
+    @Option(
+        name: .customLong("input-shape"),
+        help: ArgumentHelp(
+            "The input's shape when the model leaves it open, e.g. 1,3,224,224; name=1,3,224,224 for one of several inputs (repeatable).",
+            valueName: "shape"))
     var inputShapes: [String] = []
 
     @Flag(help: "Print the import report as JSON.")
@@ -44,10 +46,15 @@ struct ImportCommand: ParsableCommand {
             if let eq = item.lastIndex(of: "=") { name = String(item[..<eq]); dims = item[item.index(after: eq)...] }
             let values = dims.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError("--input-shape '\(item)' must be positive integers separated by commas, e.g. 1,3,224,224")
+                throw ValidationError(
+                    "--input-shape '\(item)' must be positive integers separated by commas, e.g. 1,3,224,224")
             }
-            if let name { named[name] = values.compactMap { $0 } } else {
-                guard unnamed == nil else { throw ValidationError("give --input-shape once, or as name=shape per input") }
+            if let name {
+                named[name] = values.compactMap { $0 }
+            } else {
+                guard unnamed == nil else {
+                    throw ValidationError("give --input-shape once, or as name=shape per input")
+                }
                 unnamed = values.compactMap { $0 }
             }
         }
@@ -57,7 +64,8 @@ struct ImportCommand: ParsableCommand {
     var outputPath: String {
         if let output { return output }
         let url = URL(fileURLWithPath: model)
-        return url.pathExtension.lowercased() == "onnx" ? url.deletingPathExtension().appendingPathExtension("cnnm").path : model + ".cnnm"
+        return url.pathExtension.lowercased() == "onnx"
+            ? url.deletingPathExtension().appendingPathExtension("cnnm").path : model + ".cnnm"
     }
 
     func run() throws {
@@ -75,9 +83,16 @@ struct ImportCommand: ParsableCommand {
             print(try Format.json(report))
             return
         }
-        print(displaySafe("\(model) → \(outputPath): \(report.onnxNodeCount) ONNX nodes (opset \(report.opset)\(report.producer.isEmpty ? "" : ", \(report.producer)")) → \(report.graphNodeCount) nodes, \(Format.count(graph.parameterCount)) parameters"))
-        if report.foldedNodeCount > 0 { print("  computed at import: \(report.foldedNodeCount) constant/shape node(s)") }
-        for (pattern, count) in report.fusedPatterns.sorted(by: { $0.key < $1.key }) { print("  fused: \(count)× \(pattern)") }
+        print(
+            displaySafe(
+                "\(model) → \(outputPath): \(report.onnxNodeCount) ONNX nodes (opset \(report.opset)\(report.producer.isEmpty ? "" : ", \(report.producer)")) → \(report.graphNodeCount) nodes, \(Format.count(graph.parameterCount)) parameters"
+            ))
+        if report.foldedNodeCount > 0 {
+            print("  computed at import: \(report.foldedNodeCount) constant/shape node(s)")
+        }
+        for (pattern, count) in report.fusedPatterns.sorted(by: { $0.key < $1.key }) {
+            print("  fused: \(count)× \(pattern)")
+        }
         for note in report.notes { print("  note: " + displaySafe(note)) }
     }
 }

@@ -10,9 +10,9 @@
 // _exit(2). Copying every model into memory instead would be sound too, at the cost of the
 // zero-copy load (2× peak memory on a 100 MB model).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 enum MappedFileGuard {
@@ -25,7 +25,8 @@ enum MappedFileGuard {
     static func watch(_ path: String) {
         guard !paths.contains(path) else { return }
         paths.append(path)
-        let text = "cnnconv: \(paths.joined(separator: ", ")): file changed while reading (truncated or rewritten by another process while cnnconv had it mapped)\n"
+        let text =
+            "cnnconv: \(paths.joined(separator: ", ")): file changed while reading (truncated or rewritten by another process while cnnconv had it mapped)\n"
         let utf8 = text.utf8CString
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: utf8.count)
         utf8.withUnsafeBufferPointer { buffer.initialize(from: $0.baseAddress!, count: utf8.count) }
@@ -38,15 +39,15 @@ enum MappedFileGuard {
     private static func install() {
         var action = sigaction()
         #if canImport(Glibc)
-        action.__sigaction_handler.sa_handler = { _ in
-            if let m = MappedFileGuard.message { _ = write(STDERR_FILENO, m, strlen(m)) }
-            _exit(3)
-        }
+            action.__sigaction_handler.sa_handler = { _ in
+                if let m = MappedFileGuard.message { _ = write(STDERR_FILENO, m, strlen(m)) }
+                _exit(3)
+            }
         #else
-        action.__sigaction_u.__sa_handler = { _ in
-            if let m = MappedFileGuard.message { _ = write(STDERR_FILENO, m, strlen(m)) }
-            _exit(3)
-        }
+            action.__sigaction_u.__sa_handler = { _ in
+                if let m = MappedFileGuard.message { _ = write(STDERR_FILENO, m, strlen(m)) }
+                _exit(3)
+            }
         #endif
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0

@@ -5,9 +5,11 @@ import CNNGraph
 import Foundation
 
 struct MemoryLimitOption: ParsableArguments {
-    @Option(name: .customLong("max-memory"), help: ArgumentHelp(
-        "Most activation memory a model may need: 16G, 512M, 1T or bytes (default 16G, or $\(SizeLimits.environmentVariable)).",
-        valueName: "SIZE"))
+    @Option(
+        name: .customLong("max-memory"),
+        help: ArgumentHelp(
+            "Most activation memory a model may need: 16G, 512M, 1T or bytes (default 16G, or $\(SizeLimits.environmentVariable)).",
+            valueName: "SIZE"))
     var maxMemory: String?
 
     /// Counts above these are refused as usage errors before anything is allocated.
@@ -19,8 +21,12 @@ struct MemoryLimitOption: ParsableArguments {
     /// From --max-memory, else the environment, else the default (16 GiB).
     func limits() throws -> SizeLimits {
         let given: (String, String)?
-        if let maxMemory { given = ("--max-memory", maxMemory) } else {
-            given = ProcessInfo.processInfo.environment[SizeLimits.environmentVariable].map { (SizeLimits.environmentVariable, $0) }
+        if let maxMemory {
+            given = ("--max-memory", maxMemory)
+        } else {
+            given = ProcessInfo.processInfo.environment[SizeLimits.environmentVariable].map {
+                (SizeLimits.environmentVariable, $0)
+            }
         }
         guard let (source, text) = given else { return SizeLimits() }
         guard let bytes = SizeLimits.parseBytes(text), bytes >= 1 << 20 else {
@@ -40,9 +46,12 @@ struct MemoryLimitOption: ParsableArguments {
         let perSample = (graph.inputs.map(\.name) + graph.outputs.map(\.name))
             .reduce(0) { $0.adding(checked: shapes[$1].flatMap(checkedElementCount) ?? 0) ?? .max }
         let limit = SizeLimits.standard
-        guard let bytes = perSample.multiplied(checked: samples)?.multiplied(checked: 8), bytes <= limit.maxActivationBytes else {
-            throw CLIFailure("\(option) \(samples) needs more than \(limit) for the inputs and outputs alone (the memory limit; --max-memory raises it)",
-                             exitCode: .usage)
+        guard let bytes = perSample.multiplied(checked: samples)?.multiplied(checked: 8),
+            bytes <= limit.maxActivationBytes
+        else {
+            throw CLIFailure(
+                "\(option) \(samples) needs more than \(limit) for the inputs and outputs alone (the memory limit; --max-memory raises it)",
+                exitCode: .usage)
         }
     }
 }

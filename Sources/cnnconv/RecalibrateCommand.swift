@@ -24,7 +24,9 @@ struct RecalibrateCommand: ParsableCommand {
     @Argument(help: "The model to recalibrate (never overwritten unless --in-place).")
     var model: String
 
-    @Option(parsing: .singleValue, help: "Calibration .npy, samples on axis 0: one per graph input in order, or NAME=FILE (repeat the option).")
+    @Option(
+        parsing: .singleValue,
+        help: "Calibration .npy, samples on axis 0: one per graph input in order, or NAME=FILE (repeat the option).")
     var inputs: [String] = []
 
     @Option(name: .shortAndLong, help: "Output file (default: MODEL with .recalibrated before the extension).")
@@ -55,10 +57,14 @@ struct RecalibrateCommand: ParsableCommand {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (batch statistics need two values)") }
         guard minValues >= 0 else { throw ValidationError("--min-values must not be negative") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let o = output, !inPlace, URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path {
+        if let o = output, !inPlace,
+            URL(fileURLWithPath: o).standardized.path == URL(fileURLWithPath: model).standardized.path
+        {
             throw ValidationError("the output would replace the input model; pass --in-place to allow that")
         }
-        if inPlace && output != nil { throw ValidationError("--in-place writes over MODEL; it cannot be combined with --output") }
+        if inPlace && output != nil {
+            throw ValidationError("--in-place writes over MODEL; it cannot be combined with --output")
+        }
     }
 
     var outputPath: String {
@@ -96,19 +102,28 @@ struct RecalibrateCommand: ParsableCommand {
     static func render(model: String, output: String, report r: RecalibrationReport) -> String {
         var out = "\(model) → \(output)\n"
         let fed = r.runs == 1 ? "in one run" : "\(r.runBatch) at a time in \(r.runs) runs"
-        out += "recalibrated \(r.batchNorms.count) BatchNorm layer\(r.batchNorms.count == 1 ? "" : "s") on \(r.samples) samples (\(fed))"
+        out +=
+            "recalibrated \(r.batchNorms.count) BatchNorm layer\(r.batchNorms.count == 1 ? "" : "s") on \(r.samples) samples (\(fed))"
             + (r.paddedSamples > 0 ? ", the last run padded with \(r.paddedSamples) copies (not counted)" : "") + "\n\n"
         func num(_ v: Double) -> String { String(format: "%.3g", v) }
         var rows = [["BatchNorm", "channels", "values/ch", "max shift", "mean shift", "max |Δμ|/σ", "σ new/old"]]
         for b in r.batchNorms {
-            rows.append([b.node, String(b.channels), Format.count(b.valuesPerChannel) + (b.fewValues ? " (few)" : ""),
-                         num(b.maxShift), num(b.meanShift), num(b.maxMeanChange), "\(num(b.minScaleRatio))–\(num(b.maxScaleRatio))"])
+            rows.append([
+                b.node, String(b.channels), Format.count(b.valuesPerChannel) + (b.fewValues ? " (few)" : ""),
+                num(b.maxShift), num(b.meanShift), num(b.maxMeanChange),
+                "\(num(b.minScaleRatio))–\(num(b.maxScaleRatio))",
+            ])
         }
-        for (i, row) in Format.table(rows, rightAligned: [1, 2, 3, 4, 5]).enumerated() { out += (i == 0 ? Terminal.bold(row) : row) + "\n" }
-        out += "shift: distance between the old and new N(μ, σ²) per channel (2-Wasserstein), in old standard deviations\n"
+        for (i, row) in Format.table(rows, rightAligned: [1, 2, 3, 4, 5]).enumerated() {
+            out += (i == 0 ? Terminal.bold(row) : row) + "\n"
+        }
+        out +=
+            "shift: distance between the old and new N(μ, σ²) per channel (2-Wasserstein), in old standard deviations\n"
         let few = r.batchNorms.filter(\.fewValues)
         if !few.isEmpty {
-            out += Terminal.yellow("warning: ") + "\(few.map(\.node).joined(separator: ", ")) saw fewer than \(r.minimumValuesPerChannel) values per channel: their statistics are noisy; give more samples\n"
+            out +=
+                Terminal.yellow("warning: ")
+                + "\(few.map(\.node).joined(separator: ", ")) saw fewer than \(r.minimumValuesPerChannel) values per channel: their statistics are noisy; give more samples\n"
         }
         return out
     }

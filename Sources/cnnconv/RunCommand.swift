@@ -19,13 +19,16 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A model file (.cnnm, or .onnx imported on the fly).", completion: .file(extensions: ["cnnm", "onnx"]))
+    @Argument(
+        help: "A model file (.cnnm, or .onnx imported on the fly).", completion: .file(extensions: ["cnnm", "onnx"]))
     var model: String
 
     @Option(parsing: .singleValue, help: "Input .npy, one per graph input in order, or NAME=FILE (repeat the option).")
     var input: [String] = []
 
-    @Option(parsing: .singleValue, help: "Write an output .npy, one per graph output in order (repeat the option). With --mc-dropout: the mean.")
+    @Option(
+        parsing: .singleValue,
+        help: "Write an output .npy, one per graph output in order (repeat the option). With --mc-dropout: the mean.")
     var output: [String] = []
 
     @Option(help: "Write the generated random input(s) as .npy (one graph input only).")
@@ -37,7 +40,9 @@ struct RunCommand: ParsableCommand {
     /// `--mode` (MC dropout has its own option).
     enum Mode: String, CaseIterable, ExpressibleByArgument { case eval, train }
 
-    @Option(name: .customLong("mc-dropout"), help: "Monte Carlo dropout: N stochastic passes; prints mean, spread and predictive entropy.")
+    @Option(
+        name: .customLong("mc-dropout"),
+        help: "Monte Carlo dropout: N stochastic passes; prints mean, spread and predictive entropy.")
     var mcDropout: Int?
 
     @Option(help: "Seed of the random input and of dropout masks.")
@@ -49,7 +54,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Time N runs after the first and report the minimum and median latency.")
     var `repeat`: Int?
 
-    @Option(help: "Samples of the random input (default: the graph's fixed batch, or 1); fed in runs the graph accepts.")
+    @Option(
+        help: "Samples of the random input (default: the graph's fixed batch, or 1); fed in runs the graph accepts.")
     var batch: Int?
 
     @Flag(help: "Run in Float64 (the reference precision) instead of Float32.")
@@ -63,7 +69,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
-    @Option(help: "With --mc-dropout: class labels (.npy of integers) to score MC dropout and the mean net (accuracy, NLL, ECE, rejection curve).")
+    @Option(
+        help:
+            "With --mc-dropout: class labels (.npy of integers) to score MC dropout and the mean net (accuracy, NLL, ECE, rejection curve)."
+    )
     var labels: String?
 
     @Option(help: "With --mc-dropout: write the per-sample uncertainty to FILE.npz, or to a folder of .npy files.")
@@ -72,17 +81,29 @@ struct RunCommand: ParsableCommand {
     @Option(help: "With --mc-dropout --labels: write an SVG of the rejection curve and the reliability diagram.")
     var plot: String?
 
-    @Flag(inversion: .prefixedNo, help: "With --mc-dropout: treat [N, K] outputs as logits and take the softmax of each pass (default: detected).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "With --mc-dropout: treat [N, K] outputs as logits and take the softmax of each pass (default: detected)."
+    )
     var probabilities: Bool?
 
     func validate() throws {
         if let mcDropout, mcDropout < 1 { throw ValidationError("--mc-dropout must be at least 1") }
-        if mcDropout != nil && mode == .train { throw ValidationError("--mc-dropout runs BatchNorm on running statistics; it cannot be combined with --mode train") }
+        if mcDropout != nil && mode == .train {
+            throw ValidationError(
+                "--mc-dropout runs BatchNorm on running statistics; it cannot be combined with --mode train")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let r = `repeat`, r < 1 { throw ValidationError("--repeat must be at least 1") }
-        if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch { throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)") }
-        if let mcDropout, mcDropout > MemoryLimitOption.maxSamples { throw ValidationError("--mc-dropout must be at most \(MemoryLimitOption.maxSamples)") }
-        if saveInput != nil && !input.isEmpty { throw ValidationError("--save-input writes the generated input; it cannot be combined with --input") }
+        if let batch, batch < 1 || batch > MemoryLimitOption.maxBatch {
+            throw ValidationError("--batch must be from 1 to \(MemoryLimitOption.maxBatch)")
+        }
+        if let mcDropout, mcDropout > MemoryLimitOption.maxSamples {
+            throw ValidationError("--mc-dropout must be at most \(MemoryLimitOption.maxSamples)")
+        }
+        if saveInput != nil && !input.isEmpty {
+            throw ValidationError("--save-input writes the generated input; it cannot be combined with --input")
+        }
         try validateUncertainty()
     }
 
@@ -111,52 +132,71 @@ struct RunCommand: ParsableCommand {
             inputs = SampleBatching.randomInputs(for: graph, samples: batch ?? fixed ?? 1, seed: seed)
             if let saveInput {
                 guard graph.inputs.count == 1, let x = inputs[graph.inputs[0].name] else {
-                    throw CLIFailure("--save-input needs a model with one input; this one has \(graph.inputs.count)", exitCode: .usage)
+                    throw CLIFailure(
+                        "--save-input needs a model with one input; this one has \(graph.inputs.count)",
+                        exitCode: .usage)
                 }
                 do { try NPY.write(NPYArray(x), to: saveInput) } catch { throw CLIFailure(error) }
             }
         }
         let samples = inputs.values.first?.shape.first ?? 1
         for (name, x) in inputs where x.shape.first != samples {
-            throw CLIFailure("input '\(name)' has \(x.shape.first ?? 0) samples on axis 0, another input \(samples)", exitCode: .usage)
+            throw CLIFailure(
+                "input '\(name)' has \(x.shape.first ?? 0) samples on axis 0, another input \(samples)",
+                exitCode: .usage)
         }
         let batching: SampleBatching
         let executor: Executor<S>
         do {
             batching = try SampleBatching(graph: graph, samples: samples, preferredBatch: samples)
-            executor = try Executor<S>(graph: graph, batch: batching.runBatch, threads: threads ?? KernelThreads.defaultCount)
+            executor = try Executor<S>(
+                graph: graph, batch: batching.runBatch, threads: threads ?? KernelThreads.defaultCount)
         } catch { throw CLIFailure("\(model): \(error)") }
         let runBatch = batching.runBatch
         let runMode: ExecutionMode = mode == .train ? .train : .eval
-        var report = RunReport(model: model, mode: mcDropout == nil ? mode.rawValue : "mc-dropout", precision: f64 ? "f64" : "f32",
-                               threads: executor.threads, batch: runBatch, seed: seed, input: source)
+        var report = RunReport(
+            model: model, mode: mcDropout == nil ? mode.rawValue : "mc-dropout", precision: f64 ? "f64" : "f32",
+            threads: executor.threads, batch: runBatch, seed: seed, input: source)
         if batching.runs > 1 || batching.runBatch != samples {
-            report.feeding = "\(samples) sample\(samples == 1 ? "" : "s") fed \(runBatch) at a time in \(batching.runs) run\(batching.runs == 1 ? "" : "s")"
+            report.feeding =
+                "\(samples) sample\(samples == 1 ? "" : "s") fed \(runBatch) at a time in \(batching.runs) run\(batching.runs == 1 ? "" : "s")"
                 + (batching.fixedBatch ? " (the graph fixes its batch at \(runBatch))" : "")
         }
         let result: [String: NDArray<S>]
-        do { result = try executor.run(samples: inputs, batching: batching, mode: runMode, seed: seed) } catch { throw CLIFailure(error) }
+        do { result = try executor.run(samples: inputs, batching: batching, mode: runMode, seed: seed) } catch {
+            throw CLIFailure(error)
+        }
         var written: [String: NDArray<Double>] = [:]
         for o in graph.outputs {
             guard let y = result[o.name] else { continue }
-            report.outputs.append(OutputStatistics(name: o.name, y.converted(to: Double.self), softmax: Self.isSoftmax(graph, o.name)))
+            report.outputs.append(
+                OutputStatistics(name: o.name, y.converted(to: Double.self), softmax: Self.isSoftmax(graph, o.name)))
             written[o.name] = y.converted(to: Double.self)
         }
-        report.batchNormUpdates = runMode == .train ? graph.nodes.filter { if case .batchNorm = $0.op { return true } else { return false } }.count : 0
+        report.batchNormUpdates =
+            runMode == .train
+            ? graph.nodes.filter { if case .batchNorm = $0.op { return true } else { return false } }.count : 0
 
         if let passes = mcDropout {
             let mc: MonteCarloResult
             let logits = logitOutputs(graph, shapes: executor.shapes)
-            do { mc = try executor.monteCarloDropout(samples: inputs, batching: batching, passes: passes, seed: seed, logits: logits) } catch { throw CLIFailure(error) }
-            let uncertainty = try uncertaintyReports(graph, mc, logits: logits, eval: result.mapValues { $0.converted(to: Double.self) })
-            report.mcDropout = MCReport(samples: passes, outputs: graph.outputs.compactMap { o in
-                guard let r = mc.outputs[o.name] else { return nil }
-                written[o.name] = r.mean
-                let s = r.standardDeviation.values
-                return MCReport.Output(name: o.name, meanStd: s.reduce(0, +) / Double(max(1, s.count)), maxStd: s.max() ?? 0,
-                                       predictiveEntropy: r.predictiveEntropy?.values, mutualInformation: r.mutualInformation?.values,
-                                       top1: OutputStatistics.top1(r.mean), uncertainty: uncertainty[o.name])
-            })
+            do {
+                mc = try executor.monteCarloDropout(
+                    samples: inputs, batching: batching, passes: passes, seed: seed, logits: logits)
+            } catch { throw CLIFailure(error) }
+            let uncertainty = try uncertaintyReports(
+                graph, mc, logits: logits, eval: result.mapValues { $0.converted(to: Double.self) })
+            report.mcDropout = MCReport(
+                samples: passes,
+                outputs: graph.outputs.compactMap { o in
+                    guard let r = mc.outputs[o.name] else { return nil }
+                    written[o.name] = r.mean
+                    let s = r.standardDeviation.values
+                    return MCReport.Output(
+                        name: o.name, meanStd: s.reduce(0, +) / Double(max(1, s.count)), maxStd: s.max() ?? 0,
+                        predictiveEntropy: r.predictiveEntropy?.values, mutualInformation: r.mutualInformation?.values,
+                        top1: OutputStatistics.top1(r.mean), uncertainty: uncertainty[o.name])
+                })
         }
 
         for (path, o) in zip(output, graph.outputs) {
@@ -165,7 +205,8 @@ struct RunCommand: ParsableCommand {
             do { try NPY.write(array, to: path) } catch { throw CLIFailure(error) }
         }
         if output.count > graph.outputs.count {
-            throw CLIFailure("\(output.count) --output files for \(graph.outputs.count) graph output(s)", exitCode: .usage)
+            throw CLIFailure(
+                "\(output.count) --output files for \(graph.outputs.count) graph output(s)", exitCode: .usage)
         }
 
         if let repeats = `repeat` {
@@ -174,14 +215,21 @@ struct RunCommand: ParsableCommand {
             var kinds: [String: Double] = [:]
             for _ in 0..<repeats {
                 let start = DispatchTime.now().uptimeNanoseconds
-                do { _ = try executor.run(batching.slice(inputs, run: 0), mode: runMode, seed: seed) } catch { throw CLIFailure(error) }
+                do { _ = try executor.run(batching.slice(inputs, run: 0), mode: runMode, seed: seed) } catch {
+                    throw CLIFailure(error)
+                }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 if profile {
-                    for (i, node) in graph.nodes.enumerated() { kinds[node.op.kindName, default: 0] += executor.lastRunNodeSeconds[i] * 1000 / Double(repeats) }
+                    for (i, node) in graph.nodes.enumerated() {
+                        kinds[node.op.kindName, default: 0] += executor.lastRunNodeSeconds[i] * 1000 / Double(repeats)
+                    }
                 }
             }
             times.sort()
-            report.latencyMs = Latency(min: times[0], median: times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2, runs: repeats)
+            report.latencyMs = Latency(
+                min: times[0],
+                median: times.count % 2 == 1
+                    ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2, runs: repeats)
             if profile { report.perOpKindMs = kinds }
         }
         return report
@@ -270,18 +318,27 @@ enum RunRenderer {
         var out = ""
         // Names and paths are escaped (displaySafe); only our colour codes reach the terminal.
         func line(_ s: String = "", _ styledSuffix: String = "") { out += displaySafe(s) + styledSuffix + "\n" }
-        out += Terminal.bold(displaySafe("\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")")) + "\n"
+        out +=
+            Terminal.bold(
+                displaySafe(
+                    "\(r.model) — \(r.mode), \(r.precision), batch \(r.batch), \(r.threads) thread\(r.threads == 1 ? "" : "s")"
+                )) + "\n"
         line("input: \(r.input)")
         if let f = r.feeding { line("fed: \(f)") }
         for o in r.outputs {
-            line("output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))",
-                 o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : "")
+            line(
+                "output \(o.name) [\(formatShape(o.shape))]\(o.softmax ? " (softmax)" : ""): min \(num(o.min)) · max \(num(o.max)) · mean \(num(o.mean)) · std \(num(o.std))",
+                o.nonFinite > 0 ? Terminal.red(" · \(o.nonFinite) non-finite") : "")
             if let top = o.top1 {
-                for (n, t) in top.prefix(8).enumerated() { line("  sample \(n): top-1 class \(t.index) (\(num(t.value)))") }
+                for (n, t) in top.prefix(8).enumerated() {
+                    line("  sample \(n): top-1 class \(t.index) (\(num(t.value)))")
+                }
                 if top.count > 8 { line("  … \(top.count - 8) more samples") }
             }
         }
-        if r.mode == "train" { line("train mode: \(r.batchNormUpdates) BatchNorm layer(s) normalized with batch statistics") }
+        if r.mode == "train" {
+            line("train mode: \(r.batchNormUpdates) BatchNorm layer(s) normalized with batch statistics")
+        }
         if let mc = r.mcDropout {
             line("MC dropout, \(mc.samples) passes (seed \(r.seed)):")
             for o in mc.outputs {
@@ -290,16 +347,24 @@ enum RunRenderer {
                 if let h = o.predictiveEntropy {
                     for (n, v) in h.prefix(8).enumerated() {
                         let top = o.top1.map { " · top-1 class \($0[n].index) (\(num($0[n].value)))" } ?? ""
-                        line("    sample \(n): predictive entropy \(num(v)) nats · mutual information \(num(o.mutualInformation?[n] ?? 0))\(top)")
+                        line(
+                            "    sample \(n): predictive entropy \(num(v)) nats · mutual information \(num(o.mutualInformation?[n] ?? 0))\(top)"
+                        )
                     }
                 }
             }
         }
-        if let l = r.latencyMs { line("latency over \(l.runs) runs: min \(String(format: "%.3f", l.min)) ms · median \(String(format: "%.3f", l.median)) ms") }
+        if let l = r.latencyMs {
+            line(
+                "latency over \(l.runs) runs: min \(String(format: "%.3f", l.min)) ms · median \(String(format: "%.3f", l.median)) ms"
+            )
+        }
         if let kinds = r.perOpKindMs {
             let total = kinds.values.reduce(0, +)
             for (k, v) in kinds.sorted(by: { $0.value > $1.value }) {
-                line("  \(k.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(format: "%8.3f", v)) ms  \(String(format: "%5.1f", 100 * v / max(total, 1e-12)))%")
+                line(
+                    "  \(k.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(format: "%8.3f", v)) ms  \(String(format: "%5.1f", 100 * v / max(total, 1e-12)))%"
+                )
             }
         }
         return out

@@ -85,7 +85,8 @@ enum Format {
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: nonFinite, negativeInfinity: nonFinite, nan: nonFinite)
         let text = String(decoding: try encoder.encode(Versioned(value: value)), as: UTF8.self)
         return text.replacingOccurrences(of: "\"\(nonFinite)\"", with: "null")
     }
@@ -128,10 +129,13 @@ func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
 
 /// Input arrays from `.npy` files given as `FILE` (one per graph input, in order) or
 /// `NAME=FILE`: the one reading of `run --input` and `recalibrate --inputs`.
-func readInputs<S: KernelScalar>(_ items: [String], option: String, for graph: Graph, as _: S.Type) throws -> [String: NDArray<S>] {
+func readInputs<S: KernelScalar>(_ items: [String], option: String, for graph: Graph, as _: S.Type) throws -> [String:
+    NDArray<S>]
+{
     guard items.count == graph.inputs.count else {
-        throw CLIFailure("\(items.count) \(option) file(s) for \(graph.inputs.count) graph input(s) (\(graph.inputs.map(\.name).joined(separator: ", ")))",
-                         exitCode: .usage)
+        throw CLIFailure(
+            "\(items.count) \(option) file(s) for \(graph.inputs.count) graph input(s) (\(graph.inputs.map(\.name).joined(separator: ", ")))",
+            exitCode: .usage)
     }
     var arrays: [String: NDArray<S>] = [:]
     for (i, item) in items.enumerated() {

@@ -1,8 +1,8 @@
-// Writes the bundled fixture models to a folder (default: fixtures/). Deterministic: the same
-import Foundation
 // seed writes the same bytes. Usage: swift run make-fixtures [FOLDER] [--seed N]
 import CNNFixtures
 import CNNGraph
+// Writes the bundled fixture models to a folder (default: fixtures/). Deterministic: the same
+import Foundation
 
 var folder = "fixtures"
 var seed = FixtureModels.defaultSeed

@@ -58,7 +58,9 @@ enum CLoader {
         var error = cnnm_error()
         if aligned {
             let block = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-            bytes.withUnsafeBytes { if let base = $0.baseAddress { block.copyMemory(from: base, byteCount: bytes.count) } }
+            bytes.withUnsafeBytes {
+                if let base = $0.baseAddress { block.copyMemory(from: base, byteCount: bytes.count) }
+            }
             let status = cnnm_open_memory(block, bytes.count, &model, &error)
             guard status == CNNM_OK, let model else {
                 block.deallocate()
@@ -68,7 +70,9 @@ enum CLoader {
         }
         let block = UnsafeMutableRawPointer.allocate(byteCount: bytes.count + 1, alignment: 64)
         defer { block.deallocate() }
-        bytes.withUnsafeBytes { if let base = $0.baseAddress { (block + 1).copyMemory(from: base, byteCount: bytes.count) } }
+        bytes.withUnsafeBytes {
+            if let base = $0.baseAddress { (block + 1).copyMemory(from: base, byteCount: bytes.count) }
+        }
         let status = cnnm_open_memory(block + 1, bytes.count, &model, &error)
         guard status == CNNM_OK, let model else { return .failure(status, message(of: error)) }
         return .success(CModel(pointer: model, image: nil))
@@ -119,8 +123,10 @@ func expectedStatus(_ error: FormatError) -> cnnm_status {
 /// The C statuses acceptable for a graph-level refusal by the Swift reader. The C loader
 /// checks the same rules but may meet a different one first when a file breaks several.
 func acceptableStatuses(_ error: GraphError) -> Set<UInt32> {
-    let graph: Set<UInt32> = [CNNM_ERR_GRAPH_MISSING_TENSOR, CNNM_ERR_GRAPH_UNDEFINED_VALUE, CNNM_ERR_GRAPH_DUPLICATE_NAME,
-                              CNNM_ERR_GRAPH_SHAPE, CNNM_ERR_GRAPH_ATTRIBUTE, CNNM_ERR_GRAPH_UNREFERENCED_TENSOR].map(\.rawValue).reduce(into: []) { $0.insert($1) }
+    let graph: Set<UInt32> = [
+        CNNM_ERR_GRAPH_MISSING_TENSOR, CNNM_ERR_GRAPH_UNDEFINED_VALUE, CNNM_ERR_GRAPH_DUPLICATE_NAME,
+        CNNM_ERR_GRAPH_SHAPE, CNNM_ERR_GRAPH_ATTRIBUTE, CNNM_ERR_GRAPH_UNREFERENCED_TENSOR,
+    ].map(\.rawValue).reduce(into: []) { $0.insert($1) }
     switch error {
     case .missingTensor: return [CNNM_ERR_GRAPH_MISSING_TENSOR.rawValue]
     case .unreferencedTensors: return [CNNM_ERR_GRAPH_UNREFERENCED_TENSOR.rawValue]
@@ -149,9 +155,12 @@ func verdictMismatch(_ bytes: [UInt8], aligned: Bool = true) -> String? {
         return c.status == CNNM_OK ? nil : "Swift accepts, C refuses: \(c.message)"
     case .format(let e)?:
         let want = expectedStatus(e)
-        return c.status == want ? nil : "Swift: \(e) ⇒ \(String(cString: cnnm_status_name(want))); C: \(String(cString: cnnm_status_name(c.status))) \(c.message)"
+        return c.status == want
+            ? nil
+            : "Swift: \(e) ⇒ \(String(cString: cnnm_status_name(want))); C: \(String(cString: cnnm_status_name(c.status))) \(c.message)"
     case .graph(let e)?:
-        return acceptableStatuses(e).contains(c.status.rawValue) ? nil
+        return acceptableStatuses(e).contains(c.status.rawValue)
+            ? nil
             : "Swift: \(e); C: \(String(cString: cnnm_status_name(c.status))) \(c.message)"
     }
 }
@@ -175,7 +184,9 @@ func putLE<I: FixedWidthInteger>(_ value: I, at offset: Int, in bytes: inout [UI
 
 /// The data section of an image (after the preamble's data_offset).
 func dataSection(_ bytes: [UInt8]) -> [UInt8] {
-    let offset = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 32, as: UInt64.self))) }
+    let offset = bytes.withUnsafeBytes {
+        Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 32, as: UInt64.self)))
+    }
     return Array(bytes[offset...])
 }
 

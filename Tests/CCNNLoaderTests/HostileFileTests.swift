@@ -12,14 +12,24 @@ func smallModelBytes() throws -> [UInt8] {
     var rng = TestRandom(3)
     var b = GraphBuilder(name: "small", metadata: ["k": "v"])
     let x = b.input("x", [.symbol("N"), .fixed(2), .fixed(4), .fixed(4)])
-    let c = b.add("conv", .conv2d(Conv2d(weight: Tensor(name: "conv.w", shape: [3, 2, 3, 3], values: rng.floats(54)),
-                                         bias: Tensor(name: "conv.b", shape: [3], values: StorageFormat(.bfloat16, .deflate).roundTripped(rng.floats(3)),
-                                                      storage: StorageFormat(.bfloat16, .deflate)),
-                                         window: Window2d(k: 3, p: 1))), x)
+    let c = b.add(
+        "conv",
+        .conv2d(
+            Conv2d(
+                weight: Tensor(name: "conv.w", shape: [3, 2, 3, 3], values: rng.floats(54)),
+                bias: Tensor(
+                    name: "conv.b", shape: [3], values: StorageFormat(.bfloat16, .deflate).roundTripped(rng.floats(3)),
+                    storage: StorageFormat(.bfloat16, .deflate)),
+                window: Window2d(k: 3, p: 1))), x)
     let g = b.add("gap", .globalPool(.average), c)
     let f = b.add("flat", .flatten(axis: 1), g)
-    let l = b.add("fc", .linear(Linear(weight: Tensor(name: "fc.w", shape: [2, 3], values: StorageFormat(.float16, .shuffle).roundTripped(rng.floats(6)),
-                                                      storage: StorageFormat(.float16, .shuffle)))), f)
+    let l = b.add(
+        "fc",
+        .linear(
+            Linear(
+                weight: Tensor(
+                    name: "fc.w", shape: [2, 3], values: StorageFormat(.float16, .shuffle).roundTripped(rng.floats(6)),
+                    storage: StorageFormat(.float16, .shuffle)))), f)
     b.output(l)
     return try b.build().serialized()
 }
@@ -65,7 +75,9 @@ final class HostileFileTests: XCTestCase {
     /// produces such a header; the C side is stricter, never more lenient. (≈ 0.6% of these cases.)
     func testMutatedHeadersBehindValidChecksumsAgreeWithSwift() throws {
         let bytes = try smallModelBytes()
-        let headerLength = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self))) }
+        let headerLength = bytes.withUnsafeBytes {
+            Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
         let header = Array(bytes[64..<64 + headerLength])
         let data = dataSection(bytes)
         var rng = TestRandom(99)
@@ -95,29 +107,48 @@ final class HostileFileTests: XCTestCase {
             mismatches.append("case \(case_): \(m)")
         }
         XCTAssertLessThan(stricter, 30, "protobuf-c refused \(stricter) headers SwiftProtobuf reads")
-        XCTAssertTrue(mismatches.isEmpty, "\(mismatches.count) disagreements, e.g.\n" + mismatches.prefix(8).joined(separator: "\n"))
+        XCTAssertTrue(
+            mismatches.isEmpty,
+            "\(mismatches.count) disagreements, e.g.\n" + mismatches.prefix(8).joined(separator: "\n"))
     }
 
     func testTrailingBytesAndTextModeDamage() throws {
         let bytes = try smallModelBytes()
         expect(bytes + [0], CNNM_ERR_LENGTH_MISMATCH, mentioning: "trailing")
         var crlf = bytes
-        crlf.remove(at: 4) // \r\n → \n, as a text-mode transfer does
+        crlf.remove(at: 4)  // \r\n → \n, as a text-mode transfer does
         expect(crlf, CNNM_ERR_BAD_MAGIC, mentioning: "text-mode")
-        expect(Array("hello world, not a model at all, clearly much longer than 64 bytes".utf8), CNNM_ERR_BAD_MAGIC, mentioning: "not a cnnconv file")
+        expect(
+            Array("hello world, not a model at all, clearly much longer than 64 bytes".utf8), CNNM_ERR_BAD_MAGIC,
+            mentioning: "not a cnnconv file")
         expect(Array(bytes[0..<20]), CNNM_ERR_TOO_SHORT, mentioning: "shorter than the 64-byte preamble")
     }
 
     func testPreambleFieldsAreChecked() throws {
         let bytes = try smallModelBytes()
-        expect(patchPreamble(bytes) { putLE(UInt16(2), at: 8, in: &$0) }, CNNM_ERR_UNSUPPORTED_VERSION, mentioning: "format 2.x")
-        expect(patchPreamble(bytes) { putLE(UInt16(0), at: 8, in: &$0) }, CNNM_ERR_UNSUPPORTED_VERSION, mentioning: "format 0.x")
-        expect(patchPreamble(bytes) { putLE(UInt32(1), at: 12, in: &$0) }, CNNM_ERR_RESERVED_NOT_ZERO, mentioning: "flags")
-        expect(patchPreamble(bytes) { putLE(UInt64(65), at: 16, in: &$0) }, CNNM_ERR_HEADER_OFFSET, mentioning: "header offset")
-        expect(patchPreamble(bytes) { putLE(UInt64(1) << 40, at: 24, in: &$0) }, CNNM_ERR_HEADER_TOO_LARGE, mentioning: "limit")
-        expect(patchPreamble(bytes) { putLE(UInt64.max - 7, at: 40, in: &$0) }, CNNM_ERR_LENGTH_MISMATCH, mentioning: "truncated")
-        expect(patchPreamble(bytes) { putLE(UInt64(128), at: 32, in: &$0) }, CNNM_ERR_DATA_OFFSET, mentioning: "data section starts")
-        expect(patchPreamble(bytes) { putLE(UInt32(9), at: 52, in: &$0) }, CNNM_ERR_RESERVED_NOT_ZERO, mentioning: "byte 52")
+        expect(
+            patchPreamble(bytes) { putLE(UInt16(2), at: 8, in: &$0) }, CNNM_ERR_UNSUPPORTED_VERSION,
+            mentioning: "format 2.x")
+        expect(
+            patchPreamble(bytes) { putLE(UInt16(0), at: 8, in: &$0) }, CNNM_ERR_UNSUPPORTED_VERSION,
+            mentioning: "format 0.x")
+        expect(
+            patchPreamble(bytes) { putLE(UInt32(1), at: 12, in: &$0) }, CNNM_ERR_RESERVED_NOT_ZERO, mentioning: "flags")
+        expect(
+            patchPreamble(bytes) { putLE(UInt64(65), at: 16, in: &$0) }, CNNM_ERR_HEADER_OFFSET,
+            mentioning: "header offset")
+        expect(
+            patchPreamble(bytes) { putLE(UInt64(1) << 40, at: 24, in: &$0) }, CNNM_ERR_HEADER_TOO_LARGE,
+            mentioning: "limit")
+        expect(
+            patchPreamble(bytes) { putLE(UInt64.max - 7, at: 40, in: &$0) }, CNNM_ERR_LENGTH_MISMATCH,
+            mentioning: "truncated")
+        expect(
+            patchPreamble(bytes) { putLE(UInt64(128), at: 32, in: &$0) }, CNNM_ERR_DATA_OFFSET,
+            mentioning: "data section starts")
+        expect(
+            patchPreamble(bytes) { putLE(UInt32(9), at: 52, in: &$0) }, CNNM_ERR_RESERVED_NOT_ZERO,
+            mentioning: "byte 52")
         // A newer minor version loads.
         let newer = patchPreamble(bytes) { putLE(UInt16(7), at: 10, in: &$0) }
         XCTAssertEqual(CLoader.open(bytes: newer).status, CNNM_OK)
@@ -134,33 +165,47 @@ final class HostileFileTests: XCTestCase {
             return assemble(header: h, data: d ?? data)
         }
         // A tensor beyond the end of the data section.
-        expect(variant({ $0.tensors[2].storedLength += 4096 }), CNNM_ERR_TENSOR_OUT_OF_BOUNDS, mentioning: "past the end")
+        expect(
+            variant({ $0.tensors[2].storedLength += 4096 }), CNNM_ERR_TENSOR_OUT_OF_BOUNDS, mentioning: "past the end")
         // An offset that wraps around 2^64.
-        expect(variant({ $0.tensors[1].offset = UInt64.max - 3; $0.tensors[1].storedLength = 64 }), CNNM_ERR_TENSOR_MISPLACED, mentioning: "conv.b")
+        expect(
+            variant({
+                $0.tensors[1].offset = UInt64.max - 3; $0.tensors[1].storedLength = 64
+            }), CNNM_ERR_TENSOR_MISPLACED, mentioning: "conv.b")
         // 2^40 elements, and dims whose product overflows 64 bits.
-        expect(variant({ $0.tensors[0].dims = [1 << 20, 1 << 20] }), CNNM_ERR_TENSOR_TOO_LARGE, mentioning: "1099511627776")
+        expect(
+            variant({ $0.tensors[0].dims = [1 << 20, 1 << 20] }), CNNM_ERR_TENSOR_TOO_LARGE, mentioning: "1099511627776"
+        )
         expect(variant({ $0.tensors[0].dims = [1 << 32, 1 << 32, 2] }), CNNM_ERR_TENSOR_TOO_LARGE, mentioning: "2^64")
         // Overlapping tensors: the second starts inside the first.
         expect(variant({ $0.tensors[1].offset = 64 }), CNNM_ERR_TENSOR_MISPLACED, mentioning: "overlapping")
         // A deflate claim beyond 1032:1.
-        expect(variant({ $0.tensors[1].dims = [1 << 30] }), CNNM_ERR_TENSOR_DECOMPRESSED_TOO_LARGE, mentioning: "1032:1")
+        expect(
+            variant({ $0.tensors[1].dims = [1 << 30] }), CNNM_ERR_TENSOR_DECOMPRESSED_TOO_LARGE, mentioning: "1032:1")
         // Unknown dtype / encoding, duplicate names, raw length disagreeing with the shape.
         expect(variant({ $0.tensors[0].dtype = .unspecified }), CNNM_ERR_UNKNOWN_DTYPE, mentioning: "conv.w")
-        expect(variant({ $0.tensors[0].encoding = Cnnconv_V1_Encoding(rawValue: 9)! }), CNNM_ERR_UNKNOWN_ENCODING, mentioning: "encoding 9")
+        expect(
+            variant({ $0.tensors[0].encoding = Cnnconv_V1_Encoding(rawValue: 9)! }), CNNM_ERR_UNKNOWN_ENCODING,
+            mentioning: "encoding 9")
         expect(variant({ $0.tensors[2].name = "conv.w" }), CNNM_ERR_DUPLICATE_TENSOR, mentioning: "conv.w")
         expect(variant({ $0.tensors[0].dims = [3, 2, 3, 2] }), CNNM_ERR_TENSOR_LENGTH, mentioning: "conv.w")
         // A wrong CRC, the data section not covered, non-zero padding.
         expect(variant({ $0.tensors[0].crc32 ^= 1 }), CNNM_ERR_TENSOR_CHECKSUM, mentioning: "conv.w")
-        expect(variant({ _ in }, data: data + [UInt8](repeating: 0, count: 64)), CNNM_ERR_DATA_UNCOVERED, mentioning: "cover")
+        expect(
+            variant({ _ in }, data: data + [UInt8](repeating: 0, count: 64)), CNNM_ERR_DATA_UNCOVERED,
+            mentioning: "cover")
         var dirty = data
-        dirty[Int(header.tensors[0].storedLength)] = 1 // the gap after the first tensor
+        dirty[Int(header.tensors[0].storedLength)] = 1  // the gap after the first tensor
         expect(variant({ _ in }, data: dirty), CNNM_ERR_PADDING_NOT_ZERO, mentioning: "padding byte")
         // A zlib stream that passes its CRC but does not inflate: garbage bytes with a valid CRC.
         var garbage = data
         let start = Int(header.tensors[1].offset)
         for i in start..<start + Int(header.tensors[1].storedLength) { garbage[i] = 0x55 }
-        let corrupt = variant({ $0.tensors[1].crc32 = crc32(Array(garbage[start..<start + Int(header.tensors[1].storedLength)])) }, data: garbage)
-        XCTAssertEqual(CLoader.open(bytes: corrupt).status, CNNM_ERR_TENSOR_CORRUPT, CLoader.open(bytes: corrupt).message)
+        let corrupt = variant(
+            { $0.tensors[1].crc32 = crc32(Array(garbage[start..<start + Int(header.tensors[1].storedLength)])) },
+            data: garbage)
+        XCTAssertEqual(
+            CLoader.open(bytes: corrupt).status, CNNM_ERR_TENSOR_CORRUPT, CLoader.open(bytes: corrupt).message)
         XCTAssertNotNil(swiftVerdict(corrupt))
     }
 
@@ -183,24 +228,36 @@ final class HostileFileTests: XCTestCase {
         expect(variant({ $0.inputs[0].shape[1].size = 5 }), CNNM_ERR_GRAPH_SHAPE, mentioning: "channels")
         expect(variant({ $0.nodes[0].conv2D.groups = 2 }), CNNM_ERR_GRAPH_SHAPE, mentioning: "groups 2")
         expect(variant({ $0.nodes[0].conv2D.window.strideH = 0 }), CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "stride")
-        expect(variant({ $0.nodes[3].linear.weight = "conv.w"; $0.nodes[0].conv2D.weight = "fc.w" }), CNNM_ERR_GRAPH_SHAPE, mentioning: "fc.w")
+        expect(
+            variant({
+                $0.nodes[3].linear.weight = "conv.w"; $0.nodes[0].conv2D.weight = "fc.w"
+            }), CNNM_ERR_GRAPH_SHAPE, mentioning: "fc.w")
         expect(variant({ $0.nodes[2].flatten.axis = 7 }), CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "axis 7")
         expect(variant({ $0.nodes[1].op = nil }), CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "newer")
         expect(variant({ $0.inputs = [] }), CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "no inputs")
-        expect(variant({ $0.outputs[0].shape = [.init(), .init()]; $0.outputs[0].shape[1].size = 3 }), CNNM_ERR_GRAPH_SHAPE, mentioning: "declared")
+        expect(
+            variant({
+                $0.outputs[0].shape = [.init(), .init()]; $0.outputs[0].shape[1].size = 3
+            }), CNNM_ERR_GRAPH_SHAPE, mentioning: "declared")
     }
 
     func testNonFiniteParametersAndBadBatchNorm() throws {
         func model(variance: Float, weight: Float, rate: Double) throws -> [UInt8] {
             var b = GraphBuilder(name: "bn")
             let x = b.input("x", [.fixed(1), .fixed(2)])
-            let n = b.add("bn", .batchNorm(BatchNorm(scale: nil, bias: nil, runningMean: Tensor(name: "m", shape: [2], values: [0, 0]),
-                                                     runningVariance: Tensor(name: "v", shape: [2], values: [1, 1]))), x)
+            let n = b.add(
+                "bn",
+                .batchNorm(
+                    BatchNorm(
+                        scale: nil, bias: nil, runningMean: Tensor(name: "m", shape: [2], values: [0, 0]),
+                        runningVariance: Tensor(name: "v", shape: [2], values: [1, 1]))), x)
             b.output(b.add("drop", .dropout(Dropout(rate: 0.5)), n))
             var header = try ModelFile(bytes: b.build().serialized()).header
             header.nodes[1].dropout.rate = rate
             let values: [String: [Float]] = ["m": [0, weight], "v": [1, variance]]
-            let payloads = header.tensors.map { TensorPayload(name: $0.name, dims: [2], values: FloatBuffer(values[$0.name]!)) }
+            let payloads = header.tensors.map {
+                TensorPayload(name: $0.name, dims: [2], values: FloatBuffer(values[$0.name]!))
+            }
             return try ModelFileWriter.serialize(header: header, tensors: payloads)
         }
         XCTAssertEqual(CLoader.open(bytes: try model(variance: 1, weight: 0, rate: 0.5)).status, CNNM_OK)
@@ -217,8 +274,10 @@ final class HostileFileTests: XCTestCase {
         let empty = dir + "/empty.cnnm"
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let missing = dir + "/missing.cnnm"
-        for (path, status, words) in [(empty, CNNM_ERR_EMPTY, "empty"), (dir, CNNM_ERR_NOT_REGULAR_FILE, "directory"),
-                                      (missing, CNNM_ERR_IO, "no such file")] {
+        for (path, status, words) in [
+            (empty, CNNM_ERR_EMPTY, "empty"), (dir, CNNM_ERR_NOT_REGULAR_FILE, "directory"),
+            (missing, CNNM_ERR_IO, "no such file"),
+        ] {
             let c = CLoader.open(path: path)
             XCTAssertEqual(c.status, status, c.message)
             XCTAssertTrue(c.message.hasPrefix(path + ": "), c.message)
@@ -236,11 +295,18 @@ final class HostileFileTests: XCTestCase {
 
     // MARK: -
 
-    func expect(_ bytes: [UInt8], _ status: cnnm_status, mentioning words: String, file: StaticString = #filePath, line: UInt = #line) {
+    func expect(
+        _ bytes: [UInt8], _ status: cnnm_status, mentioning words: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         let c = CLoader.open(bytes: bytes)
-        XCTAssertEqual(String(cString: cnnm_status_name(c.status)), String(cString: cnnm_status_name(status)), c.message, file: file, line: line)
+        XCTAssertEqual(
+            String(cString: cnnm_status_name(c.status)), String(cString: cnnm_status_name(status)), c.message,
+            file: file, line: line)
         XCTAssertTrue(c.message.contains(words), "message \"\(c.message)\" lacks \"\(words)\"", file: file, line: line)
         XCTAssertTrue(c.message.hasPrefix("<memory>: "), c.message, file: file, line: line)
-        if let mismatch = verdictMismatch(bytes) { XCTFail("Swift and C disagree: \(mismatch)", file: file, line: line) }
+        if let mismatch = verdictMismatch(bytes) {
+            XCTFail("Swift and C disagree: \(mismatch)", file: file, line: line)
+        }
     }
 }

@@ -20,7 +20,9 @@ func reluChainHeader(_ count: Int, name: (Int) -> String = { "relu\($0)" }) -> C
     var input = Cnnconv_V1_ValueInfo()
     input.name = "x"
     input.dtype = .float32
-    input.shape = [1, 4].map { d in var dim = Cnnconv_V1_Dimension(); dim.size = UInt64(d); return dim }
+    input.shape = [1, 4].map { d in
+        var dim = Cnnconv_V1_Dimension(); dim.size = UInt64(d); return dim
+    }
     h.inputs = [input]
     h.nodes.reserveCapacity(count)
     var previous = "x"
@@ -46,13 +48,17 @@ final class HostileLimitsTests: XCTestCase {
     func testDecodedBytesOverTheBudgetAreRefusedLikeSwift() throws {
         let count = 5_000_000
         let zeros = FloatBuffer([Float](repeating: 0, count: count))
-        let bomb = try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: (0..<4).map {
-            TensorPayload(name: "t\($0)", dims: [count], format: StorageFormat(.float16, .deflate), values: zeros)
-        })
+        let bomb = try ModelFileWriter.serialize(
+            header: Cnnconv_V1_Model(),
+            tensors: (0..<4).map {
+                TensorPayload(name: "t\($0)", dims: [count], format: StorageFormat(.float16, .deflate), values: zeros)
+            })
         let c = CLoader.open(bytes: bomb)
         XCTAssertEqual(String(cString: cnnm_status_name(c.status)), "CNNM_ERR_DECODED_TOO_LARGE", c.message)
         let budget = max(128 * UInt64(bomb.count), 64 << 20)  // FORMAT.md section 3
-        XCTAssertTrue(c.message.contains("tensor 't3' brings the decoded size to \(4 * count * 4) bytes, over the \(budget) bytes"), c.message)
+        XCTAssertTrue(
+            c.message.contains(
+                "tensor 't3' brings the decoded size to \(4 * count * 4) bytes, over the \(budget) bytes"), c.message)
         XCTAssertNil(verdictMismatch(bomb))
     }
 
@@ -64,12 +70,16 @@ final class HostileLimitsTests: XCTestCase {
         for type in StorageFormat.ElementType.allCases {
             for encoding in [StorageFormat.Encoding.deflate, .shuffle] {
                 let format = StorageFormat(type, encoding)
-                payloads.append(TensorPayload(name: "\(type)-\(encoding)", dims: [70_001], format: format,
-                                              values: FloatBuffer(format.roundTripped(rng.floats(70_001, scale: 3)))))
+                payloads.append(
+                    TensorPayload(
+                        name: "\(type)-\(encoding)", dims: [70_001], format: format,
+                        values: FloatBuffer(format.roundTripped(rng.floats(70_001, scale: 3)))))
             }
         }
         let graphBytes = try affineModel(payloads)
-        guard let opened = CLoader.open(bytes: graphBytes).model else { return XCTFail(CLoader.open(bytes: graphBytes).message) }
+        guard let opened = CLoader.open(bytes: graphBytes).model else {
+            return XCTFail(CLoader.open(bytes: graphBytes).message)
+        }
         for p in payloads {
             let t = cnnm_tensor_find(opened.pointer, p.name)
             XCTAssertNotNil(t, p.name)
@@ -85,8 +95,11 @@ final class HostileLimitsTests: XCTestCase {
         var b = GraphBuilder(name: "codecs")
         var x = b.input("x", [.fixed(1), .fixed(n)])
         for k in stride(from: 0, to: payloads.count, by: 2) {
-            let scale = Tensor(name: payloads[k].name, shape: [n], values: payloads[k].values.array, storage: payloads[k].format)
-            let shift = Tensor(name: payloads[k + 1].name, shape: [n], values: payloads[k + 1].values.array, storage: payloads[k + 1].format)
+            let scale = Tensor(
+                name: payloads[k].name, shape: [n], values: payloads[k].values.array, storage: payloads[k].format)
+            let shift = Tensor(
+                name: payloads[k + 1].name, shape: [n], values: payloads[k + 1].values.array,
+                storage: payloads[k + 1].format)
             x = b.add("affine\(k)", .affine(Affine(scale: scale, shift: shift)), x)
         }
         b.output(x)
@@ -125,7 +138,10 @@ final class HostileLimitsTests: XCTestCase {
         let escaped = "a\\x1b[2J\\x1b]0;pwned\\x07\\u{202e}b\\x0ac\\u{009b}"
         XCTAssertEqual(escaped, displaySafe(hostile))
         XCTAssertTrue(c.message.contains("node '\(escaped)' (relu) reads '\(escaped)'"), c.message)
-        XCTAssertFalse(c.message.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E })
+        XCTAssertFalse(
+            c.message.unicodeScalars.contains {
+                $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E
+            })
         // The Swift reader's message escapes the same way.
         let swift = String(describing: swiftVerdict(bytes).map { ModelError(path: "<memory>", reason: $0) })
         XCTAssertTrue(swift.contains(escaped), swift)

@@ -22,18 +22,34 @@ func kitchenSinkGraph() throws -> Graph {
     }
     var b = GraphBuilder(name: "kitchen-sink", metadata: ["author": "tests", "dataset": "none", "ünïcode": "✓"])
     let x = b.input("x", [.symbol("N"), .fixed(4), .fixed(9), .fixed(9)])
-    let c1 = b.add("conv1", .conv2d(Conv2d(weight: tensor("conv1.weight", [8, 4, 3, 3]), bias: tensor("conv1.bias", [8]),
-                                           window: Window2d(kernel: (3, 3), stride: (2, 1), dilation: (1, 2), padding: (1, 2, 0, 1)))), x)
-    let bn = b.add("bn1", .batchNorm(BatchNorm(scale: tensor("bn1.scale", [8]), bias: tensor("bn1.bias", [8]),
-                                               runningMean: tensor("bn1.mean", [8]),
-                                               runningVariance: Tensor(name: "bn1.var", shape: [8], values: (0..<8).map { Float($0) * 0.25 + 0.5 }),
-                                               epsilon: 1e-3, momentum: 0.05, numBatchesTracked: 12)), c1)
+    let c1 = b.add(
+        "conv1",
+        .conv2d(
+            Conv2d(
+                weight: tensor("conv1.weight", [8, 4, 3, 3]), bias: tensor("conv1.bias", [8]),
+                window: Window2d(kernel: (3, 3), stride: (2, 1), dilation: (1, 2), padding: (1, 2, 0, 1)))), x)
+    let bn = b.add(
+        "bn1",
+        .batchNorm(
+            BatchNorm(
+                scale: tensor("bn1.scale", [8]), bias: tensor("bn1.bias", [8]),
+                runningMean: tensor("bn1.mean", [8]),
+                runningVariance: Tensor(name: "bn1.var", shape: [8], values: (0..<8).map { Float($0) * 0.25 + 0.5 }),
+                epsilon: 1e-3, momentum: 0.05, numBatchesTracked: 12)), c1)
     let r = b.add("relu1", .activation(.relu), bn)
-    let dw = b.add("dw", .conv2d(Conv2d(weight: tensor("dw.weight", [8, 1, 3, 3]), bias: nil,
-                                        window: Window2d(k: 3, s: 1, p: 1), groups: 8)), r)
+    let dw = b.add(
+        "dw",
+        .conv2d(
+            Conv2d(
+                weight: tensor("dw.weight", [8, 1, 3, 3]), bias: nil,
+                window: Window2d(k: 3, s: 1, p: 1), groups: 8)), r)
     let d = b.add("drop", .dropout(Dropout(rate: 0.25, convention: .classic, granularity: .channel)), dw)
-    let p = b.add("pool", .pool2d(Pool2d(kind: .average, window: Window2d(kernel: (2, 2), stride: (2, 2), padding: (1, 0, 1, 0)),
-                                         ceilMode: true, countIncludePad: true)), d)
+    let p = b.add(
+        "pool",
+        .pool2d(
+            Pool2d(
+                kind: .average, window: Window2d(kernel: (2, 2), stride: (2, 2), padding: (1, 0, 1, 0)),
+                ceilMode: true, countIncludePad: true)), d)
     let a = b.add("affine", .affine(Affine(scale: tensor("affine.scale", [8]), shift: tensor("affine.shift", [8]))), p)
     let hs = b.add("hswish", .activation(.hardSwish), a)
     let g = b.add("gap", .globalPool(.average), hs)
@@ -85,7 +101,8 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
     /// Every `fixtures/**/*.cnnm` the repository holds reads alike (none yet: the test then
     /// checks nothing, and starts checking when fixtures land).
     func testRepositoryFixturesReadLikeSwift() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let fixtures = root.appendingPathComponent("fixtures")
         guard let walker = FileManager.default.enumerator(atPath: fixtures.path) else { return }
         for case let relative as String in walker where relative.hasSuffix(".cnnm") {
@@ -121,7 +138,8 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
         }
         XCTAssertEqual(metadata, h.metadata)
         for (k, v) in h.metadata { XCTAssertEqual(cnnm_metadata_get(m, k).map { String(cString: $0) }, v) }
-        XCTAssertEqual((0..<cnnm_applied_pass_count(m)).map { String(cString: cnnm_applied_pass(m, $0)) }, h.appliedPasses)
+        XCTAssertEqual(
+            (0..<cnnm_applied_pass_count(m)).map { String(cString: cnnm_applied_pass(m, $0)) }, h.appliedPasses)
 
         func compareValues(_ c: UnsafePointer<cnnm_value_info>?, _ s: Cnnconv_V1_ValueInfo) {
             guard let c = c?.pointee else { return XCTFail("missing value info \(s.name)") }
@@ -131,7 +149,9 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
             for (i, d) in s.shape.enumerated() {
                 switch d.value {
                 case .size(let n)?: XCTAssertEqual(c.dims[i].size, Int64(n)); XCTAssertNil(c.dims[i].symbol)
-                case .symbol(let sym)?: XCTAssertEqual(c.dims[i].size, -1); XCTAssertEqual(c.dims[i].symbol.map { String(cString: $0) }, sym)
+                case .symbol(let sym)?:
+                    XCTAssertEqual(c.dims[i].size, -1);
+                    XCTAssertEqual(c.dims[i].symbol.map { String(cString: $0) }, sym)
                 case nil: XCTAssertEqual(c.dims[i].size, -1)
                 }
             }
@@ -167,13 +187,22 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
         XCTAssertEqual(cnnm_node_count(m), h.nodes.count)
         func name(_ t: UnsafePointer<cnnm_tensor>?) -> String { t.map { String(cString: $0.pointee.name) } ?? "" }
         func window(_ w: cnnm_window, _ s: Cnnconv_V1_Window2d) {
-            XCTAssertEqual([w.kernel_h, w.kernel_w, w.stride_h, w.stride_w, w.dilation_h, w.dilation_w, w.pad_top, w.pad_left, w.pad_bottom, w.pad_right],
-                           [s.kernelH, s.kernelW, s.strideH, s.strideW, s.dilationH, s.dilationW, s.padTop, s.padLeft, s.padBottom, s.padRight])
+            XCTAssertEqual(
+                [
+                    w.kernel_h, w.kernel_w, w.stride_h, w.stride_w, w.dilation_h, w.dilation_w, w.pad_top, w.pad_left,
+                    w.pad_bottom, w.pad_right,
+                ],
+                [
+                    s.kernelH, s.kernelW, s.strideH, s.strideW, s.dilationH, s.dilationW, s.padTop, s.padLeft,
+                    s.padBottom, s.padRight,
+                ])
         }
         func reparameterization(_ c: cnnm_reparameterization, _ s: Cnnconv_V1_WeightReparameterization?) {
             switch s?.kind {
-            case .weightNorm(let wn)?: XCTAssertEqual(c.kind, CNNM_REPARAM_WEIGHT_NORM); XCTAssertEqual(name(c.gain), wn.gain)
-            case .weightStandardization(let ws)?: XCTAssertEqual(c.kind, CNNM_REPARAM_WEIGHT_STANDARDIZATION); XCTAssertEqual(c.epsilon, ws.epsilon)
+            case .weightNorm(let wn)?:
+                XCTAssertEqual(c.kind, CNNM_REPARAM_WEIGHT_NORM); XCTAssertEqual(name(c.gain), wn.gain)
+            case .weightStandardization(let ws)?:
+                XCTAssertEqual(c.kind, CNNM_REPARAM_WEIGHT_STANDARDIZATION); XCTAssertEqual(c.epsilon, ws.epsilon)
             case nil: XCTAssertEqual(c.kind, CNNM_REPARAM_NONE)
             }
         }
@@ -195,7 +224,8 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
                 XCTAssertEqual(name(a.batch_norm.running_mean), o.runningMean)
                 XCTAssertEqual(name(a.batch_norm.running_variance), o.runningVariance)
                 XCTAssertEqual(a.batch_norm.epsilon, o.epsilon); XCTAssertEqual(a.batch_norm.momentum, o.momentum)
-                XCTAssertEqual(a.batch_norm.affine != 0, o.affine); XCTAssertEqual(a.batch_norm.num_batches_tracked, o.numBatchesTracked)
+                XCTAssertEqual(a.batch_norm.affine != 0, o.affine);
+                XCTAssertEqual(a.batch_norm.num_batches_tracked, o.numBatchesTracked)
             case .dropout(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_DROPOUT)
                 XCTAssertEqual(a.dropout.rate, o.rate)
@@ -208,7 +238,8 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
             case .relu?: XCTAssertEqual(n.op, CNNM_OP_RELU)
             case .clip(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_CLIP); XCTAssertEqual(a.clip.min, o.min); XCTAssertEqual(a.clip.max, o.max)
-            case .leakyRelu(let o)?: XCTAssertEqual(n.op, CNNM_OP_LEAKY_RELU); XCTAssertEqual(a.leaky_relu.alpha, o.alpha)
+            case .leakyRelu(let o)?:
+                XCTAssertEqual(n.op, CNNM_OP_LEAKY_RELU); XCTAssertEqual(a.leaky_relu.alpha, o.alpha)
             case .hardSigmoid(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_HARD_SIGMOID)
                 XCTAssertEqual(a.hard_sigmoid.alpha, o.alpha); XCTAssertEqual(a.hard_sigmoid.beta, o.beta)
@@ -217,9 +248,11 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
                 XCTAssertEqual(n.op, CNNM_OP_POOL2D)
                 XCTAssertEqual(a.pool2d.kind == CNNM_POOL_AVERAGE, o.kind == .average)
                 window(a.pool2d.window, o.window)
-                XCTAssertEqual(a.pool2d.ceil_mode != 0, o.ceilMode); XCTAssertEqual(a.pool2d.count_include_pad != 0, o.countIncludePad)
+                XCTAssertEqual(a.pool2d.ceil_mode != 0, o.ceilMode);
+                XCTAssertEqual(a.pool2d.count_include_pad != 0, o.countIncludePad)
             case .globalPool(let o)?:
-                XCTAssertEqual(n.op, CNNM_OP_GLOBAL_POOL); XCTAssertEqual(a.global_pool.kind == CNNM_POOL_AVERAGE, o.kind == .average)
+                XCTAssertEqual(n.op, CNNM_OP_GLOBAL_POOL);
+                XCTAssertEqual(a.global_pool.kind == CNNM_POOL_AVERAGE, o.kind == .average)
             case .flatten(let o)?: XCTAssertEqual(n.op, CNNM_OP_FLATTEN); XCTAssertEqual(a.flatten.axis, o.axis)
             case .concat(let o)?: XCTAssertEqual(n.op, CNNM_OP_CONCAT); XCTAssertEqual(a.concat.axis, o.axis)
             case .softmax(let o)?: XCTAssertEqual(n.op, CNNM_OP_SOFTMAX); XCTAssertEqual(a.softmax.axis, o.axis)
@@ -231,9 +264,11 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
             case .mul?: XCTAssertEqual(n.op, CNNM_OP_MUL)
             case .convTranspose2D(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_CONV_TRANSPOSE2D)
-                XCTAssertEqual(name(a.conv_transpose2d.weight), o.weight); XCTAssertEqual(name(a.conv_transpose2d.bias), o.bias)
+                XCTAssertEqual(name(a.conv_transpose2d.weight), o.weight);
+                XCTAssertEqual(name(a.conv_transpose2d.bias), o.bias)
                 window(a.conv_transpose2d.window, o.window); XCTAssertEqual(a.conv_transpose2d.groups, o.groups)
-                XCTAssertEqual(a.conv_transpose2d.output_padding_h, o.outputPaddingH); XCTAssertEqual(a.conv_transpose2d.output_padding_w, o.outputPaddingW)
+                XCTAssertEqual(a.conv_transpose2d.output_padding_h, o.outputPaddingH);
+                XCTAssertEqual(a.conv_transpose2d.output_padding_w, o.outputPaddingW)
             case .layerNorm(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_LAYER_NORM)
                 XCTAssertEqual(name(a.layer_norm.scale), o.scale); XCTAssertEqual(name(a.layer_norm.bias), o.bias)
@@ -248,8 +283,10 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
                 XCTAssertEqual(a.instance_norm.epsilon, o.epsilon)
             case .lrn(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_LRN)
-                XCTAssertEqual([a.lrn.alpha, a.lrn.beta, a.lrn.bias], [o.alpha, o.beta, o.bias]); XCTAssertEqual(a.lrn.size, o.size)
-            case .channelShuffle(let o)?: XCTAssertEqual(n.op, CNNM_OP_CHANNEL_SHUFFLE); XCTAssertEqual(a.channel_shuffle.groups, o.groups)
+                XCTAssertEqual([a.lrn.alpha, a.lrn.beta, a.lrn.bias], [o.alpha, o.beta, o.bias]);
+                XCTAssertEqual(a.lrn.size, o.size)
+            case .channelShuffle(let o)?:
+                XCTAssertEqual(n.op, CNNM_OP_CHANNEL_SHUFFLE); XCTAssertEqual(a.channel_shuffle.groups, o.groups)
             case .resize(let o)?:
                 XCTAssertEqual(n.op, CNNM_OP_RESIZE)
                 XCTAssertEqual(a.resize.bilinear != 0, o.mode == .bilinear)
@@ -259,7 +296,8 @@ final class LoaderReadsLikeSwiftTests: XCTestCase {
             case .sigmoid?: XCTAssertEqual(n.op, CNNM_OP_SIGMOID)
             case .tanh?: XCTAssertEqual(n.op, CNNM_OP_TANH)
             case .silu?: XCTAssertEqual(n.op, CNNM_OP_SILU)
-            case .tensorOp(let o)?: XCTAssertEqual(n.op, CNNM_OP_TENSOR_OP); XCTAssertEqual(String(cString: a.tensor_op.kind), o.kind)
+            case .tensorOp(let o)?:
+                XCTAssertEqual(n.op, CNNM_OP_TENSOR_OP); XCTAssertEqual(String(cString: a.tensor_op.kind), o.kind)
             case nil: XCTAssertEqual(n.op, CNNM_OP_UNKNOWN)
             }
         }

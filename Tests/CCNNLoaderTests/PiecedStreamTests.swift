@@ -19,14 +19,19 @@ final class PiecedStreamTests: XCTestCase {
                 let format = StorageFormat(type, encoding), out = features == 1001 ? 600 : 1001
                 let values = format.roundTripped((0..<(out * features)).map { _ in Float(rng.uniform()) * 0.1 })
                 let name = "\(type.rawValue).\(encoding.rawValue)"
-                x = b.add(name, .linear(Linear(weight: Tensor(name: name, shape: [out, features], values: values, storage: format))), x)
+                x = b.add(
+                    name,
+                    .linear(
+                        Linear(weight: Tensor(name: name, shape: [out, features], values: values, storage: format))), x)
                 expected[name] = values
                 features = out
             }
         }
         b.output(x)
         let bytes = try b.build().serialized()
-        guard let c = CLoader.open(bytes: bytes).model else { return XCTFail("C refused: \(CLoader.open(bytes: bytes).message)") }
+        guard let c = CLoader.open(bytes: bytes).model else {
+            return XCTFail("C refused: \(CLoader.open(bytes: bytes).message)")
+        }
         for (name, values) in expected {
             guard let t = cnnm_tensor_find(c.pointer, name)?.pointee else { XCTFail("no tensor \(name)"); continue }
             XCTAssertEqual(Int(t.count), values.count, name)

@@ -25,8 +25,9 @@ extension HostileFileTests {
         XCTAssertEqual(c.count, Set(c).count, "cnnm_tensor_op_kinds names a kind twice: \(c)")
         XCTAssertNil(cnnm_tensor_op_kind(cnnm_tensor_op_kind_count()))
         let missing = Set(swift).subtracting(c).sorted(), extra = Set(c).subtracting(swift).sorted()
-        XCTAssertTrue(missing.isEmpty && extra.isEmpty,
-                      "add \(missing) to / remove \(extra) from cnnm_tensor_op_kinds in Sources/CCNNLoader/cnnm_graph.c")
+        XCTAssertTrue(
+            missing.isEmpty && extra.isEmpty,
+            "add \(missing) to / remove \(extra) from cnnm_tensor_op_kinds in Sources/CCNNLoader/cnnm_graph.c")
     }
 
     func testASoundTensorOpFileLoadsAndTheCExecutorRefusesItByName() throws {
@@ -40,7 +41,9 @@ extension HostileFileTests {
         XCTAssertEqual(String(cString: cnnm_op_name(CNNM_OP_TENSOR_OP)), "tensor_op")
         var error = cnnm_error()
         XCTAssertEqual(cnnm_check_runnable(model.pointer, &error), CNNM_ERR_UNSUPPORTED_OP)
-        XCTAssertTrue(message(of: error).hasSuffix("op 'Transpose' (node 't') is not supported by the C executor"), message(of: error))
+        XCTAssertTrue(
+            message(of: error).hasSuffix("op 'Transpose' (node 't') is not supported by the C executor"),
+            message(of: error))
     }
 
     func testHostileTensorOpsAreRefusedLikeSwift() throws {
@@ -55,14 +58,22 @@ extension HostileFileTests {
         var perm = header.nodes[0].tensorOp.attributes[0]
         expect(variant { $0.kind = "NoSuchKind" }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "op kind 'NoSuchKind'")
         expect(variant { $0.kind = "" }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "op kind ''")
-        expect(variant { $0.operands.append(.with { $0.constant = "ghost" }) }, CNNM_ERR_GRAPH_MISSING_TENSOR, mentioning: "'ghost'")
+        expect(
+            variant { $0.operands.append(.with { $0.constant = "ghost" }) }, CNNM_ERR_GRAPH_MISSING_TENSOR,
+            mentioning: "'ghost'")
         expect(variant { $0.attributes.append(perm) }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "'perm' appears twice")
-        expect(variant { $0.attributes.append(.with { $0.name = "unset" }) }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "'unset' has no value")
+        expect(
+            variant { $0.attributes.append(.with { $0.name = "unset" }) }, CNNM_ERR_GRAPH_ATTRIBUTE,
+            mentioning: "'unset' has no value")
         expect(variant { $0.operands = [] }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "input")
         perm.ints.values = [Int64](repeating: 0, count: TensorOps.maxAttributeValues + 1)
-        expect(variant { $0.attributes = [perm] }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "has \(TensorOps.maxAttributeValues + 1) values")
+        expect(
+            variant { $0.attributes = [perm] }, CNNM_ERR_GRAPH_ATTRIBUTE,
+            mentioning: "has \(TensorOps.maxAttributeValues + 1) values")
         perm.ints.values = []
         perm.floats.values = [Double](repeating: 0, count: TensorOps.maxAttributeValues + 1)
-        expect(variant { $0.attributes = [perm] }, CNNM_ERR_GRAPH_ATTRIBUTE, mentioning: "has \(TensorOps.maxAttributeValues + 1) values")
+        expect(
+            variant { $0.attributes = [perm] }, CNNM_ERR_GRAPH_ATTRIBUTE,
+            mentioning: "has \(TensorOps.maxAttributeValues + 1) values")
     }
 }

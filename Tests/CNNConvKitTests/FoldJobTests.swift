@@ -11,7 +11,8 @@ import Testing
         let outcome = try FoldJob().run(input: model)
         #expect(outcome.wrote && outcome.output == tmp.file("mixed_ops.folded.cnnm"))
         #expect(outcome.verification?.passed == true)
-        #expect(try !Graph(contentsOf: tmp.file("mixed_ops.folded.cnnm")).nodes.contains { $0.op.kindName == "BatchNorm" })
+        #expect(
+            try !Graph(contentsOf: tmp.file("mixed_ops.folded.cnnm")).nodes.contains { $0.op.kindName == "BatchNorm" })
         // Again on the result: already folded, nothing written.
         let again = try FoldJob().run(input: tmp.file("mixed_ops.folded.cnnm"), output: tmp.file("again.cnnm"))
         #expect(again.alreadyFolded && !again.wrote)

@@ -1,10 +1,11 @@
+import CNNTestSupport
+import Foundation
+import Testing
+
 // Values computed on demand (issue 13, fold speed): every way of reading them gives the
 // generator's values, and the writer streams them to the same bytes as the values held in
 // memory, atomically.
 @testable import CNNFormat
-import CNNTestSupport
-import Foundation
-import Testing
 
 @Suite struct ComputedValuesTests {
     /// A generator with a closed form, so every read is checked against the formula.
@@ -38,7 +39,9 @@ import Testing
         #expect(buffer == FloatBuffer(expected))
         // Once read whole, the values are kept: one piece from then on.
         var pieces = 0
-        buffer.forEachChunk { _, chunk in pieces += 1; #expect(Array(chunk) == expected) }
+        buffer.forEachChunk { _, chunk in
+            pieces += 1; #expect(Array(chunk) == expected)
+        }
         #expect(pieces == 1)
     }
 
@@ -49,11 +52,14 @@ import Testing
         func payloads(computed: Bool) -> [TensorPayload] {
             counts.enumerated().map { i, n in
                 let values = computed ? Self.computed(n) : FloatBuffer((0..<n).map(Self.formula))
-                return TensorPayload(name: "t\(i)", dims: [n], format: i == 2 ? StorageFormat(.float16, .shuffle) : .f32Raw, values: values)
+                return TensorPayload(
+                    name: "t\(i)", dims: [n], format: i == 2 ? StorageFormat(.float16, .shuffle) : .f32Raw,
+                    values: values)
             }
         }
         let reference = try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: payloads(computed: false))
-        #expect(try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: payloads(computed: true)) == reference)
+        #expect(
+            try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: payloads(computed: true)) == reference)
         let dir = TemporaryDirectory()
         try ModelFileWriter.write(header: Cnnconv_V1_Model(), tensors: payloads(computed: true), to: dir.file("m.cnnm"))
         #expect(readBytes(dir.file("m.cnnm")) == reference)

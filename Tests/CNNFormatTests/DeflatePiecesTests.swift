@@ -1,9 +1,10 @@
-// Compressed tensors written in independent pieces (issue 13): every size round-trips, the
-// parallel writer gives the serial encoder's bytes, and the stream is one ordinary zlib stream.
-@testable import CNNFormat
 import CNNTestSupport
 import Foundation
 import Testing
+
+// Compressed tensors written in independent pieces (issue 13): every size round-trips, the
+// parallel writer gives the serial encoder's bytes, and the stream is one ordinary zlib stream.
+@testable import CNNFormat
 
 @Suite struct DeflatePiecesTests {
     static let formats: [StorageFormat] = StorageFormat.ElementType.allCases.flatMap { t in
@@ -21,8 +22,11 @@ import Testing
     @Test(arguments: formats, [1, 2, 7, 262_143, 262_144, 262_145, 524_289, 700_001])
     func roundTripsAtOddSizes(_ format: StorageFormat, _ count: Int) throws {
         let values = Self.values(count, format)
-        let bytes = try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: [
-            TensorPayload(name: "w", dims: [count], format: format, values: FloatBuffer(values))])
+        let bytes = try ModelFileWriter.serialize(
+            header: Cnnconv_V1_Model(),
+            tensors: [
+                TensorPayload(name: "w", dims: [count], format: format, values: FloatBuffer(values))
+            ])
         let read = try ModelFile(bytes: bytes).values(of: "w").array
         #expect(read.map(\.bitPattern) == values.map(\.bitPattern))
     }
@@ -34,8 +38,10 @@ import Testing
         var payloads: [TensorPayload] = []
         for (i, count) in counts.enumerated() {
             let format = Self.formats[i % Self.formats.count]
-            payloads.append(TensorPayload(name: "t\(i)", dims: [count], format: format,
-                                          values: FloatBuffer(Self.values(count, format, seed: UInt64(i)))))
+            payloads.append(
+                TensorPayload(
+                    name: "t\(i)", dims: [count], format: format,
+                    values: FloatBuffer(Self.values(count, format, seed: UInt64(i)))))
         }
         let file = try ModelFile(bytes: try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: payloads))
         for p in payloads {
@@ -44,7 +50,9 @@ import Testing
             let stored = Array(file.storage.bytes[start..<start + Int(entry.storedLength)])
             let serial = try p.values.withUnsafeBufferPointer { try TensorCodec.encode($0, as: p.format) }
             #expect(stored == serial, "\(p.name) \(p.format)")
-            let expectedPieces = (p.values.count * p.format.elementType.byteWidth + DeflatePieces.pieceBytes - 1) / DeflatePieces.pieceBytes
+            let expectedPieces =
+                (p.values.count * p.format.elementType.byteWidth + DeflatePieces.pieceBytes - 1)
+                / DeflatePieces.pieceBytes
             #expect(DeflatePieces(count: p.values.count, format: p.format).count == expectedPieces)
         }
     }
@@ -59,7 +67,9 @@ import Testing
         #expect((UInt16(stored[0]) << 8 | UInt16(stored[1])) % 31 == 0)
         // The shuffled stream by its definition: byte b of element e at count·b + e.
         var stream = [UInt8](repeating: 0, count: 4 * values.count)
-        for (e, v) in values.enumerated() { for b in 0..<4 { stream[b * values.count + e] = UInt8(truncatingIfNeeded: v.bitPattern >> (8 * b)) } }
+        for (e, v) in values.enumerated() {
+            for b in 0..<4 { stream[b * values.count + e] = UInt8(truncatingIfNeeded: v.bitPattern >> (8 * b)) }
+        }
         var a: UInt32 = 1, s: UInt32 = 0
         for byte in stream { a = (a + UInt32(byte)) % 65521; s = (s + a) % 65521 }
         let adler = s << 16 | a
@@ -97,7 +107,11 @@ import Testing
         #expect(crc32(Array("123456789".utf8)) == 0xCBF4_3926)
         let long = [UInt8](repeating: 0xA5, count: 1 << 20)
         let whole = crc32(long)
-        let halves = long.withUnsafeBytes { b in crc32(UnsafeRawBufferPointer(rebasing: b[(1 << 19)...]), continuing: crc32(UnsafeRawBufferPointer(rebasing: b[..<(1 << 19)]))) }
+        let halves = long.withUnsafeBytes { b in
+            crc32(
+                UnsafeRawBufferPointer(rebasing: b[(1 << 19)...]),
+                continuing: crc32(UnsafeRawBufferPointer(rebasing: b[..<(1 << 19)])))
+        }
         #expect(whole == halves)
     }
 }

@@ -13,7 +13,9 @@ import Testing
         m.name = "small"
         m.metadata = ["k": "v"]
         let a = TensorPayload(name: "a", dims: [5], values: FloatBuffer([1, 2, 3, 4, 5]))
-        let b = TensorPayload(name: "b", dims: [3, 7], format: StorageFormat(.float16, .shuffle), values: FloatBuffer((0..<21).map { Float($0) / 3 }))
+        let b = TensorPayload(
+            name: "b", dims: [3, 7], format: StorageFormat(.float16, .shuffle),
+            values: FloatBuffer((0..<21).map { Float($0) / 3 }))
         let c = TensorPayload(name: "c", dims: [2], values: FloatBuffer([-1, 1]))
         return (try? ModelFileWriter.serialize(header: m, tensors: [a, b, c])) ?? []
     }()
@@ -39,7 +41,10 @@ import Testing
             switch length {
             case 0: #expect(r == .empty)
             case 1..<64: #expect(r == .tooShort(fileSize: UInt64(length)), "prefix \(length)")
-            default: #expect(r == .lengthMismatch(declared: UInt64(Self.small.count), fileSize: UInt64(length)), "prefix \(length)")
+            default:
+                #expect(
+                    r == .lengthMismatch(declared: UInt64(Self.small.count), fileSize: UInt64(length)),
+                    "prefix \(length)")
             }
         }
     }
@@ -56,7 +61,9 @@ import Testing
     }
 
     @Test func aTrailingByteIsRefused() {
-        #expect(reason(Self.small + [0]) == .lengthMismatch(declared: UInt64(Self.small.count), fileSize: UInt64(Self.small.count + 1)))
+        #expect(
+            reason(Self.small + [0])
+                == .lengthMismatch(declared: UInt64(Self.small.count), fileSize: UInt64(Self.small.count + 1)))
     }
 
     @Test func wrongMagicSaysSo() {
@@ -99,7 +106,8 @@ import Testing
         let data = HostileFiles.floatBytes([1, 2, 3, 4])
         var e = HostileFiles.entry("huge", dims: [1 << 20, 1 << 20], offset: 0, bytes: data)
         e.encoding = .deflate
-        #expect(reason(HostileFiles.assemble(header: header([e]), data: data))
+        #expect(
+            reason(HostileFiles.assemble(header: header([e]), data: data))
                 == .tensorTooLarge(tensor: "huge", elements: grouped(UInt64(1) << 40), limit: (1 << 40) - 1))
         // Dims whose product overflows 64 bits.
         e.dims = [1 << 40, 1 << 40]
@@ -112,7 +120,8 @@ import Testing
         let data = HostileFiles.floatBytes([1, 2, 3, 4])
         var e = HostileFiles.entry("bomb", dims: [1 << 30], offset: 0, bytes: data)
         e.encoding = .shuffleDeflate
-        #expect(reason(HostileFiles.assemble(header: header([e]), data: data))
+        #expect(
+            reason(HostileFiles.assemble(header: header([e]), data: data))
                 == .tensorDecompressedTooLarge(tensor: "bomb", bytes: 4 << 30, stored: 16))
     }
 
@@ -120,7 +129,8 @@ import Testing
         let data = HostileFiles.floatBytes((0..<16).map(Float.init))
         let a = HostileFiles.entry("a", dims: [16], offset: 0, bytes: data)
         let b = HostileFiles.entry("b", dims: [4], offset: 0, bytes: Array(data[0..<16]))
-        #expect(reason(HostileFiles.assemble(header: header([a, b]), data: data))
+        #expect(
+            reason(HostileFiles.assemble(header: header([a, b]), data: data))
                 == .tensorMisplaced(tensor: "b", offset: 0, expected: 64))
     }
 
@@ -128,14 +138,20 @@ import Testing
         let data = HostileFiles.floatBytes([1, 2, 3, 4])
         let a = HostileFiles.entry("a", dims: [4], offset: 0, bytes: data)
         var padded = data + [UInt8](repeating: 0, count: 48) + data
-        #expect(reason(HostileFiles.assemble(header: header([a, HostileFiles.entry("a", dims: [4], offset: 64, bytes: data)]), data: padded))
+        #expect(
+            reason(
+                HostileFiles.assemble(
+                    header: header([a, HostileFiles.entry("a", dims: [4], offset: 64, bytes: data)]), data: padded))
                 == .duplicateTensorName("a"))
         var unknown = a
         unknown.dtype = Cnnconv_V1_DataType(rawValue: 42)!
-        #expect(reason(HostileFiles.assemble(header: header([unknown]), data: data)) == .unknownDataType(tensor: "a", raw: 42))
+        #expect(
+            reason(HostileFiles.assemble(header: header([unknown]), data: data))
+                == .unknownDataType(tensor: "a", raw: 42))
         var corrupt = a
         corrupt.encoding = .deflate
-        guard case .tensorCorrupt(let name, _)? = reason(HostileFiles.assemble(header: header([corrupt]), data: data)) else {
+        guard case .tensorCorrupt(let name, _)? = reason(HostileFiles.assemble(header: header([corrupt]), data: data))
+        else {
             Issue.record("a corrupt zlib stream was accepted"); return
         }
         #expect(name == "a")
@@ -149,7 +165,9 @@ import Testing
     @Test func uncoveredDataSectionIsRefused() {
         let data = HostileFiles.floatBytes([1, 2, 3, 4]) + [0, 0, 0, 0]
         let a = HostileFiles.entry("a", dims: [4], offset: 0, bytes: Array(data[0..<16]))
-        #expect(reason(HostileFiles.assemble(header: header([a]), data: data)) == .dataSectionUncovered(used: 16, dataLength: 20))
+        #expect(
+            reason(HostileFiles.assemble(header: header([a]), data: data))
+                == .dataSectionUncovered(used: 16, dataLength: 20))
     }
 
     @Test func filesystemErrorsNameTheProblem() throws {

@@ -10,7 +10,9 @@ import Testing
     /// A file of `tensors` all-zero tensors of `count` elements each, stored as `format`.
     static func zeros(tensors: Int, count: Int, format: StorageFormat) throws -> [UInt8] {
         let values = FloatBuffer([Float](repeating: 0, count: count))
-        let payloads = (0..<tensors).map { TensorPayload(name: "t\($0)", dims: [count], format: format, values: values) }
+        let payloads = (0..<tensors).map {
+            TensorPayload(name: "t\($0)", dims: [count], format: format, values: values)
+        }
         return try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: payloads)
     }
 
@@ -24,8 +26,12 @@ import Testing
         // The budget from its definition (FORMAT.md section 3): max(128 × size, 64 MiB), ≤ 16 GiB.
         let budget = max(128 * fileSize, 64 << 20)
         #expect(FormatLimits.decodedBudget(fileSize: fileSize) == budget)
-        #expect(throws: ModelFileError(path: "<memory>", reason: .decodedSizeOverBudget(
-            tensor: "t3", total: UInt64(4 * count * 4), budget: budget, fileSize: fileSize))) {
+        #expect(
+            throws: ModelFileError(
+                path: "<memory>",
+                reason: .decodedSizeOverBudget(
+                    tensor: "t3", total: UInt64(4 * count * 4), budget: budget, fileSize: fileSize))
+        ) {
             try ModelFile(bytes: bytes)
         }
         // Three of them fit: 60 MB ≤ 64 MiB.
@@ -55,8 +61,11 @@ import Testing
         var rng = TestRandom(7)
         let count = 100_003  // spans several windows; odd, so planes do not align with them
         let values = format.roundTripped((0..<count).map { _ in Float(rng.uniform() * 8 - 4) })
-        let bytes = try ModelFileWriter.serialize(header: Cnnconv_V1_Model(), tensors: [
-            TensorPayload(name: "w", dims: [count], format: format, values: FloatBuffer(values))])
+        let bytes = try ModelFileWriter.serialize(
+            header: Cnnconv_V1_Model(),
+            tensors: [
+                TensorPayload(name: "w", dims: [count], format: format, values: FloatBuffer(values))
+            ])
         let read = try ModelFile(bytes: bytes).values(of: "w").array
         #expect(read.map(\.bitPattern) == values.map(\.bitPattern))
     }
@@ -69,7 +78,9 @@ import Testing
         #expect(displaySafe("x\ny\0z\u{7F}") == "x\\x0ay\\x00z\\x7f")
         #expect(displaySafe("\u{1B}]0;title\u{07}") == "\\x1b]0;title\\x07")
         #expect(displaySafe("abc\u{202E}fed") == "abc\\u{202e}fed")
-        #expect(displaySafe("\u{2066}\u{2069}\u{200E}\u{200F}\u{061C}\u{2028}") == "\\u{2066}\\u{2069}\\u{200e}\\u{200f}\\u{061c}\\u{2028}")
+        #expect(
+            displaySafe("\u{2066}\u{2069}\u{200E}\u{200F}\u{061C}\u{2028}")
+                == "\\u{2066}\\u{2069}\\u{200e}\\u{200f}\\u{061c}\\u{2028}")
         #expect(displaySafe("\u{85}\u{9B}") == "\\u{0085}\\u{009b}")
         #expect(displaySafe("权重.β") == "权重.β")
         #expect(displaySafe(displaySafe("a\u{1B}b")) == displaySafe("a\u{1B}b"))
@@ -101,12 +112,16 @@ import Testing
     @Test func aDeviceOrDirectoryIsRefusedAndKept() throws {
         let dir = TemporaryDirectory()
         let device = dir.file("null")
-        if mknod(device, S_IFCHR | 0o666, dev_t(1 << 8 | 3)  /* makedev(1, 3) */) == 0 {
-            #expect(throws: FormatError.self) { try AtomicFileWriter.write([UInt8](repeating: 1, count: 8), to: device) }
+        if mknod(device, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 {  // makedev(1, 3)
+            #expect(throws: FormatError.self) {
+                try AtomicFileWriter.write([UInt8](repeating: 1, count: 8), to: device)
+            }
             var info = stat()
             #expect(lstat(device, &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
         }
-        #expect(throws: OutputPathError.notARegularFile(path: "/dev/null", kind: "character device")) { try OutputPath("/dev/null") }
+        #expect(throws: OutputPathError.notARegularFile(path: "/dev/null", kind: "character device")) {
+            try OutputPath("/dev/null")
+        }
         #expect(throws: OutputPathError.notARegularFile(path: dir.path, kind: "directory")) { try OutputPath(dir.path) }
     }
 
@@ -131,7 +146,9 @@ import Testing
         #expect(link(input, dir.file("hard.cnnm")) == 0)
         #expect(mkdir(dir.file("sub"), 0o755) == 0)
         #expect(symlink(dir.path, dir.file("sub/up")) == 0)
-        for spelling in [dir.file("link.cnnm"), dir.file("hard.cnnm"), dir.file("sub/up/m.cnnm"), dir.file("sub/../m.cnnm")] {
+        for spelling in [
+            dir.file("link.cnnm"), dir.file("hard.cnnm"), dir.file("sub/up/m.cnnm"), dir.file("sub/../m.cnnm"),
+        ] {
             #expect(throws: OutputPathError.wouldReplaceInput(output: spelling, input: input)) {
                 try OutputPath(spelling, notReplacing: [input])
             }

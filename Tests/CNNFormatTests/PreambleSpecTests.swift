@@ -20,10 +20,10 @@ import Testing
         #expect(b.count > 64)
         // Section 1: the preamble.
         #expect(Array(b[0..<8]) == [0x89, 0x43, 0x4E, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A])
-        #expect(u16(b, 8) == 1)            // major
-        #expect(u16(b, 10) == 0)           // minor
-        #expect(u32(b, 12) == 0)           // flags
-        #expect(u64(b, 16) == 64)          // header_offset
+        #expect(u16(b, 8) == 1)  // major
+        #expect(u16(b, 10) == 0)  // minor
+        #expect(u32(b, 12) == 0)  // flags
+        #expect(u64(b, 16) == 64)  // header_offset
         let headerLength = u64(b, 24)
         let dataOffset = u64(b, 32)
         let dataLength = u64(b, 40)

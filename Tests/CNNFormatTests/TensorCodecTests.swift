@@ -1,14 +1,17 @@
-// Every element type and encoding round-trips; f16/bf16 round as IEEE says; raw f32 is zero-copy.
-import Foundation
 import CNNFormat
 import CNNTestSupport
+// Every element type and encoding round-trips; f16/bf16 round as IEEE says; raw f32 is zero-copy.
+import Foundation
 import SwiftProtobuf
 import Testing
 
 @Suite struct TensorCodecTests {
     /// Edge values: signed zeros, subnormals, the f16 range limits, large and tiny magnitudes.
-    static let values: [Float] = [0, -0.0, 1, -1, 0.1, -2.5e-3, 65504, 1e-8, 3.14159265, 1e30, -7.25, 6.1e-5, 0.33333334,
-                                  Float.leastNonzeroMagnitude, 123456.789] + (0..<300).map { Float(sin(Double($0) * 0.37)) * 4 }
+    static let values: [Float] =
+        [
+            0, -0.0, 1, -1, 0.1, -2.5e-3, 65504, 1e-8, 3.14159265, 1e30, -7.25, 6.1e-5, 0.33333334,
+            Float.leastNonzeroMagnitude, 123456.789,
+        ] + (0..<300).map { Float(sin(Double($0) * 0.37)) * 4 }
 
     /// bfloat16 by its definition: keep the upper 16 bits after adding half an ulp, ties to even.
     static func referenceBF16(_ v: Float) -> Float {
@@ -27,7 +30,8 @@ import Testing
     @Test(arguments: StorageFormat.ElementType.allCases, StorageFormat.Encoding.allCases)
     func roundTrip(_ type: StorageFormat.ElementType, _ encoding: StorageFormat.Encoding) throws {
         let format = StorageFormat(type, encoding)
-        let payload = TensorPayload(name: "t", dims: [Self.values.count], format: format, values: FloatBuffer(Self.values))
+        let payload = TensorPayload(
+            name: "t", dims: [Self.values.count], format: format, values: FloatBuffer(Self.values))
         let empty = TensorPayload(name: "empty", dims: [0, 3], format: format, values: FloatBuffer([]))
         let bytes = try ModelFileWriter.serialize(header: Self.header(), tensors: [payload, empty])
         let file = try ModelFile(bytes: bytes)
@@ -41,7 +45,8 @@ import Testing
             case .float16: expected = Float(Float16(v))
             case .bfloat16: expected = Self.referenceBF16(v)
             }
-            #expect(r.bitPattern == expected.bitPattern, "\(v) stored as \(format) read back as \(r), expected \(expected)")
+            #expect(
+                r.bitPattern == expected.bitPattern, "\(v) stored as \(format) read back as \(r), expected \(expected)")
         }
     }
 
@@ -64,8 +69,12 @@ import Testing
     @Test func shuffleCompressesSmoothWeightsBetterThanDeflate() throws {
         let weights = (0..<4096).map { Float(sin(Double($0) * 0.01)) * 0.05 }
         func size(_ e: StorageFormat.Encoding) throws -> UInt64 {
-            let bytes = try ModelFileWriter.serialize(header: Self.header(), tensors: [
-                TensorPayload(name: "w", dims: [4096], format: StorageFormat(.float32, e), values: FloatBuffer(weights))])
+            let bytes = try ModelFileWriter.serialize(
+                header: Self.header(),
+                tensors: [
+                    TensorPayload(
+                        name: "w", dims: [4096], format: StorageFormat(.float32, e), values: FloatBuffer(weights))
+                ])
             return try ModelFile(bytes: bytes).entry(named: "w")!.storedLength
         }
         let raw = try size(.raw), deflate = try size(.deflate), shuffle = try size(.shuffle)
@@ -77,7 +86,10 @@ import Testing
     @Test func writingIsDeterministic() throws {
         var header = Self.header()
         for i in 0..<50 { header.metadata["key\(i)"] = "value \(i)" }
-        let t = [TensorPayload(name: "x", dims: [4], format: StorageFormat(.float16, .shuffle), values: FloatBuffer([1, 2, 3, 4]))]
+        let t = [
+            TensorPayload(
+                name: "x", dims: [4], format: StorageFormat(.float16, .shuffle), values: FloatBuffer([1, 2, 3, 4]))
+        ]
         let first = try ModelFileWriter.serialize(header: header, tensors: t)
         for _ in 0..<5 { #expect(try ModelFileWriter.serialize(header: header, tensors: t) == first) }
         // And the file written to disk is the same image.

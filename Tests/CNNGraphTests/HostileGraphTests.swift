@@ -16,8 +16,9 @@ func rawGraph(input: [CNNGraph.Dimension], _ ops: [(String, Op)], extraInputs: [
         nodes.append(Node(name: name, op: op, inputs: [x], outputs: [name]))
         x = name
     }
-    return Graph(name: "hostile", inputs: [ValueInfo(name: "x", shape: input)] + extraInputs,
-                 outputs: [ValueInfo(name: x, shape: [])], nodes: nodes)
+    return Graph(
+        name: "hostile", inputs: [ValueInfo(name: "x", shape: input)] + extraInputs,
+        outputs: [ValueInfo(name: x, shape: [])], nodes: nodes)
 }
 
 func ones(_ name: String, _ shape: [Int], _ value: Float = 1) -> Tensor {
@@ -43,17 +44,20 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
 
     @Test func aConvTransposeWithStride2To32Minus1IsRefusedNamingTheNode() throws {
         let stride = Int(UInt32.max)
-        let up = ConvTranspose2d(weight: ones("up.w", [1, 1, 1, 1]), window: Window2d(kernel: (1, 1), stride: (stride, stride)))
+        let up = ConvTranspose2d(
+            weight: ones("up.w", [1, 1, 1, 1]), window: Window2d(kernel: (1, 1), stride: (stride, stride)))
         // (2 − 1)·(2^32 − 1) + 1 = 2^32 per side: 2^64 elements, past Int.
         #expect(up.outputSize(inputH: 2, inputW: 2)! == (1 << 32, 1 << 32))
-        let e = try loadError(rawGraph(input: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)], [("up", .convTranspose2d(up))]))
+        let e = try loadError(
+            rawGraph(input: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)], [("up", .convTranspose2d(up))]))
         #expect(isTooLarge(e, node: "up"), "\(String(describing: e))")
         #expect(e?.description.contains("'up'") == true)
     }
 
     @Test func sizeFormulasReportOverflowInsteadOfTrapping() {
         let huge = Int.max / 2
-        let t = ConvTranspose2d(weight: ones("w", [1, 1, 1, 1]), window: Window2d(kernel: (1, 1), stride: (huge, huge)))
+        let t = ConvTranspose2d(
+            weight: ones("w", [1, 1, 1, 1]), window: Window2d(kernel: (1, 1), stride: (huge, huge)))
         #expect(t.outputSize(inputH: 4, inputW: 4) == nil)
         #expect(Window2d(kernel: (1, 1), padding: (huge, huge, huge, huge)).outputSize(inputH: 4, inputW: 4) == nil)
         #expect(Window2d(kernel: (3, 3), dilation: (huge, huge)).outputSize(inputH: 4, inputW: 4) == nil)
@@ -65,8 +69,10 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
     }
 
     @Test func aResizeByABillionIsRefusedNamingTheNode() throws {
-        let e = try loadError(rawGraph(input: [.fixed(1), .fixed(3), .fixed(8), .fixed(8)],
-                                       [("up", .resize(Resize(mode: .nearest, scaleH: 1e9, scaleW: 1e9)))]))
+        let e = try loadError(
+            rawGraph(
+                input: [.fixed(1), .fixed(3), .fixed(8), .fixed(8)],
+                [("up", .resize(Resize(mode: .nearest, scaleH: 1e9, scaleW: 1e9)))]))
         #expect(isTooLarge(e, node: "up"), "\(String(describing: e))")
     }
 
@@ -92,8 +98,9 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
     @Test func theActivationsAliveAtOnceAreBounded() throws {
         // Each value is 0.75 MiB (under the 1 MiB per-value limit); three alive at once are not.
         let limits = SizeLimits(maxActivationBytes: 1 << 20)
-        let g = rawGraph(input: [.fixed(1), .fixed(3), .fixed(256), .fixed(256)],
-                         [("a", .activation(.relu)), ("b", .activation(.sigmoid))])
+        let g = rawGraph(
+            input: [.fixed(1), .fixed(3), .fixed(256), .fixed(256)],
+            [("a", .activation(.relu)), ("b", .activation(.sigmoid))])
         let e: GraphError?
         do { try g.validate(limits: limits); e = nil } catch { e = error }
         // Running b, its input a and the graph input x are alive too.
@@ -107,7 +114,7 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
         #expect(SizeLimits.parseBytes("16G") == 16 << 30)
         #expect(SizeLimits.parseBytes("512MiB") == 512 << 20)
         #expect(SizeLimits.parseBytes("1000000") == 1_000_000)
-        #expect(SizeLimits.parseBytes("5T") == nil)         // past the 4 TiB ceiling
+        #expect(SizeLimits.parseBytes("5T") == nil)  // past the 4 TiB ceiling
         #expect(SizeLimits.parseBytes("-1G") == nil)
         #expect(SizeLimits.parseBytes("lots") == nil)
         #expect(SizeLimits().maxElementsPerValue == 1 << 32)
@@ -121,7 +128,7 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
         bn.runningVariance = ones(bn.runningVariance.name, bn.runningVariance.shape, 0)
         bn.epsilon = 0
         g.nodes[1].op = .batchNorm(bn)
-        let loaded = try Graph(bytes: try g.serialized())    // the spec allows ε = 0
+        let loaded = try Graph(bytes: try g.serialized())  // the spec allows ε = 0
         let report = try InspectionReport(graph: loaded)
         #expect(report.batchNorm[0].maxScale == .infinity)
         #expect(report.warnings.contains { $0.contains("×inf") })
@@ -153,14 +160,19 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
     ])
     func nonFiniteAttributesAreRefusedNamingTheNode(_ op: Op) throws {
         let e = try loadError(rawGraph(input: [.fixed(1), .fixed(4), .fixed(4), .fixed(4)], [("bad", op)]))
-        guard case .invalidAttribute(let node, _)? = e else { Issue.record("accepted: \(String(describing: e))"); return }
+        guard case .invalidAttribute(let node, _)? = e else {
+            Issue.record("accepted: \(String(describing: e))"); return
+        }
         #expect(node == "bad")
     }
 
     @Test func aBatchNormWithNaNMomentumIsRefused() throws {
-        let bn = BatchNorm(scale: nil, bias: nil, runningMean: ones("m", [4], 0), runningVariance: ones("v", [4]), momentum: .nan)
+        let bn = BatchNorm(
+            scale: nil, bias: nil, runningMean: ones("m", [4], 0), runningVariance: ones("v", [4]), momentum: .nan)
         let e = try loadError(rawGraph(input: [.fixed(1), .fixed(4), .fixed(2), .fixed(2)], [("bn", .batchNorm(bn))]))
-        guard case .invalidAttribute(let node, _)? = e else { Issue.record("accepted: \(String(describing: e))"); return }
+        guard case .invalidAttribute(let node, _)? = e else {
+            Issue.record("accepted: \(String(describing: e))"); return
+        }
         #expect(node == "bn")
     }
 
@@ -190,15 +202,26 @@ func isTooLarge(_ e: GraphError?, node: String) -> Bool {
     @Test func unknownEnumValuesAreRefusedNamingNodeAndField() throws {
         let x: [CNNGraph.Dimension] = [.fixed(1), .fixed(2), .fixed(4), .fixed(4)]
         let drop = rawGraph(input: x, [("d", .dropout(Dropout(rate: 0.5)))])
-        expectUnknownEnum(try edited(drop) { $0.nodes[0].dropout.convention = .UNRECOGNIZED(7) }, node: "d", field: "dropout.convention")
-        expectUnknownEnum(try edited(drop) { $0.nodes[0].dropout.granularity = .UNRECOGNIZED(7) }, node: "d", field: "dropout.granularity")
+        expectUnknownEnum(
+            try edited(drop) { $0.nodes[0].dropout.convention = .UNRECOGNIZED(7) }, node: "d",
+            field: "dropout.convention")
+        expectUnknownEnum(
+            try edited(drop) { $0.nodes[0].dropout.granularity = .UNRECOGNIZED(7) }, node: "d",
+            field: "dropout.granularity")
         let pool = rawGraph(input: x, [("p", .pool2d(Pool2d(kind: .max, window: Window2d(k: 2, s: 2))))])
-        expectUnknownEnum(try edited(pool) { $0.nodes[0].pool2D.kind = .UNRECOGNIZED(7) }, node: "p", field: "pool2d.kind")
+        expectUnknownEnum(
+            try edited(pool) { $0.nodes[0].pool2D.kind = .UNRECOGNIZED(7) }, node: "p", field: "pool2d.kind")
         let global = rawGraph(input: x, [("g", .globalPool(.max))])
-        expectUnknownEnum(try edited(global) { $0.nodes[0].globalPool.kind = .UNRECOGNIZED(7) }, node: "g", field: "global_pool.kind")
+        expectUnknownEnum(
+            try edited(global) { $0.nodes[0].globalPool.kind = .UNRECOGNIZED(7) }, node: "g", field: "global_pool.kind")
         let resize = rawGraph(input: x, [("r", .resize(Resize(mode: .nearest, scaleH: 2, scaleW: 2)))])
-        expectUnknownEnum(try edited(resize) { $0.nodes[0].resize.mode = .UNRECOGNIZED(7) }, node: "r", field: "resize.mode")
-        expectUnknownEnum(try edited(resize) { $0.nodes[0].resize.coordinateTransform = .UNRECOGNIZED(7) }, node: "r", field: "resize.coordinate_transform")
-        expectUnknownEnum(try edited(resize) { $0.nodes[0].resize.nearestRounding = .UNRECOGNIZED(7) }, node: "r", field: "resize.nearest_rounding")
+        expectUnknownEnum(
+            try edited(resize) { $0.nodes[0].resize.mode = .UNRECOGNIZED(7) }, node: "r", field: "resize.mode")
+        expectUnknownEnum(
+            try edited(resize) { $0.nodes[0].resize.coordinateTransform = .UNRECOGNIZED(7) }, node: "r",
+            field: "resize.coordinate_transform")
+        expectUnknownEnum(
+            try edited(resize) { $0.nodes[0].resize.nearestRounding = .UNRECOGNIZED(7) }, node: "r",
+            field: "resize.nearest_rounding")
     }
 }

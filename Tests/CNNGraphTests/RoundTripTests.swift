@@ -29,23 +29,29 @@ import Testing
                 Tensor(name: t.name, shape: t.shape, values: format.roundTripped(t.array), storage: t.storage)
             }
             #expect(read == expected, "\(graph.name) in \(format)")
-            #expect(try read.serialized() == (try expected.serialized()), "rewriting \(graph.name) in \(format) changed bytes")
+            #expect(
+                try read.serialized() == (try expected.serialized()),
+                "rewriting \(graph.name) in \(format) changed bytes")
         }
     }
 
     @Test func everyOpKindIsCovered() throws {
         let kinds = Set(try FixtureModels.all().flatMap { $0.graph.nodes.map(\.op.kindName) })
-        let expected: Set<String> = ["Conv2d", "DepthwiseConv2d", "ConvTranspose2d", "BatchNorm", "Dropout", "Linear", "ReLU", "ReLU6",
-                                     "Clip", "LeakyReLU", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "SiLU", "MaxPool2d", "AvgPool2d",
-                                     "GlobalAvgPool", "GlobalMaxPool", "Flatten", "Add", "Mul", "Concat", "Softmax", "Affine", "LayerNorm",
-                                     "GroupNorm", "InstanceNorm", "LRN", "ChannelShuffle", "Resize", "Identity"]
+        let expected: Set<String> = [
+            "Conv2d", "DepthwiseConv2d", "ConvTranspose2d", "BatchNorm", "Dropout", "Linear", "ReLU", "ReLU6",
+            "Clip", "LeakyReLU", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "SiLU", "MaxPool2d", "AvgPool2d",
+            "GlobalAvgPool", "GlobalMaxPool", "Flatten", "Add", "Mul", "Concat", "Softmax", "Affine", "LayerNorm",
+            "GroupNorm", "InstanceNorm", "LRN", "ChannelShuffle", "Resize", "Identity",
+        ]
         #expect(expected.subtracting(kinds).isEmpty, "not covered: \(expected.subtracting(kinds))")
     }
 
     @Test func committedFixturesMatchTheGenerator() throws {
         for (name, graph) in try FixtureModels.all() {
             let committed = readBytes(Repository.fixture(name + ".cnnm"))
-            #expect(committed == (try graph.serialized()), "fixtures/\(name).cnnm differs from what make-fixtures writes — rerun `swift run make-fixtures`")
+            #expect(
+                committed == (try graph.serialized()),
+                "fixtures/\(name).cnnm differs from what make-fixtures writes — rerun `swift run make-fixtures`")
         }
     }
 

@@ -22,8 +22,9 @@ import Testing
 
     @Test func convTransposeOutput() {
         // (H − 1)·stride − pads + dilation·(k − 1) + output_padding + 1 = 7·2 − 2 + 2 + 1 + 1 = 16.
-        let t = ConvTranspose2d(weight: Tensor(name: "w", shape: [4, 2, 3, 3], values: [Float](repeating: 0, count: 72)),
-                                window: Window2d(k: 3, s: 2, p: 1), outputPadding: (1, 1))
+        let t = ConvTranspose2d(
+            weight: Tensor(name: "w", shape: [4, 2, 3, 3], values: [Float](repeating: 0, count: 72)),
+            window: Window2d(k: 3, s: 2, p: 1), outputPadding: (1, 1))
         #expect(t.outputSize(inputH: 8, inputW: 8)! == (16, 16))
     }
 
@@ -45,7 +46,9 @@ import Testing
         let a = FoldingAnalysis(try FixtureModels.residual())
         #expect(a.batchNorm["layer1.0.bn1"] == .intoProducer(node: "layer1.0.conv1"))
         #expect(a.batchNorm["layer2.0.down.bn"] == .intoProducer(node: "layer2.0.down.conv"))
-        guard case .affine(let reason)? = a.batchNorm["post.bn"] else { Issue.record("post.bn should stay an affine"); return }
+        guard case .affine(let reason)? = a.batchNorm["post.bn"] else {
+            Issue.record("post.bn should stay an affine"); return
+        }
         #expect(reason.contains("layer2.0.relu2"))
     }
 
@@ -58,7 +61,9 @@ import Testing
         let sum = b.add("add", .add, bn, conv)
         b.output(sum)
         let a = FoldingAnalysis(try b.build())
-        guard case .affine(let reason)? = a.batchNorm["bn"] else { Issue.record("folded a BN whose conv output is shared"); return }
+        guard case .affine(let reason)? = a.batchNorm["bn"] else {
+            Issue.record("folded a BN whose conv output is shared"); return
+        }
         #expect(reason.contains("also feeds add"))
     }
 
@@ -70,7 +75,9 @@ import Testing
         let bn = b.add("bn", p.batchNorm("bn", 4), fc)
         b.output(bn)
         b.output(fc)
-        guard case .affine(let reason)? = FoldingAnalysis(try b.build()).batchNorm["bn"] else { Issue.record("folded"); return }
+        guard case .affine(let reason)? = FoldingAnalysis(try b.build()).batchNorm["bn"] else {
+            Issue.record("folded"); return
+        }
         #expect(reason.contains("graph output"))
     }
 
@@ -102,6 +109,8 @@ import Testing
         y = b.add("drop", .dropout(Dropout(rate: 0.5, convention: .classic)), y)
         y = b.add("gap", .globalPool(.average), y)
         b.output(y)
-        #expect(FoldingAnalysis(try b.build()).dropout["drop"] == .scaleProducer(node: "conv", keep: 0.5, through: ["relu"]))
+        #expect(
+            FoldingAnalysis(try b.build()).dropout["drop"] == .scaleProducer(node: "conv", keep: 0.5, through: ["relu"])
+        )
     }
 }

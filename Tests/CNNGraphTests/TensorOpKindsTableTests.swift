@@ -11,7 +11,9 @@ import Testing
 
     /// The table: one row per kind in registry order (kind, the ONNX op types it imports, its summary).
     static func render() -> String {
-        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+        func cell(_ s: String) -> String {
+            s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        }
         var lines = [
             "# Tensor-op kinds",
             "",
@@ -25,7 +27,8 @@ import Testing
             "|---|---|---|",
         ]
         for d in TensorOps.all {
-            lines.append("| `\(cell(d.name))` | \(d.onnxTypes.map(cell).joined(separator: ", ")) | \(cell(d.summary)) |")
+            lines.append(
+                "| `\(cell(d.name))` | \(d.onnxTypes.map(cell).joined(separator: ", ")) | \(cell(d.summary)) |")
         }
         lines.append("")
         lines.append("Kinds registered: \(TensorOps.all.count).")
@@ -38,8 +41,10 @@ import Testing
             try wanted.write(toFile: Self.path, atomically: true, encoding: .utf8)
         }
         let committed = try? String(contentsOfFile: Self.path, encoding: .utf8)
-        #expect(committed == wanted,
-                "schema/tensor-op-kinds.md differs from TensorOps.all: run CNNCONV_REGENERATE_DOCS=1 swift test --filter TensorOpKindsTableTests")
+        #expect(
+            committed == wanted,
+            "schema/tensor-op-kinds.md differs from TensorOps.all: run CNNCONV_REGENERATE_DOCS=1 swift test --filter TensorOpKindsTableTests"
+        )
     }
 
     @Test func everyKindHasANameASummaryAndOneRow() {

@@ -28,7 +28,7 @@ import Testing
 
     @Test func outOfOrderWithoutCycleSaysTopologicalOrder() throws {
         var g = try small()
-        g.nodes.swapAt(0, 1)   // bn1 before conv1
+        g.nodes.swapAt(0, 1)  // bn1 before conv1
         #expect(error(g) == .usedBeforeProduced(node: "bn1", value: "conv1", producer: "conv1"))
     }
 
@@ -44,9 +44,12 @@ import Testing
     @Test func mismatchedShapesNameTheNode() throws {
         var g = try small()
         guard case .conv2d(var c) = g.nodes[4].op else { Issue.record("conv2 expected"); return }
-        c.weight = Tensor(name: c.weight.name, shape: [32, 8, 3, 3], values: [Float](repeating: 0.1, count: 32 * 8 * 9))
+        c.weight = Tensor(
+            name: c.weight.name, shape: [32, 8, 3, 3], values: [Float](repeating: 0.1, count: 32 * 8 * 9))
         g.nodes[4].op = .conv2d(c)
-        guard case .shapeMismatch(let node, let message)? = error(g) else { Issue.record("expected a shape mismatch"); return }
+        guard case .shapeMismatch(let node, let message)? = error(g) else {
+            Issue.record("expected a shape mismatch"); return
+        }
         #expect(node == "conv2")
         #expect(message.contains("16 channels"))
         // A BN whose statistics do not match the channel count.
@@ -65,7 +68,11 @@ import Testing
         variance[5] = -0.25
         bn.runningVariance = Tensor(name: bn.runningVariance.name, shape: [16], values: variance)
         g.nodes[1].op = .batchNorm(bn)
-        #expect(error(g) == .badParameter(node: "bn1", tensor: "bn1.running_var", message: "running variance of channel 5 is -0.25, must be ≥ 0"))
+        #expect(
+            error(g)
+                == .badParameter(
+                    node: "bn1", tensor: "bn1.running_var",
+                    message: "running variance of channel 5 is -0.25, must be ≥ 0"))
         g = try small()
         guard case .linear(var fc) = g.nodes[14].op else { return }
         var w = fc.weight.array
@@ -93,7 +100,10 @@ import Testing
             TensorPayload(name: e.name, dims: e.dims.map { Int($0) }, values: try file.values(of: e.name))
         }
         let bytes = try ModelFileWriter.serialize(header: header, tensors: tensors)
-        #expect(throws: ModelError(path: "<memory>", reason: .graph(.missingTensor(node: "conv1", role: "weight", tensor: "conv1.weigth")))) {
+        #expect(
+            throws: ModelError(
+                path: "<memory>", reason: .graph(.missingTensor(node: "conv1", role: "weight", tensor: "conv1.weigth")))
+        ) {
             try Graph(bytes: bytes)
         }
     }

@@ -27,58 +27,68 @@ struct Benchmark {
     ]
 
     @Test func resnet18Convolutions() throws {
-        for threads in [1, 2] { try KernelThreads.withCount(threads) {
-            var totalSeconds = 0.0, totalFlops = 0.0
-            print("threads \(threads)")
-            for (name, repeats, cin, size, cout, k, s, p) in Self.layers {
-                let g = try ConvGeometry(input: Shape4D(batch: 1, channels: cin, height: size, width: size),
-                                         outChannels: cout, kernel: Size2D(k), stride: Size2D(s), padding: Padding2D(p),
-                                         groups: name.hasPrefix("depthwise") ? cin : 1)
-                let x = UnsafeMutablePointer<Float>.allocate(capacity: g.input.count)
-                let w = UnsafeMutablePointer<Float>.allocate(capacity: g.weightCount)
-                let b = UnsafeMutablePointer<Float>.allocate(capacity: cout)
-                let y = UnsafeMutablePointer<Float>.allocate(capacity: g.output.count)
-                defer { x.deallocate(); w.deallocate(); b.deallocate(); y.deallocate() }
-                for i in 0..<g.input.count { x[i] = Float(i % 17) * 0.01 }
-                for i in 0..<g.weightCount { w[i] = Float(i % 13) * 0.01 }
-                b.update(repeating: 0.5, count: cout)
-                let ws = Workspace()
-                conv2d(g, input: x, weight: w, bias: b, output: y, workspace: ws)  // warm up
-                var best = Double.infinity, bestCPU = Double.infinity
-                for _ in 0..<5 {
-                    let runs = 10
-                    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = threadCPUSeconds()
-                    for _ in 0..<runs { conv2d(g, input: x, weight: w, bias: b, output: y, workspace: ws) }
-                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(runs))
-                    bestCPU = min(bestCPU, (threadCPUSeconds() - c0) / Double(runs))
-                }
-                let gflops = Double(g.flops) / best / 1e9
-                // The bare GEMM of the same size, to separate im2col cost from GEMM speed.
-                var gemmBest = Double.infinity
-                if !g.isDepthwise {
-                    let m = cout, n = g.output.spatial, kk = cin * k * k
-                    let bm = UnsafeMutablePointer<Float>.allocate(capacity: kk * n)
-                    defer { bm.deallocate() }
-                    bm.update(repeating: 0.25, count: kk * n)
+        for threads in [1, 2] {
+            try KernelThreads.withCount(threads) {
+                var totalSeconds = 0.0, totalFlops = 0.0
+                print("threads \(threads)")
+                for (name, repeats, cin, size, cout, k, s, p) in Self.layers {
+                    let g = try ConvGeometry(
+                        input: Shape4D(batch: 1, channels: cin, height: size, width: size),
+                        outChannels: cout, kernel: Size2D(k), stride: Size2D(s), padding: Padding2D(p),
+                        groups: name.hasPrefix("depthwise") ? cin : 1)
+                    let x = UnsafeMutablePointer<Float>.allocate(capacity: g.input.count)
+                    let w = UnsafeMutablePointer<Float>.allocate(capacity: g.weightCount)
+                    let b = UnsafeMutablePointer<Float>.allocate(capacity: cout)
+                    let y = UnsafeMutablePointer<Float>.allocate(capacity: g.output.count)
+                    defer { x.deallocate(); w.deallocate(); b.deallocate(); y.deallocate() }
+                    for i in 0..<g.input.count { x[i] = Float(i % 17) * 0.01 }
+                    for i in 0..<g.weightCount { w[i] = Float(i % 13) * 0.01 }
+                    b.update(repeating: 0.5, count: cout)
+                    let ws = Workspace()
+                    conv2d(g, input: x, weight: w, bias: b, output: y, workspace: ws)  // warm up
+                    var best = Double.infinity, bestCPU = Double.infinity
                     for _ in 0..<5 {
-                        let t0 = DispatchTime.now().uptimeNanoseconds
-                        for _ in 0..<10 {
-                            Float.gemm(transposeA: false, transposeB: false, m: m, n: n, k: kk, alpha: 1, a: w, lda: kk,
-                                       b: bm, ldb: n, beta: 0, c: y, ldc: n)
-                        }
-                        gemmBest = min(gemmBest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e10)
+                        let runs = 10
+                        let t0 = DispatchTime.now().uptimeNanoseconds, c0 = threadCPUSeconds()
+                        for _ in 0..<runs { conv2d(g, input: x, weight: w, bias: b, output: y, workspace: ws) }
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(runs))
+                        bestCPU = min(bestCPU, (threadCPUSeconds() - c0) / Double(runs))
                     }
+                    let gflops = Double(g.flops) / best / 1e9
+                    // The bare GEMM of the same size, to separate im2col cost from GEMM speed.
+                    var gemmBest = Double.infinity
+                    if !g.isDepthwise {
+                        let m = cout, n = g.output.spatial, kk = cin * k * k
+                        let bm = UnsafeMutablePointer<Float>.allocate(capacity: kk * n)
+                        defer { bm.deallocate() }
+                        bm.update(repeating: 0.25, count: kk * n)
+                        for _ in 0..<5 {
+                            let t0 = DispatchTime.now().uptimeNanoseconds
+                            for _ in 0..<10 {
+                                Float.gemm(
+                                    transposeA: false, transposeB: false, m: m, n: n, k: kk, alpha: 1, a: w, lda: kk,
+                                    b: bm, ldb: n, beta: 0, c: y, ldc: n)
+                            }
+                            gemmBest = min(gemmBest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e10)
+                        }
+                    }
+                    // With 1 thread all work runs on this thread, so its CPU time excludes time lost
+                    // to other processes on a shared machine.
+                    let cpu =
+                        threads == 1 ? String(format: "  per-CPU-second %6.1f", Double(g.flops) / bestCPU / 1e9) : ""
+                    print(
+                        String(
+                            format: "  %-28@ %8.3f ms  %6.1f GFLOP/s   (bare 1-thread GEMM %6.1f)", name as NSString,
+                            best * 1e3, gflops, Double(g.flops) / gemmBest / 1e9) + cpu)
+                    totalSeconds += best * Double(repeats)
+                    totalFlops += Double(g.flops * repeats)
                 }
-                // With 1 thread all work runs on this thread, so its CPU time excludes time lost
-                // to other processes on a shared machine.
-                let cpu = threads == 1 ? String(format: "  per-CPU-second %6.1f", Double(g.flops) / bestCPU / 1e9) : ""
-                print(String(format: "  %-28@ %8.3f ms  %6.1f GFLOP/s   (bare 1-thread GEMM %6.1f)", name as NSString,
-                             best * 1e3, gflops, Double(g.flops) / gemmBest / 1e9) + cpu)
-                totalSeconds += best * Double(repeats)
-                totalFlops += Double(g.flops * repeats)
+                print(
+                    String(
+                        format: "  ResNet-18 convs total: %.2f ms, %.1f GFLOP/s", totalSeconds * 1e3,
+                        totalFlops / totalSeconds / 1e9))
             }
-            print(String(format: "  ResNet-18 convs total: %.2f ms, %.1f GFLOP/s", totalSeconds * 1e3, totalFlops / totalSeconds / 1e9))
-        } }
+        }
     }
 }
 
@@ -96,38 +106,51 @@ extension Benchmark {
         let kernels: [(String, () -> Void)] = [
             ("relu", { activate(.relu, input: x, output: y, count: s.count) }),
             ("add of 2", { add([UnsafePointer(x), UnsafePointer(y)], output: y, count: s.count) }),
-            ("batchNorm inference", {
-                batchNormInference(s, input: x, output: y, scale: p, bias: p + 64, runningMean: p + 128,
-                                   runningVariance: p + 192, epsilon: 1e-5)
-            }),
+            (
+                "batchNorm inference",
+                {
+                    batchNormInference(
+                        s, input: x, output: y, scale: p, bias: p + 64, runningMean: p + 128,
+                        runningVariance: p + 192, epsilon: 1e-5)
+                }
+            ),
             // The executor's fused loops (FusedClip.swift), run in place as the executor runs them:
             // each entry copies x into y first, so subtract "copy" (a loop that stopped vectorizing
             // would show here: a per-element branch made them 15× slower once, measured).
             ("copy", { y.update(from: x, count: s.count) }),
-            ("batchNorm→relu fused, in place", {
-                y.update(from: x, count: s.count)
-                batchNormReLURows(0..<64, channels: 64, plane: s.spatial, x: y, y: y, factor: p, centre: p + 128,
-                                  shift: p + 64)
-            }),
-            ("add→relu fused, in place", {
-                y.update(from: x, count: s.count)
-                addReLU(x, y, y, from: 0, to: s.count)
-            }),
+            (
+                "batchNorm→relu fused, in place",
+                {
+                    y.update(from: x, count: s.count)
+                    batchNormReLURows(
+                        0..<64, channels: 64, plane: s.spatial, x: y, y: y, factor: p, centre: p + 128,
+                        shift: p + 64)
+                }
+            ),
+            (
+                "add→relu fused, in place",
+                {
+                    y.update(from: x, count: s.count)
+                    addReLU(x, y, y, from: 0, to: s.count)
+                }
+            ),
             ("maxPool 3x3 s2", { maxPool2d(pool, input: x, output: y) }),
             ("globalAveragePool", { globalAveragePool(s, input: x, output: y) }),
         ]
-        for threads in [1, 2] { KernelThreads.withCount(threads) {
-            for (name, body) in kernels {
-                body()
-                var best = Double.infinity
-                for _ in 0..<20 {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
+        for threads in [1, 2] {
+            KernelThreads.withCount(threads) {
+                for (name, body) in kernels {
                     body()
-                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                    var best = Double.infinity
+                    for _ in 0..<20 {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        body()
+                        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                    }
+                    print(String(format: "threads %d  %-31@ %8.3f ms", threads, name as NSString, best * 1e3))
                 }
-                print(String(format: "threads %d  %-31@ %8.3f ms", threads, name as NSString, best * 1e3))
             }
-        } }
+        }
     }
 }
 

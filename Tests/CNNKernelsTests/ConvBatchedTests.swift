@@ -3,8 +3,9 @@
 // 14×14 planes where it applies, strides, padding, dilation, no bias, odd batch sizes, 1–3
 // threads; plus the geometries it must leave to the per-image path.
 
-@testable import CNNKernels
 import Testing
+
+@testable import CNNKernels
 
 let batchedConvCases: [ConvCase] = [
     // ResNet layer4 3×3 body on a 7×7 plane, batch 3
@@ -14,8 +15,9 @@ let batchedConvCases: [ConvCase] = [
     // 1×1 stride 2 downsample (goes through im2col), batch 2
     ConvCase(n: 2, cin: 10, h: 13, w: 14, cout: 6, s: Size2D(2)),
     // 3×3 stride 2, asymmetric padding, dilation, odd plane
-    ConvCase(n: 4, cin: 5, h: 15, w: 11, cout: 7, k: Size2D(3), s: Size2D(2), d: Size2D(2, 1),
-             pad: Padding2D(top: 2, left: 1, bottom: 1, right: 0)),
+    ConvCase(
+        n: 4, cin: 5, h: 15, w: 11, cout: 7, k: Size2D(3), s: Size2D(2), d: Size2D(2, 1),
+        pad: Padding2D(top: 2, left: 1, bottom: 1, right: 0)),
     // exactly 256 output positions (the limit) and 1 position
     ConvCase(n: 2, cin: 3, h: 16, w: 16, cout: 4, k: Size2D(3), pad: Padding2D(1)),
     ConvCase(n: 3, cin: 4, h: 1, w: 1, cout: 3),
@@ -24,8 +26,9 @@ let batchedConvCases: [ConvCase] = [
 @Suite struct ConvBatchedTests {
     @Test(arguments: batchedConvCases)
     func batchedMatchesReference(_ c: ConvCase) throws {
-        let g = try ConvGeometry(input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
-                                 dilation: c.d, padding: c.pad, groups: c.groups)
+        let g = try ConvGeometry(
+            input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
+            dilation: c.d, padding: c.pad, groups: c.groups)
         #expect(ConvTiling(g, threads: 2).batched, "\(c.testDescription) should take the batched path")
         for threads in [1, 2, 3] {
             try KernelThreads.withCount(threads) {

@@ -39,7 +39,8 @@ func naiveConv(_ c: ConvCase, x: [Double], w: [Double], b: [Double]?) -> [Double
                                 let iy = oy * c.s.height - c.pad.top + ki * c.d.height
                                 let ix = ox * c.s.width - c.pad.left + kj * c.d.width
                                 if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w { continue }
-                                acc += x[((n * c.cin + ic) * c.h + iy) * c.w + ix]
+                                acc +=
+                                    x[((n * c.cin + ic) * c.h + iy) * c.w + ix]
                                     * w[((oc * cinG + icg) * c.k.height + ki) * c.k.width + kj]
                             }
                         }
@@ -66,7 +67,10 @@ func randomConvCase(_ r: inout TestRandom) -> ConvCase {
         c.pad = Padding2D(top: r.int(0...3), left: r.int(0...3), bottom: r.int(0...3), right: r.int(0...3))
         c.bias = r.bool()
         if convOut(c.h, c.k.height, c.s.height, c.d.height, c.pad.top, c.pad.bottom) > 0,
-           convOut(c.w, c.k.width, c.s.width, c.d.width, c.pad.left, c.pad.right) > 0 { return c }
+            convOut(c.w, c.k.width, c.s.width, c.d.width, c.pad.left, c.pad.right) > 0
+        {
+            return c
+        }
     }
 }
 
@@ -82,11 +86,13 @@ let namedConvCases: [ConvCase] = [
     // 7x7 stride 2 pad 3 (ResNet stem), odd size
     ConvCase(n: 1, cin: 3, h: 23, w: 21, cout: 4, k: Size2D(7), s: Size2D(2), pad: Padding2D(3)),
     // dilation with asymmetric padding ("same" padding of TF)
-    ConvCase(n: 1, cin: 4, h: 10, w: 13, cout: 3, k: Size2D(3, 2), d: Size2D(2, 3),
-             pad: Padding2D(top: 2, left: 1, bottom: 1, right: 2)),
+    ConvCase(
+        n: 1, cin: 4, h: 10, w: 13, cout: 3, k: Size2D(3, 2), d: Size2D(2, 3),
+        pad: Padding2D(top: 2, left: 1, bottom: 1, right: 2)),
     // depthwise 3x3 stride 2 asymmetric padding (MobileNet)
-    ConvCase(n: 2, cin: 6, h: 9, w: 10, cout: 6, k: Size2D(3), s: Size2D(2),
-             pad: Padding2D(top: 0, left: 1, bottom: 1, right: 0), groups: 6),
+    ConvCase(
+        n: 2, cin: 6, h: 9, w: 10, cout: 6, k: Size2D(3), s: Size2D(2),
+        pad: Padding2D(top: 0, left: 1, bottom: 1, right: 0), groups: 6),
     // depthwise with a channel multiplier of 3, dilation, no bias
     ConvCase(n: 1, cin: 4, h: 8, w: 7, cout: 12, k: Size2D(3), d: Size2D(2), pad: Padding2D(2), groups: 4, bias: false),
     // depthwise 5x5 stride 3 on a tiny input
@@ -98,8 +104,9 @@ let namedConvCases: [ConvCase] = [
 ]
 
 func checkConv<T: KernelScalar>(_: T.Type, _ c: ConvCase, seed: UInt64, workspace: Workspace? = nil) throws {
-    let g = try ConvGeometry(input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
-                             dilation: c.d, padding: c.pad, groups: c.groups)
+    let g = try ConvGeometry(
+        input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
+        dilation: c.d, padding: c.pad, groups: c.groups)
     let oh = convOut(c.h, c.k.height, c.s.height, c.d.height, c.pad.top, c.pad.bottom)
     let ow = convOut(c.w, c.k.width, c.s.width, c.d.width, c.pad.left, c.pad.right)
     #expect(g.output == Shape4D(batch: c.n, channels: c.cout, height: oh, width: ow), "\(c.testDescription)")
@@ -136,8 +143,9 @@ func checkConv<T: KernelScalar>(_: T.Type, _ c: ConvCase, seed: UInt64, workspac
         let cases = [
             ConvCase(n: 2, cin: 16, h: 33, w: 31, cout: 16, k: Size2D(3), pad: Padding2D(1)),
             ConvCase(n: 1, cin: 64, h: 7, w: 7, cout: 40, k: Size2D(3), pad: Padding2D(1)),
-            ConvCase(n: 1, cin: 24, h: 29, w: 30, cout: 20, k: Size2D(2, 3), s: Size2D(1, 2),
-                     pad: Padding2D(top: 1, left: 0, bottom: 0, right: 2), groups: 2),
+            ConvCase(
+                n: 1, cin: 24, h: 29, w: 30, cout: 20, k: Size2D(2, 3), s: Size2D(1, 2),
+                pad: Padding2D(top: 1, left: 0, bottom: 0, right: 2), groups: 2),
             ConvCase(n: 2, cin: 32, h: 40, w: 40, cout: 48),
             ConvCase(n: 2, cin: 32, h: 40, w: 40, cout: 32, k: Size2D(3), s: Size2D(2), pad: Padding2D(1), groups: 32),
         ]
@@ -157,12 +165,17 @@ func checkConv<T: KernelScalar>(_: T.Type, _ c: ConvCase, seed: UInt64, workspac
             try ConvGeometry(input: x, outChannels: 6, kernel: Size2D(3), groups: 3)
         }
         #expect(throws: KernelError.self) { try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(7)) }
-        #expect(throws: KernelError.self) { try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(3), stride: Size2D(0)) }
         #expect(throws: KernelError.self) {
-            try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(3), padding: Padding2D(top: -1, left: 0, bottom: 0, right: 0))
+            try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(3), stride: Size2D(0))
+        }
+        #expect(throws: KernelError.self) {
+            try ConvGeometry(
+                input: x, outChannels: 4, kernel: Size2D(3), padding: Padding2D(top: -1, left: 0, bottom: 0, right: 0))
         }
         // A 3x3 kernel with dilation 3 spans 7 pixels: fits only with 2 pixels of padding.
-        #expect(throws: KernelError.self) { try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(3), dilation: Size2D(3)) }
+        #expect(throws: KernelError.self) {
+            try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(3), dilation: Size2D(3))
+        }
         #expect(throws: Never.self) {
             try ConvGeometry(input: x, outChannels: 4, kernel: Size2D(3), dilation: Size2D(3), padding: Padding2D(1))
         }
@@ -214,8 +227,9 @@ func naiveConvTranspose(_ t: ConvTCase, x: [Double], w: [Double], b: [Double]?) 
 
 func checkConvTranspose<T: KernelScalar>(_: T.Type, _ t: ConvTCase, seed: UInt64) throws {
     let c = t.base
-    let g = try ConvTransposeGeometry(input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
-                                      dilation: c.d, padding: c.pad, outputPadding: t.outPad, groups: c.groups)
+    let g = try ConvTransposeGeometry(
+        input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
+        dilation: c.d, padding: c.pad, outputPadding: t.outPad, groups: c.groups)
     var r = TestRandom(seed)
     let x = r.values(g.input.count, T.self), w = r.values(g.weightCount, T.self), b = r.values(c.cout, T.self)
     let got = run(T.self, [x, w, b], outputCount: g.output.count) { p, out in
@@ -232,14 +246,17 @@ func checkConvTranspose<T: KernelScalar>(_: T.Type, _ t: ConvTCase, seed: UInt64
             // 2x upsampling, kernel 4 stride 2 pad 1 (DCGAN)
             ConvTCase(base: ConvCase(n: 2, cin: 4, h: 5, w: 6, cout: 3, k: Size2D(4), s: Size2D(2), pad: Padding2D(1))),
             // stride 2 kernel 3 pad 1 output padding 1 (exact 2x)
-            ConvTCase(base: ConvCase(n: 1, cin: 3, h: 4, w: 7, cout: 5, k: Size2D(3), s: Size2D(2), pad: Padding2D(1)),
-                      outPad: Size2D(1)),
+            ConvTCase(
+                base: ConvCase(n: 1, cin: 3, h: 4, w: 7, cout: 5, k: Size2D(3), s: Size2D(2), pad: Padding2D(1)),
+                outPad: Size2D(1)),
             // pointwise, grouped, no bias
             ConvTCase(base: ConvCase(n: 2, cin: 4, h: 3, w: 5, cout: 6, groups: 2, bias: false)),
             // depthwise, dilation, asymmetric padding, stride > kernel
-            ConvTCase(base: ConvCase(n: 1, cin: 3, h: 5, w: 4, cout: 3, k: Size2D(2, 3), s: Size2D(3), d: Size2D(2, 1),
-                                     pad: Padding2D(top: 1, left: 0, bottom: 2, right: 1), groups: 3),
-                      outPad: Size2D(2, 1)),
+            ConvTCase(
+                base: ConvCase(
+                    n: 1, cin: 3, h: 5, w: 4, cout: 3, k: Size2D(2, 3), s: Size2D(3), d: Size2D(2, 1),
+                    pad: Padding2D(top: 1, left: 0, bottom: 2, right: 1), groups: 3),
+                outPad: Size2D(2, 1)),
         ]
         for (i, t) in cases.enumerated() {
             try checkConvTranspose(Float.self, t, seed: UInt64(i))
@@ -253,11 +270,17 @@ func checkConvTranspose<T: KernelScalar>(_: T.Type, _ t: ConvTCase, seed: UInt64
         while done < 80 {
             var c = randomConvCase(&r)
             c.pad = Padding2D(top: r.int(0...2), left: r.int(0...2), bottom: r.int(0...2), right: r.int(0...2))
-            let t = ConvTCase(base: c, outPad: Size2D(r.int(0...(max(c.s.height, c.d.height) - 1)),
-                                                     r.int(0...(max(c.s.width, c.d.width) - 1))))
-            guard (try? ConvTransposeGeometry(input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
-                                              dilation: c.d, padding: c.pad, outputPadding: t.outPad,
-                                              groups: c.groups)) != nil else { continue }
+            let t = ConvTCase(
+                base: c,
+                outPad: Size2D(
+                    r.int(0...(max(c.s.height, c.d.height) - 1)),
+                    r.int(0...(max(c.s.width, c.d.width) - 1))))
+            guard
+                (try? ConvTransposeGeometry(
+                    input: c.input, outChannels: c.cout, kernel: c.k, stride: c.s,
+                    dilation: c.d, padding: c.pad, outputPadding: t.outPad,
+                    groups: c.groups)) != nil
+            else { continue }
             try checkConvTranspose(Float.self, t, seed: UInt64(done))
             try checkConvTranspose(Double.self, t, seed: UInt64(done))
             done += 1
@@ -274,8 +297,9 @@ func linearMatchesNaive(batch: Int, inFeatures: Int, outFeatures: Int) {
         let x = r.values(batch * inFeatures, T.self), w = r.values(outFeatures * inFeatures, T.self)
         let b = r.values(outFeatures, T.self)
         let got = run(T.self, [x, w, b], outputCount: batch * outFeatures) { p, out in
-            linear(input: p[0], weight: p[1], bias: bias ? p[2] : nil, output: out,
-                   batch: batch, inFeatures: inFeatures, outFeatures: outFeatures)
+            linear(
+                input: p[0], weight: p[1], bias: bias ? p[2] : nil, output: out,
+                batch: batch, inFeatures: inFeatures, outFeatures: outFeatures)
         }
         var ref = [Double](repeating: 0, count: batch * outFeatures)
         for n in 0..<batch {

@@ -11,8 +11,10 @@ import Testing
     /// the xoshiro test suites).
     @Test func splitMixMatchesReference() {
         var s = SplitMix64(seed: 1_234_567)
-        let expected: [UInt64] = [6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423,
-                                  4_593_380_528_125_082_431, 16_408_922_859_458_223_821]
+        let expected: [UInt64] = [
+            6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423,
+            4_593_380_528_125_082_431, 16_408_922_859_458_223_821,
+        ]
         #expect((0..<5).map { _ in s.next() } == expected)
     }
 
@@ -23,8 +25,9 @@ import Testing
         var mask = [UInt8](repeating: 7, count: s.count)
         var gen = Xoshiro256StarStar(seed: 99)
         let y = try run(Float.self, [x], outputCount: s.count) { p, o in
-            try dropout(s, input: p[0], output: o, keepProbability: keep, scaling: .inverted,
-                        granularity: .element, generator: &gen, mask: &mask)
+            try dropout(
+                s, input: p[0], output: o, keepProbability: keep, scaling: .inverted,
+                granularity: .element, generator: &gen, mask: &mask)
         }
         let n = Double(s.count)
         let kept = Double(mask.filter { $0 == 1 }.count)
@@ -50,8 +53,9 @@ import Testing
         var gen = Xoshiro256StarStar(seed: 2024)
         let keep = 0.6
         let y = try run(Double.self, [x], outputCount: s.count) { p, o in
-            try dropout(s, input: p[0], output: o, keepProbability: keep, scaling: .inverted,
-                        granularity: .element, generator: &gen)
+            try dropout(
+                s, input: p[0], output: o, keepProbability: keep, scaling: .inverted,
+                granularity: .element, generator: &gen)
         }
         let mean = y.reduce(0, +) / Double(s.count)
         // Var(y_i) = E[x²]/keep − E[x]²; E[x²] = 4/3 for U(0, 2).
@@ -65,8 +69,9 @@ import Testing
             var m = [UInt8](repeating: 0, count: s.count)
             var gen = Xoshiro256StarStar(seed: seed)
             _ = try run(Float.self, [[Double](repeating: 1, count: s.count)], outputCount: s.count) { p, o in
-                try dropout(s, input: p[0], output: o, keepProbability: 0.5, scaling: .classic,
-                            granularity: granularity, generator: &gen, mask: &m)
+                try dropout(
+                    s, input: p[0], output: o, keepProbability: 0.5, scaling: .classic,
+                    granularity: granularity, generator: &gen, mask: &m)
             }
             return m
         }
@@ -83,8 +88,9 @@ import Testing
         var gen = Xoshiro256StarStar(seed: 31)
         let keep = 0.7
         let y = try run(Float.self, [x], outputCount: s.count) { p, o in
-            try dropout(s, input: p[0], output: o, keepProbability: keep, scaling: .classic,
-                        granularity: .channel, generator: &gen, mask: &mask)
+            try dropout(
+                s, input: p[0], output: o, keepProbability: keep, scaling: .classic,
+                granularity: .channel, generator: &gen, mask: &mask)
         }
         var keptPlanes = 0
         for p in 0..<(8 * 64) {
@@ -108,13 +114,17 @@ import Testing
         let x = r.values(18, Double.self)
         var gen = Xoshiro256StarStar(seed: 1)
         let y = try run(Double.self, [x], outputCount: 18) { p, o in
-            try dropout(s, input: p[0], output: o, keepProbability: 1, scaling: .inverted, granularity: .element, generator: &gen)
+            try dropout(
+                s, input: p[0], output: o, keepProbability: 1, scaling: .inverted, granularity: .element,
+                generator: &gen)
         }
         #expect(y == x)
         for bad in [0.0, -0.1, 1.5, .nan] {
             #expect(throws: KernelError.self) {
                 _ = try run(Double.self, [x], outputCount: 18) { p, o in
-                    try dropout(s, input: p[0], output: o, keepProbability: bad, scaling: .inverted, granularity: .element, generator: &gen)
+                    try dropout(
+                        s, input: p[0], output: o, keepProbability: bad, scaling: .inverted, granularity: .element,
+                        generator: &gen)
                 }
             }
         }

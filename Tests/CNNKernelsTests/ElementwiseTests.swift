@@ -24,14 +24,17 @@ let activationCases: [(Activation, @Sendable (Double) -> Double)] = [
             var x = r.values(5000, T.self, -8, 8)
             x += [0, -0.0, 3, -3, 80, -80, 100, -100, 700, -700].map { Double(T($0)) }
             for (act, f) in activationCases {
-                let got = run(T.self, [x], outputCount: x.count) { p, o in activate(act, input: p[0], output: o, count: x.count) }
+                let got = run(T.self, [x], outputCount: x.count) { p, o in
+                    activate(act, input: p[0], output: o, count: x.count)
+                }
                 expectClose(got, x.map(f), tolerance: tolerance(T.self), "\(T.self) \(act)")
                 // In place.
                 var buffer = x.map { T($0) }
                 buffer.withUnsafeMutableBufferPointer { b in
                     activate(act, input: UnsafePointer(b.baseAddress!), output: b.baseAddress!, count: b.count)
                 }
-                expectClose(buffer.map(Double.init), x.map(f), tolerance: tolerance(T.self), "\(T.self) in place \(act)")
+                expectClose(
+                    buffer.map(Double.init), x.map(f), tolerance: tolerance(T.self), "\(T.self) in place \(act)")
             }
         }
         check(Float.self)
@@ -61,12 +64,20 @@ let activationCases: [(Activation, @Sendable (Double) -> Double)] = [
             let noShift = run(T.self, [x, a], outputCount: s.count) { p, o in
                 channelAffine(s, input: p[0], output: o, scale: p[1], shift: nil)
             }
-            expectClose(noShift, (0..<s.count).map { (i: Int) -> Double in a[channel[i]] * x[i] }, tolerance: tolerance(T.self), "affine no shift")
-            let scaled = run(T.self, [x], outputCount: s.count) { p, o in scale(input: p[0], output: o, count: s.count, by: 0.3) }
+            expectClose(
+                noShift, (0..<s.count).map { (i: Int) -> Double in a[channel[i]] * x[i] }, tolerance: tolerance(T.self),
+                "affine no shift")
+            let scaled = run(T.self, [x], outputCount: s.count) { p, o in
+                scale(input: p[0], output: o, count: s.count, by: 0.3)
+            }
             expectClose(scaled, x.map { Double(T(0.3)) * $0 }, tolerance: tolerance(T.self), "scale")
-            let prod = run(T.self, [x, y], outputCount: s.count) { p, o in multiply(p[0], p[1], output: o, count: s.count) }
+            let prod = run(T.self, [x, y], outputCount: s.count) { p, o in
+                multiply(p[0], p[1], output: o, count: s.count)
+            }
             expectClose(prod, zip(x, y).map { $0 * $1 }, tolerance: tolerance(T.self), "mul")
-            let bc = run(T.self, [x, sc], outputCount: s.count) { p, o in multiplyChannels(s, input: p[0], scale: p[1], output: o) }
+            let bc = run(T.self, [x, sc], outputCount: s.count) { p, o in
+                multiplyChannels(s, input: p[0], scale: p[1], output: o)
+            }
             expectClose(bc, (0..<s.count).map { x[$0] * sc[$0 / 20] }, tolerance: tolerance(T.self), "mul broadcast")
             for k in 1...4 {
                 let ins = (0..<k).map { _ in r.values(s.count, T.self) }
@@ -94,13 +105,19 @@ let activationCases: [(Activation, @Sendable (Double) -> Double)] = [
             // Reference: walk the output by multi-index and read from the input that owns it.
             var ref = [Double](); ref.reserveCapacity(total)
             func strides(_ s: [Int]) -> [Int] { (0..<4).map { d in s[(d + 1)...].reduce(1, *) } }
-            for i0 in 0..<outShape[0] { for i1 in 0..<outShape[1] { for i2 in 0..<outShape[2] { for i3 in 0..<outShape[3] {
-                var idx = [i0, i1, i2, i3]
-                var which = 0
-                while idx[axis] >= shapes[which][axis] { idx[axis] -= shapes[which][axis]; which += 1 }
-                let st = strides(shapes[which])
-                ref.append(data[which][zip(idx, st).map(*).reduce(0, +)])
-            } } } }
+            for i0 in 0..<outShape[0] {
+                for i1 in 0..<outShape[1] {
+                    for i2 in 0..<outShape[2] {
+                        for i3 in 0..<outShape[3] {
+                            var idx = [i0, i1, i2, i3]
+                            var which = 0
+                            while idx[axis] >= shapes[which][axis] { idx[axis] -= shapes[which][axis]; which += 1 }
+                            let st = strides(shapes[which])
+                            ref.append(data[which][zip(idx, st).map(*).reduce(0, +)])
+                        }
+                    }
+                }
+            }
             #expect(got == ref, "concat axis \(axis)")
         }
         #expect(throws: KernelError.self) {
@@ -116,7 +133,9 @@ let activationCases: [(Activation, @Sendable (Double) -> Double)] = [
             var r = TestRandom(17)
             let x = r.values(120, T.self, -30, 30)
             for axis in 0..<4 {
-                let got = try run(T.self, [x], outputCount: 120) { p, o in try softmax(input: p[0], output: o, shape: shape, axis: axis) }
+                let got = try run(T.self, [x], outputCount: 120) { p, o in
+                    try softmax(input: p[0], output: o, shape: shape, axis: axis)
+                }
                 let st = (0..<4).map { d in shape[(d + 1)...].reduce(1, *) }
                 var ref = [Double](repeating: 0, count: 120)
                 for i in 0..<120 {
@@ -137,13 +156,17 @@ let activationCases: [(Activation, @Sendable (Double) -> Double)] = [
     @Test func channelShuffleOrder() throws {
         let s = Shape4D(batch: 2, channels: 6, height: 1, width: 2)
         let x = (0..<24).map(Double.init)
-        let got = try run(Float.self, [x], outputCount: 24) { p, o in try channelShuffle(s, groups: 2, input: p[0], output: o) }
+        let got = try run(Float.self, [x], outputCount: 24) { p, o in
+            try channelShuffle(s, groups: 2, input: p[0], output: o)
+        }
         let order = [0, 3, 1, 4, 2, 5]
         var ref: [Double] = []
         for n in 0..<2 { for c in order { ref.append(x[(n * 6 + c) * 2]); ref.append(x[(n * 6 + c) * 2 + 1]) } }
         #expect(got == ref)
         #expect(throws: KernelError.self) {
-            _ = try run(Float.self, [x], outputCount: 24) { p, o in try channelShuffle(s, groups: 4, input: p[0], output: o) }
+            _ = try run(Float.self, [x], outputCount: 24) { p, o in
+                try channelShuffle(s, groups: 4, input: p[0], output: o)
+            }
         }
     }
 }

@@ -21,8 +21,9 @@ func moments(_ v: [Double]) -> (mean: Double, variance: Double) {
             let mean = r.values(4, T.self), variance = r.values(4, T.self, 0.1, 2)
             let eps = 1e-5
             let got = run(T.self, [x, gamma, beta, mean, variance], outputCount: s.count) { p, o in
-                batchNormInference(s, input: p[0], output: o, scale: p[1], bias: p[2],
-                                   runningMean: p[3], runningVariance: p[4], epsilon: eps)
+                batchNormInference(
+                    s, input: p[0], output: o, scale: p[1], bias: p[2],
+                    runningMean: p[3], runningVariance: p[4], epsilon: eps)
             }
             let ref = (0..<s.count).map { i -> Double in
                 let c = (i / 15) % 4
@@ -40,13 +41,15 @@ func moments(_ v: [Double]) -> (mean: Double, variance: Double) {
         let s = Shape4D(batch: 2, channels: 1, height: 1, width: 2)
         var mean = [0.0], variance = [0.0]
         let got = try run(Double.self, [[1, 2, 3, 4], [2], [1]], outputCount: 4) { p, o in
-            try batchNormTraining(s, input: p[0], output: o, scale: p[1], bias: p[2], epsilon: 0,
-                                  batchMean: &mean, batchVariance: &variance)
+            try batchNormTraining(
+                s, input: p[0], output: o, scale: p[1], bias: p[2], epsilon: 0,
+                batchMean: &mean, batchVariance: &variance)
         }
         #expect(mean == [2.5])
         #expect(abs(variance[0] - 5.0 / 3.0) < 1e-15)
         let sd = 1.25.squareRoot()
-        expectClose(got, [1 - 3 / sd, 1 - 1 / sd, 1 + 1 / sd, 1 + 3 / sd], tolerance: 1e-14, "BN training hand example")
+        expectClose(
+            got, [1 - 3 / sd, 1 - 1 / sd, 1 + 1 / sd, 1 + 3 / sd], tolerance: 1e-14, "BN training hand example")
     }
 
     @Test func batchNormTrainingRandom() throws {
@@ -58,8 +61,9 @@ func moments(_ v: [Double]) -> (mean: Double, variance: Double) {
             var mean = [T](repeating: 0, count: 5), variance = [T](repeating: 0, count: 5)
             let eps = 1e-3
             let got = try run(T.self, [x, gamma, beta], outputCount: s.count) { p, o in
-                try batchNormTraining(s, input: p[0], output: o, scale: p[1], bias: p[2], epsilon: eps,
-                                      batchMean: &mean, batchVariance: &variance)
+                try batchNormTraining(
+                    s, input: p[0], output: o, scale: p[1], bias: p[2], epsilon: eps,
+                    batchMean: &mean, batchVariance: &variance)
             }
             var ref = [Double](repeating: 0, count: s.count)
             for c in 0..<5 {
@@ -79,8 +83,9 @@ func moments(_ v: [Double]) -> (mean: Double, variance: Double) {
         var m = [0.0], v = [0.0]
         #expect(throws: KernelError.tooFewValuesPerChannel(1)) {
             _ = try run(Double.self, [[1], [1], [0]], outputCount: 1) { p, o in
-                try batchNormTraining(Shape4D(batch: 1, channels: 1, height: 1, width: 1), input: p[0], output: o,
-                                      scale: p[1], bias: p[2], epsilon: 1e-5, batchMean: &m, batchVariance: &v)
+                try batchNormTraining(
+                    Shape4D(batch: 1, channels: 1, height: 1, width: 1), input: p[0], output: o,
+                    scale: p[1], bias: p[2], epsilon: 1e-5, batchMean: &m, batchVariance: &v)
             }
         }
     }
@@ -95,14 +100,17 @@ func moments(_ v: [Double]) -> (mean: Double, variance: Double) {
                 let gamma = r.values(inner, T.self), beta = r.values(inner, T.self)
                 for withBias in [true, false] {
                     let got = try run(T.self, [x, gamma, beta], outputCount: 120) { p, o in
-                        try layerNorm(input: p[0], output: o, shape: shape, axis: axis, scale: p[1],
-                                      bias: withBias ? p[2] : nil, epsilon: 1e-5)
+                        try layerNorm(
+                            input: p[0], output: o, shape: shape, axis: axis, scale: p[1],
+                            bias: withBias ? p[2] : nil, epsilon: 1e-5)
                     }
                     var ref = [Double]()
                     for row in 0..<(120 / inner) {
                         let v = Array(x[(row * inner)..<((row + 1) * inner)])
                         let (m, va) = moments(v)
-                        for i in 0..<inner { ref.append(gamma[i] * (v[i] - m) / (va + 1e-5).squareRoot() + (withBias ? beta[i] : 0)) }
+                        for i in 0..<inner {
+                            ref.append(gamma[i] * (v[i] - m) / (va + 1e-5).squareRoot() + (withBias ? beta[i] : 0))
+                        }
                     }
                     expectClose(got, ref, tolerance: tolerance(T.self), "\(T.self) layerNorm axis \(axis)")
                 }
@@ -154,14 +162,18 @@ func moments(_ v: [Double]) -> (mean: Double, variance: Double) {
                 try localResponseNorm(s, input: p[0], output: o, size: size, alpha: alpha, beta: beta, bias: bias)
             }
             var ref = [Double](repeating: 0, count: s.count)
-            for n in 0..<2 { for c in 0..<7 { for i in 0..<6 {
-                let lo = max(0, c - Int(floor(Double(size - 1) / 2)))
-                let hi = min(6, c + Int(ceil(Double(size - 1) / 2)))
-                var sq = 0.0
-                for cc in lo...hi { let v = x[(n * 7 + cc) * 6 + i]; sq += v * v }
-                let idx = (n * 7 + c) * 6 + i
-                ref[idx] = x[idx] / pow(bias + alpha / Double(size) * sq, beta)
-            } } }
+            for n in 0..<2 {
+                for c in 0..<7 {
+                    for i in 0..<6 {
+                        let lo = max(0, c - Int(floor(Double(size - 1) / 2)))
+                        let hi = min(6, c + Int(ceil(Double(size - 1) / 2)))
+                        var sq = 0.0
+                        for cc in lo...hi { let v = x[(n * 7 + cc) * 6 + i]; sq += v * v }
+                        let idx = (n * 7 + c) * 6 + i
+                        ref[idx] = x[idx] / pow(bias + alpha / Double(size) * sq, beta)
+                    }
+                }
+            }
             expectClose(got, ref, tolerance: tolerance(T.self), "\(T.self) LRN size \(size)")
         }
         try check(Float.self)

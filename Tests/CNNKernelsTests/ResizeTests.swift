@@ -44,11 +44,25 @@ func nearestIndex(_ mode: String, _ v: Double) -> Int {
                     resizeNearest(g, input: p[0], output: o, transform: transform, rounding: rounding)
                 }
                 var ref = [Double]()
-                for plane in 0..<4 { for y in 0..<oh { for xo in 0..<ow {
-                    let iy = min(max(nearestIndex(rounding.rawValue, sourceCoordinate(transform.rawValue, y, scale: sh, inLength: 5, outLength: oh)), 0), 4)
-                    let ix = min(max(nearestIndex(rounding.rawValue, sourceCoordinate(transform.rawValue, xo, scale: sw, inLength: 7, outLength: ow)), 0), 6)
-                    ref.append(x[(plane * 5 + iy) * 7 + ix])
-                } } }
+                for plane in 0..<4 {
+                    for y in 0..<oh {
+                        for xo in 0..<ow {
+                            let iy = min(
+                                max(
+                                    nearestIndex(
+                                        rounding.rawValue,
+                                        sourceCoordinate(transform.rawValue, y, scale: sh, inLength: 5, outLength: oh)),
+                                    0), 4)
+                            let ix = min(
+                                max(
+                                    nearestIndex(
+                                        rounding.rawValue,
+                                        sourceCoordinate(transform.rawValue, xo, scale: sw, inLength: 7, outLength: ow)),
+                                    0), 6)
+                            ref.append(x[(plane * 5 + iy) * 7 + ix])
+                        }
+                    }
+                }
                 #expect(got == ref, "nearest \(transform) \(rounding) \(sh)x\(sw)")
             }
         }
@@ -67,15 +81,25 @@ func nearestIndex(_ mode: String, _ v: Double) -> Int {
                     resizeBilinear(g, input: p[0], output: o, transform: transform)
                 }
                 var ref = [Double]()
-                for plane in 0..<3 { for y in 0..<oh { for xo in 0..<ow {
-                    let sy = min(max(sourceCoordinate(transform.rawValue, y, scale: sh, inLength: 4, outLength: oh), 0), 3)
-                    let sx = min(max(sourceCoordinate(transform.rawValue, xo, scale: sw, inLength: 6, outLength: ow), 0), 5)
-                    let y0 = Int(floor(sy)), x0 = Int(floor(sx))
-                    let y1 = min(y0 + 1, 3), x1 = min(x0 + 1, 5)
-                    let fy = sy - Double(y0), fx = sx - Double(x0)
-                    func at(_ yy: Int, _ xx: Int) -> Double { x[(plane * 4 + yy) * 6 + xx] }
-                    ref.append((1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1)))
-                } } }
+                for plane in 0..<3 {
+                    for y in 0..<oh {
+                        for xo in 0..<ow {
+                            let sy = min(
+                                max(sourceCoordinate(transform.rawValue, y, scale: sh, inLength: 4, outLength: oh), 0),
+                                3)
+                            let sx = min(
+                                max(sourceCoordinate(transform.rawValue, xo, scale: sw, inLength: 6, outLength: ow), 0),
+                                5)
+                            let y0 = Int(floor(sy)), x0 = Int(floor(sx))
+                            let y1 = min(y0 + 1, 3), x1 = min(x0 + 1, 5)
+                            let fy = sy - Double(y0), fx = sx - Double(x0)
+                            func at(_ yy: Int, _ xx: Int) -> Double { x[(plane * 4 + yy) * 6 + xx] }
+                            ref.append(
+                                (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy
+                                    * ((1 - fx) * at(y1, x0) + fx * at(y1, x1)))
+                        }
+                    }
+                }
                 expectClose(got, ref, tolerance: tolerance(T.self), "\(T.self) bilinear \(transform) \(sh)x\(sw)")
             }
         }
@@ -88,10 +112,19 @@ func nearestIndex(_ mode: String, _ v: Double) -> Int {
     @Test func handExamples() throws {
         let input = Shape4D(batch: 1, channels: 1, height: 1, width: 2)
         let g3 = try ResizeGeometry(input: input, outHeight: 1, outWidth: 3)
-        #expect(run(Double.self, [[0, 1]], outputCount: 3) { p, o in resizeBilinear(g3, input: p[0], output: o, transform: .alignCorners) } == [0, 0.5, 1])
+        #expect(
+            run(Double.self, [[0, 1]], outputCount: 3) { p, o in
+                resizeBilinear(g3, input: p[0], output: o, transform: .alignCorners)
+            } == [0, 0.5, 1])
         let g4 = try ResizeGeometry(input: input, scaleHeight: 1, scaleWidth: 2)
-        #expect(run(Double.self, [[0, 1]], outputCount: 4) { p, o in resizeBilinear(g4, input: p[0], output: o, transform: .halfPixel) } == [0, 0.25, 0.75, 1])
-        #expect(run(Double.self, [[3, 5]], outputCount: 4) { p, o in resizeNearest(g4, input: p[0], output: o, transform: .asymmetric, rounding: .floor) } == [3, 3, 5, 5])
+        #expect(
+            run(Double.self, [[0, 1]], outputCount: 4) { p, o in
+                resizeBilinear(g4, input: p[0], output: o, transform: .halfPixel)
+            } == [0, 0.25, 0.75, 1])
+        #expect(
+            run(Double.self, [[3, 5]], outputCount: 4) { p, o in
+                resizeNearest(g4, input: p[0], output: o, transform: .asymmetric, rounding: .floor)
+            } == [3, 3, 5, 5])
         #expect(throws: KernelError.self) { try ResizeGeometry(input: input, scaleHeight: 0.5, scaleWidth: 1) }
     }
 }

@@ -22,8 +22,10 @@ extension TestRandom {
 func tolerance<T: KernelScalar>(_: T.Type) -> Double { T.self == Float.self ? 1e-5 : 1e-12 }
 
 /// Records an issue unless every `|got − ref| <= tol·(1 + |ref|)`; names the worst index.
-func expectClose(_ got: [Double], _ ref: [Double], tolerance tol: Double, _ context: @autoclosure () -> String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ got: [Double], _ ref: [Double], tolerance tol: Double, _ context: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     guard got.count == ref.count else {
         Issue.record("\(context()): \(got.count) values, expected \(ref.count)", sourceLocation: sourceLocation)
         return
@@ -38,21 +40,24 @@ func expectClose(_ got: [Double], _ ref: [Double], tolerance tol: Double, _ cont
         }
     }
     if worstRatio > 1 {
-        Issue.record("\(context()): index \(worst) got \(got[worst]) expected \(ref[worst]) (\(worstRatio)x tolerance)",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "\(context()): index \(worst) got \(got[worst]) expected \(ref[worst]) (\(worstRatio)x tolerance)",
+            sourceLocation: sourceLocation)
     }
 }
 
 /// Runs `body` with typed copies of `inputs` (Double → T) and an output of `outputCount`
 /// elements pre-filled with NaN (so unwritten elements are caught), returning the output as Double.
-func run<T: KernelScalar>(_: T.Type, _ inputs: [[Double]], outputCount: Int,
-                          _ body: ([UnsafePointer<T>], UnsafeMutablePointer<T>) throws -> Void) rethrows -> [Double] {
+func run<T: KernelScalar>(
+    _: T.Type, _ inputs: [[Double]], outputCount: Int,
+    _ body: ([UnsafePointer<T>], UnsafeMutablePointer<T>) throws -> Void
+) rethrows -> [Double] {
     let typed = inputs.map { arr -> UnsafeMutablePointer<T> in
         let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, arr.count))
         for (i, v) in arr.enumerated() { p[i] = T(v) }
         return p
     }
-    defer { typed.forEach { $0.deallocate() } }
+    defer { for p in typed { p.deallocate() } }
     let out = UnsafeMutablePointer<T>.allocate(capacity: max(1, outputCount))
     defer { out.deallocate() }
     out.initialize(repeating: .nan, count: max(1, outputCount))

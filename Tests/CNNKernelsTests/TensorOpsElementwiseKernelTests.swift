@@ -7,7 +7,9 @@ import Testing
 @Suite("Broadcast and unary kernels")
 struct TensorOpsElementwiseKernelTests {
     /// out[i] for the numpy broadcast of a and b, by unravelling each output index.
-    func reference(_ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [Int], _ out: [Int], _ f: (Double, Double) -> Double) -> [Double] {
+    func reference(
+        _ a: [Double], _ sa: [Int], _ b: [Double], _ sb: [Int], _ out: [Int], _ f: (Double, Double) -> Double
+    ) -> [Double] {
         func offset(_ index: [Int], _ s: [Int]) -> Int {
             var o = 0
             for (k, d) in s.enumerated() { o = o * d + (d == 1 ? 0 : index[out.count - s.count + k]) }
@@ -21,11 +23,13 @@ struct TensorOpsElementwiseKernelTests {
         }
     }
 
-    @Test("every broadcast pattern matches the index-by-index rule", arguments: [
-        ([2, 3, 4, 5], [2, 3, 4, 5]), ([2, 3, 4, 5], [1, 3, 1, 1]), ([2, 3, 4, 5], [5]), ([2, 3, 4, 5], []),
-        ([], [2, 3]), ([3, 1, 5], [4, 1]), ([4, 1], [1, 6]), ([2, 1, 3, 1, 2, 3], [1, 3, 2, 1]), ([1, 1], [1]),
-        ([2, 3, 1], [2, 1, 7]), ([64, 300], [300]),
-    ])
+    @Test(
+        "every broadcast pattern matches the index-by-index rule",
+        arguments: [
+            ([2, 3, 4, 5], [2, 3, 4, 5]), ([2, 3, 4, 5], [1, 3, 1, 1]), ([2, 3, 4, 5], [5]), ([2, 3, 4, 5], []),
+            ([], [2, 3]), ([3, 1, 5], [4, 1]), ([4, 1], [1, 6]), ([2, 1, 3, 1, 2, 3], [1, 3, 2, 1]), ([1, 1], [1]),
+            ([2, 3, 1], [2, 1, 7]), ([64, 300], [300]),
+        ])
     func patterns(_ shapes: ([Int], [Int])) throws {
         let (sa, sb) = shapes
         var out: [Int] = []
@@ -38,13 +42,19 @@ struct TensorOpsElementwiseKernelTests {
         let a = (0..<sa.reduce(1, *)).map { Double($0 % 17) - 8.5 }
         let b = (0..<sb.reduce(1, *)).map { Double($0 % 13) * 0.25 + 0.5 }
         let plan = try BroadcastPlan(a: sa, b: sb, output: out)
-        for (f, g) in [(BinaryFunction.add, { (x: Double, y: Double) in x + y }), (.sub, { $0 - $1 }), (.div, { $0 / $1 }),
-                       (.max, { Swift.max($0, $1) }), (.prelu, { $0 < 0 ? $0 * $1 : $0 })] {
+        for (f, g) in [
+            (BinaryFunction.add, { (x: Double, y: Double) in x + y }), (.sub, { $0 - $1 }), (.div, { $0 / $1 }),
+            (.max, { Swift.max($0, $1) }), (.prelu, { $0 < 0 ? $0 * $1 : $0 }),
+        ] {
             let expected = reference(a, sa, b, sb, out, g)
             var y = [Double](repeating: .nan, count: expected.count)
-            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in y.withUnsafeMutableBufferPointer { py in
-                broadcastBinary(f, plan, pa.baseAddress!, pb.baseAddress!, output: py.baseAddress!)
-            } } }
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    y.withUnsafeMutableBufferPointer { py in
+                        broadcastBinary(f, plan, pa.baseAddress!, pb.baseAddress!, output: py.baseAddress!)
+                    }
+                }
+            }
             #expect(y == expected, "\(f) of \(sa) and \(sb)")
         }
     }

@@ -14,16 +14,28 @@ enum FixturePaths {
 
 /// A JSON value of the manifest's free-form `attributes`.
 enum JSONValue: Decodable, Equatable {
-    case int(Int), double(Double), string(String), ints([Int]), doubles([Double]), other
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case ints([Int])
+    case doubles([Double])
+    case other
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([Int].self) { self = .ints(a) }
-        else if let a = try? c.decode([Double].self) { self = .doubles(a) }
-        else { self = .other }
+        if let i = try? c.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([Int].self) {
+            self = .ints(a)
+        } else if let a = try? c.decode([Double].self) {
+            self = .doubles(a)
+        } else {
+            self = .other
+        }
     }
     var int: Int? { if case .int(let i) = self { return i } else { return nil } }
     var ints: [Int]? { if case .ints(let a) = self { return a } else { return nil } }
@@ -40,7 +52,10 @@ enum JSONValue: Decodable, Equatable {
 struct Manifest: Decodable {
     struct TensorEntry: Decodable { var name: String; var dtype: String; var shape: [Int]; var file: String }
     struct NodeEntry: Decodable {
-        var op_type: String; var name: String; var inputs: [String]; var outputs: [String]; var attributes: [String: JSONValue]
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        // The manifest's own JSON key (written by the Python fixture script).
+        var op_type: String; var name: String; var inputs: [String]; var outputs: [String];
+        var attributes: [String: JSONValue]
     }
     struct Case: Decodable, CustomStringConvertible, Sendable {
         var name: String; var kind: String; var op: String; var opset: Int; var model: String
@@ -87,7 +102,9 @@ enum NPY {
     static func read(_ path: String) throws -> NPYArray {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         func fail(_ m: String) -> NPYError { NPYError(path: path, message: m) }
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else { throw fail("not a .npy file") }
+        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
+            throw fail("not a .npy file")
+        }
         let headerLength: Int, start: Int
         if bytes[6] == 1 {
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10
@@ -98,17 +115,25 @@ enum NPY {
         guard start + headerLength <= bytes.count else { throw fail("truncated header") }
         let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
         guard header.contains("'fortran_order': False") else { throw fail("only C order is supported") }
-        guard let descrRange = header.range(of: "'descr': '"), let end = header[descrRange.upperBound...].firstIndex(of: "'") else { throw fail("no descr") }
+        guard let descrRange = header.range(of: "'descr': '"),
+            let end = header[descrRange.upperBound...].firstIndex(of: "'")
+        else { throw fail("no descr") }
         let descr = String(header[descrRange.upperBound..<end])
-        guard let shapeOpen = header.range(of: "'shape': ("), let shapeClose = header[shapeOpen.upperBound...].firstIndex(of: ")") else { throw fail("no shape") }
-        let shape = header[shapeOpen.upperBound..<shapeClose].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard let shapeOpen = header.range(of: "'shape': ("),
+            let shapeClose = header[shapeOpen.upperBound...].firstIndex(of: ")")
+        else { throw fail("no shape") }
+        let shape = header[shapeOpen.upperBound..<shapeClose].split(separator: ",").compactMap {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
         let count = shape.reduce(1, *)
         let data = Array(bytes[(start + headerLength)...])
         switch descr {
         case "<f4":
             guard data.count == count * 4 else { throw fail("expected \(count) float32 values") }
             let f = (0..<count).map { i in
-                Float(bitPattern: UInt32(data[4 * i]) | UInt32(data[4 * i + 1]) << 8 | UInt32(data[4 * i + 2]) << 16 | UInt32(data[4 * i + 3]) << 24)
+                Float(
+                    bitPattern: UInt32(data[4 * i]) | UInt32(data[4 * i + 1]) << 8 | UInt32(data[4 * i + 2]) << 16
+                        | UInt32(data[4 * i + 3]) << 24)
             }
             return NPYArray(shape: shape, floats: f, ints: [])
         case "<i8":

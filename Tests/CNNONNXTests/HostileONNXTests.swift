@@ -2,11 +2,12 @@
 // refused with a typed error naming the node before anything is allocated; files the model names
 // must be regular files inside its folder, never waited on; import time must grow linearly.
 import CNNGraph
-@testable import CNNONNX
 import CNNRuntime
 import CNNTestSupport
 import Foundation
 import Testing
+
+@testable import CNNONNX
 
 /// Builders for the hostile cases (on top of `ModelBuilder`).
 enum Hostile {
@@ -27,9 +28,12 @@ enum Hostile {
 
     /// x [1, 1, 2, 2] → Relu → y, with `extra` nodes (and initializers) beside it: the importer
     /// evaluates constant nodes whether or not the output reads them.
-    static func model(_ extra: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto] = [], opset: Int = 17) throws -> Data {
-        try B.model(extra + [B.node("Relu", "relu", ["x"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                    initializers: initializers, opset: opset)
+    static func model(_ extra: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto] = [], opset: Int = 17) throws
+        -> Data
+    {
+        try B.model(
+            extra + [B.node("Relu", "relu", ["x"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            initializers: initializers, opset: opset)
     }
 
     /// The import's error, which must be one of the refusals (never a crash, never success).
@@ -39,7 +43,9 @@ enum Hostile {
     /// that blocks forever, as a FIFO makes it, leaves the thread behind, not the test).
     static func finishes(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread { body(); done.signal() }
+        let thread = Thread {
+            body(); done.signal()
+        }
         thread.start()
         return done.wait(timeout: .now() + seconds) == .success
     }
@@ -54,9 +60,12 @@ enum Hostile {
         var entries = [("location", location)]
         if let offset { entries.append(("offset", offset)) }
         if let length { entries.append(("length", length)) }
-        w.externalData = entries.map { k, v in var e = Onnx_StringStringEntryProto(); e.key = k; e.value = v; return e }
-        return try B.model([B.node("Conv", "conv", ["x", "W"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                           initializers: [w])
+        w.externalData = entries.map { k, v in
+            var e = Onnx_StringStringEntryProto(); e.key = k; e.value = v; return e
+        }
+        return try B.model(
+            [B.node("Conv", "conv", ["x", "W"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            initializers: [w])
     }
 }
 
@@ -79,7 +88,9 @@ struct HostileSizeTests {
         for shape: [Int64] in [[1 << 32, 1 << 32], [1 << 33], [1 << 31, 4], [Int64.max, 2]] {
             let m = try H.model([B.node("ConstantOfShape", "cos", ["s"], ["c"])], [H.int64s("s", shape)])
             expectRefused(m, node: "cos", op: "ConstantOfShape")
-            guard case .limitExceeded? = H.refusal(m) else { Issue.record("\(shape): \(String(describing: H.refusal(m)))"); continue }
+            guard case .limitExceeded? = H.refusal(m) else {
+                Issue.record("\(shape): \(String(describing: H.refusal(m)))"); continue
+            }
         }
         // A negative dimension is refused as such.
         let neg = try H.model([B.node("ConstantOfShape", "cos", ["s"], ["c"])], [H.int64s("s", [-5, 2])])
@@ -89,7 +100,8 @@ struct HostileSizeTests {
     @Test("Expand to [−5], [2^31, 2^31] and 2^34 elements")
     func expand() throws {
         for target: [Int64] in [[-5], [1 << 31, 1 << 31], [1 << 17, 1 << 17], [Int64.max, Int64.max]] {
-            let m = try H.model([B.node("Expand", "ex", ["one", "t"], ["e"])], [H.scalar("one", 1), H.int64s("t", target)])
+            let m = try H.model(
+                [B.node("Expand", "ex", ["one", "t"], ["e"])], [H.scalar("one", 1), H.int64s("t", target)])
             expectRefused(m, node: "ex", op: "Expand")
         }
     }
@@ -97,18 +109,25 @@ struct HostileSizeTests {
     @Test("Range to NaN, ±Inf, 1e30, and of 2^33 elements")
     func range() throws {
         for limit: Float in [.nan, .infinity, -.infinity, 1e30, Float(1 << 33)] {
-            let m = try H.model([B.node("Range", "rg", ["a", "b", "d"], ["r"])], [H.scalar("a", 0), H.scalar("b", limit), H.scalar("d", 1)])
+            let m = try H.model(
+                [B.node("Range", "rg", ["a", "b", "d"], ["r"])],
+                [H.scalar("a", 0), H.scalar("b", limit), H.scalar("d", 1)])
             expectRefused(m, node: "rg", op: "Range")
         }
         // Infinite delta, NaN start.
-        let m = try H.model([B.node("Range", "rg", ["a", "b", "d"], ["r"])], [H.scalar("a", .nan), H.scalar("b", 4), H.scalar("d", .infinity)])
+        let m = try H.model(
+            [B.node("Range", "rg", ["a", "b", "d"], ["r"])],
+            [H.scalar("a", .nan), H.scalar("b", 4), H.scalar("d", .infinity)])
         expectRefused(m, node: "rg", op: "Range")
         // A reasonable range still folds: Range(0, 4, 1) = [0, 1, 2, 3] reshapes the input to [1, 4].
-        let ok = try B.model([B.node("Range", "rg", ["a", "b", "d"], ["r"]), B.node("Shape", "sh", ["r"], ["n"]),
-                              B.node("Concat", "cat", ["one", "n"], ["t"], [H.int(attr: "axis", 0)]),
-                              B.node("Reshape", "rs", ["x", "t"], ["y"])],
-                             inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                             initializers: [H.scalar("a", 0), H.scalar("b", 4), H.scalar("d", 1), H.int64s("one", [1])])
+        let ok = try B.model(
+            [
+                B.node("Range", "rg", ["a", "b", "d"], ["r"]), B.node("Shape", "sh", ["r"], ["n"]),
+                B.node("Concat", "cat", ["one", "n"], ["t"], [H.int(attr: "axis", 0)]),
+                B.node("Reshape", "rs", ["x", "t"], ["y"]),
+            ],
+            inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            initializers: [H.scalar("a", 0), H.scalar("b", 4), H.scalar("d", 1), H.int64s("one", [1])])
         let (g, _) = try ONNXImporter.importModel(data: ok)
         #expect(g.outputs[0].shape == [.fixed(1), .fixed(4)])
     }
@@ -116,21 +135,27 @@ struct HostileSizeTests {
     @Test("Reshape to [2^62, 2^62] (folded and at run time)")
     func reshape() throws {
         let big: [Int64] = [1 << 62, 1 << 62]
-        let folded = try H.model([B.node("Reshape", "rs", ["c", "t"], ["r"])], [B.tensor("c", [4], [1, 2, 3, 4]), H.int64s("t", big)])
+        let folded = try H.model(
+            [B.node("Reshape", "rs", ["c", "t"], ["r"])], [B.tensor("c", [4], [1, 2, 3, 4]), H.int64s("t", big)])
         expectRefused(folded, node: "rs", op: "Reshape")
-        let runtime = try B.model([B.node("Reshape", "rs", ["x", "t"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                                  initializers: [H.int64s("t", big + [-1])])
+        let runtime = try B.model(
+            [B.node("Reshape", "rs", ["x", "t"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            initializers: [H.int64s("t", big + [-1])])
         expectRefused(runtime, node: "rs", op: "Reshape")
     }
 
     @Test("Resize to sizes of Int64.max, and by a NaN or huge scale")
     func resize() throws {
-        let sizes = try B.model([B.node("Resize", "rz", ["x", "", "", "sizes"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                                initializers: [H.int64s("sizes", [1, 1, Int64.max, Int64.max])])
+        let sizes = try B.model(
+            [B.node("Resize", "rz", ["x", "", "", "sizes"], ["y"])],
+            inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            initializers: [H.int64s("sizes", [1, 1, Int64.max, Int64.max])])
         expectRefused(sizes, node: "rz", op: "Resize")
         for scale: Float in [.nan, .infinity, 1e30] {
-            let m = try B.model([B.node("Resize", "rz", ["x", "", "scales"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                                initializers: [B.tensor("scales", [4], [1, 1, scale, scale])])
+            let m = try B.model(
+                [B.node("Resize", "rz", ["x", "", "scales"], ["y"])],
+                inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+                initializers: [B.tensor("scales", [4], [1, 1, scale, scale])])
             expectRefused(m, node: "rz", op: "Resize")
         }
     }
@@ -139,43 +164,59 @@ struct HostileSizeTests {
     func convAttributes() throws {
         let w = B.tensor("W", [1, 1, 1, 1], [1])
         let huge: Int64 = 1 << 62
-        for attr in [H.ints64(attr: "pads", [huge, huge, huge, huge]), H.ints64(attr: "dilations", [huge, huge]),
-                     H.ints64(attr: "strides", [huge, huge])] {
-            let m = try B.model([B.node("Conv", "cv", ["x", "W"], ["y"], [attr])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                                initializers: [w])
+        for attr in [
+            H.ints64(attr: "pads", [huge, huge, huge, huge]), H.ints64(attr: "dilations", [huge, huge]),
+            H.ints64(attr: "strides", [huge, huge]),
+        ] {
+            let m = try B.model(
+                [B.node("Conv", "cv", ["x", "W"], ["y"], [attr])],
+                inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+                initializers: [w])
             expectRefused(m, node: "cv", op: "Conv")
         }
         // A 3×3 kernel with dilation 2^31 does not fit a 2×2 input: refused, no overflow.
         let k3 = B.tensor("W", [1, 1, 3, 3], [Float](repeating: 1, count: 9))
-        let dil = try B.model([B.node("Conv", "cv", ["x", "W"], ["y"], [H.ints64(attr: "dilations", [1 << 31, 1 << 31])])],
-                              inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)], initializers: [k3])
+        let dil = try B.model(
+            [B.node("Conv", "cv", ["x", "W"], ["y"], [H.ints64(attr: "dilations", [1 << 31, 1 << 31])])],
+            inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)], initializers: [k3])
         expectRefused(dil, node: "cv", op: "Conv")
         // ConvTranspose whose output side would be (2 − 1)·2^31 + 1.
-        let ct = try B.model([B.node("ConvTranspose", "ct", ["x", "W"], ["y"], [H.ints64(attr: "strides", [1 << 31, 1 << 31])])],
-                             inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)], initializers: [w])
+        let ct = try B.model(
+            [B.node("ConvTranspose", "ct", ["x", "W"], ["y"], [H.ints64(attr: "strides", [1 << 31, 1 << 31])])],
+            inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)], initializers: [w])
         expectRefused(ct, node: "ct", op: "ConvTranspose")
     }
 
     @Test("an Add broadcast of 34 GB and a Where of 8.8 TB")
     func broadcasts() throws {
         // [2^17, 1] + [1, 2^16] = 2^33 elements (a Float64 intermediate of 64 GiB).
-        let add = try H.model([B.node("ConstantOfShape", "a", ["sa"], ["ca"]), B.node("ConstantOfShape", "b", ["sb"], ["cb"]),
-                               B.node("Add", "add", ["ca", "cb"], ["s"])],
-                              [H.int64s("sa", [1 << 17, 1]), H.int64s("sb", [1, 1 << 16])])
+        let add = try H.model(
+            [
+                B.node("ConstantOfShape", "a", ["sa"], ["ca"]), B.node("ConstantOfShape", "b", ["sb"], ["cb"]),
+                B.node("Add", "add", ["ca", "cb"], ["s"]),
+            ],
+            [H.int64s("sa", [1 << 17, 1]), H.int64s("sb", [1, 1 << 16])])
         expectRefused(add, node: "add", op: "Add")
         // [2^20, 1, 1] ? [1, 2^20, 1] : [1, 1, 2^1] — 2^41 elements.
-        let where_ = try H.model([B.node("ConstantOfShape", "c", ["s1"], ["c1"]), B.node("ConstantOfShape", "x", ["s2"], ["c2"]),
-                                  B.node("ConstantOfShape", "y", ["s3"], ["c3"]), B.node("Where", "wh", ["c1", "c2", "c3"], ["w"])],
-                                 [H.int64s("s1", [1 << 20, 1, 1]), H.int64s("s2", [1, 1 << 20, 1]), H.int64s("s3", [1, 1, 2])])
-        expectRefused(where_, node: "wh", op: "Where")
+        let whereModel = try H.model(
+            [
+                B.node("ConstantOfShape", "c", ["s1"], ["c1"]), B.node("ConstantOfShape", "x", ["s2"], ["c2"]),
+                B.node("ConstantOfShape", "y", ["s3"], ["c3"]), B.node("Where", "wh", ["c1", "c2", "c3"], ["w"]),
+            ],
+            [H.int64s("s1", [1 << 20, 1, 1]), H.int64s("s2", [1, 1 << 20, 1]), H.int64s("s3", [1, 1, 2])])
+        expectRefused(whereModel, node: "wh", op: "Where")
     }
 
     @Test("Gather to 2^40 elements")
     func gather() throws {
         // data [2^20] gathered by 2^20 indices along a new leading axis of 2^20: [2^20, 2^20].
-        let m = try H.model([B.node("ConstantOfShape", "d", ["sd"], ["data"]), B.node("ConstantOfShape", "i", ["si"], ["idx"], [H.zeroInt64("value")]),
-                             B.node("Gather", "ga", ["data", "idx"], ["g"], [H.int(attr: "axis", 1)])],
-                            [H.int64s("sd", [1 << 20, 4]), H.int64s("si", [1 << 20])])
+        let m = try H.model(
+            [
+                B.node("ConstantOfShape", "d", ["sd"], ["data"]),
+                B.node("ConstantOfShape", "i", ["si"], ["idx"], [H.zeroInt64("value")]),
+                B.node("Gather", "ga", ["data", "idx"], ["g"], [H.int(attr: "axis", 1)]),
+            ],
+            [H.int64s("sd", [1 << 20, 4]), H.int64s("si", [1 << 20])])
         expectRefused(m, node: "ga", op: "Gather")
     }
 
@@ -185,7 +226,9 @@ struct HostileSizeTests {
         let nodes = (0..<40).map { B.node("ConstantOfShape", "c\($0)", ["s"], ["v\($0)"]) }
         let m = try H.model(nodes, [H.int64s("s", [1 << 24])])
         let e = H.refusal(m)
-        guard case .limitExceeded(let node, _, let message)? = e else { Issue.record("\(String(describing: e))"); return }
+        guard case .limitExceeded(let node, _, let message)? = e else {
+            Issue.record("\(String(describing: e))"); return
+        }
         #expect(node.hasPrefix("c") && message.contains("budget"))
     }
 
@@ -194,15 +237,21 @@ struct HostileSizeTests {
         let axes = H.int64s("axes", (0..<100_000).map { Int64($0) })
         let m = try H.model([B.node("Unsqueeze", "un", ["c", "axes"], ["u"])], [B.tensor("c", [1], [1]), axes])
         expectRefused(m, node: "un", op: "Unsqueeze")
-        let rt = try B.model([B.node("Unsqueeze", "un", ["x", "axes"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                             initializers: [axes])
+        let rt = try B.model(
+            [B.node("Unsqueeze", "un", ["x", "axes"], ["y"])],
+            inputShape: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            initializers: [axes])
         expectRefused(rt, node: "un", op: "Unsqueeze")
     }
 
     @Test("a graph input of 2^31 × 2^31 is refused at import")
     func hugeInput() throws {
-        let m = try B.model([B.node("Relu", "relu", ["x"], ["y"])], inputShape: [.fixed(1), .fixed(1), .fixed(1 << 31), .fixed(1 << 31)])
-        guard case .invalidModel(_, let message)? = importError(m) else { Issue.record("\(String(describing: importError(m)))"); return }
+        let m = try B.model(
+            [B.node("Relu", "relu", ["x"], ["y"])],
+            inputShape: [.fixed(1), .fixed(1), .fixed(1 << 31), .fixed(1 << 31)])
+        guard case .invalidModel(_, let message)? = importError(m) else {
+            Issue.record("\(String(describing: importError(m)))"); return
+        }
         #expect(message.contains("'x'"))
     }
 
@@ -219,7 +268,9 @@ struct HostileSizeTests {
         }
         for _ in 0..<3_000 { bytes = wrap(1, wrap(5, wrap(6, bytes))) }
         let model = Data(wrap(7, bytes))
-        guard case .malformedProtobuf? = importError(model) else { Issue.record("\(String(describing: importError(model)))"); return }
+        guard case .malformedProtobuf? = importError(model) else {
+            Issue.record("\(String(describing: importError(model)))"); return
+        }
         #expect(ONNXImporter.messageDepthLimit <= 100)
     }
 }
@@ -238,10 +289,14 @@ struct HostileFileTests {
         let value: Float = 2.5
         try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(to: outside)
         // The same 4 bytes inside the folder, and a symlink inside pointing to them: both read.
-        try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(to: folder.appendingPathComponent("w.bin"))
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("alias.bin").path, withDestinationPath: "w.bin")
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("escape.bin").path, withDestinationPath: outside.path)
-        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("sub").path, withDestinationPath: root.path)
+        try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(
+            to: folder.appendingPathComponent("w.bin"))
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("alias.bin").path, withDestinationPath: "w.bin")
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("escape.bin").path, withDestinationPath: outside.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("sub").path, withDestinationPath: root.path)
 
         for location in ["w.bin", "alias.bin"] {
             let path = folder.appendingPathComponent("m-\(location).onnx")
@@ -263,7 +318,8 @@ struct HostileFileTests {
         }
     }
 
-    @Test("a model that is a symlink (the Hugging Face cache layout) reads external data beside its target, nowhere else")
+    @Test(
+        "a model that is a symlink (the Hugging Face cache layout) reads external data beside its target, nowhere else")
     func symlinkedModel() throws {
         let dir = TemporaryDirectory()
         defer { withExtendedLifetime(dir) {} }
@@ -272,10 +328,13 @@ struct HostileFileTests {
         try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: snapshot, withIntermediateDirectories: true)
         let value: Float = -1.25
-        try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(to: blobs.appendingPathComponent("b2"))
+        try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(
+            to: blobs.appendingPathComponent("b2"))
         try H.externalWeightModel(location: "model.onnx_data").write(to: blobs.appendingPathComponent("b1"))
-        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.onnx").path, withDestinationPath: "../../blobs/b1")
-        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.onnx_data").path, withDestinationPath: "../../blobs/b2")
+        try FileManager.default.createSymbolicLink(
+            atPath: snapshot.appendingPathComponent("model.onnx").path, withDestinationPath: "../../blobs/b1")
+        try FileManager.default.createSymbolicLink(
+            atPath: snapshot.appendingPathComponent("model.onnx_data").path, withDestinationPath: "../../blobs/b2")
         let (g, _) = try ONNXImporter.importModel(path: snapshot.appendingPathComponent("model.onnx").path)
         guard case .conv2d(let c) = g.nodes[0].op else { Issue.record("\(g.nodes[0].op)"); return }
         #expect(c.weight.array == [value])
@@ -283,8 +342,11 @@ struct HostileFileTests {
         let other = root.appendingPathComponent("other.bin")
         try Data(withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }).write(to: other)
         try FileManager.default.removeItem(at: snapshot.appendingPathComponent("model.onnx_data"))
-        try FileManager.default.createSymbolicLink(atPath: snapshot.appendingPathComponent("model.onnx_data").path, withDestinationPath: other.path)
-        #expect(throws: ONNXError.self) { try ONNXImporter.importModel(path: snapshot.appendingPathComponent("model.onnx").path) }
+        try FileManager.default.createSymbolicLink(
+            atPath: snapshot.appendingPathComponent("model.onnx_data").path, withDestinationPath: other.path)
+        #expect(throws: ONNXError.self) {
+            try ONNXImporter.importModel(path: snapshot.appendingPathComponent("model.onnx").path)
+        }
     }
 
     @Test("external data offsets and lengths are checked, whatever their size")
@@ -293,7 +355,9 @@ struct HostileFileTests {
         defer { withExtendedLifetime(dir) {} }
         let folder = H.url(dir)
         try Data(count: 8).write(to: folder.appendingPathComponent("w.bin"))
-        for (offset, length) in [("9223372036854775807", "4"), ("4", "9223372036854775807"), ("-4", "4"), ("8", "4"), ("5", nil)] as [(String, String?)] {
+        for (offset, length) in [
+            ("9223372036854775807", "4"), ("4", "9223372036854775807"), ("-4", "4"), ("8", "4"), ("5", nil),
+        ] as [(String, String?)] {
             let path = folder.appendingPathComponent("m.onnx")
             try H.externalWeightModel(location: "w.bin", offset: offset, length: length).write(to: path)
             do {
@@ -315,32 +379,46 @@ struct HostileFileTests {
 
         // The model itself.
         let modelResult = LockedBox<ONNXError?>(nil)
-        #expect(H.finishes(within: 20) {
-            do { _ = try ONNXImporter.importModel(path: fifo) } catch { modelResult.set(error as? ONNXError) }
-        }, "importing a FIFO blocked")
-        if case .io(_, let message)? = modelResult.get() { #expect(message.contains("FIFO")) } else { Issue.record("\(String(describing: modelResult.get()))") }
+        #expect(
+            H.finishes(within: 20) {
+                do { _ = try ONNXImporter.importModel(path: fifo) } catch { modelResult.set(error as? ONNXError) }
+            }, "importing a FIFO blocked")
+        if case .io(_, let message)? = modelResult.get() {
+            #expect(message.contains("FIFO"))
+        } else {
+            Issue.record("\(String(describing: modelResult.get()))")
+        }
 
         // External data.
         let model = folder.appendingPathComponent("m.onnx")
         try H.externalWeightModel(location: "pipe").write(to: model)
         let externalResult = LockedBox<ONNXError?>(nil)
-        #expect(H.finishes(within: 20) {
-            do { _ = try ONNXImporter.importModel(path: model.path) } catch { externalResult.set(error as? ONNXError) }
-        }, "reading external data from a FIFO blocked")
-        guard case .badTensor? = externalResult.get() else { Issue.record("\(String(describing: externalResult.get()))"); return }
+        #expect(
+            H.finishes(within: 20) {
+                do { _ = try ONNXImporter.importModel(path: model.path) } catch {
+                    externalResult.set(error as? ONNXError)
+                }
+            }, "reading external data from a FIFO blocked")
+        guard case .badTensor? = externalResult.get() else {
+            Issue.record("\(String(describing: externalResult.get()))"); return
+        }
 
         // A .npy input.
         let npyResult = LockedBox<CNNRuntime.NPYError?>(nil)
-        #expect(H.finishes(within: 20) {
-            do { _ = try CNNRuntime.NPY.read(fifo) } catch { npyResult.set(error as? CNNRuntime.NPYError) }
-        }, "reading a .npy FIFO blocked")
+        #expect(
+            H.finishes(within: 20) {
+                do { _ = try CNNRuntime.NPY.read(fifo) } catch { npyResult.set(error as? CNNRuntime.NPYError) }
+            }, "reading a .npy FIFO blocked")
         guard case .io? = npyResult.get() else { Issue.record("\(String(describing: npyResult.get()))"); return }
     }
 
     @Test("a directory or device as the model is refused as not a regular file")
     func notRegular() throws {
         for path in ["/dev/zero", NSTemporaryDirectory()] {
-            guard case .io(_, let message)? = (Result { () throws(ONNXError) in try ONNXImporter.importModel(path: path) }).failure else {
+            guard
+                case .io(_, let message)? =
+                    (Result { () throws(ONNXError) in try ONNXImporter.importModel(path: path) }).failure
+            else {
                 Issue.record("\(path) imported"); continue
             }
             #expect(message.contains("not a regular file"))
@@ -436,7 +514,9 @@ struct FuzzFindingsTests {
     func npy() throws {
         for path in Self.findings("npy") {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            if let a = try? CNNRuntime.NPY.decode(bytes, path: path) { #expect(a.count == a.shape.reduce(1, *), "\(path)") }
+            if let a = try? CNNRuntime.NPY.decode(bytes, path: path) {
+                #expect(a.count == a.shape.reduce(1, *), "\(path)")
+            }
         }
     }
 }

@@ -2,9 +2,10 @@
 // manifest (written alongside onnxruntime's outputs) says, the output shapes onnxruntime computed,
 // and export → import gives the same graph back.
 import CNNGraph
-@testable import CNNONNX
 import Foundation
 import Testing
+
+@testable import CNNONNX
 
 /// The graph op kind (Op.kindName) an ONNX op becomes; Conv's depthwise form counts as Conv2d.
 func expectedKind(_ node: Manifest.NodeEntry, params: [String: [Double]]) -> String {
@@ -36,7 +37,9 @@ func kindName(_ op: Op) -> String { op.kindName == "DepthwiseConv2d" ? "Conv2d" 
 /// Parameters consumed as attributes (ratios, bounds, scales, shapes), not as graph tensors.
 func attributeInputs(_ c: Manifest.Case) -> Set<String> {
     var s = Set<String>()
-    for n in c.nodes where ["Dropout", "Clip", "Resize", "Reshape", "Pad"].contains(n.op_type) { s.formUnion(n.inputs.dropFirst()) }
+    for n in c.nodes where ["Dropout", "Clip", "Resize", "Reshape", "Pad"].contains(n.op_type) {
+        s.formUnion(n.inputs.dropFirst())
+    }
     return s
 }
 
@@ -107,7 +110,9 @@ struct ImportFixtureTests {
             #expect([w.kernelH, w.kernelW] == kernel)
             #expect([w.strideH, w.strideW] == ints("strides", [1, 1]))
             #expect([w.dilationH, w.dilationW] == ints("dilations", [1, 1]))
-            if a["auto_pad"] == nil { #expect([w.padTop, w.padLeft, w.padBottom, w.padRight] == ints("pads", [0, 0, 0, 0])) }
+            if a["auto_pad"] == nil {
+                #expect([w.padTop, w.padLeft, w.padBottom, w.padRight] == ints("pads", [0, 0, 0, 0]))
+            }
         }
         switch op {
         case .conv2d(let conv):
@@ -152,11 +157,14 @@ struct ImportFixtureTests {
         case .instanceNorm(let inn): #expect(inn.epsilon == float("epsilon", 1e-5))
         case .lrn(let l):
             #expect(l.size == a["size"]?.int)
-            #expect(Double(l.alpha) == float("alpha", 1e-4)); #expect(Double(l.beta) == float("beta", 0.75)); #expect(Double(l.bias) == float("bias", 1))
+            #expect(Double(l.alpha) == float("alpha", 1e-4)); #expect(Double(l.beta) == float("beta", 0.75));
+            #expect(Double(l.bias) == float("bias", 1))
         case .resize(let r):
             #expect(r.mode == (a["mode"]?.string == "linear" ? .bilinear : .nearest))
             #expect(r.coordinateTransform.rawValue == a["coordinate_transformation_mode"]?.string ?? "half_pixel")
-            if r.mode == .nearest { #expect(r.nearestRounding.rawValue == a["nearest_mode"]?.string ?? "round_prefer_floor") }
+            if r.mode == .nearest {
+                #expect(r.nearestRounding.rawValue == a["nearest_mode"]?.string ?? "round_prefer_floor")
+            }
             let scales = try #require(params[n.inputs[2]])
             #expect([r.scaleH, r.scaleW] == Array(scales[2...]))
         default: break

@@ -12,11 +12,12 @@
 // The expected values are onnx's (its reference implementation), never our output.
 import CNNGraph
 import CNNKernels
-@testable import CNNONNX
 import CNNRuntime
 import CNNTestSupport
 import Foundation
 import Testing
+
+@testable import CNNONNX
 
 struct NodeTestManifest: Decodable {
     struct Tolerance: Decodable { var rtol: Double; var atol: Double }
@@ -30,13 +31,16 @@ struct NodeTestManifest: Decodable {
         var inputs: [Value]; var outputs: [Value]
         var description: String { name }
     }
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // The list's own JSON key (written by scripts/update-node-test-list.sh).
     var onnx_version: String
     var tolerance: Tolerance
     var tests: [Entry]
 
     static let directory = Repository.fixture("onnx-node")
     static func load() throws -> NodeTestManifest {
-        try JSONDecoder().decode(NodeTestManifest.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/manifest.json")))
+        try JSONDecoder().decode(
+            NodeTestManifest.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/manifest.json")))
     }
 }
 
@@ -65,7 +69,8 @@ struct NodeTestRunner {
 
     /// The test's model with its "constant" inputs made initializers, imported.
     func importGraph(_ t: NodeTestManifest.Entry, folder: String) throws -> Graph {
-        var model = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: folder + "/model.onnx")))
+        var model = try Onnx_ModelProto(
+            serializedBytes: try Data(contentsOf: URL(fileURLWithPath: folder + "/model.onnx")))
         let constants = t.inputs.filter { $0.role == "constant" }
         for c in constants {
             var (proto, _) = try tensor(folder, c)
@@ -75,9 +80,12 @@ struct NodeTestRunner {
         let names = Set(constants.map(\.name))
         model.graph.input.removeAll { names.contains($0.name) }
         do {
-            let shapes = Dictionary(t.inputs.filter { $0.role == "runtime" }.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
-            return try ONNXImporter.importModel(data: try model.serializedBytes(), source: t.name, baseDirectory: folder,
-                                                inputShapes: shapes).0
+            let shapes = Dictionary(
+                t.inputs.filter { $0.role == "runtime" }.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
+            return try ONNXImporter.importModel(
+                data: try model.serializedBytes(), source: t.name, baseDirectory: folder,
+                inputShapes: shapes
+            ).0
         } catch {
             throw Failure("import: \(error)")
         }
@@ -99,12 +107,15 @@ struct NodeTestRunner {
         }
         for v in t.outputs {
             let expected = try tensor(folder, v).1
-            guard let ours = outputs[v.name] else { throw Failure("\(label): no output '\(v.name)' (outputs: \(outputs.keys.sorted()))") }
+            guard let ours = outputs[v.name] else {
+                throw Failure("\(label): no output '\(v.name)' (outputs: \(outputs.keys.sorted()))")
+            }
             guard ours.shape == expected.shape else {
                 throw Failure("\(label): output '\(v.name)' has shape \(ours.shape), expected \(expected.shape)")
             }
             for (i, (a, b)) in zip(ours.values.map { Double($0) }, expected.doubles).enumerated() {
-                let ok = (a.isNaN && b.isNaN) || a == b || (a - b).magnitude <= tolerance.atol + tolerance.rtol * b.magnitude
+                let ok =
+                    (a.isNaN && b.isNaN) || a == b || (a - b).magnitude <= tolerance.atol + tolerance.rtol * b.magnitude
                 if !ok {
                     throw Failure("\(label): output '\(v.name)' element \(i): \(a), expected \(b)")
                 }
@@ -133,45 +144,79 @@ struct ONNXNodeConformanceTests {
     /// `CNNCONV_NODE_TEST_LIST=1 swift test --skip-build --filter ONNXNodeConformanceTests | grep '^KNOWN-FAILURE' | cut -c14-`.
     /// (Listed 2026-11-29, before issue #11's tensor ops: 135 of 452 pass.)
     static let knownFailures: [String: String] = [
-        "test_averagepool_1d_default": "import: node 'AveragePool_0' (AveragePool): only 2-D AveragePool on NCHW input is supported; the input is 1×3×32",
-        "test_castlike_DOUBLE_to_FLOAT_expanded": "import: --input-shape 0 for input 'like': every dimension must be ≥ 1",
-        "test_castlike_FLOAT_to_DOUBLE_expanded": "import: --input-shape 0 for input 'like': every dimension must be ≥ 1",
-        "test_convtranspose_1d": "import: node 'ConvTranspose_0' (ConvTranspose): only 2-D ConvTranspose on NCHW input is supported; the input is 1×1×3",
-        "test_maxpool_1d_default": "import: node 'MaxPool_0' (MaxPool): only 2-D MaxPool on NCHW input is supported; the input is 1×3×32",
+        "test_averagepool_1d_default":
+            "import: node 'AveragePool_0' (AveragePool): only 2-D AveragePool on NCHW input is supported; the input is 1×3×32",
+        "test_castlike_DOUBLE_to_FLOAT_expanded":
+            "import: --input-shape 0 for input 'like': every dimension must be ≥ 1",
+        "test_castlike_FLOAT_to_DOUBLE_expanded":
+            "import: --input-shape 0 for input 'like': every dimension must be ≥ 1",
+        "test_convtranspose_1d":
+            "import: node 'ConvTranspose_0' (ConvTranspose): only 2-D ConvTranspose on NCHW input is supported; the input is 1×1×3",
+        "test_maxpool_1d_default":
+            "import: node 'MaxPool_0' (MaxPool): only 2-D MaxPool on NCHW input is supported; the input is 1×3×32",
         "test_reduce_l2_empty_set": "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
-        "test_reduce_l2_empty_set_expanded": "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
+        "test_reduce_l2_empty_set_expanded":
+            "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
         "test_reduce_max_empty_set": "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
         "test_reduce_min_empty_set": "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
         "test_reduce_sum_empty_set": "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
-        "test_reduce_sum_empty_set_non_reduced_axis_zero": "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
+        "test_reduce_sum_empty_set_non_reduced_axis_zero":
+            "import: --input-shape 2,0,4 for input 'data': every dimension must be ≥ 1",
         "test_reshape_allowzero_reordered": "import: --input-shape 0,3,4 for input 'data': every dimension must be ≥ 1",
-        "test_resize_downsample_scales_cubic": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_downsample_scales_cubic_align_corners": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_downsample_scales_cubic_antialias": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_downsample_scales_linear_align_corners": "Float32: output 'Y' element 1: 4.0, expected 3.142857074737549",
-        "test_resize_downsample_scales_linear_antialias": "import: node 'Resize_0' (Resize): attribute 'antialias' is 1; antialiased resizing is not supported",
-        "test_resize_downsample_scales_linear_half_pixel_symmetric": "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'half_pixel_symmetric' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
-        "test_resize_downsample_sizes_cubic": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_downsample_sizes_cubic_antialias": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_downsample_sizes_linear_antialias": "import: node 'Resize_0' (Resize): attribute 'antialias' is 1; antialiased resizing is not supported",
-        "test_resize_downsample_sizes_nearest_not_larger": "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
-        "test_resize_downsample_sizes_nearest_not_smaller": "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
-        "test_resize_tf_crop_and_resize": "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
-        "test_resize_tf_crop_and_resize_axes_2_3": "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
-        "test_resize_tf_crop_and_resize_axes_3_2": "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
-        "test_resize_tf_crop_and_resize_extrapolation_value": "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
-        "test_resize_upsample_scales_cubic": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_upsample_scales_cubic_align_corners": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_upsample_scales_cubic_asymmetric": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_upsample_scales_linear_half_pixel_symmetric": "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'half_pixel_symmetric' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
-        "test_resize_upsample_scales_nearest_axes_3_2": "import: node 'Resize_0' (Resize): attribute 'axes' [3, 2] is not supported (only the spatial axes [2, 3])",
-        "test_resize_upsample_sizes_cubic": "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
-        "test_resize_upsample_sizes_nearest_axes_3_2": "import: node 'Resize_0' (Resize): attribute 'axes' [3, 2] is not supported (only the spatial axes [2, 3])",
-        "test_resize_upsample_sizes_nearest_not_larger": "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
-        "test_resize_upsample_sizes_nearest_not_smaller": "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
-        "test_slice_start_out_of_bounds": "import: node 'Slice_0' (Slice): Slice: axis 1 of 20×10×5 sliced 1000:1000:1 is empty",
+        "test_resize_downsample_scales_cubic":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_downsample_scales_cubic_align_corners":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_downsample_scales_cubic_antialias":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_downsample_scales_linear_align_corners":
+            "Float32: output 'Y' element 1: 4.0, expected 3.142857074737549",
+        "test_resize_downsample_scales_linear_antialias":
+            "import: node 'Resize_0' (Resize): attribute 'antialias' is 1; antialiased resizing is not supported",
+        "test_resize_downsample_scales_linear_half_pixel_symmetric":
+            "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'half_pixel_symmetric' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
+        "test_resize_downsample_sizes_cubic":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_downsample_sizes_cubic_antialias":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_downsample_sizes_linear_antialias":
+            "import: node 'Resize_0' (Resize): attribute 'antialias' is 1; antialiased resizing is not supported",
+        "test_resize_downsample_sizes_nearest_not_larger":
+            "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
+        "test_resize_downsample_sizes_nearest_not_smaller":
+            "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
+        "test_resize_tf_crop_and_resize":
+            "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
+        "test_resize_tf_crop_and_resize_axes_2_3":
+            "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
+        "test_resize_tf_crop_and_resize_axes_3_2":
+            "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
+        "test_resize_tf_crop_and_resize_extrapolation_value":
+            "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'tf_crop_and_resize' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
+        "test_resize_upsample_scales_cubic":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_upsample_scales_cubic_align_corners":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_upsample_scales_cubic_asymmetric":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_upsample_scales_linear_half_pixel_symmetric":
+            "import: node 'Resize_0' (Resize): attribute 'coordinate_transformation_mode' 'half_pixel_symmetric' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)",
+        "test_resize_upsample_scales_nearest_axes_3_2":
+            "import: node 'Resize_0' (Resize): attribute 'axes' [3, 2] is not supported (only the spatial axes [2, 3])",
+        "test_resize_upsample_sizes_cubic":
+            "import: node 'Resize_0' (Resize): attribute 'mode' 'cubic' is not supported (nearest and linear are)",
+        "test_resize_upsample_sizes_nearest_axes_3_2":
+            "import: node 'Resize_0' (Resize): attribute 'axes' [3, 2] is not supported (only the spatial axes [2, 3])",
+        "test_resize_upsample_sizes_nearest_not_larger":
+            "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
+        "test_resize_upsample_sizes_nearest_not_smaller":
+            "import: node 'Resize_0' (Resize): attribute 'keep_aspect_ratio_policy' is not 'stretch'; only stretching to the given sizes is supported",
+        "test_slice_start_out_of_bounds":
+            "import: node 'Slice_0' (Slice): Slice: axis 1 of 20×10×5 sliced 1000:1000:1 is empty",
         "test_split_zero_size_splits_opset13": "import: --input-shape 0 for input 'input': every dimension must be ≥ 1",
         "test_split_zero_size_splits_opset18": "import: --input-shape 0 for input 'input': every dimension must be ≥ 1",
     ]
@@ -190,7 +235,8 @@ struct ONNXNodeConformanceTests {
         // CNNCONV_NODE_TEST_LIST=1 prints today's failures as `knownFailures` entries, to paste.
         if ProcessInfo.processInfo.environment["CNNCONV_NODE_TEST_LIST"] != nil {
             for (name, error) in failures {
-                let reason = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                let reason = error.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+                    of: "\"", with: "\\\"")
                 print("KNOWN-FAILURE        \"\(name)\": \"\(reason)\",")
             }
         }
@@ -212,7 +258,7 @@ struct ONNXNodeConformanceTests {
         var relu = try #require(manifest.tests.first { $0.name == "test_relu" })
         let runner = NodeTestRunner(tolerance: manifest.tolerance)
         #expect(runner.check(relu) == nil, "test_relu passes as given")
-        relu.outputs[0].file = relu.inputs[0].file   // the input has negative values, relu's output none
+        relu.outputs[0].file = relu.inputs[0].file  // the input has negative values, relu's output none
         let error = try #require(runner.check(relu), "test_relu against its input must fail")
         #expect(error.contains("Float32: output 'y' element"), "\(error)")
     }
@@ -220,7 +266,9 @@ struct ONNXNodeConformanceTests {
     @Test("the fixture folders are exactly the manifest's tests")
     func foldersMatchManifest() throws {
         let manifest = try NodeTestManifest.load()
-        let folders = try FileManager.default.contentsOfDirectory(atPath: NodeTestManifest.directory).filter { $0.hasPrefix("test_") }
+        let folders = try FileManager.default.contentsOfDirectory(atPath: NodeTestManifest.directory).filter {
+            $0.hasPrefix("test_")
+        }
         #expect(Set(folders) == Set(manifest.tests.map(\.name)))
         #expect(manifest.tolerance.rtol == 1e-3 && manifest.tolerance.atol == 1e-7)
     }

@@ -23,9 +23,12 @@ enum TorchChecks {
     }
 
     /// Imports `model`, checks its BatchNorm count, runs it, folds it, runs the folded model.
-    static func importRunFold(_ label: String, model: String, input: NPYArray, expected: NPYArray, batchNorms: Int) throws {
+    static func importRunFold(_ label: String, model: String, input: NPYArray, expected: NPYArray, batchNorms: Int)
+        throws
+    {
         let (graph, _) = try ONNXImporter.importModel(path: model, inputShape: input.shape)
-        #expect(graph.nodes.filter { $0.op.kindName == "BatchNorm" }.count == batchNorms, "\(label): BatchNorms imported")
+        #expect(
+            graph.nodes.filter { $0.op.kindName == "BatchNorm" }.count == batchNorms, "\(label): BatchNorms imported")
         let ours = try run(graph, input: input)
         #expect(ours.shape == expected.shape, "\(label): output shape")
         let e0 = worst(ours, expected)
@@ -43,13 +46,17 @@ enum TorchChecks {
     /// Folds, exports (no BatchNormalization or Dropout), re-imports and matches torch; returns
     /// the folded graph and the re-imported one for callers that compare them.
     @discardableResult
-    static func foldExportReimport(_ label: String, model: String, input: NPYArray, expected: NPYArray) throws -> (folded: Graph, again: Graph) {
+    static func foldExportReimport(_ label: String, model: String, input: NPYArray, expected: NPYArray) throws -> (
+        folded: Graph, again: Graph
+    ) {
         let (graph, _) = try ONNXImporter.importModel(path: model, inputShape: input.shape)
         let folded = try FoldPasses.fold(graph).graph
         let proto = try ONNXExporter.exportModel(folded)
         let ops = Set(proto.graph.node.map(\.opType))
-        #expect(!ops.contains("BatchNormalization") && !ops.contains("Dropout"), "\(label): exported ops \(ops.sorted())")
-        let (again, _) = try ONNXImporter.importModel(data: try ONNXExporter.export(folded), source: "\(label) (folded, exported)")
+        #expect(
+            !ops.contains("BatchNormalization") && !ops.contains("Dropout"), "\(label): exported ops \(ops.sorted())")
+        let (again, _) = try ONNXImporter.importModel(
+            data: try ONNXExporter.export(folded), source: "\(label) (folded, exported)")
         let e = worst(try run(again, input: input), expected)
         #expect(e <= tolerance, "\(label): re-imported folded model vs torch: \(e)")
         return (folded, again)

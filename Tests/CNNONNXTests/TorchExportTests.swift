@@ -11,9 +11,9 @@ import Foundation
 import Testing
 
 struct TorchCase: Sendable, CustomStringConvertible {
-    var model: String      // fixtures/torch/<model>.onnx
-    var stem: String       // fixtures/torch/<stem>.input.npy / .output.npy
-    var batchNorms: Int    // BatchNormalization nodes torch left in the file
+    var model: String  // fixtures/torch/<model>.onnx
+    var stem: String  // fixtures/torch/<stem>.input.npy / .output.npy
+    var batchNorms: Int  // BatchNormalization nodes torch left in the file
     var description: String { model }
 
     static let directory = Repository.fixture("torch")
@@ -32,24 +32,34 @@ struct TorchCase: Sendable, CustomStringConvertible {
 struct TorchExportTests {
     @Test("imports, runs and matches torch; folds and still matches", arguments: TorchCase.all)
     func importRunFold(_ c: TorchCase) throws {
-        try TorchChecks.importRunFold("\(c)", model: c.file(c.model + ".onnx"), input: try NPY.read(c.file(c.stem + ".input.npy")),
-                                      expected: try NPY.read(c.file(c.stem + ".output.npy")), batchNorms: c.batchNorms)
+        try TorchChecks.importRunFold(
+            "\(c)", model: c.file(c.model + ".onnx"), input: try NPY.read(c.file(c.stem + ".input.npy")),
+            expected: try NPY.read(c.file(c.stem + ".output.npy")), batchNorms: c.batchNorms)
     }
 
-    @Test("the folded model exports without BatchNormalization and re-imports to the same graph", arguments: TorchCase.all)
+    @Test(
+        "the folded model exports without BatchNormalization and re-imports to the same graph", arguments: TorchCase.all
+    )
     func foldedRoundTrip(_ c: TorchCase) throws {
         let (folded, again) = try TorchChecks.foldExportReimport(
             "\(c)", model: c.file(c.model + ".onnx"), input: try NPY.read(c.file(c.stem + ".input.npy")),
             expected: try NPY.read(c.file(c.stem + ".output.npy")))
         let differing = zip(again.nodes, folded.nodes).filter { $0 != $1 }.map { a, b in
-            "\(b.name): " + (a.op != b.op ? "op \(String(describing: a.op).prefix(300)) vs \(String(describing: b.op).prefix(300))" : "inputs/outputs differ")
+            "\(b.name): "
+                + (a.op != b.op
+                    ? "op \(String(describing: a.op).prefix(300)) vs \(String(describing: b.op).prefix(300))"
+                    : "inputs/outputs differ")
         }
-        #expect(again.nodes.count == folded.nodes.count && differing.isEmpty, "\(c): re-imported graph differs: \(differing)")
+        #expect(
+            again.nodes.count == folded.nodes.count && differing.isEmpty,
+            "\(c): re-imported graph differs: \(differing)")
     }
 
     @Test("every model in fixtures/torch is tested")
     func everyFileListed() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: TorchCase.directory).filter { $0.hasSuffix(".onnx") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: TorchCase.directory).filter {
+            $0.hasSuffix(".onnx")
+        }
         #expect(Set(files) == Set(TorchCase.all.map { $0.model + ".onnx" }))
     }
 }

@@ -18,9 +18,9 @@ import Foundation
 import Testing
 
 struct TorchModernCase: Sendable, CustomStringConvertible {
-    var model: String      // fixtures/torch-modern/<model>.onnx
-    var stem: String       // fixtures/torch-modern/<stem>.input.npy / .output.npy
-    var batchNorms: Int    // BatchNormalization nodes torch left in the file
+    var model: String  // fixtures/torch-modern/<model>.onnx
+    var stem: String  // fixtures/torch-modern/<stem>.input.npy / .output.npy
+    var batchNorms: Int  // BatchNormalization nodes torch left in the file
     var description: String { model }
 
     static let directory = Repository.fixture("torch-modern")
@@ -50,28 +50,37 @@ struct TorchModernExportTests {
         }
     }
 
-    @Test("imports, runs and matches torch; folds (no BatchNorm left) and still matches", arguments: TorchModernCase.all)
+    @Test(
+        "imports, runs and matches torch; folds (no BatchNorm left) and still matches", arguments: TorchModernCase.all)
     func importRunFold(_ c: TorchModernCase) throws {
         let input = try NPY.read(c.file(c.stem + ".input.npy"))
         let expected = try NPY.read(c.file(c.stem + ".output.npy"))
         pending(c) {
-            try TorchChecks.importRunFold("\(c)", model: c.file(c.model + ".onnx"), input: input, expected: expected, batchNorms: c.batchNorms)
+            try TorchChecks.importRunFold(
+                "\(c)", model: c.file(c.model + ".onnx"), input: input, expected: expected, batchNorms: c.batchNorms)
         }
     }
 
-    @Test("the folded model exports without BatchNormalization, re-imports and still matches torch", arguments: TorchModernCase.all)
+    @Test(
+        "the folded model exports without BatchNormalization, re-imports and still matches torch",
+        arguments: TorchModernCase.all)
     func foldedRoundTrip(_ c: TorchModernCase) throws {
         let input = try NPY.read(c.file(c.stem + ".input.npy"))
         let expected = try NPY.read(c.file(c.stem + ".output.npy"))
         pending(c) {
-            try TorchChecks.foldExportReimport("\(c)", model: c.file(c.model + ".onnx"), input: input, expected: expected)
+            try TorchChecks.foldExportReimport(
+                "\(c)", model: c.file(c.model + ".onnx"), input: input, expected: expected)
         }
     }
 
     @Test("the fixtures are what the script says: symbolic batch, opsets, BatchNorms kept or fused")
     func filesAreAsDescribed() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: TorchModernCase.directory).filter { $0.hasSuffix(".onnx") }
-        #expect(Set(files) == Set(TorchModernCase.all.map { $0.model + ".onnx" }), "every model in fixtures/torch-modern is tested")
+        let files = try FileManager.default.contentsOfDirectory(atPath: TorchModernCase.directory).filter {
+            $0.hasSuffix(".onnx")
+        }
+        #expect(
+            Set(files) == Set(TorchModernCase.all.map { $0.model + ".onnx" }),
+            "every model in fixtures/torch-modern is tested")
         for c in TorchModernCase.all {
             let data = try Data(contentsOf: URL(fileURLWithPath: c.file(c.model + ".onnx")))
             #expect(data.count < 1 << 20, "\(c): \(data.count) bytes")

@@ -32,15 +32,16 @@ import Testing
         let out = try Executor<Float>(graph: folded).run(NDArray(shape: [1, d], values: x)).values
 
         // Reference: hidden activations, then every mask's softmax, in Float64.
-        let W1 = w1.array.map(Double.init), B1 = b1.array.map(Double.init)
-        let W2 = w2.array.map(Double.init), B2 = b2.array.map(Double.init)
-        let hidden = (0..<h).map { j in max(0, (0..<d).reduce(B1[j]) { $0 + W1[j * d + $1] * Double(x[$1]) }) }
+        let hiddenW = w1.array.map(Double.init), hiddenB = b1.array.map(Double.init)
+        let outW = w2.array.map(Double.init), outB = b2.array.map(Double.init)
+        let hidden = (0..<h).map { j in max(0, (0..<d).reduce(hiddenB[j]) { $0 + hiddenW[j * d + $1] * Double(x[$1]) })
+        }
         let keep = 1 - rate
         var logMean = [Double](repeating: 0, count: k)
         for mask in 0..<(1 << h) {
             let kept = (0..<h).map { (mask >> $0) & 1 == 1 }
             let probability = kept.reduce(1.0) { $0 * ($1 ? keep : rate) }
-            let z = (0..<k).map { o in (0..<h).reduce(B2[o]) { $0 + (kept[$1] ? W2[o * h + $1] * hidden[$1] : 0) } }
+            let z = (0..<k).map { o in (0..<h).reduce(outB[o]) { $0 + (kept[$1] ? outW[o * h + $1] * hidden[$1] : 0) } }
             let m = z.max()!
             let logSum = m + log(z.reduce(0) { $0 + exp($1 - m) })
             for o in 0..<k { logMean[o] += probability * (z[o] - logSum) }
@@ -49,7 +50,9 @@ import Testing
         let total = geometric.reduce(0, +)
         for o in 0..<k {
             let expected = geometric[o] / total
-            #expect(abs(Double(out[o]) - expected) <= 1e-6 * (1 + expected), "class \(o): mean net \(out[o]), geometric mean \(expected)")
+            #expect(
+                abs(Double(out[o]) - expected) <= 1e-6 * (1 + expected),
+                "class \(o): mean net \(out[o]), geometric mean \(expected)")
         }
         // And the unfolded model in eval mode (classic dropout multiplies by keep) agrees.
         let unfolded = try Executor<Float>(graph: graph).run(NDArray(shape: [1, d], values: x)).values

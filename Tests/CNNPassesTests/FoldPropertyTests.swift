@@ -27,7 +27,9 @@ struct RandomFoldCase: CustomStringConvertible {
         func bn(_ name: String, _ channels: Int) -> Op {
             let epsilon = pick([1e-5, 1e-3, 1e-1])
             let affine = r.uniform() < 0.7
-            guard case .batchNorm(var n) = p.batchNorm(name, channels, epsilon: epsilon, affine: affine) else { return .identity }
+            guard case .batchNorm(var n) = p.batchNorm(name, channels, epsilon: epsilon, affine: affine) else {
+                return .identity
+            }
             let regime = pick(["tiny", "huge", "normal"])
             let variance = (0..<channels).map { _ -> Float in
                 switch regime {
@@ -44,19 +46,27 @@ struct RandomFoldCase: CustomStringConvertible {
         // 1. Grouped / depthwise conv with stride and dilation, bias or not.
         let c1 = groups * pick([2, 3])
         let dilation = pick([1, 2])
-        let window = Window2d(kernel: (3, 3), stride: (pick([1, 2]), 1), dilation: (dilation, dilation),
-                              padding: (1, pick([0, 1]), pick([0, 1, 2]), 1))
+        let window = Window2d(
+            kernel: (3, 3), stride: (pick([1, 2]), 1), dilation: (dilation, dilation),
+            padding: (1, pick([0, 1]), pick([0, 1, 2]), 1))
         let hasBias = r.uniform() < 0.5
-        x = b.add("conv1", .conv2d(Conv2d(weight: p.weight("conv1.weight", [c1, cin / groups, 3, 3]),
-                                          bias: hasBias ? p.bias("conv1.bias", c1) : nil, window: window, groups: groups)), x)
+        x = b.add(
+            "conv1",
+            .conv2d(
+                Conv2d(
+                    weight: p.weight("conv1.weight", [c1, cin / groups, 3, 3]),
+                    bias: hasBias ? p.bias("conv1.bias", c1) : nil, window: window, groups: groups)), x)
         x = b.add("bn1", bn("bn1", c1), x)
         x = b.add("relu1", .activation(.relu), x)
         notes.append("conv1 \(cin)→\(c1) g\(groups) d\(dilation) bias=\(hasBias)")
         // 2. ConvTranspose with groups and unequal in/out channels.
         let tGroups = pick([1, c1 % 2 == 0 ? 2 : 1])
         let tOut = tGroups * pick([1, 2, 3])
-        let t = ConvTranspose2d(weight: p.weight("up.weight", [c1, tOut / tGroups, 2, 3]), bias: r.uniform() < 0.5 ? p.bias("up.bias", tOut) : nil,
-                                window: Window2d(kernel: (2, 3), stride: (2, 2), padding: (0, 1, 0, 1)), groups: tGroups, outputPadding: (1, 0))
+        let t = ConvTranspose2d(
+            weight: p.weight("up.weight", [c1, tOut / tGroups, 2, 3]),
+            bias: r.uniform() < 0.5 ? p.bias("up.bias", tOut) : nil,
+            window: Window2d(kernel: (2, 3), stride: (2, 2), padding: (0, 1, 0, 1)), groups: tGroups,
+            outputPadding: (1, 0))
         x = b.add("up", .convTranspose2d(t), x)
         x = b.add("bn2", bn("bn2", tOut), x)
         x = b.add("act2", .activation(.leakyRelu(alpha: 0.1)), x)
@@ -96,7 +106,9 @@ struct RandomFoldCase: CustomStringConvertible {
         // Folding may add no more error than Float32 arithmetic already has (×4), nor more
         // than 1e-6 of the output's scale.
         let scale = max(1, abs(output.error.referenceValue))
-        #expect(output.error.maxAbsError <= max(4 * budget.maxAbsError, 1e-6 * scale), "\(c): folded error \(output.error.maxAbsError), f32 error \(budget.maxAbsError)")
+        #expect(
+            output.error.maxAbsError <= max(4 * budget.maxAbsError, 1e-6 * scale),
+            "\(c): folded error \(output.error.maxAbsError), f32 error \(budget.maxAbsError)")
         #expect(output.error.argmaxAgreement == output.error.rows)
     }
 
@@ -114,10 +126,17 @@ struct RandomFoldCase: CustomStringConvertible {
         var b = GraphBuilder()
         let x = b.input("x", [.fixed(1), .fixed(1), .fixed(1), .fixed(1)])
         let w: Float = 0.1, gamma: Float = 3, variance: Float = 0.7, mean: Float = 0.2, beta: Float = -0.4
-        var y = b.add("conv", .conv2d(Conv2d(weight: Tensor(name: "w", shape: [1, 1, 1, 1], values: [w]), window: Window2d(k: 1))), x)
-        y = b.add("bn", .batchNorm(BatchNorm(scale: Tensor(name: "g", shape: [1], values: [gamma]), bias: Tensor(name: "b", shape: [1], values: [beta]),
-                                             runningMean: Tensor(name: "m", shape: [1], values: [mean]),
-                                             runningVariance: Tensor(name: "v", shape: [1], values: [variance]), epsilon: 1e-5)), y)
+        var y = b.add(
+            "conv",
+            .conv2d(Conv2d(weight: Tensor(name: "w", shape: [1, 1, 1, 1], values: [w]), window: Window2d(k: 1))), x)
+        y = b.add(
+            "bn",
+            .batchNorm(
+                BatchNorm(
+                    scale: Tensor(name: "g", shape: [1], values: [gamma]),
+                    bias: Tensor(name: "b", shape: [1], values: [beta]),
+                    runningMean: Tensor(name: "m", shape: [1], values: [mean]),
+                    runningVariance: Tensor(name: "v", shape: [1], values: [variance]), epsilon: 1e-5)), y)
         b.output(y)
         let folded = try FoldPasses.fold(try b.build()).graph
         guard case .conv2d(let conv) = folded.nodes[0].op else { Issue.record("conv expected"); return }
@@ -187,6 +206,8 @@ struct RandomFoldCase: CustomStringConvertible {
     }
 
     @Test func unknownPassesAreRefusedByName() {
-        #expect(throws: PassError.unknownPass("fold-everything", known: FoldPasses.names)) { try FoldPasses.pipeline(["fold-everything"]) }
+        #expect(throws: PassError.unknownPass("fold-everything", known: FoldPasses.names)) {
+            try FoldPasses.pipeline(["fold-everything"])
+        }
     }
 }

@@ -33,7 +33,8 @@ import Testing
         #expect(Set(result.reports.map(\.kind)).isSubset(of: Set(PassReport.Kind.allCases)))
         #expect(FoldPasses.all.map(\.name) == FoldPasses.all.map(\.kind.rawValue))
         let folds = result.reports.filter { $0.kind == .batchNorm }.flatMap(\.lines).filter { $0.action == .folded }
-        let batchNorms = graph.nodes.filter { if case .batchNorm = $0.op { return true } else { return false } }.map(\.name)
+        let batchNorms = graph.nodes.filter { if case .batchNorm = $0.op { return true } else { return false } }.map(
+            \.name)
         #expect(!folds.isEmpty)
         for line in folds {
             #expect(batchNorms.contains(line.node))
@@ -43,7 +44,10 @@ import Testing
 
     @Test func theJSONKeepsThePassNameUnderPass() throws {
         var report = PassReport(.batchNorm)
-        report.lines = [PassReport.Line(action: .skipped, node: "bn", detail: "d", target: nil, through: nil, factor: nil, reason: "r")]
+        report.lines = [
+            PassReport.Line(
+                action: .skipped, node: "bn", detail: "d", target: nil, through: nil, factor: nil, reason: "r")
+        ]
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any]
         #expect(json?["pass"] as? String == "fold-batchnorm")
         let line = (json?["lines"] as? [[String: Any]])?.first

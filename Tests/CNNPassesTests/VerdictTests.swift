@@ -19,7 +19,9 @@ struct DeepCase: CustomStringConvertible {
 
     /// `blocks` residual blocks (two conv-BN each, some depthwise) after a stem, a head scaled to
     /// outputs of 1e3–1e4, and a classic dropout before the head when `classicDropout`.
-    static func make(seed: UInt64, blocks: Int = 12, classicDropout: Bool = false, fixedBatch: Int? = nil) throws -> DeepCase {
+    static func make(seed: UInt64, blocks: Int = 12, classicDropout: Bool = false, fixedBatch: Int? = nil) throws
+        -> DeepCase
+    {
         var r = SeededRandom(seed: seed)
         var p = ParameterFactory(seed: seed &* 104_729)
         var b = GraphBuilder(name: "deep\(seed)")
@@ -36,8 +38,9 @@ struct DeepCase: CustomStringConvertible {
                 let scale = Float(pow(10, r.uniform(-3, 2)))
                 for i in 0..<per { values[o * per + i] *= scale }
             }
-            let conv = Conv2d(weight: Tensor(name: w.name, shape: w.shape, values: values),
-                              bias: r.uniform() < 0.5 ? p.bias("\(name).bias", c) : nil, window: Window2d(k: 3, p: 1), groups: groups)
+            let conv = Conv2d(
+                weight: Tensor(name: w.name, shape: w.shape, values: values),
+                bias: r.uniform() < 0.5 ? p.bias("\(name).bias", c) : nil, window: Window2d(k: 3, p: 1), groups: groups)
             let y = b.add(name, .conv2d(conv), x)
             let epsilon = [1e-5, 1e-3, 1e-1][Int(r.uniform() * 3) % 3]
             epsilons.append("\(epsilon)")
@@ -64,7 +67,9 @@ struct DeepCase: CustomStringConvertible {
     /// averages never equal one batch's statistics).
     static func calibrated(_ graph: Graph, seed: UInt64) throws -> Graph {
         var noDropout = graph
-        for i in noDropout.nodes.indices where noDropout.nodes[i].op.kindName == "Dropout" { noDropout.nodes[i].op = .identity }
+        for i in noDropout.nodes.indices where noDropout.nodes[i].op.kindName == "Dropout" {
+            noDropout.nodes[i].op = .identity
+        }
         let batch = SampleBatching.fixedBatchOrNil(noDropout) ?? 16
         let inputs = SampleBatching.randomInputs(for: noDropout, samples: batch, seed: seed &+ 1, as: Float.self)
         let stats = try Executor<Float>(graph: noDropout, batch: batch).run(inputs, mode: .train).batchNormStatistics
@@ -72,10 +77,13 @@ struct DeepCase: CustomStringConvertible {
         var g = graph
         for i in g.nodes.indices {
             guard case .batchNorm(var bn) = g.nodes[i].op, let s = stats[g.nodes[i].name] else { continue }
-            let mean = s.batchMean.indices.map { Float(s.batchMean[$0] + 0.1 * r.gaussian() * s.batchVariance[$0].squareRoot()) }
+            let mean = s.batchMean.indices.map {
+                Float(s.batchMean[$0] + 0.1 * r.gaussian() * s.batchVariance[$0].squareRoot())
+            }
             let variance = s.batchVariance.map { Float(max($0, 1e-30) * exp(r.gaussian() * 0.2)) }
             bn.runningMean = Tensor(name: bn.runningMean.name, shape: bn.runningMean.shape, values: mean)
-            bn.runningVariance = Tensor(name: bn.runningVariance.name, shape: bn.runningVariance.shape, values: variance)
+            bn.runningVariance = Tensor(
+                name: bn.runningVariance.name, shape: bn.runningVariance.shape, values: variance)
             g.nodes[i].op = .batchNorm(bn)
         }
         return g
@@ -108,7 +116,10 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
         let report = try verify(c.graph, folded, seed: UInt64(seed))
         let v = try #require(report.outputs.first?.verdict)
         let largest = v.floor / 0x1p-23
-        #expect(report.passed, "\(c): candidate \(v.candidateMaxError) vs bound \(v.maxBound), rms \(v.candidateRmsError) vs \(v.rmsBound)")
+        #expect(
+            report.passed,
+            "\(c): candidate \(v.candidateMaxError) vs bound \(v.maxBound), rms \(v.candidateRmsError) vs \(v.rmsBound)"
+        )
         // The case is what it claims: large outputs, and allclose at 1e-5/1e-4 could not judge it.
         #expect(largest > 100, "\(c): outputs of \(largest)")
     }
@@ -136,19 +147,24 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
                 guard case .batchNorm(var bn) = wrong.nodes[i].op else { continue }
                 bn.epsilon = 1e-3
                 // ε matters only next to the variance: give this BN ordinary variances.
-                bn.runningVariance = Tensor(name: bn.runningVariance.name, shape: bn.runningVariance.shape,
-                                            values: [Float](repeating: 0.5, count: bn.channels))
+                bn.runningVariance = Tensor(
+                    name: bn.runningVariance.name, shape: bn.runningVariance.shape,
+                    values: [Float](repeating: 0.5, count: bn.channels))
                 wrong.nodes[i].op = .batchNorm(bn)
             }
             return try FoldPasses.fold(wrong).graph
         case .weightsStoredAsF16:
             var g = try FoldPasses.fold(c.graph).graph
             g.mapParameters { t in
-                Tensor(name: t.name, shape: t.shape, values: StorageFormat(.float16).roundTripped(t.array), storage: t.storage)
+                Tensor(
+                    name: t.name, shape: t.shape, values: StorageFormat(.float16).roundTripped(t.array),
+                    storage: t.storage)
             }
             return g
         case .droppedShiftOnOneChannel, .oneChannelScaleOff:
-            guard let bnNode = c.graph.node(named: "\(target).bn"), case .batchNorm(let bn) = bnNode.op else { throw DefectError() }
+            guard let bnNode = c.graph.node(named: "\(target).bn"), case .batchNorm(let bn) = bnNode.op else {
+                throw DefectError()
+            }
             var g = try FoldPasses.fold(c.graph).graph
             for i in g.nodes.indices where g.nodes[i].name == target {
                 guard case .conv2d(var conv) = g.nodes[i].op else { continue }
@@ -161,7 +177,9 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
                     var w = conv.weight.array
                     let per = w.count / conv.outChannels
                     for j in 0..<per { w[k * per + j] *= 1.001 }
-                    if var bias = conv.bias?.array { bias[k] *= 1.001; conv.bias = Tensor(name: conv.bias!.name, shape: [bias.count], values: bias) }
+                    if var bias = conv.bias?.array {
+                        bias[k] *= 1.001; conv.bias = Tensor(name: conv.bias!.name, shape: [bias.count], values: bias)
+                    }
                     conv.weight = Tensor(name: conv.weight.name, shape: conv.weight.shape, values: w)
                 } else {
                     let gamma = Double(bn.scale?.array[k] ?? 1), beta = Double(bn.bias?.array[k] ?? 0)
@@ -189,7 +207,9 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
             let c = try DeepCase.make(seed: seed)
             let report = try verify(c.graph, try inject(defect, into: c), seed: seed)
             let v = try #require(report.outputs.first?.verdict)
-            #expect(!report.passed, "\(defect) passed on \(c): \(v.candidateMaxError) vs bound \(v.maxBound), margin \(v.margin)")
+            #expect(
+                !report.passed,
+                "\(defect) passed on \(c): \(v.candidateMaxError) vs bound \(v.maxBound), margin \(v.margin)")
             if !report.passed {
                 // A failure names its worst element and where the two graphs part.
                 #expect(report.firstDivergence != nil, "\(defect) on \(c)")
@@ -204,7 +224,9 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
             #expect(try verify(c.graph, good, seed: seed).passed, "\(c)")
             var inverted = c.graph
             for i in inverted.nodes.indices {
-                if case .dropout(var d) = inverted.nodes[i].op { d.convention = .inverted; inverted.nodes[i].op = .dropout(d) }
+                if case .dropout(var d) = inverted.nodes[i].op {
+                    d.convention = .inverted; inverted.nodes[i].op = .dropout(d)
+                }
             }
             let skipped = try FoldPasses.fold(inverted).graph
             #expect(try !verify(c.graph, skipped, seed: seed).passed, "\(c)")
@@ -272,7 +294,8 @@ enum Defect: String, CaseIterable, CustomStringConvertible {
         var options = VerifyOptions()
         options.samples = 2
         options.rule = VerificationRule(atol: 1e-5, rtol: nil)
-        let report = try Verifier.verify(reference: c.graph, candidate: try FoldPasses.fold(c.graph).graph, options: options)
+        let report = try Verifier.verify(
+            reference: c.graph, candidate: try FoldPasses.fold(c.graph).graph, options: options)
         let e = try #require(report.outputs.first?.error)
         // Exactly numpy.allclose at (1e-5, 1e-4): pass iff neededAtol-style bound holds everywhere.
         #expect(report.rule == "allclose" && report.atol == 1e-5 && report.rtol == 1e-4)

@@ -1,10 +1,11 @@
+import CNNGraph
+import CNNTestSupport
+import Testing
+
 // The buffer plan: values share a buffer only when their lifetimes do not overlap (a value may
 // take over the buffer of an input that dies at the node producing it), graph inputs and outputs
 // never share, and sharing actually happens.
 @testable import CNNRuntime
-import CNNGraph
-import CNNTestSupport
-import Testing
 
 @Suite("Buffer plan")
 struct BufferPlanTests {
@@ -26,10 +27,16 @@ struct BufferPlanTests {
         for (a, v) in values.enumerated() {
             for w in values[(a + 1)...] where exec.bufferOf[v] == exec.bufferOf[w] {
                 // Extra outputs of one node alias its first output on purpose.
-                if born[v] == born[w] && born[v]! >= 0 && graph.nodes[born[v]!].outputs.contains(v) && graph.nodes[born[v]!].outputs.contains(w) { continue }
+                if born[v] == born[w] && born[v]! >= 0 && graph.nodes[born[v]!].outputs.contains(v)
+                    && graph.nodes[born[v]!].outputs.contains(w)
+                {
+                    continue
+                }
                 shared += 1
                 let disjoint = born[w]! >= dies[v]! || born[v]! >= dies[w]!
-                #expect(disjoint, "\(name): '\(v)' [\(born[v]!), \(dies[v]!)] and '\(w)' [\(born[w]!), \(dies[w]!)] share a buffer")
+                #expect(
+                    disjoint,
+                    "\(name): '\(v)' [\(born[v]!), \(dies[v]!)] and '\(w)' [\(born[w]!), \(dies[w]!)] share a buffer")
                 #expect(!graph.inputs.contains { $0.name == v || $0.name == w })
                 #expect(!graph.outputs.contains { $0.name == v || $0.name == w })
             }

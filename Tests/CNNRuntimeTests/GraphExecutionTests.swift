@@ -17,7 +17,9 @@ struct GraphExecutionTests {
         try Graph(contentsOf: Repository.fixture(name + ".cnnm"))
     }
 
-    static func input<S: KernelScalar>(_ graph: Graph, batch: Int, seed: UInt64 = 7, _: S.Type = S.self) -> [String: NDArray<S>] {
+    static func input<S: KernelScalar>(_ graph: Graph, batch: Int, seed: UInt64 = 7, _: S.Type = S.self) -> [String:
+        NDArray<S>]
+    {
         var r = TestRandom(seed)
         var out: [String: NDArray<S>] = [:]
         for i in graph.inputs { out[i.name] = r.array(i.concreteShape(batch: batch), S.self) }
@@ -60,7 +62,9 @@ struct GraphExecutionTests {
 
     /// On the native kernels, whose fusions are bitwise exact (oneDNN's fold BatchNorm into the
     /// conv weights: OneDNNExecutorTests holds those to the Float64 reference instead).
-    @Test("shared buffers and fusion give the same results as one buffer per value; intermediates readable", arguments: fixtureNames)
+    @Test(
+        "shared buffers and fusion give the same results as one buffer per value; intermediates readable",
+        arguments: fixtureNames)
     func bufferSharing(_ name: String) throws {
         try ConvBackend.$current.withValue(.native) { try bufferSharingNative(name) }
     }
@@ -91,7 +95,7 @@ struct GraphExecutionTests {
         cut.outputs = [ValueInfo(name: node.output, shape: [])]
         cut.nodes = Array(graph.nodes.prefix { $0.name != node.name }) + [node]
         let cutOut = try Executor<Float>(graph: cut, batch: 2).run(x).outputs[node.output]
-        _ = try retained.run(x)   // the loop above left the last (MC dropout) run's values
+        _ = try retained.run(x)  // the loop above left the last (MC dropout) run's values
         #expect(cutOut == retained.value(named: node.output))
     }
 
@@ -99,9 +103,10 @@ struct GraphExecutionTests {
         var r = TestRandom(11)
         func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(r.uniform()) } }
         let v = values(6 * 2 * 3 * 3), g = values(6).map { $0 + 2 }, bias = values(6)
-        let conv = Conv2d(weight: tensor("v", [6, 2, 3, 3], v), bias: tensor("b", [6], bias),
-                          window: Window2d(kernel: (3, 3), stride: (2, 1), dilation: (1, 2), padding: (1, 0, 2, 1)),
-                          groups: 2, reparameterization: .weightNorm(gain: tensor("g", [6], g)))
+        let conv = Conv2d(
+            weight: tensor("v", [6, 2, 3, 3], v), bias: tensor("b", [6], bias),
+            window: Window2d(kernel: (3, 3), stride: (2, 1), dilation: (1, 2), padding: (1, 0, 2, 1)),
+            groups: 2, reparameterization: .weightNorm(gain: tensor("g", [6], g)))
         var ws = conv
         ws.reparameterization = .weightStandardization(epsilon: 1e-5)
         let shape = [2, 4, 7, 9]
@@ -119,13 +124,18 @@ struct GraphExecutionTests {
             #expect(mismatch(f32.values, ref.values, atol: 1e-5) == nil)
         }
         let lv = values(5 * 8), lg = values(5).map { $0 + 2 }
-        for rp in [WeightReparameterization.weightNorm(gain: tensor("lg", [5], lg)), .weightStandardization(epsilon: 1e-5)] {
-            let graph = try chain([3, 8], [("fc", .linear(Linear(weight: tensor("lv", [5, 8], lv), bias: nil, reparameterization: rp)))])
+        for rp in [
+            WeightReparameterization.weightNorm(gain: tensor("lg", [5], lg)), .weightStandardization(epsilon: 1e-5),
+        ] {
+            let graph = try chain(
+                [3, 8], [("fc", .linear(Linear(weight: tensor("lv", [5, 8], lv), bias: nil, reparameterization: rp)))])
             let xin: NDArray<Double> = r.array([3, 8])
             let ours = try Executor<Double>(graph: graph).run(xin)
             let w = naiveReparameterize(lv.map(Double.init), out: 5, rp)
             var ref = [Double]()
-            for n in 0..<3 { for o in 0..<5 { ref.append((0..<8).reduce(0.0) { $0 + xin.values[n * 8 + $1] * w[o * 8 + $1] }) } }
+            for n in 0..<3 {
+                for o in 0..<5 { ref.append((0..<8).reduce(0.0) { $0 + xin.values[n * 8 + $1] * w[o * 8 + $1] }) }
+            }
             #expect(mismatch(ours.values, ref, atol: 1e-12) == nil)
         }
     }
@@ -137,14 +147,26 @@ struct GraphExecutionTests {
         #expect(throws: RuntimeError.inputShape(name: "image", expected: [1, 3, 32, 32], found: [1, 3, 32, 31])) {
             try exec.run(["image": NDArray(shape: [1, 3, 32, 31])])
         }
-        #expect(throws: RuntimeError.unknownInput("x")) { try exec.run(["image": NDArray(shape: [1, 3, 32, 32]), "x": NDArray(shape: [1])]) }
+        #expect(throws: RuntimeError.unknownInput("x")) {
+            try exec.run(["image": NDArray(shape: [1, 3, 32, 32]), "x": NDArray(shape: [1])])
+        }
         #expect(throws: RuntimeError.self) { try Executor<Float>(graph: graph, batch: 0) }
         var broken = graph
         broken.nodes.removeFirst()
         #expect(throws: RuntimeError.self) { try Executor<Float>(graph: broken) }
         // Train-mode BN needs two values per channel: a typed error, naming the node.
-        let one = try Executor<Float>(graph: try chain([1, 2], [("bn", .batchNorm(BatchNorm(
-            scale: nil, bias: nil, runningMean: tensor("m", [2], [0, 0]), runningVariance: tensor("v", [2], [1, 1]))))]))
+        let one = try Executor<Float>(
+            graph: try chain(
+                [1, 2],
+                [
+                    (
+                        "bn",
+                        .batchNorm(
+                            BatchNorm(
+                                scale: nil, bias: nil, runningMean: tensor("m", [2], [0, 0]),
+                                runningVariance: tensor("v", [2], [1, 1])))
+                    )
+                ]))
         #expect(throws: RuntimeError.self) { try one.run(NDArray(shape: [1, 2]), mode: .train) }
         do { _ = try one.run(NDArray(shape: [1, 2]), mode: .train) } catch {
             #expect(error.description.contains("'bn'"))
@@ -171,23 +193,38 @@ func naiveReparameterize(_ v: [Double], out: Int, _ r: WeightReparameterization)
 }
 
 /// Direct convolution in Float64 (no im2col), straight from the definition.
-func naiveConv(_ x: NDArray<Double>, weight: [Double], wshape: [Int], bias: [Double], _ w: Window2d, groups: Int) -> NDArray<Double> {
+func naiveConv(_ x: NDArray<Double>, weight: [Double], wshape: [Int], bias: [Double], _ w: Window2d, groups: Int)
+    -> NDArray<Double>
+{
     let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let (oc, icg, kh, kw) = (wshape[0], wshape[1], wshape[2], wshape[3])
     let oh = (h + w.padTop + w.padBottom - w.dilationH * (kh - 1) - 1) / w.strideH + 1
     let ow = (wd + w.padLeft + w.padRight - w.dilationW * (kw - 1) - 1) / w.strideW + 1
     var out = [Double](repeating: 0, count: n * oc * oh * ow)
     let ocg = oc / groups
-    for b in 0..<n { for o in 0..<oc { for y in 0..<oh { for xx in 0..<ow {
-        var s = bias[o]
-        let g = o / ocg
-        for i in 0..<icg { for ki in 0..<kh { for kj in 0..<kw {
-            let iy = y * w.strideH - w.padTop + ki * w.dilationH, ix = xx * w.strideW - w.padLeft + kj * w.dilationW
-            if iy < 0 || iy >= h || ix < 0 || ix >= wd { continue }
-            s += x.values[((b * c + g * icg + i) * h + iy) * wd + ix] * weight[((o * icg + i) * kh + ki) * kw + kj]
-        } } }
-        out[((b * oc + o) * oh + y) * ow + xx] = s
-    } } } }
+    for b in 0..<n {
+        for o in 0..<oc {
+            for y in 0..<oh {
+                for xx in 0..<ow {
+                    var s = bias[o]
+                    let g = o / ocg
+                    for i in 0..<icg {
+                        for ki in 0..<kh {
+                            for kj in 0..<kw {
+                                let iy = y * w.strideH - w.padTop + ki * w.dilationH,
+                                    ix = xx * w.strideW - w.padLeft + kj * w.dilationW
+                                if iy < 0 || iy >= h || ix < 0 || ix >= wd { continue }
+                                s +=
+                                    x.values[((b * c + g * icg + i) * h + iy) * wd + ix]
+                                    * weight[((o * icg + i) * kh + ki) * kw + kj]
+                            }
+                        }
+                    }
+                    out[((b * oc + o) * oh + y) * ow + xx] = s
+                }
+            }
+        }
+    }
     _ = c
     return NDArray(shape: [n, oc, oh, ow], values: out)
 }

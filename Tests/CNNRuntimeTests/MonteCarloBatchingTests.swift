@@ -1,19 +1,21 @@
-// MC dropout without repeating work (issue 13): the steps before the first dropout run once
-// (bit-identical to whole runs), or passes run as one wide batch; each pass draws its own masks,
-// the statistics mean what one-run-per-pass statistics mean, results are seeded, and graphs that
-// fix their batch are widened too.
-@testable import CNNRuntime
 import CNNGraph
 import CNNKernels
 import CNNTestSupport
 import Foundation
 import Testing
 
+// MC dropout without repeating work (issue 13): the steps before the first dropout run once
+// (bit-identical to whole runs), or passes run as one wide batch; each pass draws its own masks,
+// the statistics mean what one-run-per-pass statistics mean, results are seeded, and graphs that
+// fix their batch are widened too.
+@testable import CNNRuntime
+
 @Suite("MC dropout in one batch")
 struct MonteCarloBatchingTests {
     /// x [1, 1, 1, 64] (batch fixed at 1) → inverted dropout p = 0.5: every value is 0 or 2.
     static func dropoutGraph() throws -> Graph {
-        try chain([1, 1, 1, 64], [("drop", .dropout(Dropout(rate: 0.5, convention: .inverted, granularity: .element)))])
+        try chain(
+            [1, 1, 1, 64], [("drop", .dropout(Dropout(rate: 0.5, convention: .inverted, granularity: .element)))])
     }
     static let ones = ["x": NDArray<Float>(shape: [1, 1, 1, 64], repeating: 1)]
 
@@ -38,7 +40,9 @@ struct MonteCarloBatchingTests {
         let y = try #require(try wide.executor.run(x, mode: .monteCarloDropout, seed: 4).outputs["drop"])
         #expect(y.values.allSatisfy { $0 == 0 || $0 == 2 })
         var agree = 0
-        for row in 0..<31 { for e in 0..<64 where y.values[row * 64 + e] == y.values[(row + 1) * 64 + e] { agree += 1 } }
+        for row in 0..<31 {
+            for e in 0..<64 where y.values[row * 64 + e] == y.values[(row + 1) * 64 + e] { agree += 1 }
+        }
         #expect(abs(agree - 992) <= 5 * 22)
     }
 
@@ -87,19 +91,28 @@ struct MonteCarloBatchingTests {
     /// With oneDNN the conv and its ReLU are one step (a post-op), so the dropout is step 1.
     @Test(arguments: [ConvBackend.native, .oneDNN])
     func theDeterministicPrefixRunsOnceWithTheSameResult(_ backend: ConvBackend) throws {
-        try ConvBackend.$current.withValue(backend) { try deterministicPrefix(firstDropoutStep: backend == .native ? 2 : 1) }
+        try ConvBackend.$current.withValue(backend) {
+            try deterministicPrefix(firstDropoutStep: backend == .native ? 2 : 1)
+        }
     }
 
     func deterministicPrefix(firstDropoutStep: Int) throws {
         var weights: [Float] = []
         for i in 0..<(4 * 2 * 3 * 3) { weights.append(Float((i * 7) % 11) / 11 - 0.5) }
-        let graph = try chain([2, 2, 5, 5], [
-            ("conv", .conv2d(Conv2d(weight: tensor("cw", [4, 2, 3, 3], weights), bias: nil, window: Window2d(k: 3, s: 1, p: 1)))),
-            ("relu", .activation(.relu)),
-            ("drop", .dropout(Dropout(rate: 0.3, convention: .inverted, granularity: .element))),
-            ("flat", .flatten(axis: 1)),
-            ("fc", .linear(Linear(weight: tensor("fw", [3, 100], (0..<300).map { Float($0 % 13) / 13 - 0.5 })))),
-        ])
+        let graph = try chain(
+            [2, 2, 5, 5],
+            [
+                (
+                    "conv",
+                    .conv2d(
+                        Conv2d(
+                            weight: tensor("cw", [4, 2, 3, 3], weights), bias: nil, window: Window2d(k: 3, s: 1, p: 1)))
+                ),
+                ("relu", .activation(.relu)),
+                ("drop", .dropout(Dropout(rate: 0.3, convention: .inverted, granularity: .element))),
+                ("flat", .flatten(axis: 1)),
+                ("fc", .linear(Linear(weight: tensor("fw", [3, 100], (0..<300).map { Float($0 % 13) / 13 - 0.5 })))),
+            ])
         let exec = try Executor<Float>(graph: graph, batch: 2)
         #expect(exec.firstStochasticStep == firstDropoutStep)
         guard case .reusePrefix(let from, let reads) = exec.monteCarloStrategy(9, passesPerRun: nil) else {

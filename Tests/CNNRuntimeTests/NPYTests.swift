@@ -8,7 +8,8 @@ import Testing
 @Suite("NPY")
 struct NPYTests {
     /// `np.save(f, np.array([1.0, -2.5], dtype='<f4'))` with numpy 2.4.6, byte for byte.
-    static let numpyBytes: [UInt8] = [147, 78, 85, 77, 80, 89, 1, 0, 118, 0]
+    static let numpyBytes: [UInt8] =
+        [147, 78, 85, 77, 80, 89, 1, 0, 118, 0]
         + Array("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }".utf8)
         + [UInt8](repeating: 32, count: 60) + [10, 0, 0, 128, 63, 0, 0, 32, 192]
 
@@ -44,11 +45,19 @@ struct NPYTests {
 
     @Test func refusals() throws {
         #expect(throws: NPYError.unsupportedDType(path: "<memory>", descr: ">f4")) { try NPY.decode(Self.file(">f4")) }
-        #expect(throws: NPYError.unsupportedDType(path: "<memory>", descr: "<c8")) { try NPY.decode(Self.file("<c8", data: 16)) }
-        #expect(throws: NPYError.unsupportedDType(path: "<memory>", descr: "<f2")) { try NPY.decode(Self.file("<f2", data: 4)) }
+        #expect(throws: NPYError.unsupportedDType(path: "<memory>", descr: "<c8")) {
+            try NPY.decode(Self.file("<c8", data: 16))
+        }
+        #expect(throws: NPYError.unsupportedDType(path: "<memory>", descr: "<f2")) {
+            try NPY.decode(Self.file("<f2", data: 4))
+        }
         #expect(throws: NPYError.fortranOrder(path: "<memory>")) { try NPY.decode(Self.file("<f4", fortran: "True")) }
-        #expect(throws: NPYError.wrongDataLength(path: "<memory>", expected: 8, found: 7)) { try NPY.decode(Self.file("<f4", data: 7)) }
-        #expect(throws: NPYError.wrongDataLength(path: "<memory>", expected: 8, found: 9)) { try NPY.decode(Self.file("<f4", data: 9)) }
+        #expect(throws: NPYError.wrongDataLength(path: "<memory>", expected: 8, found: 7)) {
+            try NPY.decode(Self.file("<f4", data: 7))
+        }
+        #expect(throws: NPYError.wrongDataLength(path: "<memory>", expected: 8, found: 9)) {
+            try NPY.decode(Self.file("<f4", data: 9))
+        }
         #expect(throws: NPYError.notNPY(path: "<memory>")) { try NPY.decode(Array("hello world".utf8)) }
         #expect(throws: NPYError.self) { try NPY.decode(Array(Self.file("<f4").prefix(50))) }
         var v4 = Self.file("<f4"); v4[6] = 4
@@ -61,7 +70,8 @@ struct NPYTests {
         }
         var labels = Self.file("<i8", data: 16)
         labels[labels.count - 16] = 7
-        labels.replaceSubrange((labels.count - 8)..., with: [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] as [UInt8])
+        labels.replaceSubrange(
+            (labels.count - 8)..., with: [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] as [UInt8])
         #expect(try NPY.decode(labels).values == .float64([7, -3]))
         do { _ = try NPY.decode(Self.file("<c8", data: 16), path: "x.npy") } catch {
             #expect(error.description.contains("x.npy") && error.description.contains("<f4"))

@@ -19,7 +19,9 @@ struct OneDNNExecutorTests {
     func matchesFloat64(_ model: String, retainAllValues: Bool) throws {
         let graph = try Graph(contentsOf: Repository.fixture(model))
         func plan(_ backend: ConvBackend) throws -> Executor<Float> {
-            try ConvBackend.$current.withValue(backend) { try Executor<Float>(graph: graph, batch: 3, retainAllValues: retainAllValues) }
+            try ConvBackend.$current.withValue(backend) {
+                try Executor<Float>(graph: graph, batch: 3, retainAllValues: retainAllValues)
+            }
         }
         let oneDNN = try plan(.oneDNN), native = try plan(.native)
         let f64 = try Executor<Double>(graph: graph, batch: 3, retainAllValues: true)
@@ -29,10 +31,14 @@ struct OneDNNExecutorTests {
         _ = try f64.run(x32.mapValues { $0.converted(to: Double.self) })
         var compared = 0
         for name in oneDNN.valueNames {
-            guard let ours = oneDNN.value(named: name), let own = native.value(named: name), let ref = f64.value(named: name) else { continue }
+            guard let ours = oneDNN.value(named: name), let own = native.value(named: name),
+                let ref = f64.value(named: name)
+            else { continue }
             func maxError(_ v: [Float]) -> Double { zip(v, ref.values).map { abs(Double($0) - $1) }.max() ?? 0 }
             let bound = 4 * maxError(own.values) + 1e-5 * (1 + (ref.values.map(abs).max() ?? 0))
-            #expect(maxError(ours.values) <= bound, "\(model) \(name) retained:\(retainAllValues): error \(maxError(ours.values)) > \(bound)")
+            #expect(
+                maxError(ours.values) <= bound,
+                "\(model) \(name) retained:\(retainAllValues): error \(maxError(ours.values)) > \(bound)")
             compared += 1
         }
         #expect(compared >= (retainAllValues ? graph.nodes.count : graph.outputs.count))

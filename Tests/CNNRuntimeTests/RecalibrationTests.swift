@@ -16,20 +16,36 @@ struct RecalibrationTests {
     static let gamma1: [Double] = [1.5, 0.5, 2.0], beta1: [Double] = [0.1, -0.3, 0.2]
     static let eps = 1e-5
 
-    static func graph(batch: CNNGraph.Dimension = .symbol("N"), dropout: Dropout.Convention = .inverted) throws -> Graph {
+    static func graph(batch: CNNGraph.Dimension = .symbol("N"), dropout: Dropout.Convention = .inverted) throws -> Graph
+    {
         var b = GraphBuilder(name: "recal")
         var x = b.input("x", [batch, .fixed(2), .fixed(3), .fixed(3)])
-        func t(_ name: String, _ shape: [Int], _ v: [Double]) -> Tensor { Tensor(name: name, shape: shape, values: v.map(Float.init)) }
-        x = b.add("conv1", .conv2d(Conv2d(weight: t("w1", [3, 2, 1, 1], w1.flatMap { $0 }), bias: t("b1", [3], b1),
-                                           window: Window2d(k: 1))), x)
-        x = b.add("bn1", .batchNorm(BatchNorm(scale: t("g1", [3], gamma1), bias: t("be1", [3], beta1),
-                                              runningMean: t("m1", [3], [5, 5, 5]), runningVariance: t("v1", [3], [9, 9, 9]),
-                                              epsilon: eps)), x)
+        func t(_ name: String, _ shape: [Int], _ v: [Double]) -> Tensor {
+            Tensor(name: name, shape: shape, values: v.map(Float.init))
+        }
+        x = b.add(
+            "conv1",
+            .conv2d(
+                Conv2d(
+                    weight: t("w1", [3, 2, 1, 1], w1.flatMap { $0 }), bias: t("b1", [3], b1),
+                    window: Window2d(k: 1))), x)
+        x = b.add(
+            "bn1",
+            .batchNorm(
+                BatchNorm(
+                    scale: t("g1", [3], gamma1), bias: t("be1", [3], beta1),
+                    runningMean: t("m1", [3], [5, 5, 5]), runningVariance: t("v1", [3], [9, 9, 9]),
+                    epsilon: eps)), x)
         x = b.add("relu", .activation(.relu), x)
         x = b.add("drop", .dropout(Dropout(rate: 0.5, convention: dropout)), x)
-        x = b.add("conv2", .conv2d(Conv2d(weight: t("w2", [2, 3, 1, 1], w2.flatMap { $0 }), window: Window2d(k: 1))), x)
-        x = b.add("bn2", .batchNorm(BatchNorm(scale: nil, bias: nil, runningMean: t("m2", [2], [0, 0]),
-                                              runningVariance: t("v2", [2], [1, 1]), epsilon: eps)), x)
+        x = b.add(
+            "conv2", .conv2d(Conv2d(weight: t("w2", [2, 3, 1, 1], w2.flatMap { $0 }), window: Window2d(k: 1))), x)
+        x = b.add(
+            "bn2",
+            .batchNorm(
+                BatchNorm(
+                    scale: nil, bias: nil, runningMean: t("m2", [2], [0, 0]),
+                    runningVariance: t("v2", [2], [1, 1]), epsilon: eps)), x)
         b.output(x)
         return try b.build()
     }
@@ -115,7 +131,7 @@ struct RecalibrationTests {
             }
             bn2ByBatch[batch] = s2.mean + s2.variance
             let bn1 = try #require(report.batchNorms.first { $0.node == "bn1" })
-            #expect(bn1.valuesPerChannel == 90 && bn1.fewValues)   // 90 < the default threshold 100
+            #expect(bn1.valuesPerChannel == 90 && bn1.fewValues)  // 90 < the default threshold 100
             // The shift against the old N(5, 9): computed here from the reference.
             let shifts = (0..<3).map { c -> Double in
                 let so = (9 + Self.eps).squareRoot(), sn = (ref1.variance[c] + Self.eps).squareRoot()
@@ -134,7 +150,8 @@ struct RecalibrationTests {
         let ref1 = Self.statistics(Self.conv(Self.samples(x), Self.w1, Self.b1))
         var o = RecalibrationOptions()
         o.batch = 3
-        let (g, _) = try Recalibration.recalibrate(try Self.graph(), inputs: ["x": x.converted(to: Float.self)], options: o)
+        let (g, _) = try Recalibration.recalibrate(
+            try Self.graph(), inputs: ["x": x.converted(to: Float.self)], options: o)
         let s1 = try Self.runningStatistics(g, "bn1")
         #expect(mismatch(s1.mean, ref1.mean, atol: 1e-6) == nil)
         #expect(mismatch(s1.variance, ref1.variance, atol: 1e-6) == nil)
@@ -182,14 +199,18 @@ struct RecalibrationTests {
     @Test("a graph without BatchNorm is refused")
     func noBatchNorm() throws {
         let g = try chain([2, 3], [("relu", .activation(.relu))])
-        #expect(throws: RuntimeError.self) { try Recalibration.recalibrate(g, inputs: ["x": NDArray<Float>(shape: [2, 3])]) }
+        #expect(throws: RuntimeError.self) {
+            try Recalibration.recalibrate(g, inputs: ["x": NDArray<Float>(shape: [2, 3])])
+        }
     }
 }
 
 /// The trained digits model: statistics made stale on purpose, then recalibrated.
 @Suite("BatchNorm recalibration on the digits model")
 struct DigitsRecalibrationTests {
-    static func npy(_ name: String) throws -> NDArray<Float> { try NPY.read(Repository.fixture("digits/" + name)).array(as: Float.self) }
+    static func npy(_ name: String) throws -> NDArray<Float> {
+        try NPY.read(Repository.fixture("digits/" + name)).array(as: Float.self)
+    }
 
     static func accuracy(_ g: Graph, _ x: NDArray<Float>, _ labels: [Int]) throws -> (Double, [Int]) {
         let batching = try SampleBatching(graph: g, samples: x.shape[0], preferredBatch: x.shape[0])

@@ -8,7 +8,9 @@ import Foundation
 import Testing
 
 extension TestRandom {
-    mutating func array<S: KernelScalar>(_ shape: [Int], _: S.Type = S.self, _ lo: Double = -1, _ hi: Double = 1) -> NDArray<S> {
+    mutating func array<S: KernelScalar>(_ shape: [Int], _: S.Type = S.self, _ lo: Double = -1, _ hi: Double = 1)
+        -> NDArray<S>
+    {
         NDArray(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in S(Float(uniform(lo, hi))) })
     }
 }
@@ -23,7 +25,8 @@ func mismatch<A: BinaryFloatingPoint, B: BinaryFloatingPoint>(_ ours: [A], _ the
         if !(excess <= atol) && (excess > worst || excess.isNaN || at < 0) { worst = excess; at = i }
     }
     if at < 0 { return nil }
-    return "element \(at): ours \(Double(ours[at])), expected \(Double(theirs[at])) (|Δ|/(1+|e|) = \(worst), allowed \(atol))"
+    return
+        "element \(at): ours \(Double(ours[at])), expected \(Double(theirs[at])) (|Δ|/(1+|e|) = \(worst), allowed \(atol))"
 }
 
 /// A one-input graph of `ops` applied in sequence to an input of `shape`.
@@ -35,4 +38,6 @@ func chain(_ shape: [Int], _ ops: [(String, Op)]) throws -> Graph {
     return try b.build()
 }
 
-func tensor(_ name: String, _ shape: [Int], _ values: [Float]) -> Tensor { Tensor(name: name, shape: shape, values: values) }
+func tensor(_ name: String, _ shape: [Int], _ values: [Float]) -> Tensor {
+    Tensor(name: name, shape: shape, values: values)
+}

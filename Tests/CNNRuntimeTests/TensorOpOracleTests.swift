@@ -25,7 +25,10 @@ struct TensorOpCase: Decodable, Sendable, CustomStringConvertible {
     var description: String { "\(group)/\(name)" }
     var directory: String { Self.root + "/" + group }
 
-    enum CodingKeys: String, CodingKey { case name, model, inputs, outputs, tolerance, exportRefused = "export_refused" }
+    enum CodingKeys: String, CodingKey {
+        case name, model, inputs, outputs, tolerance
+        case exportRefused = "export_refused"
+    }
 
     static let root = Repository.fixture("tensor-ops")
     static let all: [TensorOpCase] = {
@@ -34,7 +37,9 @@ struct TensorOpCase: Decodable, Sendable, CustomStringConvertible {
         return groups.flatMap { group -> [TensorOpCase] in
             let url = URL(fileURLWithPath: root + "/" + group + "/manifest.json")
             guard let m = try? JSONDecoder().decode(Manifest.self, from: Data(contentsOf: url)) else { return [] }
-            return m.cases.map { var c = $0; c.group = group; return c }
+            return m.cases.map {
+                var c = $0; c.group = group; return c
+            }
         }
     }()
 
@@ -51,7 +56,8 @@ struct TensorOpCase: Decodable, Sendable, CustomStringConvertible {
         for o in outputs {
             let expected = try NPY.read(directory + "/" + o.file).array(as: Float.self)
             let ours = try #require(result.outputs[o.name], "\(self) \(stage): output \(o.name) missing")
-            #expect(ours.shape == expected.shape, "\(self) \(stage) \(o.name): shape \(ours.shape) vs \(expected.shape)")
+            #expect(
+                ours.shape == expected.shape, "\(self) \(stage) \(o.name): shape \(ours.shape) vs \(expected.shape)")
             let m = mismatch(ours.values, expected.values, atol: tolerance ?? 1e-5)
             #expect(m == nil, "\(self) \(stage) \(o.name): \(m ?? "")")
         }

@@ -17,13 +17,16 @@ struct TensorOpsMathTests {
 
     func refusal(_ kind: String, _ attributes: [String: AttributeValue], _ shapes: [[Int]]) throws -> String? {
         let op = TensorOp(kind: kind, attributes: attributes, inputs: shapes.count)
-        do { _ = try definition(kind).outputShapes(op, operands: shapes); return nil } catch let e as TensorOpError { return e.message }
+        do { _ = try definition(kind).outputShapes(op, operands: shapes); return nil } catch let e as TensorOpError {
+            return e.message
+        }
     }
 
     func shapes(_ kind: String, _ shapes: [[Int]]) throws -> [[Int]] { try self.shapes(kind, [:], shapes) }
 
     func shapes(_ kind: String, _ attributes: [String: AttributeValue], _ shapes: [[Int]]) throws -> [[Int]] {
-        try definition(kind).outputShapes(TensorOp(kind: kind, attributes: attributes, inputs: shapes.count), operands: shapes)
+        try definition(kind).outputShapes(
+            TensorOp(kind: kind, attributes: attributes, inputs: shapes.count), operands: shapes)
     }
 
     @Test func matmulShapes() throws {
@@ -63,7 +66,10 @@ struct TensorOpsMathTests {
         #expect(try refusal("LogSoftmax", ["axis": .int(3)], [[2, 3, 4]])?.contains("out of range") == true)
         #expect(try refusal("Softmax", ["coerced": .int(2)], [[2, 3]]) != nil)
         #expect(try refusal("Softmax", [:], [[]])?.contains("scalar") == true)
-        #expect(try shapes("LayerNormalization", ["axis": .int(1), "outputs": .int(3)], [[2, 3, 4], [3, 4]]) == [[2, 3, 4], [2, 1, 1], [2, 1, 1]])
+        #expect(
+            try shapes("LayerNormalization", ["axis": .int(1), "outputs": .int(3)], [[2, 3, 4], [3, 4]]) == [
+                [2, 3, 4], [2, 1, 1], [2, 1, 1],
+            ])
         #expect(try refusal("LayerNormalization", [:], [[2, 3, 4], [5]])?.contains("does not broadcast") == true)
         #expect(try refusal("LayerNormalization", ["outputs": .int(4)], [[2, 3, 4], [4]]) != nil)
         #expect(try refusal("LayerNormalization", ["epsilon": .float(-1)], [[2, 3, 4], [4]]) != nil)
@@ -91,7 +97,7 @@ struct TensorOpsMathTests {
         var results = outs.map { [Float](repeating: .nan, count: $0.reduce(1, *)) }
         let inputs = operands.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.1.count) }
         let outputs = results.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.count) }
-        defer { inputs.forEach { $0.deallocate() }; outputs.forEach { $0.deallocate() } }
+        defer { for p in inputs { p.deallocate() }; for p in outputs { p.deallocate() } }
         for (p, o) in zip(inputs, operands) { p.update(from: o.1, count: o.1.count) }
         kernel(inputs.map { UnsafePointer($0) }, outputs)
         for i in results.indices { results[i] = Array(UnsafeBufferPointer(start: outputs[i], count: results[i].count)) }
@@ -101,7 +107,8 @@ struct TensorOpsMathTests {
     @Test func reduceSumNoopWithEmptyAxesIsTheIdentity() throws {
         // ONNX ReduceSum-13: empty axes with noop_with_empty_axes = 1 returns the input.
         let x: [Float] = [1, -2, 3.5, 4, 0.25, -6]
-        let y = try run(TensorOp(kind: "ReduceSum", attributes: ["noop_with_empty_axes": .int(1)], inputs: 1), [([2, 3], x)])
+        let y = try run(
+            TensorOp(kind: "ReduceSum", attributes: ["noop_with_empty_axes": .int(1)], inputs: 1), [([2, 3], x)])
         #expect(y == [x])
     }
 
@@ -109,7 +116,9 @@ struct TensorOpsMathTests {
         // Every value is Float(0.1); the exact mean is that float itself. A Float32 running sum
         // drifts by ~1e-3 relative over 10^5 terms.
         let n = 100_000
-        let y = try run(TensorOp(kind: "ReduceMean", attributes: ["keepdims": .int(0)], inputs: 1), [([n], [Float](repeating: 0.1, count: n))])
+        let y = try run(
+            TensorOp(kind: "ReduceMean", attributes: ["keepdims": .int(0)], inputs: 1),
+            [([n], [Float](repeating: 0.1, count: n))])
         #expect(y == [[Float(0.1)]])
     }
 
@@ -118,9 +127,13 @@ struct TensorOpsMathTests {
         let a = (0..<24).map { Float($0 % 7) - 3 }, b = (0..<20).map { Float($0 % 5) * 0.5 - 1 }
         let y = try run(TensorOp(kind: "MatMul", inputs: 2), [([3, 2, 4], a), ([1, 4, 5], b)])[0]
         var expected: [Float] = []
-        for batch in 0..<3 { for i in 0..<2 { for j in 0..<5 {
-            expected.append((0..<4).reduce(Float(0)) { $0 + a[batch * 8 + i * 4 + $1] * b[$1 * 5 + j] })
-        } } }
+        for batch in 0..<3 {
+            for i in 0..<2 {
+                for j in 0..<5 {
+                    expected.append((0..<4).reduce(Float(0)) { $0 + a[batch * 8 + i * 4 + $1] * b[$1 * 5 + j] })
+                }
+            }
+        }
         #expect(y == expected)
     }
 }

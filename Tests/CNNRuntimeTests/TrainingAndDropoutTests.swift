@@ -12,10 +12,18 @@ struct TrainingAndDropoutTests {
     static let x = NDArray<Double>(shape: [2, 2, 1, 2], values: [1, 2, 2, 2, 3, 4, 2, 6])
 
     static func bnGraph(momentum: Double = 0.1) throws -> Graph {
-        try chain([2, 2, 1, 2], [("bn", .batchNorm(BatchNorm(
-            scale: tensor("g", [2], [2, 0.5]), bias: tensor("b", [2], [0.5, -1]),
-            runningMean: tensor("m", [2], [0, 1]), runningVariance: tensor("v", [2], [1, 4]),
-            epsilon: 0, momentum: momentum, numBatchesTracked: 7)))])
+        try chain(
+            [2, 2, 1, 2],
+            [
+                (
+                    "bn",
+                    .batchNorm(
+                        BatchNorm(
+                            scale: tensor("g", [2], [2, 0.5]), bias: tensor("b", [2], [0.5, -1]),
+                            runningMean: tensor("m", [2], [0, 1]), runningVariance: tensor("v", [2], [1, 4]),
+                            epsilon: 0, momentum: momentum, numBatchesTracked: 7))
+                )
+            ])
     }
 
     @Test func batchNormTrainModeByHand() throws {
@@ -24,8 +32,10 @@ struct TrainingAndDropoutTests {
         // Channel 0: mean 2.5, biased variance 1.25, unbiased 5/3. Channel 1: mean 3, biased 3, unbiased 4.
         let y = try #require(r.outputs["bn"])
         let a0 = 2 / 1.25.squareRoot(), a1 = 0.5 / 3.0.squareRoot()
-        let expected = [a0 * (1 - 2.5) + 0.5, a0 * (2 - 2.5) + 0.5, a1 * (2 - 3) - 1, a1 * (2 - 3) - 1,
-                        a0 * (3 - 2.5) + 0.5, a0 * (4 - 2.5) + 0.5, a1 * (2 - 3) - 1, a1 * (6 - 3) - 1]
+        let expected = [
+            a0 * (1 - 2.5) + 0.5, a0 * (2 - 2.5) + 0.5, a1 * (2 - 3) - 1, a1 * (2 - 3) - 1,
+            a0 * (3 - 2.5) + 0.5, a0 * (4 - 2.5) + 0.5, a1 * (2 - 3) - 1, a1 * (6 - 3) - 1,
+        ]
         #expect(mismatch(y.values, expected, atol: 1e-14) == nil)
         let s = try #require(r.batchNormStatistics["bn"])
         #expect(mismatch(s.batchMean, [2.5, 3], atol: 1e-15) == nil)
@@ -57,8 +67,10 @@ struct TrainingAndDropoutTests {
         #expect(mc.batchNormStatistics.isEmpty)
     }
 
-    static func dropoutGraph(_ shape: [Int], rate: Double, _ convention: Dropout.Convention,
-                             _ granularity: Dropout.Granularity = .element) throws -> Graph {
+    static func dropoutGraph(
+        _ shape: [Int], rate: Double, _ convention: Dropout.Convention,
+        _ granularity: Dropout.Granularity = .element
+    ) throws -> Graph {
         try chain(shape, [("drop", .dropout(Dropout(rate: rate, convention: convention, granularity: granularity)))])
     }
 
@@ -107,7 +119,7 @@ struct TrainingAndDropoutTests {
             #expect(plane.allSatisfy { $0 == 0 } || plane.allSatisfy { $0 == 2 })
             if plane.first == 0 { droppedMaps += 1 }
         }
-        #expect(abs(Double(droppedMaps) - 128) <= 5 * 8)   // Binomial(256, 0.5): σ = 8
+        #expect(abs(Double(droppedMaps) - 128) <= 5 * 8)  // Binomial(256, 0.5): σ = 8
     }
 
     @Test func monteCarloDropoutMeanAndSpread() throws {
@@ -126,11 +138,13 @@ struct TrainingAndDropoutTests {
     @Test func monteCarloDropoutPredictiveEntropy() throws {
         var r = TestRandom(3)
         let w = (0..<(4 * 6)).map { _ in Float(r.uniform(-2, 2)) }
-        let graph = try chain([2, 6], [
-            ("drop", .dropout(Dropout(rate: 0.3))),
-            ("fc", .linear(Linear(weight: tensor("w", [4, 6], w)))),
-            ("softmax", .softmax(axis: 1)),
-        ])
+        let graph = try chain(
+            [2, 6],
+            [
+                ("drop", .dropout(Dropout(rate: 0.3))),
+                ("fc", .linear(Linear(weight: tensor("w", [4, 6], w)))),
+                ("softmax", .softmax(axis: 1)),
+            ])
         let exec = try Executor<Double>(graph: graph, batch: 2)
         let x = ["x": r.array([2, 6], Double.self)]
         let mc = try exec.monteCarloDropout(x, samples: 64, seed: 5)
@@ -146,7 +160,8 @@ struct TrainingAndDropoutTests {
         }
         #expect(out.standardDeviation.values.contains { $0 > 0 })
         // Without dropout every pass is the eval pass: no spread, no mutual information.
-        let deterministic = try chain([2, 6], [("fc", .linear(Linear(weight: tensor("w", [4, 6], w)))), ("softmax", .softmax(axis: -1))])
+        let deterministic = try chain(
+            [2, 6], [("fc", .linear(Linear(weight: tensor("w", [4, 6], w)))), ("softmax", .softmax(axis: -1))])
         let e = try Executor<Double>(graph: deterministic, batch: 2)
         let d = try #require(try e.monteCarloDropout(x, samples: 5).outputs["softmax"])
         #expect(d.standardDeviation.values.allSatisfy { $0 < 1e-9 })

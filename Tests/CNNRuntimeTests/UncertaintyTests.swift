@@ -24,7 +24,8 @@ struct UncertaintyTests {
     }
 
     @Test func rejectionCurveByHand() {
-        let curve = Uncertainty.rejectionCurve(Self.p, uncertainty: [0.1, 0.9, 0.2, 0.3], labels: Self.labels, percents: [0, 25, 50])
+        let curve = Uncertainty.rejectionCurve(
+            Self.p, uncertainty: [0.1, 0.9, 0.2, 0.3], labels: Self.labels, percents: [0, 25, 50])
         #expect(curve.map(\.kept) == [4, 3, 2])
         #expect(curve.map(\.accuracy) == [0.75, 1, 1])
         #expect(Uncertainty.rejectionPercents == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50])
@@ -39,18 +40,25 @@ struct UncertaintyTests {
 
     /// x (2 features) · inverted dropout p = ½ · linear 2→3: four equally likely masks per sample.
     @Test func logitsAgainstEveryMask() throws {
-        let w: [[Double]] = [[1, -2], [0.5, 1.5], [-1, 0.25]], bias: [Double] = [0.25, 0, -0.125]   // exact in Float32, as stored
+        // Exact in Float32, as stored.
+        let w: [[Double]] = [[1, -2], [0.5, 1.5], [-1, 0.25]], bias: [Double] = [0.25, 0, -0.125]
         var b = GraphBuilder(name: "mc")
         var x = b.input("x", [.symbol("N"), .fixed(2)])
         x = b.add("drop", .dropout(Dropout(rate: 0.5)), x)
-        x = b.add("fc", .linear(Linear(weight: Tensor(name: "w", shape: [3, 2], values: w.flatMap { $0 }.map(Float.init)),
-                                        bias: Tensor(name: "b", shape: [3], values: bias.map(Float.init)))), x)
+        x = b.add(
+            "fc",
+            .linear(
+                Linear(
+                    weight: Tensor(name: "w", shape: [3, 2], values: w.flatMap { $0 }.map(Float.init)),
+                    bias: Tensor(name: "b", shape: [3], values: bias.map(Float.init)))), x)
         b.output(x)
         let graph = try b.build()
         let input = NDArray<Double>(shape: [2, 2], values: [1, 0.5, -0.5, 2])
         #expect(Uncertainty.looksLikeLogits(graph, output: "fc", shape: [2, 3]))
 
-        func softmax(_ z: [Double]) -> [Double] { let m = z.max()!, e = z.map { exp($0 - m) }, s = e.reduce(0, +); return e.map { $0 / s } }
+        func softmax(_ z: [Double]) -> [Double] {
+            let m = z.max()!, e = z.map { exp($0 - m) }, s = e.reduce(0, +); return e.map { $0 / s }
+        }
         func entropy(_ q: [Double]) -> Double { var h = 0.0; for v in q where v > 0 { h -= v * log(v) }; return h }
         let passes = 4000
         let exec = try Executor<Double>(graph: graph, batch: 2)
@@ -61,8 +69,9 @@ struct UncertaintyTests {
         for n in 0..<2 {
             let xs = [input.values[2 * n], input.values[2 * n + 1]]
             var probabilities: [[Double]] = []
-            for mask in [[0.0, 0], [0, 2], [2, 0], [2, 2]] {   // kept units scaled by 1/keep = 2
-                probabilities.append(softmax((0..<3).map { k in bias[k] + w[k][0] * xs[0] * mask[0] + w[k][1] * xs[1] * mask[1] }))
+            for mask in [[0.0, 0], [0, 2], [2, 0], [2, 2]] {  // kept units scaled by 1/keep = 2
+                probabilities.append(
+                    softmax((0..<3).map { k in bias[k] + w[k][0] * xs[0] * mask[0] + w[k][1] * xs[1] * mask[1] }))
             }
             var mean = [Double](repeating: 0, count: 3), variance = [Double](repeating: 0, count: 3)
             for q in probabilities { for k in 0..<3 { mean[k] += q[k] / 4 } }
@@ -84,7 +93,8 @@ struct UncertaintyTests {
     }
 
     @Test func npzIsAZipOfNpyFiles() throws {
-        let a = NPYArray(NDArray<Double>(shape: [2], values: [1, 2])), c = NPYArray(NDArray<Float>(shape: [1, 3], values: [3, 4, 5]))
+        let a = NPYArray(NDArray<Double>(shape: [2], values: [1, 2])),
+            c = NPYArray(NDArray<Float>(shape: [1, 3], values: [3, 4, 5]))
         let bytes = try NPZ.encode([("a", a), ("bee", c)])
         func u16(_ i: Int) -> Int { Int(bytes[i]) | Int(bytes[i + 1]) << 8 }
         func u32(_ i: Int) -> Int { u16(i) | u16(i + 2) << 16 }
@@ -97,7 +107,7 @@ struct UncertaintyTests {
             #expect(u32(entry) == 0x0201_4B50)
             let size = u32(entry + 20), nameLength = u16(entry + 28), local = u32(entry + 42)
             let name = String(decoding: bytes[(entry + 46)..<(entry + 46 + nameLength)], as: UTF8.self)
-            #expect(u32(local) == 0x0403_4B50 && u16(local + 8) == 0)   // stored
+            #expect(u32(local) == 0x0403_4B50 && u16(local + 8) == 0)  // stored
             let start = local + 30 + u16(local + 26)
             found[name] = try NPY.decode(Array(bytes[start..<(start + size)]))
             entry += 46 + nameLength

@@ -4,19 +4,25 @@ import CNNFormat
 import Foundation
 import SwiftProtobuf
 
+/// Byte-level builders for damaged files, shared so each hostile-input test says only what it breaks.
 public enum HostileFiles {
     /// A file image from a hand-made header and data section, with correct preamble and
     /// header CRCs (tensor CRCs are whatever the header says).
-    package static func assemble(header: Cnnconv_V1_Model, data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
-                                minor: UInt16 = FormatLimits.minorVersion) -> [UInt8] {
+    package static func assemble(
+        header: Cnnconv_V1_Model, data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
+        minor: UInt16 = FormatLimits.minorVersion
+    ) -> [UInt8] {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
-        return assemble(headerBytes: (try? header.serializedBytes(options: options)) ?? [], data: data, major: major, minor: minor)
+        return assemble(
+            headerBytes: (try? header.serializedBytes(options: options)) ?? [], data: data, major: major, minor: minor)
     }
 
     /// The same from header bytes as given (to carry fields this reader does not know).
-    public static func assemble(headerBytes: [UInt8], data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
-                                minor: UInt16 = FormatLimits.minorVersion) -> [UInt8] {
+    public static func assemble(
+        headerBytes: [UInt8], data: [UInt8], major: UInt16 = FormatLimits.majorVersion,
+        minor: UInt16 = FormatLimits.minorVersion
+    ) -> [UInt8] {
         var p = Preamble()
         p.majorVersion = major
         p.minorVersion = minor
@@ -30,7 +36,8 @@ public enum HostileFiles {
     }
 
     /// A tensor entry for `values` stored raw f32 at `offset`, with its CRC.
-    package static func entry(_ name: String, dims: [UInt64], offset: UInt64, bytes: [UInt8]) -> Cnnconv_V1_TensorEntry {
+    package static func entry(_ name: String, dims: [UInt64], offset: UInt64, bytes: [UInt8]) -> Cnnconv_V1_TensorEntry
+    {
         var e = Cnnconv_V1_TensorEntry()
         e.name = name
         e.dtype = .float32
@@ -41,6 +48,7 @@ public enum HostileFiles {
         return e
     }
 
+    /// Values as the file stores them (little-endian f32), for hand-made data sections.
     public static func floatBytes(_ values: [Float]) -> [UInt8] {
         values.withUnsafeBytes { Array($0) }
     }
@@ -53,6 +61,7 @@ public enum HostileFiles {
         return fixingPreambleCRC(b)
     }
 
+    /// Recomputes the preamble's CRC after a test edited it, so the reader gets past that check.
     public static func fixingPreambleCRC(_ bytes: [UInt8]) -> [UInt8] {
         var b = bytes
         let crc = crc32(Array(b[0..<56]))

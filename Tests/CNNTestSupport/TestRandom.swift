@@ -1,10 +1,14 @@
 // The test targets' one random source: SplitMix64 written here, independent of the
 // generators in the code under test, so test data never depends on what is being tested.
 
+/// SplitMix64, so tests draw data from a generator the code under test does not share.
 public struct TestRandom: Sendable {
+    /// The generator's whole state, exposed so a test can record and replay it.
     public var state: UInt64
+    /// Same seed, same sequence: a failing test reproduces.
     public init(_ seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

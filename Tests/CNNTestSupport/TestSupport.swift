@@ -3,6 +3,7 @@ import CNNFixtures
 import CNNGraph
 import Foundation
 
+/// The checkout the tests run from, so fixtures are found wherever the package lives.
 public enum Repository {
     /// The package root, found from this file's location.
     public static let root: String = {
@@ -11,17 +12,22 @@ public enum Repository {
         return url.path
     }()
 
+    /// The path of a file under `fixtures/`.
     public static func fixture(_ name: String) -> String { root + "/fixtures/" + name }
 }
 
 /// A fresh folder under the system's temporary directory, removed on deinit.
 public final class TemporaryDirectory: @unchecked Sendable {
+    /// The folder, which exists until the object goes away.
     public let path: String
+    /// Creates a uniquely named folder, so parallel tests never share files.
     public init() {
         path = NSTemporaryDirectory() + "cnnconv-test-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
+    /// A path inside the folder (not created).
     public func file(_ name: String) -> String { path + "/" + name }
+    /// Writes `bytes` to a new file in the folder and returns its path.
     public func write(_ bytes: [UInt8], to name: String) -> String {
         let p = file(name)
         _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
@@ -30,17 +36,22 @@ public final class TemporaryDirectory: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// A file's bytes, or none when it cannot be read (tests then fail on the content).
 public func readBytes(_ path: String) -> [UInt8] {
     (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))) ?? []
 }
 
 /// The result of running the built `cnnconv` executable.
 public struct CommandResult: Sendable {
+    /// The exit status, which the CLI's contract fixes (0, 1, 2, 3).
     public var status: Int32
+    /// Everything written to standard output.
     public var stdout: String
+    /// Everything written to standard error.
     public var stderr: String
 }
 
+/// Runs the built CLI as a user would, so tests hold its exit codes and output.
 public enum CLI {
     /// The `cnnconv` binary in the build folder this test bundle was built into.
     public static let executable: String = {
@@ -56,7 +67,10 @@ public enum CLI {
         return Repository.root + "/.build/debug/cnnconv"
     }()
 
-    public static func run(_ arguments: [String], environment: [String: String] = [:], currentDirectory: String? = nil) throws -> CommandResult {
+    /// Runs `cnnconv` with `arguments` (and `NO_COLOR=1`) and waits for it.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], currentDirectory: String? = nil)
+        throws -> CommandResult
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -80,7 +94,8 @@ public enum CLI {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        return CommandResult(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self))
     }
 }

@@ -19,8 +19,10 @@ struct DigitsModel: CustomStringConvertible, Sendable {
     var accuracyFloor: Double
     var description: String { file }
 
-    static let inverted = DigitsModel(file: "digits_cnn.cnnm", logits: "test_logits.npy", convention: .inverted, accuracyFloor: 0.98)
-    static let classic = DigitsModel(file: "digits_cnn_classic.cnnm", logits: "test_logits_classic.npy", convention: .classic, accuracyFloor: 0.98)
+    static let inverted = DigitsModel(
+        file: "digits_cnn.cnnm", logits: "test_logits.npy", convention: .inverted, accuracyFloor: 0.98)
+    static let classic = DigitsModel(
+        file: "digits_cnn_classic.cnnm", logits: "test_logits_classic.npy", convention: .classic, accuracyFloor: 0.98)
     static let both = [inverted, classic]
 
     func graph() throws -> Graph { try Graph(contentsOf: Repository.fixture("digits/" + file)) }
@@ -38,7 +40,9 @@ enum Digits {
         let bytes = readBytes(labelsPath)
         try #require(bytes.count > 10 && bytes[0] == 0x93 && Array(bytes[1..<6]) == Array("NUMPY".utf8))
         let major = bytes[6]
-        let headerLength = major == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8
+        let headerLength =
+            major == 1
+            ? Int(bytes[8]) | Int(bytes[9]) << 8
             : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
         let start = (major == 1 ? 10 : 12) + headerLength
         let header = String(decoding: bytes[(major == 1 ? 10 : 12)..<start], as: UTF8.self)
@@ -156,18 +160,21 @@ enum Digits {
     func monteCarloDropoutIsLessCertainOnNoise(_ model: DigitsModel) throws {
         var graph = try model.graph()
         let logits = graph.outputs[0].name
-        graph.nodes.append(Node(name: "probabilities", op: .softmax(axis: 1), inputs: [logits], outputs: ["probabilities"]))
+        graph.nodes.append(
+            Node(name: "probabilities", op: .softmax(axis: 1), inputs: [logits], outputs: ["probabilities"]))
         graph.outputs = [ValueInfo(name: "probabilities", shape: [.symbol("N"), .fixed(10)])]
 
         let digits = try Digits.testImages()
         var state: UInt64 = 0x5EED
-        let noise = NDArray<Float>(shape: [200, 1, 8, 8], values: (0..<(200 * 64)).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15   // SplitMix64
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Float(Double((z ^ (z >> 31)) >> 11) * 0x1p-53)
-        })
+        let noise = NDArray<Float>(
+            shape: [200, 1, 8, 8],
+            values: (0..<(200 * 64)).map { _ in
+                state &+= 0x9E37_79B9_7F4A_7C15  // SplitMix64
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return Float(Double((z ^ (z >> 31)) >> 11) * 0x1p-53)
+            })
 
         func meanEntropy(_ x: NDArray<Float>) throws -> Double {
             let executor = try Executor<Float>(graph: graph, batch: x.shape[0])

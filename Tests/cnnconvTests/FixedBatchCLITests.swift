@@ -52,9 +52,12 @@ import Testing
         #expect((verification["ruleDescription"] as? String)?.contains("4×") == true)
         let output = try #require((verification["outputs"] as? [[String: Any]])?.first)
         let verdict = try #require(output["verdict"] as? [String: Any])
-        let bound = try #require(verdict["maxBound"] as? Double), budget = try #require(verdict["budgetMaxError"] as? Double)
-        let floor = try #require(verdict["floor"] as? Double), error = try #require(verdict["candidateMaxError"] as? Double)
-        let rmsBound = try #require(verdict["rmsBound"] as? Double), rms = try #require(verdict["candidateRmsError"] as? Double)
+        let bound = try #require(verdict["maxBound"] as? Double),
+            budget = try #require(verdict["budgetMaxError"] as? Double)
+        let floor = try #require(verdict["floor"] as? Double),
+            error = try #require(verdict["candidateMaxError"] as? Double)
+        let rmsBound = try #require(verdict["rmsBound"] as? Double),
+            rms = try #require(verdict["candidateRmsError"] as? Double)
         // The bound is the stated rule applied to the stated numbers; the margin follows from them.
         #expect(abs(bound - (4 * budget + floor)) <= 1e-12 * bound)
         #expect(abs((verdict["margin"] as? Double ?? 0) - min(bound / error, rmsBound / rms)) <= 1e-9)
@@ -73,7 +76,9 @@ import Testing
         // γ of the strongest channel of a BN halfway through, ×1.001.
         let bns = graph.nodes.indices.filter { graph.nodes[$0].op.kindName == "BatchNorm" }
         let i = bns[bns.count / 2]
-        guard case .batchNorm(var bn) = graph.nodes[i].op, let scale = bn.scale else { Issue.record("BN with γ expected"); return }
+        guard case .batchNorm(var bn) = graph.nodes[i].op, let scale = bn.scale else {
+            Issue.record("BN with γ expected"); return
+        }
         var gamma = scale.array
         let k = gamma.indices.max { abs(gamma[$0]) < abs(gamma[$1]) } ?? 0
         gamma[k] *= 1.001

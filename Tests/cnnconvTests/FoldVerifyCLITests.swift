@@ -45,7 +45,9 @@ import Testing
     @Test func foldStoresF16AndCompressesAndStillVerifies() throws {
         let tmp = TemporaryDirectory()
         let model = copy("resnet_mini.cnnm", to: tmp)
-        let r = try CLI.run(["fold", model, "-o", tmp.file("half.cnnm"), "--dtype", "f16", "--compress", "shuffle", "--json"])
+        let r = try CLI.run([
+            "fold", model, "-o", tmp.file("half.cnnm"), "--dtype", "f16", "--compress", "shuffle", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(json["output"] as? String == tmp.file("half.cnnm"))
@@ -66,8 +68,10 @@ import Testing
         #expect(json["passed"] as? Bool == true)
         let output = try #require((json["outputs"] as? [[String: Any]])?.first)
         let error = try #require(output["error"] as? [String: Any])
-        for key in ["maxAbsError", "maxRelError", "meanAbsError", "rmsError", "cosineSimilarity", "argmaxAgreement",
-                    "maxAbsIndex", "candidateValue", "referenceValue", "neededAtol", "neededRtol", "histogram"] {
+        for key in [
+            "maxAbsError", "maxRelError", "meanAbsError", "rmsError", "cosineSimilarity", "argmaxAgreement",
+            "maxAbsIndex", "candidateValue", "referenceValue", "neededAtol", "neededRtol", "histogram",
+        ] {
             #expect(error[key] != nil, "missing \(key)")
         }
         #expect(output["float32Error"] != nil)
@@ -94,7 +98,9 @@ import Testing
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 32, 32), }"
         while (10 + header.count + 1) % 64 != 0 { header += " " }
         header += "\n"
-        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + Array(header.utf8)
+        var bytes: [UInt8] =
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)]
+            + Array(header.utf8)
         for i in 0..<count { withUnsafeBytes(of: Float(sin(Double(i))).bitPattern.littleEndian) { bytes += $0 } }
         let input = tmp.write(bytes, to: "x.npy")
         let r = try CLI.run(["verify", model, model, "--inputs", input])

@@ -12,11 +12,15 @@ import Testing
     }
 
     /// A chain of `ops` on input `x`, written without validation (as a hostile file would be).
-    func write(_ tmp: TemporaryDirectory, _ name: String, input: [CNNGraph.Dimension], _ ops: [(String, Op)]) throws -> String {
+    func write(_ tmp: TemporaryDirectory, _ name: String, input: [CNNGraph.Dimension], _ ops: [(String, Op)]) throws
+        -> String
+    {
         var nodes: [Node] = []
         var x = "x"
         for (n, op) in ops { nodes.append(Node(name: n, op: op, inputs: [x], outputs: [n])); x = n }
-        let g = Graph(name: name, inputs: [ValueInfo(name: "x", shape: input)], outputs: [ValueInfo(name: x, shape: [])], nodes: nodes)
+        let g = Graph(
+            name: name, inputs: [ValueInfo(name: "x", shape: input)], outputs: [ValueInfo(name: x, shape: [])],
+            nodes: nodes)
         return tmp.write(try g.serialized(), to: name + ".cnnm")
     }
 
@@ -29,10 +33,20 @@ import Testing
     @Test func aConvTransposeWithStride2To32Minus1FailsInEveryCommand() throws {
         let tmp = TemporaryDirectory()
         let s = Int(UInt32.max)
-        let model = try write(tmp, "deconv", input: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
-                              [("up", .convTranspose2d(ConvTranspose2d(weight: constant("up.w", [1, 1, 1, 1]),
-                                                                       window: Window2d(kernel: (1, 1), stride: (s, s)))))])
-        for args in [["run", model], ["fold", model, "-o", tmp.file("f.cnnm")], ["inspect", model], ["verify", model, model]] {
+        let model = try write(
+            tmp, "deconv", input: [.fixed(1), .fixed(1), .fixed(2), .fixed(2)],
+            [
+                (
+                    "up",
+                    .convTranspose2d(
+                        ConvTranspose2d(
+                            weight: constant("up.w", [1, 1, 1, 1]),
+                            window: Window2d(kernel: (1, 1), stride: (s, s))))
+                )
+            ])
+        for args in [
+            ["run", model], ["fold", model, "-o", tmp.file("f.cnnm")], ["inspect", model], ["verify", model, model],
+        ] {
             expectFailure(try CLI.run(args), 3, mentions: ["cnnconv: ", "'up'"], args[0])
         }
     }
@@ -61,30 +75,41 @@ import Testing
     @Test func maxMemoryLowersAndRaisesTheLimit() throws {
         let tmp = TemporaryDirectory()
         // 1×1×1024×1024 f32: 4 MiB per value, 8 MiB for input and output.
-        let model = try write(tmp, "big", input: [.fixed(1), .fixed(1), .fixed(1024), .fixed(1024)], [("relu", .activation(.relu))])
+        let model = try write(
+            tmp, "big", input: [.fixed(1), .fixed(1), .fixed(1024), .fixed(1024)], [("relu", .activation(.relu))])
         #expect(try CLI.run(["run", model]).status == 0)
-        expectFailure(try CLI.run(["run", model, "--max-memory", "6M"]), 3, mentions: ["limit of 6 MiB"], "--max-memory 6M")
-        expectFailure(try CLI.run(["run", model], environment: ["CNNCONV_MAX_MEMORY": "6M"]), 3, mentions: ["limit of 6 MiB"], "env 6M")
+        expectFailure(
+            try CLI.run(["run", model, "--max-memory", "6M"]), 3, mentions: ["limit of 6 MiB"], "--max-memory 6M")
+        expectFailure(
+            try CLI.run(["run", model], environment: ["CNNCONV_MAX_MEMORY": "6M"]), 3, mentions: ["limit of 6 MiB"],
+            "env 6M")
         #expect(try CLI.run(["run", model, "--max-memory", "6M", "--f64"]).status == 3)
         #expect(try CLI.run(["run", model, "--max-memory", "64M", "--f64"]).status == 0)
         expectFailure(try CLI.run(["run", model, "--max-memory", "lots"]), 2, mentions: ["--max-memory"], "bad size")
-        expectFailure(try CLI.run(["inspect", model], environment: ["CNNCONV_MAX_MEMORY": "0"]), 2, mentions: ["CNNCONV_MAX_MEMORY"], "bad env")
+        expectFailure(
+            try CLI.run(["inspect", model], environment: ["CNNCONV_MAX_MEMORY": "0"]), 2,
+            mentions: ["CNNCONV_MAX_MEMORY"], "bad env")
     }
 
     @Test func hugeCountsAreUsageErrors() throws {
         let model = Repository.fixture("small_cnn.cnnm")
-        for args in [["run", model, "--batch", "1099511627776"], ["run", model, "--batch", "4611686018427387904"],
-                     ["verify", model, model, "--samples", "1099511627776"], ["verify", model, model, "--batch", "1099511627776"],
-                     ["fold", model, "--samples", "1099511627776"], ["run", model, "--mc-dropout", "1099511627776"]] {
+        for args in [
+            ["run", model, "--batch", "1099511627776"], ["run", model, "--batch", "4611686018427387904"],
+            ["verify", model, model, "--samples", "1099511627776"],
+            ["verify", model, model, "--batch", "1099511627776"],
+            ["fold", model, "--samples", "1099511627776"], ["run", model, "--mc-dropout", "1099511627776"],
+        ] {
             expectFailure(try CLI.run(args), 2, mentions: [], args.joined(separator: " "))
         }
         // Within the count bound but not the memory: 2^23 samples of 3×32×32 inputs need 96 GiB.
-        expectFailure(try CLI.run(["verify", model, model, "--samples", "8388608"]), 2, mentions: ["--samples", "limit"], "samples × memory")
+        expectFailure(
+            try CLI.run(["verify", model, model, "--samples", "8388608"]), 2, mentions: ["--samples", "limit"],
+            "samples × memory")
     }
 
     @Test func labelsThatAreNotClassIndicesAreRefusedNamingFileAndIndex() throws {
         let tmp = TemporaryDirectory()
-        let model = Repository.fixture("small_cnn.cnnm")   // 10 classes
+        let model = Repository.fixture("small_cnn.cnnm")  // 10 classes
         for (i, bad) in [Double.nan, .infinity, 9.3e18, 1e300, -1, 10, 2.5].enumerated() {
             let labels = tmp.file("labels\(i).npy")
             try npy(shape: [8], values: [0, 1, 2, 3, 4, bad, 6, 7]).write(to: URL(fileURLWithPath: labels))
@@ -96,9 +121,13 @@ import Testing
     @Test func bothOutputsNaNIsAFailure() throws {
         let tmp = TemporaryDirectory()
         // BN with σ² = 0 and ε = 0 (allowed) sends x − μ ≠ 0 to ±inf; × 0 makes NaN.
-        let bn = BatchNorm(scale: nil, bias: nil, runningMean: constant("bn.mean", [2], 0), runningVariance: constant("bn.var", [2], 0), epsilon: 0)
+        let bn = BatchNorm(
+            scale: nil, bias: nil, runningMean: constant("bn.mean", [2], 0),
+            runningVariance: constant("bn.var", [2], 0), epsilon: 0)
         let zero = Affine(scale: constant("z.scale", [2], 0), shift: constant("z.shift", [2], 0))
-        let model = try write(tmp, "nan", input: [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)], [("bn", .batchNorm(bn)), ("zero", .affine(zero))])
+        let model = try write(
+            tmp, "nan", input: [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)],
+            [("bn", .batchNorm(bn)), ("zero", .affine(zero))])
         for arguments in [["verify", model, model], ["verify", model, model, "--no-budget", "--atol", "1e-5"]] {
             let r = try CLI.run(arguments)
             #expect(r.status == 1, "\(arguments): \(r.stdout)\(r.stderr)")
@@ -108,9 +137,11 @@ import Testing
 
     @Test func inspectSurvivesAZeroVarianceZeroEpsilonBatchNorm() throws {
         let tmp = TemporaryDirectory()
-        let bn = BatchNorm(scale: constant("bn.g", [2]), bias: constant("bn.b", [2], 0), runningMean: constant("bn.mean", [2], 0),
-                           runningVariance: constant("bn.var", [2], 0), epsilon: 0)
-        let model = try write(tmp, "bn0", input: [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)], [("bn", .batchNorm(bn))])
+        let bn = BatchNorm(
+            scale: constant("bn.g", [2]), bias: constant("bn.b", [2], 0), runningMean: constant("bn.mean", [2], 0),
+            runningVariance: constant("bn.var", [2], 0), epsilon: 0)
+        let model = try write(
+            tmp, "bn0", input: [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)], [("bn", .batchNorm(bn))])
         let r = try CLI.run(["inspect", model])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("×inf"))
@@ -119,8 +150,14 @@ import Testing
 
     @Test func anUnknownEnumValueIsRefusedNamingNodeAndField() throws {
         let tmp = TemporaryDirectory()
-        let g = Graph(inputs: [ValueInfo(name: "x", shape: [.fixed(1), .fixed(2), .fixed(4), .fixed(4)])], outputs: [ValueInfo(name: "p", shape: [])],
-                      nodes: [Node(name: "p", op: .pool2d(Pool2d(kind: .average, window: Window2d(k: 2, s: 2))), inputs: ["x"], outputs: ["p"])])
+        let g = Graph(
+            inputs: [ValueInfo(name: "x", shape: [.fixed(1), .fixed(2), .fixed(4), .fixed(4)])],
+            outputs: [ValueInfo(name: "p", shape: [])],
+            nodes: [
+                Node(
+                    name: "p", op: .pool2d(Pool2d(kind: .average, window: Window2d(k: 2, s: 2))), inputs: ["x"],
+                    outputs: ["p"])
+            ])
         var header = try ModelFile(bytes: try g.serialized()).header
         header.nodes[0].pool2D.kind = .UNRECOGNIZED(5)
         let model = tmp.write(try ModelFileWriter.serialize(header: header, tensors: []), to: "enum.cnnm")
@@ -131,10 +168,15 @@ import Testing
 
     @Test func anOutputWithNoDeclaredShapeFoldsAndVerifies() throws {
         let tmp = TemporaryDirectory()
-        let bn = BatchNorm(scale: constant("bn.g", [2], 2), bias: constant("bn.b", [2], 1), runningMean: constant("bn.mean", [2], 0.5),
-                           runningVariance: constant("bn.var", [2], 4))
-        let model = try write(tmp, "undeclared", input: [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)],
-                              [("conv", .conv2d(Conv2d(weight: constant("c.w", [2, 2, 1, 1], 0.5), window: Window2d(k: 1)))), ("bn", .batchNorm(bn))])
+        let bn = BatchNorm(
+            scale: constant("bn.g", [2], 2), bias: constant("bn.b", [2], 1), runningMean: constant("bn.mean", [2], 0.5),
+            runningVariance: constant("bn.var", [2], 4))
+        let model = try write(
+            tmp, "undeclared", input: [.symbol("N"), .fixed(2), .fixed(3), .fixed(3)],
+            [
+                ("conv", .conv2d(Conv2d(weight: constant("c.w", [2, 2, 1, 1], 0.5), window: Window2d(k: 1)))),
+                ("bn", .batchNorm(bn)),
+            ])
         #expect(try ModelFile(path: model).header.outputs[0].shape.isEmpty)
         let fold = try CLI.run(["fold", model, "-o", tmp.file("f.cnnm")])
         #expect(fold.status == 0, "\(fold.stderr)")
@@ -172,10 +214,12 @@ import Testing
 
     /// A float64 .npy file image (version 1.0), written here rather than with the code under test.
     func npy(shape: [Int], values: [Double]) -> Data {
-        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", ")),), }"
+        var header =
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", ")),), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
-        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+        var d = Data(
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
         d.append(Data(header.utf8))
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
         return d

@@ -28,8 +28,10 @@ import Testing
         if mknod(device, S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 { targets.append(device) }
         for target in targets {
             let kind = fileType(target)
-            for command in [["fold", model, "-o", target, "--no-verify"], ["export", model, "-o", target],
-                            ["run", model, "--output", target], ["run", model, "--save-input", target]] {
+            for command in [
+                ["fold", model, "-o", target, "--no-verify"], ["export", model, "-o", target],
+                ["run", model, "--output", target], ["run", model, "--save-input", target],
+            ] {
                 let r = try CLI.run(command)
                 #expect(r.status == 2, "\(command): \(r.stderr)")
                 #expect(r.stderr.contains("not a regular file"), "\(r.stderr)")
@@ -79,7 +81,8 @@ import Testing
         let tmp = TemporaryDirectory()
         var b = GraphBuilder(name: "big")
         let x = b.input("x", [.fixed(1), .fixed(2048)])
-        let weight = Tensor(name: "w", shape: [16384, 2048], buffer: FloatBuffer([Float](repeating: 0.25, count: 16384 * 2048)))
+        let weight = Tensor(
+            name: "w", shape: [16384, 2048], buffer: FloatBuffer([Float](repeating: 0.25, count: 16384 * 2048)))
         b.output(b.add("fc", .linear(Linear(weight: weight)), x))
         let model = tmp.file("big.cnnm")
         try b.build().write(to: model)
@@ -144,7 +147,9 @@ import Testing
         let model = tmp.file("m.cnnm")
         try b.build().write(to: model)
         func clean(_ text: String) -> Bool {
-            !text.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E }
+            !text.unicodeScalars.contains {
+                ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E
+            }
         }
         let escaped = displaySafe(hostile)
         let table = try CLI.run(["inspect", model])
@@ -164,7 +169,9 @@ import Testing
         // An error naming the node: the same graph with a duplicate tensor reference problem.
         var header = try ModelFile(path: model).header
         header.nodes[0].linear.weight = "missing\u{1B}[8m"
-        let broken = HostileFiles.assemble(header: header, data: readBytes(model).suffix(Int(try ModelFile(path: model).preamble.dataLength)).map { $0 })
+        let broken = HostileFiles.assemble(
+            header: header,
+            data: readBytes(model).suffix(Int(try ModelFile(path: model).preamble.dataLength)).map { $0 })
         let bad = tmp.write(broken, to: "bad\u{1B}]0;t\u{07}.cnnm")
         let error = try CLI.run(["inspect", bad])
         #expect(error.status == 3)
@@ -184,7 +191,9 @@ import Testing
         var b = GraphBuilder(name: "bomb")
         var x = b.input("x", [.fixed(1), .fixed(3_000_000)])
         for i in 0..<4 {
-            func t(_ name: String) -> Tensor { Tensor(name: name, shape: [3_000_000], buffer: zeros, storage: StorageFormat(.float16, .deflate)) }
+            func t(_ name: String) -> Tensor {
+                Tensor(name: name, shape: [3_000_000], buffer: zeros, storage: StorageFormat(.float16, .deflate))
+            }
             x = b.add("a\(i)", .affine(Affine(scale: t("s\(i)"), shift: t("b\(i)"))), x)
         }
         b.output(x)
@@ -200,7 +209,9 @@ import Testing
             try process.run()
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            let kb = Int(String(decoding: readBytes(tmp.file("rss.txt")), as: UTF8.self).split(separator: "\n").last ?? "") ?? -1
+            let kb =
+                Int(String(decoding: readBytes(tmp.file("rss.txt")), as: UTF8.self).split(separator: "\n").last ?? "")
+                ?? -1
             return (kb, (process.terminationStatus, stderr))
         }
         let (baseline, ok) = try peakKB(["inspect", Repository.fixture("small_cnn.cnnm")])
@@ -209,6 +220,7 @@ import Testing
         #expect(refused.status == 3)
         #expect(refused.stderr.contains("decoded size"), "\(refused.stderr)")
         #expect(baseline > 0 && peak > 0)
-        #expect(peak < baseline + 40_000, "peak RSS \(peak) KB refusing the bomb, \(baseline) KB inspecting a small model")
+        #expect(
+            peak < baseline + 40_000, "peak RSS \(peak) KB refusing the bomb, \(baseline) KB inspecting a small model")
     }
 }

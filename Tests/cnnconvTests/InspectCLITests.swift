@@ -41,7 +41,9 @@ import Testing
         #expect(r.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         let json = try #require(object)
-        for key in ["file", "nodes", "parameters", "macs", "batchNorm", "dropout", "warnings", "folded", "appliedPasses"] {
+        for key in [
+            "file", "nodes", "parameters", "macs", "batchNorm", "dropout", "warnings", "folded", "appliedPasses",
+        ] {
             #expect(json[key] != nil, "missing \(key)")
         }
         let nodes = try #require(json["nodes"] as? [[String: Any]])
@@ -69,7 +71,9 @@ import Testing
 }
 
 @Suite struct BadInputCLITests {
-    func expectRefused(_ path: String, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRefused(_ path: String, containing text: String, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         let r = try CLI.run(["inspect", path])
         #expect(r.status == 3, "exit \(r.status) for \(path)", sourceLocation: sourceLocation)
         #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
@@ -82,16 +86,21 @@ import Testing
     @Test func truncatedFlippedEmptyDirectoryMissing() throws {
         let tmp = TemporaryDirectory()
         let bytes = readBytes(Repository.fixture("small_cnn.cnnm"))
-        try expectRefused(tmp.write(Array(bytes.prefix(bytes.count / 2)), to: "truncated.cnnm"), containing: "truncated")
-        try expectRefused(tmp.write(Array(bytes.prefix(40)), to: "tiny.cnnm"), containing: "shorter than the 64-byte preamble")
+        try expectRefused(
+            tmp.write(Array(bytes.prefix(bytes.count / 2)), to: "truncated.cnnm"), containing: "truncated")
+        try expectRefused(
+            tmp.write(Array(bytes.prefix(40)), to: "tiny.cnnm"), containing: "shorter than the 64-byte preamble")
         var flipped = bytes
         flipped[bytes.count - 100] ^= 0x10
         try expectRefused(tmp.write(flipped, to: "flipped.cnnm"), containing: "checksum")
         try expectRefused(tmp.write([], to: "empty.cnnm"), containing: "empty")
         try expectRefused(tmp.path, containing: "directory")
         try expectRefused(tmp.file("nope.cnnm"), containing: "no such file")
-        try expectRefused(tmp.write(Array("hello world, not a model at all, just some text".utf8) + [UInt8](repeating: 10, count: 80), to: "text.cnnm"),
-                          containing: "not a cnnconv file")
+        try expectRefused(
+            tmp.write(
+                Array("hello world, not a model at all, just some text".utf8) + [UInt8](repeating: 10, count: 80),
+                to: "text.cnnm"),
+            containing: "not a cnnconv file")
     }
 
     @Test func usageErrorsExitTwo() throws {

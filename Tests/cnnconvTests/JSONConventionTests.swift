@@ -7,10 +7,13 @@ import Testing
 @Suite struct JSONConventionTests {
     /// Every key in `value`, recursively, but not inside maps whose keys are data (op names,
     /// metadata keys, tensor names): those are not field names.
-    static let dataMaps: Set<String> = ["opCounts", "metadata", "perOpKindMs", "histogram", "fusedPatterns", "outputs", "batchNormStatistics"]
+    static let dataMaps: Set<String> = [
+        "opCounts", "metadata", "perOpKindMs", "histogram", "fusedPatterns", "outputs", "batchNormStatistics",
+    ]
     func keys(_ value: Any) -> [String] {
         if let d = value as? [String: Any] {
-            return d.keys.sorted() + d.flatMap { k, v in Self.dataMaps.contains(k) && v is [String: Any] ? [] : keys(v) }
+            return d.keys.sorted()
+                + d.flatMap { k, v in Self.dataMaps.contains(k) && v is [String: Any] ? [] : keys(v) }
         }
         if let a = value as? [Any] { return a.flatMap(keys) }
         return []
@@ -26,15 +29,22 @@ import Testing
             ["run", model, "--mc-dropout", "2", "--repeat", "2", "--profile", "--json"],
             ["export", model, "-o", tmp.file("m.onnx"), "--json"],
             ["import", tmp.file("m.onnx"), "-o", tmp.file("back.cnnm"), "--json"],
-            ["recalibrate", Repository.fixture("digits/digits_cnn.cnnm"), "--inputs", Repository.fixture("digits/calib_images.npy"),
-             "-o", tmp.file("recalibrated.cnnm"), "--json"],
-            ["run", Repository.fixture("digits/digits_cnn.cnnm"), "--input", Repository.fixture("digits/test_images.npy"),
-             "--mc-dropout", "3", "--labels", Repository.fixture("digits/test_labels.npy"), "--json"],
+            [
+                "recalibrate", Repository.fixture("digits/digits_cnn.cnnm"), "--inputs",
+                Repository.fixture("digits/calib_images.npy"),
+                "-o", tmp.file("recalibrated.cnnm"), "--json",
+            ],
+            [
+                "run", Repository.fixture("digits/digits_cnn.cnnm"), "--input",
+                Repository.fixture("digits/test_images.npy"),
+                "--mc-dropout", "3", "--labels", Repository.fixture("digits/test_labels.npy"), "--json",
+            ],
         ]
         for arguments in commands {
             let r = try CLI.run(arguments)
             #expect(r.status == 0, "\(arguments): \(r.stderr)")
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(arguments)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(arguments)")
             #expect(object["schemaVersion"] as? Int == 1, "\(arguments[0])")
             let snake = keys(object).filter { $0.contains("_") }
             #expect(snake.isEmpty, "\(arguments[0]): keys not in camelCase: \(Set(snake).sorted())")

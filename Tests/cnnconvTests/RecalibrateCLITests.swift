@@ -12,7 +12,9 @@ import Testing
         let tmp = TemporaryDirectory()
         let before = readBytes(Self.model)
         let out = tmp.file("r.cnnm"), plot = tmp.file("shift.svg")
-        let r = try CLI.run(["recalibrate", Self.model, "--inputs", Self.calib, "-o", out, "--batch", "100", "--plot", plot, "--json"])
+        let r = try CLI.run([
+            "recalibrate", Self.model, "--inputs", Self.calib, "-o", out, "--batch", "100", "--plot", plot, "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(readBytes(Self.model) == before)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -40,7 +42,9 @@ import Testing
         for (bar, value) in zip(maxShift.map(\.y), reported) { #expect(abs(bar - value) <= 1e-12 * value) }
         #expect(svg.series["mean shift"]?.count == 4)
 
-        let text = try CLI.run(["recalibrate", Self.model, "--inputs", Self.calib, "-o", tmp.file("t.cnnm"), "--min-values", "2000"])
+        let text = try CLI.run([
+            "recalibrate", Self.model, "--inputs", Self.calib, "-o", tmp.file("t.cnnm"), "--min-values", "2000",
+        ])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("max shift"))
         #expect(text.stdout.contains("bn4 saw fewer than 2000 values per channel"))

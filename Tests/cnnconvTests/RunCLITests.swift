@@ -7,7 +7,9 @@ import Testing
     @Test func runOnARandomInputSavesInputAndOutput() throws {
         let tmp = TemporaryDirectory()
         let model = Repository.fixture("small_cnn.cnnm")
-        let r = try CLI.run(["run", model, "--save-input", tmp.file("x.npy"), "--output", tmp.file("y.npy"), "--repeat", "3", "--json"])
+        let r = try CLI.run([
+            "run", model, "--save-input", tmp.file("x.npy"), "--output", tmp.file("y.npy"), "--repeat", "3", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let latency = try #require(json["latencyMs"] as? [String: Any])
@@ -20,7 +22,9 @@ import Testing
     }
 
     @Test func monteCarloDropoutReportsSpread() throws {
-        let r = try CLI.run(["run", Repository.fixture("digits/digits_cnn.cnnm"), "--mc-dropout", "10", "--seed", "3", "--json"])
+        let r = try CLI.run([
+            "run", Repository.fixture("digits/digits_cnn.cnnm"), "--mc-dropout", "10", "--seed", "3", "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let mc = try #require(json["mcDropout"] as? [String: Any])

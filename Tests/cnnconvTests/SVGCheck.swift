@@ -1,8 +1,9 @@
 // Reads an SVG the CLI wrote as XML (Foundation's XMLParser: XMLDocument is missing on Linux) and
 // lists its series: each <g class="series" data-series=NAME> with the data points inside it.
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 final class SVGSeriesReader: NSObject, XMLParserDelegate {
@@ -10,7 +11,7 @@ final class SVGSeriesReader: NSObject, XMLParserDelegate {
     private(set) var series: [String: [(x: Double, y: Double)]] = [:]
     private(set) var chartTitles: [String] = []
     private(set) var markers: [String] = []
-    private var current: [String?] = []   // the series each open <g> belongs to (nil: none)
+    private var current: [String?] = []  // the series each open <g> belongs to (nil: none)
     private(set) var rootIsSVG = false
 
     static func read(_ path: String) -> SVGSeriesReader? {
@@ -21,8 +22,10 @@ final class SVGSeriesReader: NSObject, XMLParserDelegate {
         return parser.parse() ? reader : nil
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if name == "svg" && current.isEmpty { rootIsSVG = true }
         if name == "g" {
             if attributes["class"] == "chart", let t = attributes["data-title"] { chartTitles.append(t) }
@@ -32,7 +35,9 @@ final class SVGSeriesReader: NSObject, XMLParserDelegate {
             current.append(s ?? current.last ?? nil)
             return
         }
-        if let s = current.last ?? nil, let x = attributes["data-x"].flatMap(Double.init), let y = attributes["data-y"].flatMap(Double.init) {
+        if let s = current.last ?? nil, let x = attributes["data-x"].flatMap(Double.init),
+            let y = attributes["data-y"].flatMap(Double.init)
+        {
             series[s, default: []].append((x, y))
         }
     }

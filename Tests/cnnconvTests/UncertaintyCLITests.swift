@@ -22,10 +22,12 @@ import Testing
 
     /// A float32 .npy of `values` with `shape`, written by the spec (not by the code under test).
     static func writeNPY(_ values: [Float], shape: [Int], to path: String) {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", ")),), }"
+        var header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", ")),), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
-        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+        var bytes: [UInt8] =
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
         bytes += Array(header.utf8)
         for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
@@ -34,8 +36,10 @@ import Testing
     @Test func scoresPlotsAndWritesTheUncertainty() throws {
         let tmp = TemporaryDirectory()
         let plot = tmp.file("u.svg"), folder = tmp.file("u")
-        let r = try CLI.run(["run", Self.model, "--input", Self.images, "--mc-dropout", "20", "--seed", "1", "--labels", Self.labels,
-                             "--plot", plot, "--uncertainty-out", folder, "--json"])
+        let r = try CLI.run([
+            "run", Self.model, "--input", Self.images, "--mc-dropout", "20", "--seed", "1", "--labels", Self.labels,
+            "--plot", plot, "--uncertainty-out", folder, "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let u = try Self.uncertainty(try Self.json(r))
         #expect(u["probabilitiesFrom"] as? String == "softmax of logits")
@@ -52,7 +56,11 @@ import Testing
         // fixtures/digits/README.md: both variants above 98 % on the test split.
         #expect((mcScores["accuracy"] as? Double ?? 0) >= 0.98)
         #expect((meanNet["accuracy"] as? Double ?? 0) >= 0.98)
-        for s in [mcScores, meanNet] { #expect((s["negativeLogLikelihood"] as? Double ?? -1) > 0 && (s["expectedCalibrationError"] as? Double ?? -1) >= 0) }
+        for s in [mcScores, meanNet] {
+            #expect(
+                (s["negativeLogLikelihood"] as? Double ?? -1) > 0
+                    && (s["expectedCalibrationError"] as? Double ?? -1) >= 0)
+        }
         let rejection = try #require(evaluation["rejection"] as? [[String: Any]])
         #expect(rejection.compactMap { $0["rejectedPercent"] as? Int } == Array(stride(from: 0, through: 50, by: 5)))
         let accuracies = rejection.compactMap { $0["accuracy"] as? Double }
@@ -69,9 +77,12 @@ import Testing
         #expect(svg.series["perfect calibration"]?.count == 2)
 
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-        #expect(files == ["class_variance.npy", "expected_entropy.npy", "mean_net_probabilities.npy", "mutual_information.npy",
-                          "predictive_entropy.npy", "predictive_mean.npy"])
-        #expect(readBytes(folder + "/predictive_entropy.npy").count == 128 + 359 * 8)   // float64
+        #expect(
+            files == [
+                "class_variance.npy", "expected_entropy.npy", "mean_net_probabilities.npy", "mutual_information.npy",
+                "predictive_entropy.npy", "predictive_mean.npy",
+            ])
+        #expect(readBytes(folder + "/predictive_entropy.npy").count == 128 + 359 * 8)  // float64
         // .npz: a zip archive.
         let npz = tmp.file("u.npz")
         let z = try CLI.run(["run", Self.model, "--input", Self.images, "--mc-dropout", "3", "--uncertainty-out", npz])
@@ -88,10 +99,14 @@ import Testing
         let bytes = readBytes(Self.images)
         let start = bytes.count - 359 * 64 * 4
         let pixels = stride(from: start, to: bytes.count, by: 4).map { i in
-            Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+            Float(
+                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(
+                    bytes[i + 3]) << 24)
         }
         var turned = [Float](repeating: 0, count: pixels.count)
-        for n in 0..<359 { for r in 0..<8 { for c in 0..<8 { turned[n * 64 + r * 8 + c] = pixels[n * 64 + (7 - c) * 8 + r] } } }
+        for n in 0..<359 {
+            for r in 0..<8 { for c in 0..<8 { turned[n * 64 + r * 8 + c] = pixels[n * 64 + (7 - c) * 8 + r] } }
+        }
         Self.writeNPY(turned, shape: [359, 1, 8, 8], to: rotated)
         func meanUncertainty(_ input: String) throws -> (Double, Double) {
             let r = try CLI.run(["run", Self.model, "--input", input, "--mc-dropout", "20", "--json"])
@@ -99,7 +114,8 @@ import Testing
             let u = try Self.uncertainty(try Self.json(r))
             return (u["meanPredictiveEntropy"] as? Double ?? .nan, u["meanMutualInformation"] as? Double ?? .nan)
         }
-        let digits = try meanUncertainty(Self.images), onNoise = try meanUncertainty(noise), onRotated = try meanUncertainty(rotated)
+        let digits = try meanUncertainty(Self.images), onNoise = try meanUncertainty(noise),
+            onRotated = try meanUncertainty(rotated)
         #expect(onNoise.0 > 2 * digits.0 && onNoise.1 > 2 * digits.1, "noise \(onNoise) vs digits \(digits)")
         #expect(onRotated.0 > 2 * digits.0 && onRotated.1 > 2 * digits.1, "rotated \(onRotated) vs digits \(digits)")
     }

@@ -12,7 +12,9 @@ import Testing
         let tmp = TemporaryDirectory()
         let folded = tmp.file("f.cnnm"), plot = tmp.file("v.svg")
         #expect(try CLI.run(["fold", Self.model, "-o", folded]).status == 0)
-        let r = try CLI.run(["verify", Self.model, folded, "--inputs", Self.images, "--per-layer", "--plot", plot, "--json"])
+        let r = try CLI.run([
+            "verify", Self.model, folded, "--inputs", Self.images, "--per-layer", "--plot", plot, "--json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let layers = try #require(json["layers"] as? [[String: Any]])
@@ -28,8 +30,10 @@ import Testing
 
         // Two different trained models: verification fails at the first conv, marked on the plot.
         let bad = tmp.file("bad.svg")
-        let other = try CLI.run(["verify", Self.model, Repository.fixture("digits/digits_cnn_classic.cnnm"), "--inputs", Self.images,
-                                 "--per-layer", "--plot", bad])
+        let other = try CLI.run([
+            "verify", Self.model, Repository.fixture("digits/digits_cnn_classic.cnnm"), "--inputs", Self.images,
+            "--per-layer", "--plot", bad,
+        ])
         #expect(other.status == 1)
         let badSVG = try #require(SVGSeriesReader.read(bad))
         #expect(badSVG.markers.count == 1 && badSVG.markers[0].hasPrefix("first divergence: "))

@@ -7,6 +7,6 @@ let package = Package(
     name: "outside",
     dependencies: [.package(name: "cnnconv", path: "../..")],
     targets: [
-        .executableTarget(name: "fold-and-verify", dependencies: [.product(name: "CNNConvKit", package: "cnnconv")]),
+        .executableTarget(name: "fold-and-verify", dependencies: [.product(name: "CNNConvKit", package: "cnnconv")])
     ]
 )

@@ -6,6 +6,8 @@
 import CNNFormat
 import CNNGraph
 
+/// libFuzzer's entry point: one input read as a .cnnm file; any outcome but a crash, hang or
+/// unbounded allocation is a pass.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzModelFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []

@@ -3,6 +3,8 @@
 // trap or read out of bounds (AddressSanitizer watches).
 import CNNRuntime
 
+/// libFuzzer's entry point: one input read as a .npy file; any outcome but a crash, hang or
+/// unbounded allocation is a pass.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNPY(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []

@@ -51,7 +51,8 @@ public struct ONNXNodeView: Sendable {
     public var outputCount: Int
 
     /// A node as CNNONNX hands it to a definition (tests build one directly).
-    public init(opType: String, opset: Int, attributes: [String: AttributeValue], inputs: [ONNXInput], outputCount: Int) {
+    public init(opType: String, opset: Int, attributes: [String: AttributeValue], inputs: [ONNXInput], outputCount: Int)
+    {
         self.opType = opType; self.opset = opset; self.attributes = attributes; self.inputs = inputs
         self.outputCount = outputCount
     }
@@ -63,9 +64,12 @@ public struct ONNXNodeView: Sendable {
     func constantInts(_ i: Int, _ role: String) throws(TensorOpError) -> [Int]? {
         switch input(i) {
         case .absent: return nil
-        case .value: throw TensorOpError("the \(role) input is computed at run time; only constant \(role) is supported")
+        case .value:
+            throw TensorOpError("the \(role) input is computed at run time; only constant \(role) is supported")
         case .constant(let c):
-            guard c.values.count <= TensorOps.maxAttributeValues else { throw TensorOpError("the \(role) input has \(c.values.count) values") }
+            guard c.values.count <= TensorOps.maxAttributeValues else {
+                throw TensorOpError("the \(role) input has \(c.values.count) values")
+            }
             guard let v = c.ints else { throw TensorOpError("the \(role) input holds a value that is not an integer") }
             return v
         }
@@ -86,7 +90,8 @@ public struct ONNXNodeView: Sendable {
             case .absent: throw TensorOpError("input \(i) is required")
             case .value: out.append(.input)
             case .constant(let c):
-                out.append(.constant(Tensor(name: "\(prefix)_\(i)", shape: c.shape, values: c.values.map { Float($0) })))
+                out.append(
+                    .constant(Tensor(name: "\(prefix)_\(i)", shape: c.shape, values: c.values.map { Float($0) })))
             }
         }
         return out
@@ -156,14 +161,19 @@ public struct ONNXNodeForm: Sendable, Equatable {
     public var minimumOpset: Int
 
     /// An exported node; the opset defaults to 13, the lowest the exporter writes.
-    public init(opType: String, attributes: [String: AttributeValue] = [:], inputs: [ONNXFormInput], minimumOpset: Int = 13) {
+    public init(
+        opType: String, attributes: [String: AttributeValue] = [:], inputs: [ONNXFormInput], minimumOpset: Int = 13
+    ) {
         self.opType = opType; self.attributes = attributes; self.inputs = inputs; self.minimumOpset = minimumOpset
     }
 
     /// Every operand in order, attributes as given.
-    public static func operands(_ opType: String, _ op: TensorOp, attributes: [String: AttributeValue] = [:],
-                                minimumOpset: Int = 13) -> ONNXNodeForm {
-        ONNXNodeForm(opType: opType, attributes: attributes, inputs: op.operands.indices.map { .operand($0) },
-                     minimumOpset: minimumOpset)
+    public static func operands(
+        _ opType: String, _ op: TensorOp, attributes: [String: AttributeValue] = [:],
+        minimumOpset: Int = 13
+    ) -> ONNXNodeForm {
+        ONNXNodeForm(
+            opType: opType, attributes: attributes, inputs: op.operands.indices.map { .operand($0) },
+            minimumOpset: minimumOpset)
     }
 }

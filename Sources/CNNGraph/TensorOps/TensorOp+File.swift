@@ -32,7 +32,9 @@ extension GraphDecoder {
     /// inferred.
     mutating func decode(_ m: Cnnconv_V1_TensorOp, node: String) throws -> TensorOp {
         guard TensorOps.definition(named: m.kind) != nil else {
-            throw GraphError.unsupportedInFormat("node '\(node)' has op kind '\(m.kind)', which this reader does not know — the file needs a newer cnnconv")
+            throw GraphError.unsupportedInFormat(
+                "node '\(node)' has op kind '\(m.kind)', which this reader does not know — the file needs a newer cnnconv"
+            )
         }
         var attributes: [String: AttributeValue] = [:]
         func fail(_ a: String, _ message: String) -> GraphError {
@@ -47,11 +49,15 @@ extension GraphDecoder {
             switch a.value {
             case .int(let v)?: attributes[a.name] = .int(try int(v, a.name))
             case .ints(let l)?:
-                guard l.values.count <= TensorOps.maxAttributeValues else { throw fail(a.name, "has \(l.values.count) values") }
+                guard l.values.count <= TensorOps.maxAttributeValues else {
+                    throw fail(a.name, "has \(l.values.count) values")
+                }
                 attributes[a.name] = .ints(try l.values.map { v in try int(v, a.name) })
             case .float(let v)?: attributes[a.name] = .float(v)
             case .floats(let l)?:
-                guard l.values.count <= TensorOps.maxAttributeValues else { throw fail(a.name, "has \(l.values.count) values") }
+                guard l.values.count <= TensorOps.maxAttributeValues else {
+                    throw fail(a.name, "has \(l.values.count) values")
+                }
                 attributes[a.name] = .floats(l.values)
             case .string(let v)?: attributes[a.name] = .string(v)
             case nil: throw fail(a.name, "has no value")
@@ -59,7 +65,8 @@ extension GraphDecoder {
         }
         var operands: [Operand] = []
         for (i, o) in m.operands.enumerated() {
-            operands.append(o.constant.isEmpty ? .input : .constant(try tensor(o.constant, node: node, role: "operand \(i)")))
+            operands.append(
+                o.constant.isEmpty ? .input : .constant(try tensor(o.constant, node: node, role: "operand \(i)")))
         }
         return TensorOp(kind: m.kind, attributes: attributes, operands: operands)
     }

@@ -4,7 +4,9 @@
 /// so that an axis or a broadcast is normalized one way everywhere.
 public enum TensorShapes {
     /// `axis` in [−rank, rank) (or [−rank−1, rank] with `allowRank`) as a non-negative axis.
-    public static func axis(_ axis: Int, rank: Int, allowRank: Bool = false, what: String = "axis") throws(TensorOpError) -> Int {
+    public static func axis(_ axis: Int, rank: Int, allowRank: Bool = false, what: String = "axis")
+        throws(TensorOpError) -> Int
+    {
         let limit = allowRank ? rank + 1 : rank
         let a = axis < 0 ? axis + limit : axis
         guard a >= 0, a < limit else { throw TensorOpError("\(what) \(axis) is out of range for rank \(rank)") }
@@ -29,13 +31,19 @@ public enum TensorShapes {
     /// The numpy broadcast of `shapes` (dimensions aligned at the right; 1 stretches).
     public static func broadcast(_ shapes: [[Int]]) throws(TensorOpError) -> [Int] {
         let rank = shapes.map(\.count).max() ?? 0
-        guard rank <= TensorOps.maxRank else { throw TensorOpError("an operand has rank \(rank); at most \(TensorOps.maxRank) is supported") }
+        guard rank <= TensorOps.maxRank else {
+            throw TensorOpError("an operand has rank \(rank); at most \(TensorOps.maxRank) is supported")
+        }
         var out = [Int](repeating: 1, count: rank)
         for s in shapes {
             for (k, d) in s.enumerated() {
                 let i = rank - s.count + k
-                if out[i] == 1 { out[i] = d } else if d != 1 && d != out[i] {
-                    throw TensorOpError("shapes \(shapes.map(formatShape).joined(separator: ", ")) do not broadcast (axis \(i): \(out[i]) against \(d))")
+                if out[i] == 1 {
+                    out[i] = d
+                } else if d != 1 && d != out[i] {
+                    throw TensorOpError(
+                        "shapes \(shapes.map(formatShape).joined(separator: ", ")) do not broadcast (axis \(i): \(out[i]) against \(d))"
+                    )
                 }
             }
         }
@@ -62,7 +70,9 @@ public enum TensorShapes {
 
     /// The element count, nil past `Int`.
     public static func count(_ shape: [Int]) -> Int? {
-        shape.reduce(Optional(1)) { acc, d in acc.flatMap { d >= 0 ? $0.multipliedReportingOverflow(by: d).overflow ? nil : $0 * d : nil } }
+        shape.reduce(Optional(1)) { acc, d in
+            acc.flatMap { d >= 0 ? $0.multipliedReportingOverflow(by: d).overflow ? nil : $0 * d : nil }
+        }
     }
 
     /// Calls `body(outputIndex, sourceOffset)` for every element of `shape` in row-major order,

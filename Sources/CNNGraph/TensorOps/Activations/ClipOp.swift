@@ -19,7 +19,10 @@ struct ClipOp: TensorOpDefinition {
     func outputShapes(_ op: TensorOp, operands: [[Int]]) throws(TensorOpError) -> [[Int]] {
         let (hasMin, hasMax) = try bounds(op)
         let expected = 1 + (hasMin ? 1 : 0) + (hasMax ? 1 : 0)
-        guard operands.count == expected else { throw TensorOpError("takes \(expected) operands for bounds \(hasMin ? 1 : 0), \(hasMax ? 1 : 0); has \(operands.count)") }
+        guard operands.count == expected else {
+            throw TensorOpError(
+                "takes \(expected) operands for bounds \(hasMin ? 1 : 0), \(hasMax ? 1 : 0); has \(operands.count)")
+        }
         try TensorShapes.checkRank(operands[0])
         for s in operands.dropFirst() where TensorShapes.count(s) != 1 {
             throw TensorOpError("a bound has shape \(formatShape(s)); min and max must be scalars")
@@ -28,7 +31,8 @@ struct ClipOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let (hasMin, hasMax) = try bounds(op), count = TensorShapes.count(outputs[0]) ?? 0
         return { operands, outputs in
             let lo = hasMin ? operands[1][0] : -T.infinity, hi = hasMax ? operands[hasMin ? 2 : 1][0] : T.infinity
@@ -42,18 +46,22 @@ struct ClipOp: TensorOpDefinition {
         let hasMin = node.input(1) != .absent, hasMax = node.input(2) != .absent
         if hasMin { positions.append(1) }
         if hasMax { positions.append(2) }
-        return TensorOp(kind: name, attributes: ["bounds": .ints([hasMin ? 1 : 0, hasMax ? 1 : 0])],
-                        operands: try node.operands(positions, constantPrefix: "clip"))
+        return TensorOp(
+            kind: name, attributes: ["bounds": .ints([hasMin ? 1 : 0, hasMax ? 1 : 0])],
+            operands: try node.operands(positions, constantPrefix: "clip"))
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         let (hasMin, hasMax) = try bounds(op)
-        let inputs: [ONNXFormInput] = [.operand(0), hasMin ? .operand(1) : .absent, hasMax ? .operand(hasMin ? 2 : 1) : .absent]
+        let inputs: [ONNXFormInput] = [
+            .operand(0), hasMin ? .operand(1) : .absent, hasMax ? .operand(hasMin ? 2 : 1) : .absent,
+        ]
         return ONNXNodeForm(opType: "Clip", inputs: inputs, minimumOpset: 13)
     }
 
     func describe(_ op: TensorOp) -> String {
         guard let (hasMin, hasMax) = try? bounds(op) else { return "" }
-        return [hasMin ? "min" : nil, hasMax ? "max" : nil].compactMap { $0 }.joined(separator: " and ") + " at run time"
+        return [hasMin ? "min" : nil, hasMax ? "max" : nil].compactMap { $0 }.joined(separator: " and ")
+            + " at run time"
     }
 }

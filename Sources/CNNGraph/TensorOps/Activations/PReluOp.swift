@@ -17,9 +17,12 @@ struct PReluOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let plan: BroadcastPlan
-        do { plan = try BroadcastPlan(a: operands[0], b: operands[1], output: outputs[0]) } catch { throw TensorOpError(error.description) }
+        do { plan = try BroadcastPlan(a: operands[0], b: operands[1], output: outputs[0]) } catch {
+            throw TensorOpError(error.description)
+        }
         return { operands, outputs in broadcastBinary(.prelu, plan, operands[0], operands[1], output: outputs[0]) }
     }
 

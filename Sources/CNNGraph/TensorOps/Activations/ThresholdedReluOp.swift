@@ -20,7 +20,8 @@ struct ThresholdedReluOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let threshold = T(try alpha(op)), count = outputs[0].reduce(1, *)
         return { operands, outputs in
             let x = operands[0], y = outputs[0]
@@ -32,8 +33,9 @@ struct ThresholdedReluOp: TensorOpDefinition {
     }
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
-        TensorOp(kind: name, attributes: ["alpha": .float(try node.float("alpha", default: 1))],
-                 operands: try node.operands([0], constantPrefix: "thresholded_relu"))
+        TensorOp(
+            kind: name, attributes: ["alpha": .float(try node.float("alpha", default: 1))],
+            operands: try node.operands([0], constantPrefix: "thresholded_relu"))
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {

@@ -25,7 +25,9 @@ struct BroadcastOp: TensorOpDefinition {
         }
         for s in operands { try TensorShapes.checkRank(s) }
         let out = try TensorShapes.broadcast(operands)
-        guard TensorShapes.count(out) != nil else { throw TensorOpError("the broadcast shape \(formatShape(out)) overflows") }
+        guard TensorShapes.count(out) != nil else {
+            throw TensorOpError("the broadcast shape \(formatShape(out)) overflows")
+        }
         return [out]
     }
 
@@ -34,7 +36,8 @@ struct BroadcastOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let out = outputs[0], count = TensorShapes.count(out) ?? 0
         let function = function, mean = mean
         func plan(_ a: [Int], _ b: [Int]) throws(TensorOpError) -> BroadcastPlan {
@@ -52,7 +55,9 @@ struct BroadcastOp: TensorOpDefinition {
         return { operands, outputs in
             let y = outputs[0]
             broadcastBinary(function, first, operands[0], operands[1], output: y)
-            for (k, p) in rest.enumerated() { broadcastBinary(function, p, UnsafePointer(y), operands[k + 2], output: y) }
+            for (k, p) in rest.enumerated() {
+                broadcastBinary(function, p, UnsafePointer(y), operands[k + 2], output: y)
+            }
             if mean { CNNKernels.scale(input: y, output: y, count: count, by: scale) }
         }
     }
@@ -61,13 +66,17 @@ struct BroadcastOp: TensorOpDefinition {
         // Before opset 7 the binary ops broadcast only with `broadcast=1`, aligned at `axis`;
         // without `axis` that is numpy's trailing alignment, which is what we compute.
         if node.opset < 7, node.attributes["axis"] != nil, try node.int("broadcast", default: 0) != 0 {
-            throw TensorOpError("legacy broadcasting along 'axis' (opset \(node.opset)) is not supported; re-export the model at opset 7 or later")
+            throw TensorOpError(
+                "legacy broadcasting along 'axis' (opset \(node.opset)) is not supported; re-export the model at opset 7 or later"
+            )
         }
         let positions = Array(node.inputs.indices)
         if variadic {
             guard !positions.isEmpty else { throw TensorOpError("\(node.opType) has no inputs") }
         } else {
-            guard positions.count == 2 else { throw TensorOpError("\(node.opType) takes 2 inputs, has \(positions.count)") }
+            guard positions.count == 2 else {
+                throw TensorOpError("\(node.opType) takes 2 inputs, has \(positions.count)")
+            }
         }
         return TensorOp(kind: name, operands: try node.operands(positions, constantPrefix: name.lowercased()))
     }

@@ -14,7 +14,8 @@ struct CastLikeOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let count = TensorShapes.count(outputs[0]) ?? 0
         return { operands, outputs in outputs[0].update(from: operands[0], count: count) }
     }
@@ -22,7 +23,8 @@ struct CastLikeOp: TensorOpDefinition {
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         guard node.inputs.count == 2 else { throw TensorOpError("CastLike takes 2 inputs, has \(node.inputs.count)") }
         if case .constant(let c) = node.input(1), c.isInteger {
-            throw TensorOpError("a cast to the integer type of the target is not supported (cnnconv values are floating point)")
+            throw TensorOpError(
+                "a cast to the integer type of the target is not supported (cnnconv values are floating point)")
         }
         return TensorOp(kind: name, operands: try node.operands([0, 1], constantPrefix: "castlike"))
     }

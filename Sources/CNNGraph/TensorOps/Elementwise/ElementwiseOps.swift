@@ -8,10 +8,16 @@ extension TensorOps {
         BroadcastOp(name: "Mul", summary: "y = a · b, numpy broadcasting", function: .mul),
         BroadcastOp(name: "Div", summary: "y = a / b, numpy broadcasting", function: .div),
         BroadcastOp(name: "Pow", summary: "y = a ^ b, numpy broadcasting", function: .pow),
-        BroadcastOp(name: "Max", summary: "y = the largest of 1…N operands, numpy broadcasting", function: .max, variadic: true),
-        BroadcastOp(name: "Min", summary: "y = the smallest of 1…N operands, numpy broadcasting", function: .min, variadic: true),
-        BroadcastOp(name: "Sum", summary: "y = the sum of 1…N operands, numpy broadcasting", function: .add, variadic: true),
-        BroadcastOp(name: "Mean", summary: "y = the mean of 1…N operands, numpy broadcasting", function: .add, variadic: true, mean: true),
+        BroadcastOp(
+            name: "Max", summary: "y = the largest of 1…N operands, numpy broadcasting", function: .max, variadic: true),
+        BroadcastOp(
+            name: "Min", summary: "y = the smallest of 1…N operands, numpy broadcasting", function: .min, variadic: true
+        ),
+        BroadcastOp(
+            name: "Sum", summary: "y = the sum of 1…N operands, numpy broadcasting", function: .add, variadic: true),
+        BroadcastOp(
+            name: "Mean", summary: "y = the mean of 1…N operands, numpy broadcasting", function: .add, variadic: true,
+            mean: true),
         UnaryOp("Sqrt", "y = √x", .sqrt),
         UnaryOp("Exp", "y = e^x", .exp),
         UnaryOp("Log", "y = ln x", .log),

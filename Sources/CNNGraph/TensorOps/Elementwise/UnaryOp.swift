@@ -22,7 +22,8 @@ struct UnaryOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let f = try function(op), count = TensorShapes.count(outputs[0]) ?? 0
         return { operands, outputs in applyUnary(f, input: operands[0], output: outputs[0], count: count) }
     }
@@ -31,11 +32,13 @@ struct UnaryOp: TensorOpDefinition {
         var attributes: [String: AttributeValue] = [:]
         for (key, value) in parameters {
             switch value {
-            case .string: if node.attributes[key] != nil { attributes[key] = .string(try node.string(key, default: "")) }
+            case .string:
+                if node.attributes[key] != nil { attributes[key] = .string(try node.string(key, default: "")) }
             default: if node.attributes[key] != nil { attributes[key] = .float(try node.float(key, default: 0)) }
             }
         }
-        let op = TensorOp(kind: name, attributes: attributes, operands: try node.operands([0], constantPrefix: name.lowercased()))
+        let op = TensorOp(
+            kind: name, attributes: attributes, operands: try node.operands([0], constantPrefix: name.lowercased()))
         _ = try function(op)
         return op
     }
@@ -53,10 +56,13 @@ extension UnaryOp {
 
     /// A finite float attribute (Elu's alpha, Selu's gamma); `positive` also refuses ≤ 0.
     static func parameter(_ op: TensorOp, _ key: String, _ defaults: [String: AttributeValue], positive: Bool = false)
-        throws(TensorOpError) -> Double {
+        throws(TensorOpError) -> Double
+    {
         guard case .float(let d)? = defaults[key] else { throw TensorOpError("attribute '\(key)' has no default") }
         let v = try op.float(key, default: d)
-        guard v.isFinite, !positive || v > 0 else { throw TensorOpError("attribute '\(key)' is \(v), must be finite\(positive ? " and positive" : "")") }
+        guard v.isFinite, !positive || v > 0 else {
+            throw TensorOpError("attribute '\(key)' is \(v), must be finite\(positive ? " and positive" : "")")
+        }
         return v
     }
 }

@@ -10,16 +10,36 @@ struct ReduceOp: TensorOpDefinition {
     let summary: String
 
     static let all: [ReduceOp] = [
-        ReduceOp(name: "ReduceSum", kind: .sum, summary: "y = Σ x over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceMean", kind: .mean, summary: "y = mean of x over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceMax", kind: .max, summary: "y = max of x over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceMin", kind: .min, summary: "y = min of x over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceProd", kind: .prod, summary: "y = Π x over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceL1", kind: .l1, summary: "y = Σ |x| over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceL2", kind: .l2, summary: "y = √(Σ x²) over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceSumSquare", kind: .sumSquare, summary: "y = Σ x² over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceLogSum", kind: .logSum, summary: "y = log Σ x over `axes` (all when none; keepdims keeps them as size 1)"),
-        ReduceOp(name: "ReduceLogSumExp", kind: .logSumExp, summary: "y = log Σ eˣ over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceSum", kind: .sum, summary: "y = Σ x over `axes` (all when none; keepdims keeps them as size 1)"
+        ),
+        ReduceOp(
+            name: "ReduceMean", kind: .mean,
+            summary: "y = mean of x over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceMax", kind: .max,
+            summary: "y = max of x over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceMin", kind: .min,
+            summary: "y = min of x over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceProd", kind: .prod,
+            summary: "y = Π x over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceL1", kind: .l1, summary: "y = Σ |x| over `axes` (all when none; keepdims keeps them as size 1)"
+        ),
+        ReduceOp(
+            name: "ReduceL2", kind: .l2,
+            summary: "y = √(Σ x²) over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceSumSquare", kind: .sumSquare,
+            summary: "y = Σ x² over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceLogSum", kind: .logSum,
+            summary: "y = log Σ x over `axes` (all when none; keepdims keeps them as size 1)"),
+        ReduceOp(
+            name: "ReduceLogSumExp", kind: .logSumExp,
+            summary: "y = log Σ eˣ over `axes` (all when none; keepdims keeps them as size 1)"),
     ]
 
     /// The opset from which the axes are an input rather than an attribute.
@@ -29,9 +49,13 @@ struct ReduceOp: TensorOpDefinition {
     func reducedAxes(_ op: TensorOp, rank: Int) throws(TensorOpError) -> [Int]? {
         let axes = try op.ints("axes", default: [])
         let noop = try op.int("noop_with_empty_axes", default: 0)
-        guard noop == 0 || noop == 1 else { throw TensorOpError("attribute 'noop_with_empty_axes' is \(noop), must be 0 or 1") }
+        guard noop == 0 || noop == 1 else {
+            throw TensorOpError("attribute 'noop_with_empty_axes' is \(noop), must be 0 or 1")
+        }
         if axes.isEmpty { return noop == 1 ? nil : Array(0..<rank) }
-        guard axes.count <= TensorOps.maxRank else { throw TensorOpError("axes \(axes) has more axes than any operand") }
+        guard axes.count <= TensorOps.maxRank else {
+            throw TensorOpError("axes \(axes) has more axes than any operand")
+        }
         return try TensorShapes.axes(axes, rank: rank)
     }
 
@@ -56,7 +80,8 @@ struct ReduceOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let x = operands[0]
         guard let axes = try reducedAxes(op, rank: x.count) else {
             let count = TensorShapes.count(x) ?? 0
@@ -64,7 +89,8 @@ struct ReduceOp: TensorOpDefinition {
         }
         if let first = axes.first, let last = axes.last, last - first + 1 == axes.count {
             // One block of neighbouring axes: [outer, reduced, inner] loops, no shape walk.
-            let outer = x[..<first].reduce(1, *), reduced = x[first...last].reduce(1, *), inner = x[(last + 1)...].reduce(1, *)
+            let outer = x[..<first].reduce(1, *), reduced = x[first...last].reduce(1, *),
+                inner = x[(last + 1)...].reduce(1, *)
             let kind = self.kind
             return { operands, outputs in
                 reduce(kind, input: operands[0], outer: outer, reduced: reduced, inner: inner, output: outputs[0])
@@ -77,8 +103,9 @@ struct ReduceOp: TensorOpDefinition {
         let outputCount = TensorShapes.count(kept) ?? 0
         let kind = self.kind
         return { operands, outputs in
-            reduce(kind, input: operands[0], traverse: { body in TensorShapes.forEachOffset(x, outputStrides, body) },
-                   reduced: reduced, output: outputs[0], outputCount: outputCount)
+            reduce(
+                kind, input: operands[0], traverse: { body in TensorShapes.forEachOffset(x, outputStrides, body) },
+                reduced: reduced, output: outputs[0], outputCount: outputCount)
         }
     }
 
@@ -98,7 +125,8 @@ struct ReduceOp: TensorOpDefinition {
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         let axes = try op.ints("axes", default: [])
-        return ONNXNodeForm(opType: name, attributes: op.attributes.filter { $0.key == "keepdims" || $0.key == "noop_with_empty_axes" },
-                            inputs: [.operand(0), axes.isEmpty ? .absent : .ints(axes)], minimumOpset: axesInputOpset)
+        return ONNXNodeForm(
+            opType: name, attributes: op.attributes.filter { $0.key == "keepdims" || $0.key == "noop_with_empty_axes" },
+            inputs: [.operand(0), axes.isEmpty ? .absent : .ints(axes)], minimumOpset: axesInputOpset)
     }
 }

@@ -11,8 +11,12 @@ struct SoftmaxOp: TensorOpDefinition {
     let log: Bool
 
     static let all: [SoftmaxOp] = [
-        SoftmaxOp(name: "Softmax", summary: "y = eˣ / Σ eˣ along `axis` (with `coerced`: jointly over the axes from `axis` on)", log: false),
-        SoftmaxOp(name: "LogSoftmax", summary: "y = x − log Σ eˣ along `axis` (with `coerced`: jointly over the axes from `axis` on)", log: true),
+        SoftmaxOp(
+            name: "Softmax",
+            summary: "y = eˣ / Σ eˣ along `axis` (with `coerced`: jointly over the axes from `axis` on)", log: false),
+        SoftmaxOp(
+            name: "LogSoftmax",
+            summary: "y = x − log Σ eˣ along `axis` (with `coerced`: jointly over the axes from `axis` on)", log: true),
     ]
 
     /// (outer, length, inner) of the normalized run for input `x`.
@@ -20,7 +24,9 @@ struct SoftmaxOp: TensorOpDefinition {
         try TensorShapes.checkRank(x)
         guard !x.isEmpty else { throw TensorOpError("\(name) of a scalar is not defined") }
         let coerced = try op.int("coerced", default: 0)
-        guard coerced == 0 || coerced == 1 else { throw TensorOpError("attribute 'coerced' is \(coerced), must be 0 or 1") }
+        guard coerced == 0 || coerced == 1 else {
+            throw TensorOpError("attribute 'coerced' is \(coerced), must be 0 or 1")
+        }
         let axis = try TensorShapes.axis(try op.int("axis", default: coerced == 1 ? 1 : -1), rank: x.count)
         guard let outer = TensorShapes.count(Array(x[..<axis])), let rest = TensorShapes.count(Array(x[axis...])) else {
             throw TensorOpError("the input \(formatShape(x)) is too large")
@@ -39,7 +45,8 @@ struct SoftmaxOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let (outer, length, inner) = try split(op, operands[0])
         if log {
             return { operands, outputs in
@@ -55,7 +62,8 @@ struct SoftmaxOp: TensorOpDefinition {
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         let operands = try node.operands([0], constantPrefix: name.lowercased())
         guard node.opset < 13 else {
-            return TensorOp(kind: name, attributes: ["axis": .int(try node.int("axis", default: -1))], operands: operands)
+            return TensorOp(
+                kind: name, attributes: ["axis": .int(try node.int("axis", default: -1))], operands: operands)
         }
         let axis = try node.int("axis", default: 1)
         var attributes: [String: AttributeValue] = ["axis": .int(axis)]
@@ -73,7 +81,9 @@ struct SoftmaxOp: TensorOpDefinition {
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         if try op.int("coerced", default: 0) == 1 {
-            throw TensorOpError("\(name) normalizing jointly over the axes from \(try op.int("axis", default: 1)) on (opset < 13 semantics) has no one-node ONNX form at the exporter's opset 17")
+            throw TensorOpError(
+                "\(name) normalizing jointly over the axes from \(try op.int("axis", default: 1)) on (opset < 13 semantics) has no one-node ONNX form at the exporter's opset 17"
+            )
         }
         return .operands(name, op, attributes: ["axis": .int(try op.int("axis", default: -1))], minimumOpset: 13)
     }

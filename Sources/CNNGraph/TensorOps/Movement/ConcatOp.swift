@@ -22,7 +22,8 @@ struct ConcatOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let y = outputs[0]
         let axis = try TensorShapes.axis(try op.int("axis"), rank: y.count)
         let outer = try Movement.count(Array(y[..<axis]))
@@ -33,8 +34,12 @@ struct ConcatOp: TensorOpDefinition {
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         let present = node.inputs.indices.filter { node.inputs[$0] != .absent }
-        guard let a = node.attributes["axis"], case .int(let axis) = a else { throw TensorOpError("attribute 'axis' is required") }
-        return TensorOp(kind: name, attributes: ["axis": .int(axis)], operands: try node.operands(present, constantPrefix: "concat"))
+        guard let a = node.attributes["axis"], case .int(let axis) = a else {
+            throw TensorOpError("attribute 'axis' is required")
+        }
+        return TensorOp(
+            kind: name, attributes: ["axis": .int(axis)], operands: try node.operands(present, constantPrefix: "concat")
+        )
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {

@@ -15,14 +15,16 @@ struct ExpandOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let copy = BoxCopy(shape: outputs[0], source: TensorShapes.broadcastStrides(operands[0], to: outputs[0]))
         return { operands, outputs in copy.copy(from: operands[0], to: outputs[0]) }
     }
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         guard let shape = try node.constantInts(1, "shape") else { throw TensorOpError("the shape input is required") }
-        return TensorOp(kind: name, attributes: ["shape": .ints(shape)], operands: try node.operands([0], constantPrefix: "expand"))
+        return TensorOp(
+            kind: name, attributes: ["shape": .ints(shape)], operands: try node.operands([0], constantPrefix: "expand"))
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {

@@ -18,7 +18,9 @@ struct GatherOp: TensorOpDefinition {
         var out: [Int] = []
         out.reserveCapacity(indices.count)
         for i in indices {
-            guard i >= -d, i < d else { throw TensorOpError("index \(i) is out of range for axis \(axis) of \(formatShape(x))") }
+            guard i >= -d, i < d else {
+                throw TensorOpError("index \(i) is out of range for axis \(axis) of \(formatShape(x))")
+            }
             out.append(i < 0 ? i + d : i)
         }
         return (axis, shape, out)
@@ -36,7 +38,8 @@ struct GatherOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let x = operands[0], r = try resolved(op, x)
         let outer = try Movement.count(Array(x[..<r.axis])), inner = try Movement.count(Array(x[(r.axis + 1)...]))
         let axis = x[r.axis], indices = r.indices
@@ -47,10 +50,17 @@ struct GatherOp: TensorOpDefinition {
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         guard case .constant(let c) = node.input(1) else {
-            throw TensorOpError(node.input(1) == .absent ? "the indices input is required" : "the indices are computed at run time; only constant indices are supported")
+            throw TensorOpError(
+                node.input(1) == .absent
+                    ? "the indices input is required"
+                    : "the indices are computed at run time; only constant indices are supported")
         }
-        guard let indices = try node.constantInts(1, "indices") else { throw TensorOpError("the indices input is required") }
-        var attributes: [String: AttributeValue] = ["axis": .int(try node.int("axis", default: 0)), "indices": .ints(indices)]
+        guard let indices = try node.constantInts(1, "indices") else {
+            throw TensorOpError("the indices input is required")
+        }
+        var attributes: [String: AttributeValue] = [
+            "axis": .int(try node.int("axis", default: 0)), "indices": .ints(indices),
+        ]
         if c.shape != [indices.count] { attributes["indices_shape"] = .ints(c.shape) }
         return TensorOp(kind: name, attributes: attributes, operands: try node.operands([0], constantPrefix: "gather"))
     }
@@ -58,8 +68,9 @@ struct GatherOp: TensorOpDefinition {
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         let indices = try op.ints("indices")
         let shape = try op.optionalInts("indices_shape") ?? [indices.count]
-        return ONNXNodeForm(opType: "Gather", attributes: ["axis": .int(try op.int("axis", default: 0))],
-                            inputs: [.operand(0), .intTensor(shape: shape, values: indices)], minimumOpset: 13)
+        return ONNXNodeForm(
+            opType: "Gather", attributes: ["axis": .int(try op.int("axis", default: 0))],
+            inputs: [.operand(0), .intTensor(shape: shape, values: indices)], minimumOpset: 13)
     }
 
     func describe(_ op: TensorOp) -> String {

@@ -5,7 +5,9 @@ import CNNKernels
 enum Movement {
     /// Refuses an operand count other than `n`.
     static func expect(_ operands: [[Int]], _ n: Int) throws(TensorOpError) {
-        guard operands.count == n else { throw TensorOpError("takes \(n) operand\(n == 1 ? "" : "s"), has \(operands.count)") }
+        guard operands.count == n else {
+            throw TensorOpError("takes \(n) operand\(n == 1 ? "" : "s"), has \(operands.count)")
+        }
     }
 
     /// a + b, refused on overflow.
@@ -24,7 +26,9 @@ enum Movement {
 
     /// The element count of a shape, refused past `Int`.
     static func count(_ shape: [Int]) throws(TensorOpError) -> Int {
-        guard let n = TensorShapes.count(shape) else { throw TensorOpError("the shape \(formatShape(shape)) has too many elements") }
+        guard let n = TensorShapes.count(shape) else {
+            throw TensorOpError("the shape \(formatShape(shape)) has too many elements")
+        }
         return n
     }
 
@@ -36,13 +40,18 @@ enum Movement {
     static func clampedInts(_ node: ONNXNodeView, _ i: Int, _ role: String) throws(TensorOpError) -> [Int]? {
         switch node.input(i) {
         case .absent: return nil
-        case .value: throw TensorOpError("the \(role) input is computed at run time; only constant \(role) is supported")
+        case .value:
+            throw TensorOpError("the \(role) input is computed at run time; only constant \(role) is supported")
         case .constant(let c):
-            guard c.values.count <= TensorOps.maxAttributeValues else { throw TensorOpError("the \(role) input has \(c.values.count) values") }
+            guard c.values.count <= TensorOps.maxAttributeValues else {
+                throw TensorOpError("the \(role) input has \(c.values.count) values")
+            }
             var out: [Int] = []
             out.reserveCapacity(c.values.count)
             for v in c.values {
-                guard v.isFinite, v.rounded() == v else { throw TensorOpError("the \(role) input holds \(v), not an integer") }
+                guard v.isFinite, v.rounded() == v else {
+                    throw TensorOpError("the \(role) input holds \(v), not an integer")
+                }
                 out.append(abs(v) > 9_007_199_254_740_992 ? (v < 0 ? -sentinel : sentinel) : Int(v))
             }
             return out

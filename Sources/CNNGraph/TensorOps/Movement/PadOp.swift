@@ -6,17 +6,23 @@ import CNNKernels
 
 struct PadOp: TensorOpDefinition {
     let name = "Pad"
-    let summary = "y = x padded by `pads` (all begins, then all ends; negative crops) with `mode` constant (`value`), reflect, edge or wrap"
+    let summary =
+        "y = x padded by `pads` (all begins, then all ends; negative crops) with `mode` constant (`value`), reflect, edge or wrap"
 
     static let modes = ["constant", "reflect", "edge", "wrap"]
 
     func checked(_ op: TensorOp, _ x: [Int]) throws(TensorOpError) -> (pads: [Int], mode: String, out: [Int]) {
         let pads = try op.ints("pads"), mode = try op.string("mode", default: "constant")
-        guard Self.modes.contains(mode) else { throw TensorOpError("mode '\(mode)' is not one of \(Self.modes.joined(separator: ", "))") }
-        guard pads.count == 2 * x.count else { throw TensorOpError("pads \(pads) must hold 2 values per axis of \(formatShape(x))") }
+        guard Self.modes.contains(mode) else {
+            throw TensorOpError("mode '\(mode)' is not one of \(Self.modes.joined(separator: ", "))")
+        }
+        guard pads.count == 2 * x.count else {
+            throw TensorOpError("pads \(pads) must hold 2 values per axis of \(formatShape(x))")
+        }
         var out = x
         for a in x.indices {
-            out[a] = try Movement.sum(try Movement.sum(x[a], pads[a], "padding axis \(a)"), pads[a + x.count], "padding axis \(a)")
+            out[a] = try Movement.sum(
+                try Movement.sum(x[a], pads[a], "padding axis \(a)"), pads[a + x.count], "padding axis \(a)")
             guard out[a] >= 1 else { throw TensorOpError("pads \(pads) leave axis \(a) of \(formatShape(x)) empty") }
         }
         guard !(try op.float("value", default: 0)).isNaN else { throw TensorOpError("value is NaN") }
@@ -46,9 +52,12 @@ struct PadOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let x = operands[0], c = try checked(op, x)
-        let maps = x.indices.map { a in (0..<c.out[a]).map { Self.source($0, begin: c.pads[a], size: x[a], mode: c.mode) } }
+        let maps = x.indices.map { a in
+            (0..<c.out[a]).map { Self.source($0, begin: c.pads[a], size: x[a], mode: c.mode) }
+        }
         let copy = PadCopy(input: x, output: c.out, maps: maps, value: try op.float("value", default: 0))
         return { operands, outputs in copy.copy(from: operands[0], to: outputs[0]) }
     }
@@ -56,7 +65,9 @@ struct PadOp: TensorOpDefinition {
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         guard case .value(let x) = node.input(0) else { throw TensorOpError("the input must be a run-time value") }
         let mode = try node.string("mode", default: "constant")
-        guard Self.modes.contains(mode), mode != "wrap" || node.opset >= 19 else { throw TensorOpError("mode '\(mode)' is not supported at opset \(node.opset)") }
+        guard Self.modes.contains(mode), mode != "wrap" || node.opset >= 19 else {
+            throw TensorOpError("mode '\(mode)' is not supported at opset \(node.opset)")
+        }
         var pads: [Int], value = 0.0
         if node.opset < 11 {
             let named = try node.ints("pads"), legacy = try node.ints("paddings")
@@ -68,14 +79,19 @@ struct PadOp: TensorOpDefinition {
             pads = p
             switch node.input(2) {
             case .absent: break
-            case .value: throw TensorOpError("the constant_value input is computed at run time; only a constant is supported")
+            case .value:
+                throw TensorOpError("the constant_value input is computed at run time; only a constant is supported")
             case .constant(let c):
-                guard c.values.count == 1 else { throw TensorOpError("constant_value has \(c.values.count) values, expected 1") }
+                guard c.values.count == 1 else {
+                    throw TensorOpError("constant_value has \(c.values.count) values, expected 1")
+                }
                 value = c.values[0]
             }
             if node.opset >= 18, let given = try node.constantInts(3, "axes") {
                 let axes = try TensorShapes.axes(given, rank: x.count)
-                guard pads.count == 2 * given.count else { throw TensorOpError("pads \(pads) must hold 2 values per axis of \(given)") }
+                guard pads.count == 2 * given.count else {
+                    throw TensorOpError("pads \(pads) must hold 2 values per axis of \(given)")
+                }
                 var full = [Int](repeating: 0, count: 2 * x.count)
                 // `axes` sorted loses the pairing with pads: pair them by the given order.
                 for (k, a) in given.enumerated() {
@@ -86,7 +102,9 @@ struct PadOp: TensorOpDefinition {
                 pads = full
             }
         }
-        guard pads.count == 2 * x.count else { throw TensorOpError("pads \(pads) must hold 2 values per axis of \(formatShape(x))") }
+        guard pads.count == 2 * x.count else {
+            throw TensorOpError("pads \(pads) must hold 2 values per axis of \(formatShape(x))")
+        }
         var attributes: [String: AttributeValue] = ["pads": .ints(pads), "mode": .string(mode)]
         if mode == "constant" { attributes["value"] = .float(value) }
         return TensorOp(kind: name, attributes: attributes, operands: try node.operands([0], constantPrefix: "pad"))
@@ -96,8 +114,9 @@ struct PadOp: TensorOpDefinition {
         let mode = try op.string("mode", default: "constant"), value = try op.float("value", default: 0)
         var inputs: [ONNXFormInput] = [.operand(0), .ints(try op.ints("pads"))]
         if mode == "constant" && value != 0 { inputs.append(.floatTensor(shape: [], values: [value])) }
-        return ONNXNodeForm(opType: "Pad", attributes: ["mode": .string(mode)], inputs: inputs,
-                            minimumOpset: mode == "wrap" ? 19 : 13)
+        return ONNXNodeForm(
+            opType: "Pad", attributes: ["mode": .string(mode)], inputs: inputs,
+            minimumOpset: mode == "wrap" ? 19 : 13)
     }
 
     func describe(_ op: TensorOp) -> String {

@@ -4,7 +4,8 @@ import CNNKernels
 
 struct ReshapeOp: TensorOpDefinition {
     let name = "Reshape"
-    let summary = "y = x's elements in row-major order under the shape `shape` (0 copies x's dimension unless `allowzero`, −1 infers one)"
+    let summary =
+        "y = x's elements in row-major order under the shape `shape` (0 copies x's dimension unless `allowzero`, −1 infers one)"
 
     /// The target for input `x`.
     static func target(_ spec: [Int], input x: [Int], allowZero: Bool) throws(TensorOpError) -> [Int] {
@@ -15,7 +16,9 @@ struct ReshapeOp: TensorOpDefinition {
         for (i, d) in spec.enumerated() {
             var v = d
             if d == 0 && !allowZero {
-                guard i < x.count else { throw TensorOpError("shape \(spec) copies dimension \(i), which the \(x.count)-D input lacks") }
+                guard i < x.count else {
+                    throw TensorOpError("shape \(spec) copies dimension \(i), which the \(x.count)-D input lacks")
+                }
                 v = x[i]
             } else if d == -1 {
                 guard infer == nil else { throw TensorOpError("shape \(spec) has more than one −1") }
@@ -36,7 +39,8 @@ struct ReshapeOp: TensorOpDefinition {
             out[infer] = total / known
         } else {
             guard known == total else {
-                throw TensorOpError("cannot reshape \(formatShape(x)) (\(total) elements) to \(spec) (\(known) elements)")
+                throw TensorOpError(
+                    "cannot reshape \(formatShape(x)) (\(total) elements) to \(spec) (\(known) elements)")
             }
         }
         return out
@@ -45,11 +49,15 @@ struct ReshapeOp: TensorOpDefinition {
     func outputShapes(_ op: TensorOp, operands: [[Int]]) throws(TensorOpError) -> [[Int]] {
         try Movement.expect(operands, 1)
         try TensorShapes.checkRank(operands[0])
-        return [try Self.target(try op.ints("shape"), input: operands[0], allowZero: try op.int("allowzero", default: 0) != 0)]
+        return [
+            try Self.target(
+                try op.ints("shape"), input: operands[0], allowZero: try op.int("allowzero", default: 0) != 0)
+        ]
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         Movement.copyKernel(count: try Movement.count(operands[0]))
     }
 
@@ -62,8 +70,9 @@ struct ReshapeOp: TensorOpDefinition {
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         let allowZero = try op.int("allowzero", default: 0) != 0
-        return ONNXNodeForm(opType: "Reshape", attributes: allowZero ? ["allowzero": .int(1)] : [:],
-                            inputs: [.operand(0), .ints(try op.ints("shape"))], minimumOpset: allowZero ? 14 : 13)
+        return ONNXNodeForm(
+            opType: "Reshape", attributes: allowZero ? ["allowzero": .int(1)] : [:],
+            inputs: [.operand(0), .ints(try op.ints("shape"))], minimumOpset: allowZero ? 14 : 13)
     }
 
     func describe(_ op: TensorOp) -> String {

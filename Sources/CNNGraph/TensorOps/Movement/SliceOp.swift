@@ -13,7 +13,9 @@ struct SliceOp: TensorOpDefinition {
         let steps = try op.ints("steps", default: [Int](repeating: 1, count: starts.count))
         let given = try op.ints("axes", default: Array(0..<starts.count))
         guard ends.count == starts.count, given.count == starts.count, steps.count == starts.count else {
-            throw TensorOpError("starts, ends, axes and steps have \(starts.count), \(ends.count), \(given.count), \(steps.count) values; they must agree")
+            throw TensorOpError(
+                "starts, ends, axes and steps have \(starts.count), \(ends.count), \(given.count), \(steps.count) values; they must agree"
+            )
         }
         _ = try TensorShapes.axes(given, rank: x.count)  // refuses a repeated axis
         var out = x.map { (start: 0, step: 1, count: $0) }
@@ -33,9 +35,14 @@ struct SliceOp: TensorOpDefinition {
                 s = max(0, min(d - 1, s)); e = max(-1, min(d - 1, e))
             }
             let n: Int
-            if step > 0 { n = e > s ? (e - s - 1) / step + 1 : 0 }
-            else { n = s > e ? Int(UInt(s - e - 1) / step.magnitude) + 1 : 0 }
-            guard n > 0 else { throw TensorOpError("axis \(a) of \(formatShape(x)) sliced \(starts[k]):\(ends[k]):\(step) is empty") }
+            if step > 0 {
+                n = e > s ? (e - s - 1) / step + 1 : 0
+            } else {
+                n = s > e ? Int(UInt(s - e - 1) / step.magnitude) + 1 : 0
+            }
+            guard n > 0 else {
+                throw TensorOpError("axis \(a) of \(formatShape(x)) sliced \(starts[k]):\(ends[k]):\(step) is empty")
+            }
             out[a] = (s, step, n)
         }
         return out
@@ -48,7 +55,8 @@ struct SliceOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let x = operands[0], w = try windows(op, x)
         let strides = TensorShapes.strides(x)
         let base = zip(w, strides).reduce(0) { $0 + $1.0.start * $1.1 }
@@ -59,11 +67,15 @@ struct SliceOp: TensorOpDefinition {
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         var attributes: [String: AttributeValue] = [:]
         if node.opset < 10 {
-            guard let starts = try node.ints("starts"), let ends = try node.ints("ends") else { throw TensorOpError("starts and ends are required") }
+            guard let starts = try node.ints("starts"), let ends = try node.ints("ends") else {
+                throw TensorOpError("starts and ends are required")
+            }
             attributes["starts"] = .ints(Movement.clamped(starts)); attributes["ends"] = .ints(Movement.clamped(ends))
             if let axes = try node.ints("axes") { attributes["axes"] = .ints(axes) }
         } else {
-            guard let starts = try Movement.clampedInts(node, 1, "starts"), let ends = try Movement.clampedInts(node, 2, "ends") else {
+            guard let starts = try Movement.clampedInts(node, 1, "starts"),
+                let ends = try Movement.clampedInts(node, 2, "ends")
+            else {
                 throw TensorOpError("the starts and ends inputs are required")
             }
             attributes["starts"] = .ints(starts); attributes["ends"] = .ints(ends)

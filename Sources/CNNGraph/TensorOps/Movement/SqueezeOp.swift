@@ -12,12 +12,15 @@ struct SqueezeOp: TensorOpDefinition {
         try TensorShapes.checkRank(x)
         guard let given = try op.optionalInts("axes") else { return [x.filter { $0 != 1 }] }
         let axes = try TensorShapes.axes(given, rank: x.count)
-        for a in axes where x[a] != 1 { throw TensorOpError("cannot squeeze axis \(a) of \(formatShape(x)): its size is \(x[a])") }
+        for a in axes where x[a] != 1 {
+            throw TensorOpError("cannot squeeze axis \(a) of \(formatShape(x)): its size is \(x[a])")
+        }
         return [x.enumerated().filter { !axes.contains($0.offset) }.map(\.element)]
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         Movement.copyKernel(count: try Movement.count(operands[0]))
     }
 
@@ -54,7 +57,9 @@ struct UnsqueezeOp: TensorOpDefinition {
         try TensorShapes.checkRank(x)
         let given = try op.ints("axes")
         let rank = x.count + given.count
-        guard rank <= TensorOps.maxRank else { throw TensorOpError("the result would have rank \(rank); at most \(TensorOps.maxRank) is supported") }
+        guard rank <= TensorOps.maxRank else {
+            throw TensorOpError("the result would have rank \(rank); at most \(TensorOps.maxRank) is supported")
+        }
         let axes = try TensorShapes.axes(given, rank: rank)
         var out = x
         for a in axes { out.insert(1, at: a) }
@@ -62,18 +67,25 @@ struct UnsqueezeOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         Movement.copyKernel(count: try Movement.count(operands[0]))
     }
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
-        guard let axes = try Movement.axes(node, inputOpset: 13, index: 1) else { throw TensorOpError("axes are required") }
-        return TensorOp(kind: name, attributes: ["axes": .ints(axes)], operands: try node.operands([0], constantPrefix: "unsqueeze"))
+        guard let axes = try Movement.axes(node, inputOpset: 13, index: 1) else {
+            throw TensorOpError("axes are required")
+        }
+        return TensorOp(
+            kind: name, attributes: ["axes": .ints(axes)], operands: try node.operands([0], constantPrefix: "unsqueeze")
+        )
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
         ONNXNodeForm(opType: "Unsqueeze", inputs: [.operand(0), .ints(try op.ints("axes"))])
     }
 
-    func describe(_ op: TensorOp) -> String { "axes \((try? op.ints("axes")).map { AttributeValue.ints($0).description } ?? "?")" }
+    func describe(_ op: TensorOp) -> String {
+        "axes \((try? op.ints("axes")).map { AttributeValue.ints($0).description } ?? "?")"
+    }
 }

@@ -13,19 +13,26 @@ struct TileOp: TensorOpDefinition {
             throw TensorOpError("repeats \(repeats) must hold one count ≥ 1 per axis of \(formatShape(x))")
         }
         var out: [Int] = []
-        for (d, r) in zip(x, repeats) { out.append(try Movement.product(d, r, "tiling \(formatShape(x)) by \(repeats)")) }
+        for (d, r) in zip(x, repeats) {
+            out.append(try Movement.product(d, r, "tiling \(formatShape(x)) by \(repeats)"))
+        }
         return [out]
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let x = operands[0], repeats = try op.ints("repeats")
         return { operands, outputs in tile(operands[0], outputs[0], shape: x, repeats: repeats) }
     }
 
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
-        guard let repeats = try node.constantInts(1, "repeats") else { throw TensorOpError("the repeats input is required") }
-        return TensorOp(kind: name, attributes: ["repeats": .ints(repeats)], operands: try node.operands([0], constantPrefix: "tile"))
+        guard let repeats = try node.constantInts(1, "repeats") else {
+            throw TensorOpError("the repeats input is required")
+        }
+        return TensorOp(
+            kind: name, attributes: ["repeats": .ints(repeats)],
+            operands: try node.operands([0], constantPrefix: "tile"))
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {

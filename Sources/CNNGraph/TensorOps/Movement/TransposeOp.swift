@@ -21,7 +21,8 @@ struct TransposeOp: TensorOpDefinition {
     }
 
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
-        -> TensorKernel<T> {
+        -> TensorKernel<T>
+    {
         let x = operands[0], perm = try permutation(op, rank: x.count)
         let source = TensorShapes.strides(x)
         let readStrides = perm.map { source[$0] }
@@ -33,7 +34,8 @@ struct TransposeOp: TensorOpDefinition {
     func importONNX(_ node: ONNXNodeView) throws(TensorOpError) -> TensorOp {
         var attributes: [String: AttributeValue] = [:]
         if let perm = try node.ints("perm") { attributes["perm"] = .ints(perm) }
-        return TensorOp(kind: name, attributes: attributes, operands: try node.operands([0], constantPrefix: "transpose"))
+        return TensorOp(
+            kind: name, attributes: attributes, operands: try node.operands([0], constantPrefix: "transpose"))
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
