@@ -100,6 +100,27 @@ extension Node {
         return a
     }
 
+    /// The checks a convolution's shape rule (forward or transposed) starts with: one NCHW input,
+    /// a 4-D weight (laid out as `layout` says) whose last two sizes are the window's kernel, and a
+    /// valid window. Returns the input's shape.
+    func checkConvolution(_ ins: [[Int]], _ opName: String, weight: Tensor, layout: String, window: Window2d)
+        throws(GraphError) -> [Int]
+    {
+        try expectInputs(ins, 1)
+        let x = ins[0]
+        guard x.count == 4 else { throw fail("\(opName) takes NCHW input, got \(formatShape(x))") }
+        guard weight.shape.count == 4 else {
+            throw fail("weight '\(weight.name)' is \(formatShape(weight.shape)), expected 4-D \(layout)")
+        }
+        try checkWindow(window)
+        guard weight.shape[2] == window.kernelH, weight.shape[3] == window.kernelW else {
+            throw fail(
+                "kernel is \(window.kernelH)×\(window.kernelW) but weight '\(weight.name)' is \(formatShape(weight.shape))"
+            )
+        }
+        return x
+    }
+
     func checkWindow(_ w: Window2d) throws(GraphError) {
         guard w.kernelH >= 1, w.kernelW >= 1, w.strideH >= 1, w.strideW >= 1, w.dilationH >= 1, w.dilationW >= 1,
             w.padTop >= 0, w.padLeft >= 0, w.padBottom >= 0, w.padRight >= 0

@@ -14,7 +14,7 @@ import Testing
     static let types = Op.definitionTypes
     /// The classic ops' definitions (the tensor op's kinds have their own table and checks).
     static let classic = types.filter { $0 != TensorOp.self }
-    static let tablePath = Repository.root + "/schema/op-kinds.md"
+    static let tablePath = "schema/op-kinds.md"
 
     /// The field names of `oneof op` in schema/cnnmodel.proto, read from the schema's text.
     static func schemaOpFields() throws -> [String] {
@@ -176,10 +176,7 @@ import Testing
 
     @Test func theCommittedTableIsTheDefinitions() throws {
         let wanted = Self.render()
-        if ProcessInfo.processInfo.environment["CNNCONV_REGENERATE_DOCS"] == "1" {
-            try wanted.write(toFile: Self.tablePath, atomically: true, encoding: .utf8)
-        }
-        let committed = try? String(contentsOfFile: Self.tablePath, encoding: .utf8)
+        let committed = try GeneratedDocs.committed(Self.tablePath, wanted: wanted)
         #expect(
             committed == wanted,
             "schema/op-kinds.md differs from Op.definitionTypes: run CNNCONV_REGENERATE_DOCS=1 swift test --filter OpDefinitionListsTests"

@@ -99,3 +99,17 @@ public enum CLI {
             stderr: String(decoding: errData, as: UTF8.self))
     }
 }
+
+/// Tables generated from the code and committed under `schema/`: each is checked by a test that
+/// compares the committed text with what the code renders now.
+public enum GeneratedDocs {
+    /// The committed text of `relativePath` (nil when it is missing), after rewriting it with
+    /// `wanted` first when `CNNCONV_REGENERATE_DOCS=1` is set: the one way such a table is updated.
+    public static func committed(_ relativePath: String, wanted: String) throws -> String? {
+        let path = Repository.root + "/" + relativePath
+        if ProcessInfo.processInfo.environment["CNNCONV_REGENERATE_DOCS"] == "1" {
+            try wanted.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        return try? String(contentsOfFile: path, encoding: .utf8)
+    }
+}

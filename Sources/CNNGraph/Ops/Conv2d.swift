@@ -44,14 +44,8 @@ extension Conv2d: ReparameterizedWeightParameters {
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         let c = self
-        try node.expectInputs(ins, 1)
-        let x = ins[0]
-        guard x.count == 4 else { throw node.fail("Conv2d takes NCHW input, got \(formatShape(x))") }
-        guard c.weight.shape.count == 4 else {
-            throw node.fail(
-                "weight '\(c.weight.name)' is \(formatShape(c.weight.shape)), expected 4-D [out, in/groups, kh, kw]")
-        }
-        try node.checkWindow(c.window)
+        let x = try node.checkConvolution(
+            ins, "Conv2d", weight: c.weight, layout: "[out, in/groups, kh, kw]", window: c.window)
         guard c.groups >= 1 else { throw node.bad("groups is \(c.groups), must be ≥ 1") }
         let out = c.weight.shape[0]
         guard x[1] == c.weight.shape[1].multiplied(checked: c.groups) else {
@@ -61,11 +55,6 @@ extension Conv2d: ReparameterizedWeightParameters {
         }
         guard out % c.groups == 0 else {
             throw node.fail("\(out) output channels do not divide into \(c.groups) groups")
-        }
-        guard c.weight.shape[2] == c.window.kernelH, c.weight.shape[3] == c.window.kernelW else {
-            throw node.fail(
-                "kernel is \(c.window.kernelH)×\(c.window.kernelW) but weight '\(c.weight.name)' is \(formatShape(c.weight.shape))"
-            )
         }
         try node.expectCount(c.bias, out, "bias")
         try node.checkReparameterization(c.reparameterization, outChannels: out)

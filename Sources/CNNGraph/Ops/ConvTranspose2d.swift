@@ -81,25 +81,14 @@ extension ConvTranspose2d: OpDefinition {
 
     package func outputShape(of node: Node, inputs ins: [[Int]]) throws(GraphError) -> [Int] {
         let c = self
-        try node.expectInputs(ins, 1)
-        let x = ins[0]
-        guard x.count == 4 else { throw node.fail("ConvTranspose2d takes NCHW input, got \(formatShape(x))") }
-        guard c.weight.shape.count == 4 else {
-            throw node.fail(
-                "weight '\(c.weight.name)' is \(formatShape(c.weight.shape)), expected 4-D [in, out/groups, kh, kw]")
-        }
-        try node.checkWindow(c.window)
+        let x = try node.checkConvolution(
+            ins, "ConvTranspose2d", weight: c.weight, layout: "[in, out/groups, kh, kw]", window: c.window)
         guard c.groups >= 1, c.weight.shape[0] % c.groups == 0 else {
             throw node.bad("groups \(c.groups) does not divide \(c.weight.shape[0]) input channels")
         }
         guard x[1] == c.weight.shape[0] else {
             throw node.fail(
                 "input has \(x[1]) channels, weight '\(c.weight.name)' \(formatShape(c.weight.shape)) expects \(c.weight.shape[0])"
-            )
-        }
-        guard c.weight.shape[2] == c.window.kernelH, c.weight.shape[3] == c.window.kernelW else {
-            throw node.fail(
-                "kernel is \(c.window.kernelH)×\(c.window.kernelW) but weight '\(c.weight.name)' is \(formatShape(c.weight.shape))"
             )
         }
         guard c.outputPadding.h >= 0, c.outputPadding.w >= 0,
