@@ -37,7 +37,11 @@ static int loaded;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static int load_all(void) {
-    setenv("OMP_WAIT_POLICY", "passive", 0);
+    /* Idle workers spin briefly, then sleep, unless the user chose a policy: see cdnnl.h. */
+    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) {
+        setenv("OMP_WAIT_POLICY", "passive", 0);
+        setenv("GOMP_SPINCOUNT", "20000", 0);
+    }
     void *handle = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!handle) return 0;
     if (!(p_dnnl_dilated_convolution_forward_desc_init = (__typeof__(p_dnnl_dilated_convolution_forward_desc_init))dlsym(handle, "dnnl_dilated_convolution_forward_desc_init"))) return 0;

@@ -8,10 +8,13 @@
 #include <dnnl.h>
 
 /// Loads libdnnl.so.2 and resolves every function below, once (thread-safe). 1 when usable.
-/// Before loading, sets OMP_WAIT_POLICY=passive in the environment unless it is set: Debian's
-/// libdnnl runs on libgomp, whose idle threads otherwise spin between convolutions and, on a
-/// loaded 2-core machine, made 2 threads 3x slower than 1 (measured). libgomp reads the
-/// variable once, when it is loaded: this only works if nothing loaded it earlier.
+/// Before loading, unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, sets OMP_WAIT_POLICY=passive
+/// and GOMP_SPINCOUNT=20000: Debian's libdnnl runs on libgomp, whose idle workers by default spin
+/// ~300000 times between convolutions, which on a loaded 2-core machine made 2 threads 3x slower
+/// than 1; sleeping at once (passive alone) costs up to 1.5x at 2 threads on a quiet machine,
+/// where a worker wakes for every convolution. A short spin measured within 1.1x of onnxruntime
+/// quiet and on par with it loaded (Benchmarks/README.md). libgomp reads the variables once,
+/// when it is loaded: this only works if nothing loaded it earlier.
 int cdnnl_load(void);
 /// OpenMP's omp_set_num_threads (the calling thread's count for oneDNN's parallel regions).
 void cdnnl_set_num_threads(int num_threads);
