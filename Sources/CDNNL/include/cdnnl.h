@@ -7,7 +7,9 @@
 #define CDNNL_H
 #include <dnnl.h>
 
-/// Loads libdnnl.so.2 and resolves every function below, once (thread-safe). 1 when usable.
+/// Loads libdnnl.so.2 (or the file CNNCONV_DNNL_LIBRARY names) and resolves every function below,
+/// once (thread-safe). 1 when usable; 0 when it is missing or lacks a function, and then the
+/// executor runs every convolution on its native kernels.
 /// Before loading, unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set, sets OMP_WAIT_POLICY=passive
 /// and GOMP_SPINCOUNT=20000: Debian's libdnnl runs on libgomp, whose idle workers by default spin
 /// ~300000 times between convolutions, which on a loaded 2-core machine made 2 threads 3x slower
