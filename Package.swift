@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CNNKernels", dependencies: ["CBLAS", "CDNNL"]),
         .target(name: "CNNRuntime", dependencies: ["CNNGraph", "CNNKernels"]),
-        .target(name: "CNNPasses", dependencies: ["CNNFormat", "CNNGraph"]),
+        .target(name: "CNNPasses", dependencies: ["CNNFormat", "CNNGraph", "CNNKernels"]),
         .target(name: "CNNVerify", dependencies: ["CNNFormat", "CNNGraph", "CNNRuntime", "CNNKernels"]),
         .target(
             name: "CCNNLoader",

@@ -94,7 +94,7 @@ static size_t span(const cnnm_shape *s, int from, int to) {
 /* A conv2d/linear weight as the kernels use it: the tensor itself, or the weight rewritten by a
  * reparameterization — weight norm g·v/‖v‖ or weight standardization (v − mean)/√(var + ε),
  * biased variance — per output channel (axis 0), in double and rounded once, as the Swift
- * executor's Parameters.effectiveWeight does. Returns NULL when out of memory; *owned is set when
+ * executor's WeightReparameterization.effectiveWeight does. Returns NULL when out of memory; *owned is set when
  * the caller must free the result. */
 static const float *effective_weight(const cnnm_tensor *w, const cnnm_reparameterization *r, float **owned) {
     *owned = NULL;

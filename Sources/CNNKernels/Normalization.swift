@@ -2,6 +2,14 @@
 // statistics) and training mode (batch statistics), LayerNorm, GroupNorm, InstanceNorm and
 // local response normalization. Statistics accumulate in Double for both scalar types.
 
+/// The factor a BatchNorm multiplies each channel by, γ/√(σ²+ε) (running or batch σ²), in Double: one
+/// formula for the kernel, the executor's fusions and the fold passes, so that a folded model
+/// and the model it came from scale each channel by the same number.
+@inline(__always)
+public func batchNormFactor(scale: Double, variance: Double, epsilon: Double) -> Double {
+    scale / (variance + epsilon).squareRoot()
+}
+
 /// BatchNorm with running statistics: `y = scale[c]·(x − runningMean[c])/√(runningVariance[c] + ε) + bias[c]`.
 /// `output` may be `input`.
 @_specialize(where T == Float)
@@ -15,7 +23,7 @@ public func batchNormInference<T: KernelScalar>(
     parallelFor(shape.batch * channels, costPerItem: plane) { range in
         for p in range {
             let c = p % channels
-            let a = T(Double(scale[c]) / (Double(runningVariance[c]) + epsilon).squareRoot())
+            let a = T(batchNormFactor(scale: Double(scale[c]), variance: Double(runningVariance[c]), epsilon: epsilon))
             let m = runningMean[c], b = bias[c]
             let src = input + p * plane, dst = output + p * plane
             for i in 0..<plane { dst[i] = (src[i] - m) * a + b }
@@ -59,7 +67,7 @@ public func batchNormTraining<T: KernelScalar>(
             let variance = squares / Double(m)
             batchMean[c] = T(mean)
             batchVariance[c] = T(squares / Double(m - 1))
-            let ta = T(Double(scale[c]) / (variance + epsilon).squareRoot())
+            let ta = T(batchNormFactor(scale: Double(scale[c]), variance: variance, epsilon: epsilon))
             let tm = T(mean), tb = bias[c]
             for n in 0..<batch {
                 let src = input + (n * channels + c) * plane, dst = output + (n * channels + c) * plane

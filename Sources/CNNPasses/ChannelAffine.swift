@@ -2,6 +2,7 @@
 // that moves it into a neighbouring layer's weights. Every fold rounds once, from Float64.
 import CNNFormat
 import CNNGraph
+import CNNKernels
 
 /// A per-channel affine map in Float64.
 struct ChannelAffine {
@@ -15,7 +16,8 @@ struct ChannelAffine {
         scale = []; shift = []
         scale.reserveCapacity(mean.count); shift.reserveCapacity(mean.count)
         for c in mean.indices {
-            let a = (gamma.map { Double($0[c]) } ?? 1) / (Double(variance[c]) + bn.epsilon).squareRoot()
+            let a = batchNormFactor(
+                scale: gamma.map { Double($0[c]) } ?? 1, variance: Double(variance[c]), epsilon: bn.epsilon)
             scale.append(a)
             shift.append((beta.map { Double($0[c]) } ?? 0) - Double(mean[c]) * a)
         }

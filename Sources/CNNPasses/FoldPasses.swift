@@ -61,25 +61,8 @@ public enum FoldPasses {
     /// The weight a reparameterization stands for, per output channel (axis 0).
     static func plainWeight(_ v: Tensor, _ r: WeightReparameterization, options: FoldOptions = FoldOptions()) -> Tensor
     {
-        let outputs = v.shape[0]
-        let fan = v.count / max(1, outputs)
-        let values = v.array
-        var out = [Float](repeating: 0, count: values.count)
-        for o in 0..<outputs {
-            let row = values[(o * fan)..<((o + 1) * fan)].map(Double.init)
-            switch r {
-            case .weightNorm(let gain):
-                let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                let g = Double(gain.values[o])
-                for (k, x) in row.enumerated() { out[o * fan + k] = options.round(norm == 0 ? 0 : g * x / norm) }
-            case .weightStandardization(let epsilon):
-                let mean = row.reduce(0, +) / Double(fan)
-                let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(fan)
-                let d = (variance + epsilon).squareRoot()
-                for (k, x) in row.enumerated() { out[o * fan + k] = options.round((x - mean) / d) }
-            }
-        }
-        return Tensor(name: v.name, shape: v.shape, values: out, storage: v.storage)
+        let values = WeightReparameterization.effectiveWeight(v, r).map(options.round)
+        return Tensor(name: v.name, shape: v.shape, values: values, storage: v.storage)
     }
 
     // MARK: BatchNorm and Affine into a neighbouring layer

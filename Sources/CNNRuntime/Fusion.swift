@@ -74,7 +74,11 @@ extension Executor {
         let mean = Parameters.doubles(bn.runningMean), variance = Parameters.doubles(bn.runningVariance)
         let eps = bn.epsilon
         return (
-            (0..<c).map { Scalar(Double(Scalar(gamma[$0])) / (Double(Scalar(variance[$0])) + eps).squareRoot()) },
+            (0..<c).map {
+                Scalar(
+                    batchNormFactor(
+                        scale: Double(Scalar(gamma[$0])), variance: Double(Scalar(variance[$0])), epsilon: eps))
+            },
             (0..<c).map { Scalar(mean[$0]) }, (0..<c).map { Scalar(beta[$0]) }
         )
     }

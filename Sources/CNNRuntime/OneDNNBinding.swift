@@ -120,7 +120,7 @@ extension Executor {
         pointers: [String: UnsafeMutablePointer<Scalar>]
     ) throws(OneDNNError) -> (RunState) throws -> Void {
         let c = chain.conv
-        let weight = Parameters.effectiveWeight(c.weight, c.reparameterization).map { Float($0) }
+        let weight = WeightReparameterization.effectiveWeight(c.weight, c.reparameterization).map { Float($0) }
         let bias = c.bias.map { Parameters.doubles($0).map { Float($0) } }
         let x = UnsafeRawPointer(xScalar).assumingMemoryBound(to: Float.self)
         let y = UnsafeMutableRawPointer(yScalar).assumingMemoryBound(to: Float.self)

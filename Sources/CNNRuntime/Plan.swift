@@ -266,7 +266,7 @@ extension Executor {
         switch node.op {
         case .conv2d(let c):
             let g = try convGeometry(c, xs)
-            let weight = convert(Parameters.effectiveWeight(c.weight, c.reparameterization))
+            let weight = convert(WeightReparameterization.effectiveWeight(c.weight, c.reparameterization))
             let bias = c.bias.map(convert)
             return (
                 { _ in conv2d(g, input: x, weight: weight, bias: bias, output: y, workspace: ws) },
@@ -286,7 +286,7 @@ extension Executor {
                 g.workspaceCount
             )
         case .linear(let l):
-            let weight = convert(Parameters.effectiveWeight(l.weight, l.reparameterization))
+            let weight = convert(WeightReparameterization.effectiveWeight(l.weight, l.reparameterization))
             let bias = l.bias.map(convert)
             let rows = n / l.outFeatures, inF = l.inFeatures, outF = l.outFeatures
             return (

@@ -104,7 +104,7 @@ extension Conv2d: ReparameterizedWeightParameters {
             ? b.param(weight)
             : b.initializer(
                 weight.name, shape: weight.shape,
-                floats: WeightReparameterization.exportedWeight(weight, reparameterization))
+                floats: WeightReparameterization.effectiveWeight(weight, reparameterization).map { Float($0) })
         var ins = [n.inputs.first ?? "", w]
         if let bias { ins.append(b.param(bias, shape: [bias.count])) }
         b.node("Conv", n.name, ins, [n.output], attributes: onnxWindowAttributes(window) + [("group", .int(groups))])

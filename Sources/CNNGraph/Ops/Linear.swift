@@ -80,7 +80,7 @@ extension Linear: ReparameterizedWeightParameters {
     package func exportONNX<B: ONNXExportBuilder>(_ n: Node, into b: inout B) throws(OpExportError) {
         let x = n.inputs.first ?? "", y = n.output
         let rank = b.shape(of: x)?.count ?? 4
-        let w = WeightReparameterization.exportedWeight(weight, reparameterization)
+        let w = WeightReparameterization.effectiveWeight(weight, reparameterization).map { Float($0) }
         if rank == 2 {
             var ins = [
                 x, b.initializer(weight.name, shape: weight.shape, floats: w, shared: reparameterization == nil),

@@ -23,24 +23,26 @@ public enum WeightReparameterization: Sendable, Equatable {
         if case .weightNorm(let g) = r { r = .weightNorm(gain: try transform(g)) }
     }
 
-    /// The weight a reparameterized conv/linear uses (w = g·v/‖v‖, or standardized), computed in
-    /// Float64 and rounded once, as ONNX (which has no reparameterization) must receive it.
-    static func exportedWeight(_ weight: Tensor, _ r: WeightReparameterization?) -> [Float] {
-        let v = weight.array
-        guard let r, let out = weight.shape.first, out > 0 else { return v }
-        let per = v.count / out
-        var w = [Float](repeating: 0, count: v.count)
+    /// The weight a reparameterized conv/linear computes with, per output channel (axis 0), in
+    /// Float64: w = g·v/‖v‖ (zeros where ‖v‖ = 0, as PyTorch's zero rows stay zero) or
+    /// (v − mean)/√(var + ε) (biased variance). The one formula the executor, the fold pass and the
+    /// ONNX export (which has no reparameterization) each round once from.
+    public static func effectiveWeight(_ weight: Tensor, _ r: WeightReparameterization?) -> [Double] {
+        var w = weight.values.withUnsafeBufferPointer { $0.map(Double.init) }
+        guard let r, let out = weight.shape.first, out > 0 else { return w }
+        let per = w.count / out
         for o in 0..<out {
-            let row = v[(o * per)..<((o + 1) * per)].map(Double.init)
+            let row = w[(o * per)..<((o + 1) * per)]
             switch r {
             case .weightNorm(let gain):
                 let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 let g = Double(gain.values[o])
-                for k in 0..<per { w[o * per + k] = Float(norm > 0 ? g * row[k] / norm : 0) }
+                for k in row.indices { w[k] = norm > 0 ? g * row[k] / norm : 0 }
             case .weightStandardization(let eps):
                 let mean = row.reduce(0, +) / Double(per)
                 let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(per)
-                for k in 0..<per { w[o * per + k] = Float((row[k] - mean) / (variance + eps).squareRoot()) }
+                let d = (variance + eps).squareRoot()
+                for k in row.indices { w[k] = (row[k] - mean) / d }
             }
         }
         return w
