@@ -1,6 +1,7 @@
 // What `cnnconv inspect` reports: per-node shapes, parameters and MACs, BN/dropout plans,
 // statistic warnings. Built here so tests and other commands reach it; rendering is separate.
 import CNNFormat
+import CNNKernels
 import Foundation
 
 /// Everything `cnnconv inspect` shows, as data: the text renderer and `--json` both read it, and
@@ -236,7 +237,8 @@ public struct InspectionReport: Codable, Sendable {
         var maxScale = 0.0
         for c in variance.indices {
             let g = gamma.map { Double($0[c]) } ?? 1
-            maxScale = max(maxScale, abs(g) / (Double(variance[c]) + bn.epsilon).squareRoot())
+            maxScale = max(
+                maxScale, abs(batchNormFactor(scale: g, variance: Double(variance[c]), epsilon: bn.epsilon)))
         }
         return (Double(variance.min() ?? 0), Double(variance.max() ?? 0), maxScale)
     }
