@@ -9,7 +9,7 @@ struct InputShapeOption: ParsableArguments {
     @Option(
         name: .customLong("input-shape"),
         help: ArgumentHelp(
-            "The input's shape where the model leaves it open, e.g. 1,3,224,224; name=1,3,224,224 for one of several inputs (repeatable). On a model with a symbolic batch it sets the batch.",
+            "The input's shape where the model leaves it open, e.g. 1,3,224,224; name=1,3,224,224 for one of several inputs (repeatable). On a .cnnm with a symbolic batch it fixes the batch (an ONNX model's stays symbolic, as import keeps it).",
             valueName: "shape"))
     var inputShapes: [String] = []
 

@@ -24,13 +24,15 @@ import Testing
         return path
     }
 
-    @Test(arguments: ["inspect", "fold", "run", "verify", "export"])
+    @Test(arguments: ["inspect", "fold", "run", "verify", "export", "recalibrate"])
     func withoutTheShapeTheErrorGivesTheCommandToRun(_ command: String) throws {
         let dir = TemporaryDirectory()
         let model = try Self.symbolicHW(in: dir)
         var arguments = [command, model]
         if command == "verify" { arguments.append(model) }
         if command == "fold" || command == "export" { arguments += ["-o", dir.file("out.onnx")] }
+        // The model is read before the calibration data, which need not exist for this refusal.
+        if command == "recalibrate" { arguments += ["--inputs", dir.file("calib.npy"), "-o", dir.file("r.cnnm")] }
         let r = try CLI.run(arguments)
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("input 'x' has shape [1, 3, H, W], which is not fully known"), "\(r.stderr)")
