@@ -558,6 +558,7 @@ struct ConvertNode {
         let (x, s) = try act(constFirst ? 1 : 0)
         if constFirst && kind == .div { throw fail("dividing a constant by a run-time value is not supported") }
         guard ShapeMath.broadcast([s, c.shape]) == s else {
+            guard ShapeMath.broadcast([s, c.shape]) != nil else { throw incompatible(s, c.shape) }
             throw fail(
                 "the constant of shape \(formatShape(c.shape)) broadcasts \(formatShape(s)) to a different shape")
         }

@@ -149,6 +149,12 @@ struct ONNXErrorTests {
         let text = e.description
         #expect(text.contains("'sum'") && text.contains("1×2×4×4") && text.contains("1×2×2×2"), "\(text)")
         #expect(text.contains("incompatible") && !text.contains("needs broadcasting"), "\(text)")
+        // A constant operand that does not broadcast either.
+        let constant = try B.model(
+            [B.node("Add", "plus", ["x", "c"], ["y"])], inputShape: [.fixed(1), .fixed(2), .fixed(4), .fixed(4)],
+            initializers: [B.tensor("c", [3], [1, 2, 3])])
+        let c = try #require(importError(constant)).description
+        #expect(c.contains("'plus'") && c.contains("1×2×4×4") && c.contains("incompatible"), "\(c)")
     }
 
     @Test("opset 6 is refused")
