@@ -106,6 +106,7 @@ let package = Package(
             name: "TrainedModelTests", dependencies: ["CNNPasses", "CNNVerify", "CNNRuntime", "CNNTestSupport"]),
         .testTarget(name: "CNNKernelsTests", dependencies: ["CNNKernels", "CNNTestSupport"]),
         .testTarget(name: "CNNConvKitTests", dependencies: ["CNNConvKit", "CNNTestSupport"]),
-        .testTarget(name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNTestSupport"]),
+        .testTarget(
+            name: "cnnconvTests", dependencies: ["cnnconv", "CNNGraph", "CNNONNX", "CNNRuntime", "CNNTestSupport"]),
     ]
 )

@@ -14,6 +14,8 @@ public struct FoldJob: Sendable {
     public var verification: VerifyOptions? = FoldJob.defaultVerification
     /// Write even when the check fails.
     public var force = false
+    /// Input shapes for a model that leaves them open (`--input-shape`; see `ModelFiles.load`).
+    public var inputShapes = InputShapes()
 
     /// 8 random samples, the verdict on the first 2 (the Float64 run costs twice a Float32 one).
     public static var defaultVerification: VerifyOptions {
@@ -71,7 +73,9 @@ public struct FoldJob: Sendable {
             throw .usage(error.description)
         }
         let graph: Graph
-        do { graph = try ModelFiles.load(input) } catch { throw .invalidModel(error.description) }
+        do { graph = try ModelFiles.load(input, inputShapes: inputShapes) } catch {
+            throw error.cause == .invalidModel ? .invalidModel(error.description) : .inputShape(error)
+        }
         var outcome = try fold(graph)
         outcome.output = destination
         guard !outcome.alreadyFolded, outcome.passed || force else { return outcome }
@@ -117,12 +121,15 @@ public enum FoldJobError: Error, CustomStringConvertible, Sendable {
     case verificationCouldNotRun(String)
     /// The result could not be written (exit 3).
     case cannotWrite(String)
+    /// The model's input shape is open and not given, or the given one contradicts it.
+    case inputShape(ModelFiles.Failure)
 
     /// The message alone; the case decides the exit code, so callers need not parse it.
     public var description: String {
         switch self {
         case .usage(let m), .invalidModel(let m), .cannotWrite(let m): return m
         case .verificationCouldNotRun(let m): return "verification could not run: \(m)"
+        case .inputShape(let failure): return failure.description
         }
     }
 }

@@ -44,7 +44,7 @@ public struct FoldingAnalysis: Sendable {
         for node in graph.nodes {
             switch node.op {
             case .batchNorm, .affine:
-                bn[node.name] = Self.plan(batchNorm: node, graph: graph, index: index, shapes: shapes)
+                bn[node.name] = Self.plan(batchNorm: node, graph: graph, index: index, shapes: shapes, planned: bn)
             case .dropout(let d): dropout[node.name] = Self.plan(dropout: node, d, graph: graph, index: index)
             default: break
             }
@@ -69,7 +69,12 @@ public struct FoldingAnalysis: Sendable {
     }
 
     /// Per-channel scaling (axis 1) commutes into a Linear only when axis 1 is its feature axis.
-    static func plan(batchNorm node: Node, graph: Graph, index: GraphIndex, shapes: ShapeMap) -> BatchNormPlan {
+    /// `planned` holds the plans of the nodes before this one (graph order): a BatchNorm whose
+    /// producer is a BatchNorm/Affine that itself folds into its producer folds into the same
+    /// layer (conv → Add(bias) → BatchNorm: the fold passes take one per round, in order).
+    static func plan(
+        batchNorm node: Node, graph: Graph, index: GraphIndex, shapes: ShapeMap, planned: [String: BatchNormPlan] = [:]
+    ) -> BatchNormPlan {
         let input = node.inputs.first ?? ""
         let rank = shapes[input]?.count
         var reasons: [String] = []
@@ -85,6 +90,15 @@ public struct FoldingAnalysis: Sendable {
                 reasons.append(
                     "\(producer.name)'s output cannot change: "
                         + describeUses(of: input, except: node.name, graph: graph, index: index))
+            case .batchNorm, .affine:
+                if case .intoProducer(let layer)? = planned[producer.name] {
+                    if soleConsumer(of: input, graph: graph, index: index) != nil { return .intoProducer(node: layer) }
+                    reasons.append(
+                        "\(producer.name) folds into \(layer), but its output cannot change: "
+                            + describeUses(of: input, except: node.name, graph: graph, index: index))
+                } else {
+                    reasons.append("its producer \(producer.name) is \(producer.op.kindName), not a conv or linear")
+                }
             default:
                 reasons.append("its producer \(producer.name) is \(producer.op.kindName), not a conv or linear")
             }

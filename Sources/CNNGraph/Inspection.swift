@@ -195,6 +195,16 @@ public struct InspectionReport: Codable, Sendable {
                     )
                 }
             }
+            // Affines (a bias written as an Add, an inference-time scale) fold as BatchNorms do;
+            // say where, as `fold` will report it.
+            if case .affine = node.op, let plan = analysis.batchNorm[node.name] {
+                switch plan {
+                case .intoProducer(let target): notesByNode[node.name, default: []].append("folds into \(target)")
+                case .intoConsumer(let target, _):
+                    notesByNode[node.name, default: []].append("folds into \(target) (forward)")
+                case .affine: break
+                }
+            }
             if case .dropout(let d) = node.op, let plan = analysis.dropout[node.name] {
                 var entry = DropoutEntry(
                     node: node.name, rate: d.rate, convention: d.convention.rawValue,

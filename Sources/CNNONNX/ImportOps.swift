@@ -192,6 +192,7 @@ struct ConvertNode {
             for i in node.input.indices { xs.append(try act(i)) }
             guard let first = xs.first else { throw fail("Sum has no inputs") }
             for x in xs where x.1 != first.1 {
+                guard ShapeMath.broadcast(xs.map(\.1)) != nil else { throw incompatible(first.1, x.1) }
                 throw fail(
                     "Sum of differently shaped inputs (\(formatShape(first.1)), \(formatShape(x.1))) is not supported")
             }
@@ -512,6 +513,11 @@ struct ConvertNode {
         try emitOp(.linear(Linear(weight: tensor(b, "weight", shape: [out, inF], values: w))), inputs: [x])
     }
 
+    /// Two run-time operands whose shapes do not broadcast at all (as onnxruntime reports them).
+    func incompatible(_ a: [Int], _ b: [Int]) -> ONNXError {
+        fail("shapes \(formatShape(a)) and \(formatShape(b)) are incompatible: they do not broadcast")
+    }
+
     func binary() throws(ONNXError) {
         guard let a = inputName(0), let b = inputName(1) else { throw fail("\(op) takes two inputs") }
         let ca = importer.consts[a], cb = importer.consts[b]
@@ -525,6 +531,7 @@ struct ConvertNode {
             switch kind {
             case .add:
                 guard sa == sb else {
+                    guard ShapeMath.broadcast([sa, sb]) != nil else { throw incompatible(sa, sb) }
                     throw fail(
                         "adding \(formatShape(sa)) and \(formatShape(sb)) needs broadcasting; only same-shaped run-time inputs are supported"
                     )
@@ -536,6 +543,7 @@ struct ConvertNode {
                 } else if perChannel(sa, sb) {
                     try emitOp(.mul, inputs: [b, a])
                 } else {
+                    guard ShapeMath.broadcast([sa, sb]) != nil else { throw incompatible(sa, sb) }
                     throw fail(
                         "multiplying \(formatShape(sa)) by \(formatShape(sb)) is not supported; only same shapes or a per-channel [N, C, 1, 1] factor are"
                     )
@@ -550,6 +558,7 @@ struct ConvertNode {
         let (x, s) = try act(constFirst ? 1 : 0)
         if constFirst && kind == .div { throw fail("dividing a constant by a run-time value is not supported") }
         guard ShapeMath.broadcast([s, c.shape]) == s else {
+            guard ShapeMath.broadcast([s, c.shape]) != nil else { throw incompatible(s, c.shape) }
             throw fail(
                 "the constant of shape \(formatShape(c.shape)) broadcasts \(formatShape(s)) to a different shape")
         }

@@ -25,8 +25,9 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingValue(node: String, opType: String, value: String)
     /// An initializer or constant that cannot be decoded.
     case badTensor(tensor: String, message: String)
-    /// A graph input whose shape is not fully known.
-    case unknownInputShape(input: String, declared: String)
+    /// A graph input whose shape is not fully known; `example` is a value `--input-shape` would
+    /// take for it (its fixed dimensions kept; `name=…` when the model has several inputs).
+    case unknownInputShape(input: String, declared: String, example: String)
     /// The user-given input shape contradicts the model.
     case inputShapeMismatch(input: String, given: [Int], message: String)
     /// The converted graph does not validate (a bug in the model or in the importer).
@@ -57,9 +58,9 @@ public enum ONNXError: Error, Equatable, Sendable, CustomStringConvertible {
             return
                 "node '\(node)' (\(opType)) reads '\(value)', which no graph input, initializer or earlier node defines"
         case .badTensor(let tensor, let message): return "tensor '\(tensor)': \(message)"
-        case .unknownInputShape(let input, let declared):
+        case .unknownInputShape(let input, let declared, let example):
             return
-                "input '\(input)' has shape \(declared), which is not fully known; import it with the shape given, e.g. `cnnconv import MODEL.onnx --input-shape 1,3,224,224 -o MODEL.cnnm`, and use that file"
+                "input '\(input)' has shape \(declared), which is not fully known; give it with --input-shape, e.g. --input-shape \(example)"
         case .inputShapeMismatch(let input, let given, let message):
             return "--input-shape \(given.map(String.init).joined(separator: ",")) for input '\(input)': \(message)"
         case .invalidGraph(let e): return "the imported graph is invalid: \(e)"

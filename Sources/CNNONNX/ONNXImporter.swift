@@ -284,10 +284,11 @@ final class Importer {
                             input: name, given: given,
                             message: "the model declares rank \(declared.count) (\(describe))")
                     }
-                    for (d, v) in zip(declared, given) {
+                    for (axis, (d, v)) in zip(declared, given).enumerated() {
                         if case .fixed(let n)? = d, n != v {
                             throw .inputShapeMismatch(
-                                input: name, given: given, message: "the model declares \(describe)")
+                                input: name, given: given,
+                                message: "dimension \(axis) is fixed at \(n) in the model (\(describe)), not \(v)")
                         }
                     }
                 }
@@ -303,7 +304,14 @@ final class Importer {
                 guard let declared, tt.hasShape,
                     declared.dropFirst().allSatisfy({ if case .fixed? = $0 { return true } else { return false } })
                 else {
-                    throw .unknownInputShape(input: name, declared: describe)
+                    // An example for the option: fixed sizes kept, the batch 1, an open image side 224.
+                    let sides = (declared ?? []).enumerated().map { axis, d -> String in
+                        if case .fixed(let n)? = d { return String(n) }
+                        return axis == 0 ? "1" : "224"
+                    }
+                    let example = sides.isEmpty ? "1,3,224,224" : sides.joined(separator: ",")
+                    throw .unknownInputShape(
+                        input: name, declared: describe, example: runtime.count > 1 ? "\(name)=\(example)" : example)
                 }
                 shape = declared.enumerated().map { $0.element ?? .symbol($0.offset == 0 ? "N" : "?") }
                 concrete = shape.map { if case .fixed(let n) = $0 { return n } else { return 1 } }

@@ -89,7 +89,11 @@ public enum FoldPasses {
                 let target: String
                 switch plan {
                 case .affine(let reason): skipped[node.name] = reason; continue
-                case .intoProducer(let t): target = t
+                case .intoProducer(let t):
+                    // Through a chain of folding BatchNorms/Affines: once those before it have
+                    // folded (an earlier round), its producer is the layer itself.
+                    guard round.index.producer[node.inputs[0]].map({ g.nodes[$0].name }) == t else { continue }
+                    target = t
                 case .intoConsumer(let t, _): target = t
                 }
                 guard let t = round.position[target], let transform = ChannelAffine(node.op),
@@ -110,7 +114,8 @@ public enum FoldPasses {
                     default: break
                     }
                     report.record(
-                        .folded, node.name, "into \(target)'s weights and bias (its producer)", target: target)
+                        .folded, node.name, "into \(target)'s weights and bias (its producer)", target: target,
+                        op: node.op.kindName)
                 case .intoConsumer(_, let through):
                     switch g.nodes[t].op {
                     case .conv2d(let c):
@@ -123,7 +128,7 @@ public enum FoldPasses {
                         .folded, node.name,
                         "into \(target)'s input weights and bias (the layer after"
                             + (through.isEmpty ? ")" : ", through \(through.joined(separator: ", ")))"), target: target,
-                        through: through)
+                        through: through, op: node.op.kindName, forward: true)
                 case .affine:
                     break
                 }

@@ -36,14 +36,21 @@ public struct PassReport: Codable, Sendable, Equatable {
         public var factor: Double?
         /// Why the node was not folded into a neighbour: a skip's reason, or why it became an affine.
         public var reason: String?
+        /// The op of the node acted on ("BatchNorm", "Affine"), where a pass takes several kinds:
+        /// fold-batchnorm folds BatchNorms and affines (per-channel Mul/Add, inference-time scales).
+        public var op: String?
+        /// True when a BatchNorm/affine folded into the layer after it (its input weights), not
+        /// into its producer.
+        public var forward: Bool?
 
         /// A line as a pass records it (public so that tools can build reports of their own passes).
         public init(
             action: Action, node: String, detail: String, target: String? = nil, through: [String]? = nil,
-            factor: Double? = nil, reason: String? = nil
+            factor: Double? = nil, reason: String? = nil, op: String? = nil, forward: Bool? = nil
         ) {
             self.action = action; self.node = node; self.detail = detail
             self.target = target; self.through = through; self.factor = factor; self.reason = reason
+            self.op = op; self.forward = forward
         }
     }
     /// Which pass this report is for.
@@ -69,12 +76,12 @@ public struct PassReport: Codable, Sendable, Equatable {
 
     mutating func record(
         _ action: Action, _ node: String, _ detail: String, target: String? = nil, through: [String] = [],
-        factor: Double? = nil, reason: String? = nil
+        factor: Double? = nil, reason: String? = nil, op: String? = nil, forward: Bool? = nil
     ) {
         lines.append(
             Line(
                 action: action, node: node, detail: detail, target: target, through: through.isEmpty ? nil : through,
-                factor: factor, reason: reason))
+                factor: factor, reason: reason, op: op, forward: forward))
     }
 }
 

@@ -353,26 +353,48 @@ public enum Verifier {
     /// same name through nodes the candidate no longer has (folded BatchNorms and affines,
     /// removed identities and inverted dropouts). Classic dropouts are not followed: their
     /// factor moved into weights, so values on either side differ by it by design.
+    ///
+    /// BatchNorms and affines are followed only along a chain that starts at a conv/linear
+    /// output (conv → Add(bias) → BatchNorm folds wholly into the conv). Values between a
+    /// BatchNorm/affine folded *forward* and the layer that absorbed it (the Flatten between
+    /// ×0.8 and a Linear) are not paired: the candidate's lack the factor by design, and the
+    /// absorbing layer's output, which is paired, shows whether the fold was right.
     static func correspondence(reference: Graph, candidate: Graph) -> [(candidate: String, reference: String)] {
         let candidateNodes = Set(candidate.nodes.map(\.name))
         let index = GraphIndex(reference)
         let referenceValues = Set(reference.inputs.map(\.name) + reference.nodes.flatMap(\.outputs))
+        let analysis = FoldingAnalysis(reference)
+        var outputsByNode: [String: [String]] = [:]
+        for node in reference.nodes where outputsByNode[node.name] == nil { outputsByNode[node.name] = node.outputs }
+        var unpaired = Set<String>()
+        for node in reference.nodes where !candidateNodes.contains(node.name) {
+            guard case .intoConsumer(_, let through)? = analysis.batchNorm[node.name] else { continue }
+            unpaired.insert(node.output)
+            for name in through { unpaired.formUnion(outputsByNode[name] ?? []) }
+        }
+        func isLayer(_ op: Op) -> Bool {
+            switch op {
+            case .conv2d, .convTranspose2d, .linear: return true
+            default: return false
+            }
+        }
         var pairs: [(String, String)] = []
         for value in candidate.inputs.map(\.name) + candidate.nodes.flatMap(\.outputs)
-        where referenceValues.contains(value) {
+        where referenceValues.contains(value) && !unpaired.contains(value) {
             var r = value
+            // Whether `r` is a conv/linear output, or one with only folded BatchNorms/affines
+            // and exact identities since: what a BatchNorm after it folds into.
+            let fromLayer = index.producer[value].map { isLayer(reference.nodes[$0].op) } ?? false
             while let consumers = index.consumers[r], consumers.count == 1 {
                 let next = reference.nodes[consumers[0]]
                 guard !candidateNodes.contains(next.name) else { break }
                 switch next.op {
                 case .batchNorm, .affine:
                     // Folded into the producer: the candidate's producer output is the BN's
-                    // output. Folded forward into a consumer: the value is the BN's input.
-                    guard let p = index.producer[r] else { break }
-                    switch reference.nodes[p].op {
-                    case .conv2d, .convTranspose2d, .linear: r = next.output; continue
-                    default: break
-                    }
+                    // output. Folded forward into a consumer: not followed (see above).
+                    var forward = false
+                    if case .intoConsumer? = analysis.batchNorm[next.name] { forward = true }
+                    if fromLayer && !forward { r = next.output; continue }
                 case .identity: r = next.output; continue
                 case .dropout(let d) where d.convention == .inverted || d.rate == 0: r = next.output; continue
                 default: break

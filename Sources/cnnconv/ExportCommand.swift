@@ -20,6 +20,8 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Print a summary as JSON.")
     var json = false
 
+    @OptionGroup var input: InputShapeOption
+
     struct Summary: Encodable {
         var input: String
         var output: String
@@ -38,7 +40,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try checkOutput(outputPath, notReplacing: [model])
-        let graph = try loadModel(model)
+        let graph = try loadModel(model, inputShapes: input)
         let proto: Onnx_ModelProto
         do {
             proto = try ONNXExporter.exportModel(graph)

@@ -82,6 +82,8 @@ struct FoldCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @OptionGroup var inputShape: InputShapeOption
+
     func validate() throws {
         guard samples >= 1, samples <= MemoryLimitOption.maxSamples else {
             throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)")
@@ -95,6 +97,8 @@ struct FoldCommand: ParsableCommand {
     /// The job these options describe.
     var job: FoldJob {
         var job = FoldJob()
+        // Parsed in validate() already.
+        job.inputShapes = (try? inputShape.shapes()) ?? InputShapes()
         job.storage = StorageFormat(dtype, compress.encoding)
         job.passes = passes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         job.force = force
@@ -118,6 +122,7 @@ struct FoldCommand: ParsableCommand {
             Progress.finish()
             switch error {
             case .usage: throw CLIFailure(error.description, exitCode: .usage)
+            case .inputShape(let failure): throw CLIFailure(failure)
             case .verificationCouldNotRun: throw CLIFailure("\(model): \(error)")
             default: throw CLIFailure(error.description)
             }
@@ -197,7 +202,7 @@ enum FoldRenderer {
     ) -> String {
         var out = "\(model) → \(output)\n"
         func row(_ label: String, _ text: String) {
-            out += "  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + text + "\n"
+            out += "  " + label.padding(toLength: max(16, label.count + 2), withPad: " ", startingAt: 0) + text + "\n"
         }
         let lines = reports.flatMap { r in r.lines.map { (r.kind, $0) } }
         func list(_ items: [String], limit: Int = 3) -> String {
@@ -208,11 +213,17 @@ enum FoldRenderer {
         func of(_ kind: PassReport.Kind, _ actions: PassReport.Action...) -> [PassReport.Line] {
             lines.filter { $0.0 == kind && (actions.isEmpty || actions.contains($0.1.action)) }.map(\.1)
         }
-        let bnFolded = of(.batchNorm, .folded)
-        if !bnFolded.isEmpty {
-            row(
-                "BN → weights",
-                "\(bnFolded.count) folded (" + list(bnFolded.map { "\($0.target ?? "?")←\($0.node)" }) + ")")
+        // fold-batchnorm folds BatchNorms and affines (a conv's bias written as an Add, an
+        // inference-time ×0.8): each under its own name; `producer←node` into the layer before,
+        // `node→consumer` into the layer after.
+        let folded = of(.batchNorm, .folded)
+        let bnFolded = folded.filter { $0.op != "Affine" }, affineFolded = folded.filter { $0.op == "Affine" }
+        func into(_ l: PassReport.Line) -> String {
+            l.forward == true ? "\(l.node)→\(l.target ?? "?")" : "\(l.target ?? "?")←\(l.node)"
+        }
+        if !bnFolded.isEmpty { row("BN → weights", "\(bnFolded.count) folded (" + list(bnFolded.map(into)) + ")") }
+        if !affineFolded.isEmpty {
+            row("affine → weights", "\(affineFolded.count) folded (" + list(affineFolded.map(into)) + ")")
         }
         let toAffine = of(.batchNormToAffine, .converted)
         if !toAffine.isEmpty {
@@ -241,7 +252,7 @@ enum FoldRenderer {
         if !reparam.isEmpty { row("weight reparam", "\(reparam.count) folded (" + list(reparam.map(\.node)) + ")") }
         let removed = of(.cleanup, .removed)
         if !removed.isEmpty { row("clean-up", "\(removed.count) removed (" + list(removed.map(\.node)) + ")") }
-        if bnFolded.isEmpty && toAffine.isEmpty && dropout.isEmpty && reparam.isEmpty && removed.isEmpty {
+        if folded.isEmpty && toAffine.isEmpty && dropout.isEmpty && reparam.isEmpty && removed.isEmpty {
             row("passes", "nothing to fold")
         }
         if let v = verification {

@@ -1,5 +1,6 @@
 // `cnnconv import`: an ONNX model → a cnnconv model file, with a report of what was folded and fused.
 import ArgumentParser
+import CNNConvKit
 import CNNFormat
 import CNNGraph
 import CNNONNX
@@ -22,44 +23,10 @@ struct ImportCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "The model file to write (default: the input with .cnnm).")
     var output: String?
 
-    @Option(
-        name: .customLong("input-shape"),
-        help: ArgumentHelp(
-            "The input's shape when the model leaves it open, e.g. 1,3,224,224; name=1,3,224,224 for one of several inputs (repeatable).",
-            valueName: "shape"))
-    var inputShapes: [String] = []
+    @OptionGroup var inputShape: InputShapeOption
 
     @Flag(help: "Print the import report as JSON.")
     var json = false
-
-    func validate() throws {
-        _ = try parsedShapes()
-    }
-
-    /// (unnamed shape, shapes by input name)
-    func parsedShapes() throws -> ([Int]?, [String: [Int]]) {
-        var unnamed: [Int]? = nil
-        var named: [String: [Int]] = [:]
-        for item in inputShapes {
-            var name: String? = nil
-            var dims = Substring(item)
-            if let eq = item.lastIndex(of: "=") { name = String(item[..<eq]); dims = item[item.index(after: eq)...] }
-            let values = dims.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-                throw ValidationError(
-                    "--input-shape '\(item)' must be positive integers separated by commas, e.g. 1,3,224,224")
-            }
-            if let name {
-                named[name] = values.compactMap { $0 }
-            } else {
-                guard unnamed == nil else {
-                    throw ValidationError("give --input-shape once, or as name=shape per input")
-                }
-                unnamed = values.compactMap { $0 }
-            }
-        }
-        return (unnamed, named)
-    }
 
     var outputPath: String {
         if let output { return output }
@@ -70,13 +37,14 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         try checkOutput(outputPath, notReplacing: [model])
-        let (shape, named) = try parsedShapes()
+        let shapes = try inputShape.shapes()
         let graph: Graph, report: ImportReport
         do {
             // The importer reads the file itself: regular files only, never blocking on a FIFO.
-            (graph, report) = try ONNXImporter.importModel(path: model, inputShape: shape, inputShapes: named)
+            (graph, report) = try ONNXImporter.importModel(
+                path: model, inputShape: shapes.unnamed, inputShapes: shapes.named)
         } catch {
-            throw CLIFailure(error)
+            throw CLIFailure(ModelFiles.Failure(error, path: model))
         }
         do { try graph.write(to: outputPath) } catch { throw CLIFailure(error) }
         if json {

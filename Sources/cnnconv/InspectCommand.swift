@@ -25,6 +25,8 @@ struct InspectCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @OptionGroup var inputShape: InputShapeOption
+
     func validate() throws {
         if json && dot { throw ValidationError("--json and --dot are exclusive") }
     }
@@ -35,16 +37,19 @@ struct InspectCommand: ParsableCommand {
         let file: ModelFile?
         let graph: Graph
         let report: InspectionReport
+        let shapes = try inputShape.shapes()
         do {
             if ModelFiles.Kind(path: model) == .onnx {
                 file = nil
-                graph = try ModelFiles.load(model)
+                graph = try ModelFiles.load(model, inputShapes: shapes)
             } else {
                 let mapped = try ModelFile(path: model, verifyChecksums: !noChecksums)
                 file = mapped
-                graph = try Graph(file: mapped)
+                graph = try ModelFiles.applying(shapes, to: try Graph(file: mapped), path: model)
             }
             report = try InspectionReport(graph: graph, file: file)
+        } catch let failure as ModelFiles.Failure {
+            throw CLIFailure(failure)
         } catch {
             throw CLIFailure(error)
         }

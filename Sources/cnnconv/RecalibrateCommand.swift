@@ -52,6 +52,8 @@ struct RecalibrateCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @OptionGroup var inputShape: InputShapeOption
+
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give the calibration data with --inputs FILE.npy") }
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2 (batch statistics need two values)") }
@@ -75,7 +77,7 @@ struct RecalibrateCommand: ParsableCommand {
 
     func run() throws {
         try memory.apply()
-        let graph = try loadModel(model)
+        let graph = try loadModel(model, inputShapes: inputShape)
         let data = try readInputs(inputs, option: "--inputs", for: graph, as: Float.self)
         var options = RecalibrationOptions()
         options.batch = batch

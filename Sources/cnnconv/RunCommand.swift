@@ -69,6 +69,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @OptionGroup var inputShape: InputShapeOption
+
     @Option(
         help:
             "With --mc-dropout: class labels (.npy of integers) to score MC dropout and the mean net (accuracy, NLL, ECE, rejection curve)."
@@ -111,7 +113,7 @@ struct RunCommand: ParsableCommand {
         try memory.apply()
         let inputFiles = [model] + input.map { $0.split(separator: "=", maxSplits: 1).last.map(String.init) ?? $0 }
         for path in output + [saveInput].compactMap({ $0 }) { try checkOutput(path, notReplacing: inputFiles) }
-        let graph = try loadModel(model)
+        let graph = try loadModel(model, inputShapes: inputShape)
         let report = f64 ? try execute(graph, Double.self) : try execute(graph, Float.self)
         if json { print(try Format.json(report)) } else { print(RunRenderer.render(report), terminator: "") }
     }

@@ -120,11 +120,15 @@ enum Format {
     }
 }
 
-/// Loads a model file — cnnconv, or ONNX (imported) when the path ends in .onnx — turning any
-/// failure into exit code 3 with the library's message.
-func loadModel(_ path: String, verifyChecksums: Bool = true) throws -> Graph {
+/// Loads a model file — cnnconv, or ONNX (imported) when the path ends in .onnx — with the
+/// `--input-shape` given, turning a failure into exit code 3 with the library's message (2 for
+/// an input shape to give or that contradicts the model).
+func loadModel(_ path: String, verifyChecksums: Bool = true, inputShapes: InputShapeOption) throws -> Graph {
     MappedFileGuard.watch(path)
-    do { return try ModelFiles.load(path, verifyChecksums: verifyChecksums) } catch { throw CLIFailure(error) }
+    let shapes = try inputShapes.shapes()
+    do { return try ModelFiles.load(path, verifyChecksums: verifyChecksums, inputShapes: shapes) } catch {
+        throw CLIFailure(error)
+    }
 }
 
 /// Input arrays from `.npy` files given as `FILE` (one per graph input, in order) or

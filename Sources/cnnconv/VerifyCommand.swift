@@ -68,6 +68,8 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var memory: MemoryLimitOption
 
+    @OptionGroup var inputShape: InputShapeOption
+
     func validate() throws {
         guard samples >= 1, samples <= MemoryLimitOption.maxSamples else {
             throw ValidationError("--samples must be from 1 to \(MemoryLimitOption.maxSamples)")
@@ -86,8 +88,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         try memory.apply()
-        let a = try loadModel(reference)
-        let b = try loadModel(candidate)
+        let a = try loadModel(reference, inputShapes: inputShape)
+        let b = try loadModel(candidate, inputShapes: inputShape)
         if inputs.isEmpty {
             try MemoryLimitOption.checkSamples(a, path: reference, samples: samples, option: "--samples")
         }

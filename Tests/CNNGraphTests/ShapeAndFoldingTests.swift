@@ -81,6 +81,34 @@ import Testing
         #expect(reason.contains("graph output"))
     }
 
+    /// conv → Add(bias, an affine) → BatchNorm: the affine folds into the conv, and so does the
+    /// BatchNorm after it (what the fold passes do, one per round), so inspect says so too.
+    @Test func aBatchNormAfterAFoldingAffineFoldsIntoTheSameLayer() throws {
+        var b = GraphBuilder()
+        var p = ParameterFactory(seed: 5)
+        let x = b.input("x", [.fixed(1), .fixed(4), .fixed(6), .fixed(6)])
+        var y = b.add("conv", p.conv("conv", 4, 4, k: 3, bias: false), x)
+        let one = Tensor(name: "one", shape: [4], values: [Float](repeating: 1, count: 4))
+        y = b.add("bias", .affine(Affine(scale: one, shift: p.bias("shift", 4))), y)
+        let bn = b.add("bn", p.batchNorm("bn", 4), y)
+        y = b.add("relu", .activation(.relu), bn)
+        b.output(y)
+        let g = try b.build()
+        let a = FoldingAnalysis(g)
+        #expect(a.batchNorm["bias"] == .intoProducer(node: "conv"))
+        #expect(a.batchNorm["bn"] == .intoProducer(node: "conv"))
+        let report = try InspectionReport(graph: g)
+        #expect(report.batchNorm.first { $0.node == "bn" }?.target == "conv")
+        #expect(report.nodes.first { $0.name == "bias" }?.notes == ["folds into conv"])
+        // The affine's output also read elsewhere: the BatchNorm stays, and says why.
+        var shared = b
+        shared.output("bias")
+        guard case .affine(let reason)? = FoldingAnalysis(try shared.build()).batchNorm["bn"] else {
+            Issue.record("folded a BatchNorm whose input is also a graph output"); return
+        }
+        #expect(reason.contains("bias folds into conv") && reason.contains("graph output"))
+    }
+
     @Test func batchNormBeforeALinearFoldsForward() throws {
         var b = GraphBuilder()
         var p = ParameterFactory(seed: 3)

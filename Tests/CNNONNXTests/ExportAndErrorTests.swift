@@ -127,9 +127,34 @@ struct ONNXErrorTests {
         #expect(e.description.contains("--input-shape 1,3,224,224"))
         let (g, _) = try ONNXImporter.importModel(data: data, inputShape: [2, 3, 8, 8])
         #expect(g.inputs[0].shape == [.symbol("batch"), .fixed(3), .fixed(8), .fixed(8)])
-        guard case .inputShapeMismatch? = importError(data, inputShape: [1, 4, 8, 8]) else {
-            Issue.record("mismatch"); return
-        }
+        let mismatch = try #require(importError(data, inputShape: [1, 4, 8, 8]))
+        guard case .inputShapeMismatch = mismatch else { Issue.record("mismatch: \(mismatch)"); return }
+        // It names the input and the dimension it contradicts.
+        #expect(
+            mismatch.description.contains("input 'x'") && mismatch.description.contains("dimension 1 is fixed at 3"))
+    }
+
+    /// docs/pypi-models.md finding 3: run-time operands whose shapes do not broadcast at all are
+    /// "incompatible" (onnxruntime's word), not "in need of broadcasting"; node and shapes named.
+    @Test("adding shapes that do not broadcast is refused as incompatible, naming node and shapes")
+    func incompatibleAdd() throws {
+        let data = try B.model(
+            [
+                B.node(
+                    "MaxPool", "pool", ["x"], ["p"],
+                    [B.ints(attr: "kernel_shape", [2, 2]), B.ints(attr: "strides", [2, 2])]),
+                B.node("Add", "sum", ["x", "p"], ["y"]),
+            ], inputShape: [.fixed(1), .fixed(2), .fixed(4), .fixed(4)])
+        let e = try #require(importError(data))
+        let text = e.description
+        #expect(text.contains("'sum'") && text.contains("1×2×4×4") && text.contains("1×2×2×2"), "\(text)")
+        #expect(text.contains("incompatible") && !text.contains("needs broadcasting"), "\(text)")
+        // A constant operand that does not broadcast either.
+        let constant = try B.model(
+            [B.node("Add", "plus", ["x", "c"], ["y"])], inputShape: [.fixed(1), .fixed(2), .fixed(4), .fixed(4)],
+            initializers: [B.tensor("c", [3], [1, 2, 3])])
+        let c = try #require(importError(constant)).description
+        #expect(c.contains("'plus'") && c.contains("1×2×4×4") && c.contains("incompatible"), "\(c)")
     }
 
     @Test("opset 6 is refused")

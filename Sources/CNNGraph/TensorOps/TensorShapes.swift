@@ -41,8 +41,9 @@ public enum TensorShapes {
                 if out[i] == 1 {
                     out[i] = d
                 } else if d != 1 && d != out[i] {
+                    // As onnxruntime says it: the shapes are incompatible, not "in need of broadcasting".
                     throw TensorOpError(
-                        "shapes \(shapes.map(formatShape).joined(separator: ", ")) do not broadcast (axis \(i): \(out[i]) against \(d))"
+                        "shapes \(shapes.map(formatShape).joined(separator: " and ")) are incompatible: they do not broadcast (axis \(i): \(out[i]) against \(d); only a size of 1 stretches)"
                     )
                 }
             }
