@@ -281,7 +281,9 @@ final class Importer {
             var concrete: [Int]
             if let given {
                 guard given.allSatisfy({ $0 > 0 }) else {
-                    throw .inputShapeMismatch(input: name, given: given, message: "every dimension must be ≥ 1")
+                    throw .inputShapeMismatch(
+                        input: name, given: given,
+                        message: "every dimension must be ≥ 1 (empty tensors are not supported)")
                 }
                 if let declared {
                     guard declared.count == given.count else {
