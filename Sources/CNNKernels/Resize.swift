@@ -248,8 +248,11 @@ public enum ResizeFilter: Hashable, Sendable {
 /// tf_crop_and_resize's sampled stretch of one axis: `start` and `end` are fractions of the input
 /// extent (ONNX `roi`); `end < start` samples it mirrored.
 public struct ResizeRegion: Hashable, Sendable {
+    /// Where sampling starts, as a fraction of the input extent (0 = the first sample).
     public var start: Double
+    /// Where it ends (1 = the last sample).
     public var end: Double
+    /// A region from `start` to `end`.
     public init(start: Double, end: Double) { self.start = start; self.end = end }
     /// The whole axis, [0, 1].
     public static let whole = ResizeRegion(start: 0, end: 1)
@@ -258,7 +261,9 @@ public struct ResizeRegion: Hashable, Sendable {
 /// How a general resize samples each axis: ONNX Resize's options beyond nearest and plain
 /// bilinear (cubic, antialias, exclude_outside, half_pixel_symmetric, tf_crop_and_resize).
 public struct ResizeSampling: Hashable, Sendable {
+    /// Nearest, linear or cubic.
     public var filter: ResizeFilter
+    /// How output coordinates map to input ones.
     public var transform: CoordinateTransform
     /// Widen linear/cubic filters by 1/scale when downsampling (ONNX antialias).
     public var antialias: Bool
@@ -267,10 +272,12 @@ public struct ResizeSampling: Hashable, Sendable {
     public var excludeOutside: Bool
     /// tf_crop_and_resize's region of the height and width axes.
     public var cropHeight: ResizeRegion
+    /// The same for the width axis.
     public var cropWidth: ResizeRegion
     /// The value of tf_crop_and_resize samples whose source lies outside the input.
     public var extrapolationValue: Double
 
+    /// Defaults are ONNX's: no antialiasing, edge samples outside the input, the whole input.
     public init(
         filter: ResizeFilter, transform: CoordinateTransform, antialias: Bool = false, excludeOutside: Bool = false,
         cropHeight: ResizeRegion = .whole, cropWidth: ResizeRegion = .whole,
@@ -285,9 +292,14 @@ public struct ResizeSampling: Hashable, Sendable {
 /// The taps of one axis: for output `o`, `perOutput` input indices (clamped to the input) and
 /// weights from `o·perOutput`, or `outside[o]` when tf_crop_and_resize extrapolates there.
 public struct ResizeTaps: Sendable {
+    /// Taps per output sample (1 nearest, 2 linear, 4 cubic, more when antialiased).
     public let perOutput: Int
+    /// Input indices, `perOutput` per output sample, clamped to the input.
     public let index: [Int]
+    /// Their weights.
     public let weight: [Double]
+    /// Output samples whose source lies outside the input (tf_crop_and_resize): they take the
+    /// extrapolation value.
     public let outside: [Bool]
 
     /// ONNX Resize's one-axis sampling: the source coordinate `s = f + r` (`r` in (0, 1], so an

@@ -24,7 +24,7 @@ extension Importer {
         guard let x = n.input.first, !x.isEmpty else { return false }
         if Self.liftedWindowOps.contains(op), lifted.contains(x) || shapes[x]?.count == 3 {
             n.input[0] = try unsqueezed(x, node: name, opType: op)
-            if (op == "Conv" || op == "ConvTranspose"), n.input.count > 1, let w = consts[n.input[1]] {
+            if op == "Conv" || op == "ConvTranspose", n.input.count > 1, let w = consts[n.input[1]] {
                 guard w.shape.count == 3 else {
                     throw .unsupportedUsage(
                         node: name, opType: op,
@@ -55,7 +55,11 @@ extension Importer {
         for k in n.input.indices where lifted.contains(n.input[k]) {
             let keeps = k == 0 && Self.liftPreserving.contains(op)
             let flattens = k == 0 && op == "Flatten" && (n.attribute.first { $0.name == "axis" }?.i ?? 1) == 1
-            if keeps { liftsOutput = true } else if !flattens { n.input[k] = try squeezed(n.input[k], node: name, opType: op) }
+            if keeps {
+                liftsOutput = true
+            } else if !flattens {
+                n.input[k] = try squeezed(n.input[k], node: name, opType: op)
+            }
         }
         return liftsOutput
     }
@@ -63,22 +67,31 @@ extension Importer {
     /// The N×C×1×L copy of the N×C×L value `x` (made once).
     func unsqueezed(_ x: String, node: String, opType: String) throws(ONNXError) -> String {
         if lifted.contains(x) { return x }
-        if let v = liftedCopies[x] { return v }
-        let v = x + ".nc1l"
-        let t = TensorOp(kind: "Unsqueeze", attributes: ["axes": .ints([2])], inputs: 1)
-        try emit(uniqueNodeName(x + ".to_nc1l"), opType, .op(.tensor(t)), inputs: [x], output: v)
-        liftedCopies[x] = v
-        return v
+        return try copy(x, kind: "Unsqueeze", suffix: "nc1l", opType: opType, made: &liftedCopies)
     }
 
     /// The N×C×L copy of the lifted value `x` (made once).
     func squeezed(_ x: String, node: String, opType: String) throws(ONNXError) -> String {
-        if let v = squeezedCopies[x] { return v }
-        let v = x + ".ncl"
-        let t = TensorOp(kind: "Squeeze", attributes: ["axes": .ints([2])], inputs: 1)
-        try emit(uniqueNodeName(x + ".to_ncl"), opType, .op(.tensor(t)), inputs: [x], output: v)
-        squeezedCopies[x] = v
+        try copy(x, kind: "Squeeze", suffix: "ncl", opType: opType, made: &squeezedCopies)
+    }
+
+    /// `x` through a Squeeze or Unsqueeze of axis 2 into `x.suffix`, remembered in `made`.
+    private func copy(
+        _ x: String, kind: String, suffix: String, opType: String, made: inout [String: String]
+    ) throws(ONNXError) -> String {
+        if let v = made[x] { return v }
+        let v = x + "." + suffix
+        try emitAxis2(kind, x, into: v, node: x + ".to_" + suffix, opType: opType)
+        made[x] = v
         return v
+    }
+
+    /// A Squeeze or Unsqueeze of axis 2 from `x` into `v`.
+    private func emitAxis2(_ kind: String, _ x: String, into v: String, node: String, opType: String)
+        throws(ONNXError)
+    {
+        let t = TensorOp(kind: kind, attributes: ["axes": .ints([2])], inputs: 1)
+        try emit(uniqueNodeName(node), opType, .op(.tensor(t)), inputs: [x], output: v)
     }
 
     /// Graph outputs that are lifted get their ONNX rank back: the lifted value is renamed and
@@ -93,8 +106,7 @@ extension Importer {
             shapes[inner] = shapes[o]
             lifted.remove(o)
             lifted.insert(inner)
-            let t = TensorOp(kind: "Squeeze", attributes: ["axes": .ints([2])], inputs: 1)
-            try emit(uniqueNodeName(o + ".to_ncl"), "Squeeze", .op(.tensor(t)), inputs: [inner], output: o)
+            try emitAxis2("Squeeze", inner, into: o, node: o + ".to_ncl", opType: "Squeeze")
         }
     }
 }

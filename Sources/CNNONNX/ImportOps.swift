@@ -694,7 +694,8 @@ struct ConvertNode {
                 // One scale for the resized axes (the smaller or larger of size/in), sizes rounded
                 // half up from it.
                 guard policy == "not_larger" || policy == "not_smaller" else {
-                    throw attrs.fail("keep_aspect_ratio_policy", "'\(policy)' is not stretch, not_larger or not_smaller")
+                    throw attrs.fail(
+                        "keep_aspect_ratio_policy", "'\(policy)' is not stretch, not_larger or not_smaller")
                 }
                 guard s[2] >= 1, s[3] >= 1, sz[0] == s[0], sz[1] == s[1] else {
                     throw fail("sizes \(sz) must keep N and C of \(formatShape(s)) (resize H and W only)")

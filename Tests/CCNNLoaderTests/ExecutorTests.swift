@@ -547,8 +547,18 @@ final class ExecutorTests: XCTestCase {
         let original = readBytes(Repository.fixture("every_op.cnnm"))
         let file = try ModelFile(bytes: original)
         let options: [(String, (inout Cnnconv_V1_Resize) -> Void)] = [
-            ("cubic mode", { $0.mode = .cubic; $0.cubicCoefficient = -0.5 }),
-            ("antialiasing", { $0.mode = .bilinear; $0.antialias = true }),
+            (
+                "cubic mode",
+                {
+                    $0.mode = .cubic; $0.cubicCoefficient = -0.5
+                }
+            ),
+            (
+                "antialiasing",
+                {
+                    $0.mode = .bilinear; $0.antialias = true
+                }
+            ),
             ("exclude_outside", { $0.excludeOutside = true }),
             ("half_pixel_symmetric", { $0.coordinateTransform = .halfPixelSymmetric }),
             (

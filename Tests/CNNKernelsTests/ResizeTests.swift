@@ -197,7 +197,8 @@ func nearestIndex(_ mode: String, _ v: Double) -> Int {
                         sampling, inLength: 7, outLength: ow, scale: sw, region: sampling.cropWidth)
                     func check<T: KernelScalar>(_: T.Type) {
                         let got = run(T.self, [x], outputCount: g.output.count) { p, o in
-                            resizeSeparable(g, input: p[0], output: o, rows: rows, columns: columns, extrapolationValue: 7)
+                            resizeSeparable(
+                                g, input: p[0], output: o, rows: rows, columns: columns, extrapolationValue: 7)
                         }
                         var ref = [Double]()
                         for plane in 0..<2 {
@@ -210,7 +211,8 @@ func nearestIndex(_ mode: String, _ v: Double) -> Int {
                             var out = [Double](repeating: 0, count: oh * ow)
                             for c in 0..<ow {
                                 let column = Self.resample1D(
-                                    wide.map { $0[c] }, outLength: oh, scale: sh, mode: transform.rawValue, filter: filter,
+                                    wide.map { $0[c] }, outLength: oh, scale: sh, mode: transform.rawValue,
+                                    filter: filter,
                                     a: a, antialias: options[0], exclude: options[1], roi: roiH, extrapolation: 7)
                                 for y in 0..<oh { out[y * ow + c] = column[y] }
                             }

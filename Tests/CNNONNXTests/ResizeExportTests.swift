@@ -25,7 +25,8 @@ struct ResizeExportTests {
             let (again, _) = try ONNXImporter.importModel(
                 data: try proto.serializedBytes(), source: "\(t.name) (exported)",
                 inputShapes: Dictionary(
-                    t.inputs.filter { $0.role == "runtime" }.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a }))
+                    t.inputs.filter { $0.role == "runtime" }.map { ($0.name, $0.shape) },
+                    uniquingKeysWith: { a, _ in a }))
             do {
                 try runner.run(again, t, folder: folder, as: Float.self)
                 try runner.run(again, t, folder: folder, as: Double.self)

@@ -118,13 +118,15 @@ extension Resize: OpDefinition {
     var sampling: ResizeSampling {
         let filter: ResizeFilter
         switch mode {
-        case .nearest: filter = .nearest(CNNKernels.NearestRounding(rawValue: nearestRounding.rawValue) ?? .roundPreferFloor)
+        case .nearest:
+            filter = .nearest(CNNKernels.NearestRounding(rawValue: nearestRounding.rawValue) ?? .roundPreferFloor)
         case .bilinear: filter = .linear
         case .cubic: filter = .cubic(a: cubicCoefficient)
         }
         let c = crop.count == 4 ? crop : [0, 0, 1, 1]
         return ResizeSampling(
-            filter: filter, transform: CNNKernels.CoordinateTransform(rawValue: coordinateTransform.rawValue) ?? .halfPixel,
+            filter: filter,
+            transform: CNNKernels.CoordinateTransform(rawValue: coordinateTransform.rawValue) ?? .halfPixel,
             antialias: antialias && mode != .nearest, excludeOutside: excludeOutside,
             cropHeight: ResizeRegion(start: c[0], end: c[2]), cropWidth: ResizeRegion(start: c[1], end: c[3]),
             extrapolationValue: extrapolationValue)
@@ -252,7 +254,8 @@ extension Resize: OpDefinition {
         var roi = ""
         if coordinateTransform == .tfCropAndResize {
             let c = crop.count == 4 ? crop : [0, 0, 1, 1]
-            roi = b.initializer("\(n.name).roi", shape: [8], floats: [0, 0, c[0], c[1], 1, 1, c[2], c[3]].map { Float($0) })
+            roi = b.initializer(
+                "\(n.name).roi", shape: [8], floats: [0, 0, c[0], c[1], 1, 1, c[2], c[3]].map { Float($0) })
             attrs.append(("extrapolation_value", .float(extrapolationValue)))
         }
         let snapped =
