@@ -48,7 +48,7 @@ extension Importer {
                     n.attribute[i].ints = [0, a.ints[0], 0, a.ints[1]]
                 }
             }
-            note("\(op) '\(name)' is 1-D: imported as a 2-D \(op) with a 1×k window on N×C×1×L")
+            note("1-D Conv/ConvTranspose/MaxPool/AveragePool are imported as 2-D ops with a 1×k window on N×C×1×L")
             return true
         }
         var liftsOutput = false
