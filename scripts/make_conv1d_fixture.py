@@ -6,8 +6,11 @@ MaxPool1d → Flatten → Linear, input 2×4×64. Seeded weights and BatchNorm s
 make_torch_fixtures.randomize, eval mode, the legacy exporter at opset 17 with constant folding
 off (`export(..., fold=False)`), so both BatchNormalization nodes reach the file.
 
-Writes conv1d_bn.onnx, conv1d_bn.input.npy (seeded input) and conv1d_bn.output.npy (torch's
-eval-mode output), and checks onnxruntime agrees with torch (< 1e-5 relative to 1 + |torch|).
+Also conv1d_affine: Conv1d → ReLU → BatchNorm1d → ReLU → Flatten → Linear, input 2×3×16, whose
+BatchNorm1d sits between two ReLUs and cannot fold (it becomes a per-channel affine).
+
+Writes NAME.onnx, NAME.input.npy (seeded input) and NAME.output.npy (torch's eval-mode output)
+for both, and checks onnxruntime agrees with torch (< 1e-5 relative to 1 + |torch|).
 
 Usage: /work/venv/bin/python scripts/make_conv1d_fixture.py [OUT_DIR]   (default fixtures/torch-1d)
 """
@@ -40,24 +43,39 @@ class Conv1dNet(nn.Module):
         return self.head(torch.flatten(self.features(x), 1))
 
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
-    gen = torch.Generator().manual_seed(1)
-    torch.manual_seed(1)
-    model = Conv1dNet()
+class Conv1dAffineNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv1d(3, 6, 3, padding=1), nn.ReLU(), nn.BatchNorm1d(6), nn.ReLU())
+        self.head = nn.Linear(6 * 16, 4)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.features(x), 1))
+
+
+def write(name, cls, shape, seed):
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = cls()
     randomize(model, gen)
     model.eval()
-    x = torch.randn(2, 4, 64, generator=gen)
+    x = torch.randn(*shape, generator=gen)
     with torch.no_grad():
         y = model(x)
-    path = os.path.join(OUT, "conv1d_bn.onnx")
+    path = os.path.join(OUT, name + ".onnx")
     export(model, x, path, fold=False)
     got = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
     err = float(np.max(np.abs(got - y.numpy()) / (1 + np.abs(y.numpy()))))
     assert err < 1e-5, f"onnxruntime vs torch: {err}"
-    np.save(os.path.join(OUT, "conv1d_bn.input.npy"), x.numpy().astype(np.float32))
-    np.save(os.path.join(OUT, "conv1d_bn.output.npy"), y.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, name + ".input.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(OUT, name + ".output.npy"), y.numpy().astype(np.float32))
     print(f"wrote {path} (onnxruntime vs torch {err:.2e})")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    write("conv1d_bn", Conv1dNet, (2, 4, 64), 1)
+    write("conv1d_affine", Conv1dAffineNet, (2, 3, 16), 3)
 
 
 if __name__ == "__main__":
