@@ -624,7 +624,7 @@ struct ConvertNode {
         var rounding = Resize.NearestRounding.floor
         var scales: [Float]? = nil
         var sizes: [Int]? = nil
-        var exactScale: Double? = nil
+        var exactScales: (Double, Double)? = nil
         if op == "Upsample" || opset < 11 {
             // Upsample and Resize-10: asymmetric coordinates, nearest rounds down.
             if op == "Upsample" && opset < 9 {
@@ -691,8 +691,8 @@ struct ConvertNode {
             }
             let policy = try attrs.string("keep_aspect_ratio_policy", default: "stretch")
             if let sz = sizes, policy != "stretch" {
-                // One scale for the resized axes (the smaller or larger of size/in), sizes rounded
-                // half up from it.
+                // One scale for the listed axes (all four without `axes`): the smaller or larger of
+                // size/in over them; sizes rounded half up from it.
                 guard policy == "not_larger" || policy == "not_smaller" else {
                     throw attrs.fail(
                         "keep_aspect_ratio_policy", "'\(policy)' is not stretch, not_larger or not_smaller")
@@ -700,17 +700,19 @@ struct ConvertNode {
                 guard s[2] >= 1, s[3] >= 1, sz[0] == s[0], sz[1] == s[1] else {
                     throw fail("sizes \(sz) must keep N and C of \(formatShape(s)) (resize H and W only)")
                 }
-                let ratios = [Double(sz[2]) / Double(s[2]), Double(sz[3]) / Double(s[3])]
+                let ratios = axes.map { Double(sz[$0]) / Double(s[$0]) }
                 let one = (policy == "not_larger" ? ratios.min() : ratios.max()) ?? 1
-                scales = [1, 1, Float(one), Float(one)]
-                exactScale = one
+                guard one == 1 || (!axes.contains(0) && !axes.contains(1)) else {
+                    throw fail("keep_aspect_ratio_policy \(policy) scales N and C by \(one) (resize H and W only)")
+                }
+                exactScales = (axes.contains(2) ? one : 1, axes.contains(3) ? one : 1)
                 roundsOutputSize = true
                 sizes = nil
             }
         }
         var scaleH: Double, scaleW: Double
-        if let exactScale {
-            scaleH = exactScale; scaleW = exactScale
+        if let exactScales {
+            (scaleH, scaleW) = exactScales
         } else if let scales {
             guard scales.count == 4, scales[0] == 1, scales[1] == 1 else {
                 throw fail("scales \(scales) must be [1, 1, h, w] (resize H and W only)")
