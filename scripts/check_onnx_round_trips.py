@@ -4,7 +4,8 @@
 - Every fixtures/tensor-ops case: `cnnconv import` → `cnnconv export`; onnxruntime on the export
   must reproduce the case's recorded onnxruntime outputs within 1e-5·(1 + |ref|) (or the case's
   tolerance).
-- Every fixtures/torch-modern model: `cnnconv fold model.onnx -o folded.onnx` (no options); the
+- Every fixtures/torch-modern and fixtures/torch-1d model: `cnnconv fold model.onnx -o folded.onnx`
+  (no options); the
   export has no BatchNormalization or Dropout, and onnxruntime on it matches torch's recorded
   output within 1e-4·(1 + |ref|).
 
@@ -71,8 +72,9 @@ def main():
                         raise RuntimeError(f"output {o['name']}: |Δ|/(1+|ref|) = {e:.3g} > {tol}")
             except Exception as e:  # one line per failing case, then go on
                 failures.append(f"{name}: {e}")
-    torch_dir = os.path.join(ROOT, "fixtures", "torch-modern")
-    for path in sorted(glob.glob(os.path.join(torch_dir, "*.onnx"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "fixtures", "torch-modern", "*.onnx"))
+                       + glob.glob(os.path.join(ROOT, "fixtures", "torch-1d", "*.onnx"))):
+        torch_dir = os.path.dirname(path)
         total += 1
         model = os.path.basename(path)[: -len(".onnx")]
         stem = model.split(".")[0]
@@ -89,7 +91,7 @@ def main():
             if not e <= 1e-4:
                 raise RuntimeError(f"folded export vs torch: |Δ|/(1+|ref|) = {e:.3g} > 1e-4")
         except Exception as e:
-            failures.append(f"torch-modern/{model}: {e}")
+            failures.append(f"{os.path.basename(torch_dir)}/{model}: {e}")
     for f in failures:
         print("FAIL", f)
     print(f"{total - len(failures)}/{total} exports pass onnx.checker (full) and match onnxruntime / torch")

@@ -601,7 +601,13 @@ static double resize_source(int transform, long o, double scale, long in_len, lo
     switch (transform) {
     case PYTORCH_HALF_PIXEL: return out_len > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
     case ASYMMETRIC: return x / scale;
-    case ALIGN_CORNERS: return out_len == 1 ? 0.0 : x * (double)(in_len - 1) / (double)(out_len - 1);
+    case ALIGN_CORNERS: {
+        /* The resized length in·scale as a real number (CNNKernels' resizedLength), snapped to
+         * the output length when it is that up to rounding. */
+        double l = (double)in_len * scale;
+        if (fabs(l - (double)out_len) <= 1e-9 * (l > 1 ? l : 1)) l = (double)out_len;
+        return l == 1 ? 0.0 : x * (double)(in_len - 1) / (l - 1);
+    }
     default: return (x + 0.5) / scale - 0.5; /* half pixel */
     }
 }

@@ -808,11 +808,28 @@ static cnnm_status check_enums(const cnnm_model *m, const Cnnconv__V1__Node *n, 
         break;
     case CNNCONV__V1__NODE__OP_POOL2D: f[k++] = (struct known_enum){"pool2d.kind", (int)n->pool2d->kind, 1}; break;
     case CNNCONV__V1__NODE__OP_GLOBAL_POOL: f[k++] = (struct known_enum){"global_pool.kind", (int)n->global_pool->kind, 1}; break;
-    case CNNCONV__V1__NODE__OP_RESIZE:
+    case CNNCONV__V1__NODE__OP_RESIZE: {
+        /* Cubic, antialiased, exclude_outside, half_pixel_symmetric, tf_crop_and_resize and rounded
+         * output sizes are the Swift executor's alone (Resize.swift): refused by name. */
+        const Cnnconv__V1__Resize *r = n->resize;
+        const char *swift_only =
+            r->mode == CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_CUBIC ? "cubic mode"
+            : r->coordinate_transform == CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL_SYMMETRIC
+                ? "half_pixel_symmetric coordinates"
+            : r->coordinate_transform == CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_TF_CROP_AND_RESIZE
+                ? "tf_crop_and_resize"
+            : r->antialias ? "antialiasing"
+            : r->exclude_outside ? "exclude_outside"
+            : r->round_output_size ? "rounded output sizes" : NULL;
+        if (swift_only)
+            return cnnm_fail(err, CNNM_ERR_UNSUPPORTED_OP, m->path,
+                             "node '%s': Resize with %s is not supported by the C library (the Swift executor runs it)",
+                             n->name, swift_only);
         f[k++] = (struct known_enum){"resize.mode", (int)n->resize->mode, 1};
         f[k++] = (struct known_enum){"resize.coordinate_transform", (int)n->resize->coordinate_transform, 3};
         f[k++] = (struct known_enum){"resize.nearest_rounding", (int)n->resize->nearest_rounding, 3};
         break;
+    }
     default: break;
     }
     for (size_t i = 0; i < k; i++)

@@ -624,12 +624,16 @@ struct ConvertNode {
         switch modeName {
         case "nearest": mode = .nearest
         case "linear", "bilinear": mode = .bilinear
-        default: throw attrs.fail("mode", "'\(modeName)' is not supported (nearest and linear are)")
+        case "cubic" where op == "Resize" && opset >= 11: mode = .cubic
+        default: throw attrs.fail("mode", "'\(modeName)' is not supported (nearest, linear and cubic are)")
         }
+        var options = Resize(mode: mode, scaleH: 1, scaleW: 1)
+        var roundsOutputSize = false
         var transform = Resize.CoordinateTransform.asymmetric
         var rounding = Resize.NearestRounding.floor
         var scales: [Float]? = nil
         var sizes: [Int]? = nil
+        var exactScales: (Double, Double)? = nil
         if op == "Upsample" || opset < 11 {
             // Upsample and Resize-10: asymmetric coordinates, nearest rounds down.
             if op == "Upsample" && opset < 9 {
@@ -639,10 +643,9 @@ struct ConvertNode {
             }
         } else {
             let ctm = try attrs.string("coordinate_transformation_mode", default: "half_pixel")
-            guard let t = Resize.CoordinateTransform(rawValue: ctm) else {
-                throw attrs.fail(
-                    "coordinate_transformation_mode",
-                    "'\(ctm)' is not supported (half_pixel, asymmetric, align_corners, pytorch_half_pixel are)")
+            // Resize-11..: the transform is read before the inputs it decides on (roi).
+            guard let t = Resize.CoordinateTransform(rawValue: ctm), t != .halfPixelSymmetric || opset >= 19 else {
+                throw attrs.fail("coordinate_transformation_mode", "'\(ctm)' is not an ONNX Resize-\(opset) mode")
             }
             transform = t
             let nm = try attrs.string("nearest_mode", default: "round_prefer_floor")
@@ -651,26 +654,75 @@ struct ConvertNode {
             }
             rounding = r
             if try attrs.int("antialias", default: 0) != 0 {
-                throw attrs.fail("antialias", "is 1; antialiased resizing is not supported")
+                guard mode != .nearest else { throw attrs.fail("antialias", "is 1; nearest mode has no antialiasing") }
+                options.antialias = true
             }
+            options.cubicCoefficient = Double(try attrs.float("cubic_coeff_a", default: -0.75))
+            options.excludeOutside = try attrs.int("exclude_outside", default: 0) != 0
             let sc = try optConst(2, "scales")
             if let sc, sc.count > 0 { scales = sc.floats }
             if let sz = try optConst(3, "sizes"), sz.count > 0 { sizes = sz.ints }
-            if let axes = try attrs.ints("axes") {
-                let normalized = axes.map { $0 < 0 ? $0 + 4 : $0 }
-                guard normalized == [2, 3] else {
-                    throw attrs.fail("axes", "\(axes) is not supported (only the spatial axes [2, 3])")
-                }
-                scales = scales.map { [1, 1] + $0 }
-                sizes = sizes.map { [s[0], s[1]] + $0 }
+            var roi: [Float]? = nil
+            if t == .tfCropAndResize {
+                guard let r = try optConst(1, "roi") else { throw fail("tf_crop_and_resize needs the roi input") }
+                roi = r.floats
+                options.extrapolationValue = Double(try attrs.float("extrapolation_value", default: 0))
             }
-            if sizes != nil, try attrs.string("keep_aspect_ratio_policy", default: "stretch") != "stretch" {
-                throw attrs.fail(
-                    "keep_aspect_ratio_policy", "is not 'stretch'; only stretching to the given sizes is supported")
+            // axes: the listed axes' values in their order; the others are not resized.
+            var axes = [0, 1, 2, 3]
+            if let a = try attrs.ints("axes") {
+                axes = a.map { $0 < 0 ? $0 + 4 : $0 }
+                guard axes.count == Set(axes).count, axes.allSatisfy({ (0..<4).contains($0) }) else {
+                    throw attrs.fail("axes", "\(a) must name distinct axes of the 4-D input")
+                }
+            }
+            func spread<V>(_ v: [V]?, _ whole: [V], _ what: String) throws(ONNXError) -> [V]? {
+                guard let v else { return nil }
+                guard v.count == axes.count else {
+                    throw fail("\(what) has \(v.count) values for the \(axes.count) axes \(axes)")
+                }
+                var out = whole
+                for (k, a) in axes.enumerated() { out[a] = v[k] }
+                return out
+            }
+            scales = try spread(scales, [1, 1, 1, 1], "scales")
+            sizes = try spread(sizes, s, "sizes")
+            if let r = roi {
+                guard r.count == 2 * axes.count else {
+                    throw fail("roi has \(r.count) values; expected \(2 * axes.count) (starts, then ends)")
+                }
+                let starts = try spread(Array(r[..<axes.count]), [0, 0, 0, 0], "roi") ?? [],
+                    ends = try spread(Array(r[axes.count...]), [1, 1, 1, 1], "roi") ?? []
+                guard starts[0] == 0, starts[1] == 0, ends[0] == 1, ends[1] == 1 else {
+                    throw fail("roi \(r) crops N or C; only H and W can be cropped")
+                }
+                options.crop = [starts[2], starts[3], ends[2], ends[3]].map { Double($0) }
+            }
+            let policy = try attrs.string("keep_aspect_ratio_policy", default: "stretch")
+            if let sz = sizes, policy != "stretch" {
+                // One scale for the listed axes (all four without `axes`): the smaller or larger of
+                // size/in over them; sizes rounded half up from it.
+                guard policy == "not_larger" || policy == "not_smaller" else {
+                    throw attrs.fail(
+                        "keep_aspect_ratio_policy", "'\(policy)' is not stretch, not_larger or not_smaller")
+                }
+                guard s[2] >= 1, s[3] >= 1, sz[0] == s[0], sz[1] == s[1] else {
+                    throw fail("sizes \(sz) must keep N and C of \(formatShape(s)) (resize H and W only)")
+                }
+                let ratios = axes.map { Double(sz[$0]) / Double(s[$0]) }
+                let one = (policy == "not_larger" ? ratios.min() : ratios.max()) ?? 1
+                guard one == 1 || (!axes.contains(0) && !axes.contains(1)) else {
+                    throw fail("keep_aspect_ratio_policy \(policy) scales N and C by \(one) (resize H and W only)")
+                }
+                exactScales = (axes.contains(2) ? one : 1, axes.contains(3) ? one : 1)
+                roundsOutputSize = true
+                sizes = nil
             }
         }
         var scaleH: Double, scaleW: Double
-        if let scales {
+        if let exactScales {
+            (scaleH, scaleW) = exactScales
+        } else if let scales {
             guard scales.count == 4, scales[0] == 1, scales[1] == 1 else {
                 throw fail("scales \(scales) must be [1, 1, h, w] (resize H and W only)")
             }
@@ -704,11 +756,11 @@ struct ConvertNode {
         // nearest_mode only matters in nearest mode; torch writes nearest_mode="floor" on bilinear
         // Resizes too. Keep the default there so an exported-and-reimported graph is the same.
         if mode != .nearest { rounding = .roundPreferFloor }
-        try emitOp(
-            .resize(
-                Resize(
-                    mode: mode, scaleH: scaleH, scaleW: scaleW, coordinateTransform: transform,
-                    nearestRounding: rounding)), inputs: [x])
+        options.scaleH = scaleH; options.scaleW = scaleW
+        options.coordinateTransform = transform; options.nearestRounding = rounding
+        options.roundsOutputSize = roundsOutputSize
+        if mode != .cubic { options.cubicCoefficient = -0.75 }
+        try emitOp(.resize(options), inputs: [x])
     }
 
     func pad() throws(ONNXError) {

@@ -44,6 +44,10 @@ public enum ONNXExporter {
         let opset = opset(for: graph)
         var g = Onnx_GraphProto()
         g.name = graph.name
+        // N×C×1×L regions (1-D convs imported by Import1D) go back to 1-D ONNX ops.
+        Export1D.lower(
+            nodes: &writer.nodes, initializers: &writer.initializers, graphOutputs: Set(graph.outputs.map(\.name)),
+            rank: { shapes[$0]?.count })
         g.node = writer.nodes
         g.initializer = writer.initializers
         g.input = graph.inputs.map { valueInfo($0.name, $0.shape) }

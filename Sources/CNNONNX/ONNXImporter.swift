@@ -159,6 +159,10 @@ final class Importer {
     var fused: [String: Int] = [:]
     /// Each ONNX Reshape's target as the file wrote it (0 copies a dimension, −1 infers one).
     var reshapeSpecs: [String: [Int]] = [:]
+    /// Values carried as N×C×1×L for ONNX's N×C×L, and the copies made between them (Import1D).
+    var lifted = Set<String>()
+    var liftedCopies: [String: String] = [:]
+    var squeezedCopies: [String: String] = [:]
 
     init(source: String, externalData: ExternalDataFolder?, inputShape: [Int]?, inputShapes: [String: [Int]]) {
         self.source = source; self.externalData = externalData; givenShape = inputShape; givenShapes = inputShapes
@@ -206,6 +210,7 @@ final class Importer {
                 throw .invalidModel(path: source, message: "graph output '\(o.name)' is produced by no node")
             }
         }
+        try squeezeLiftedOutputs()
         try rewrite()
         let removedDead = eliminateDeadNodes()
 
@@ -276,7 +281,9 @@ final class Importer {
             var concrete: [Int]
             if let given {
                 guard given.allSatisfy({ $0 > 0 }) else {
-                    throw .inputShapeMismatch(input: name, given: given, message: "every dimension must be ≥ 1")
+                    throw .inputShapeMismatch(
+                        input: name, given: given,
+                        message: "every dimension must be ≥ 1 (empty tensors are not supported)")
                 }
                 if let declared {
                     guard declared.count == given.count else {
@@ -469,6 +476,18 @@ final class Importer {
         guard n.domain.isEmpty || n.domain == "ai.onnx" else {
             throw .unsupportedOp(node: name, opType: op, domain: n.domain, supported: ONNXImporter.supportedOps)
         }
+        var n = n
+        if try liftFor1D(&n, name: name) {
+            try processLifted(n, name: name, index: index)
+            if let o = n.output.first, !o.isEmpty, shapes[o]?.count == 4 { lifted.insert(o) }
+            return
+        }
+        try processLifted(n, name: name, index: index)
+    }
+
+    /// The conversion proper of `n` (after `liftFor1D`).
+    func processLifted(_ n: Onnx_NodeProto, name: String, index: Int) throws(ONNXError) {
+        let op = n.opType
         let present = n.input.filter { !$0.isEmpty }
         if ConstantFolder.foldable.contains(op) && present.allSatisfy({ consts[$0] != nil }) {
             let outs = try folder.fold(n, name: name, inputs: n.input.map { $0.isEmpty ? nil : consts[$0] })

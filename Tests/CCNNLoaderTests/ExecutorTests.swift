@@ -540,6 +540,55 @@ final class ExecutorTests: XCTestCase {
         }
     }
 
+    /// The Resize options only the Swift executor runs (cubic, antialias, exclude_outside,
+    /// half_pixel_symmetric, tf_crop_and_resize, rounded output sizes): the Swift reader reads
+    /// each back exactly, the C loader refuses each naming the node and the option.
+    func testSwiftOnlyResizeOptionsRoundTripAndAreRefusedByC() throws {
+        let original = readBytes(Repository.fixture("every_op.cnnm"))
+        let file = try ModelFile(bytes: original)
+        let options: [(String, (inout Cnnconv_V1_Resize) -> Void)] = [
+            (
+                "cubic mode",
+                {
+                    $0.mode = .cubic; $0.cubicCoefficient = -0.5
+                }
+            ),
+            (
+                "antialiasing",
+                {
+                    $0.mode = .bilinear; $0.antialias = true
+                }
+            ),
+            ("exclude_outside", { $0.excludeOutside = true }),
+            ("half_pixel_symmetric", { $0.coordinateTransform = .halfPixelSymmetric }),
+            (
+                "tf_crop_and_resize",
+                {
+                    $0.coordinateTransform = .tfCropAndResize
+                    $0.cropTop = 0.25; $0.cropLeft = 0.5; $0.cropBottom = 0.75; $0.cropRight = 1
+                    $0.extrapolationValue = 10
+                }
+            ),
+            ("rounded output sizes", { $0.roundOutputSize = true }),
+        ]
+        for (what, change) in options {
+            var header = file.header
+            var expected: [Cnnconv_V1_Resize] = []
+            for i in header.nodes.indices where header.nodes[i].resize.scaleH > 0 {
+                change(&header.nodes[i].resize)
+                expected.append(header.nodes[i].resize)
+            }
+            XCTAssertFalse(expected.isEmpty, "every_op.cnnm has no resize node")
+            let bytes = HostileFiles.assemble(header: header, data: Array(original[Int(file.preamble.dataOffset)...]))
+            let graph = try Graph(bytes: bytes)
+            let again = try ModelFile(bytes: try graph.serialized()).header.nodes.filter { $0.resize.scaleH > 0 }
+            XCTAssertEqual(again.map(\.resize), expected, what)
+            let c = CLoader.open(bytes: bytes)
+            XCTAssertNil(c.model, what)
+            XCTAssertTrue(c.message.contains("Resize with \(what)"), c.message)
+        }
+    }
+
     /// Every fixtures/onnx case imported to the format: the C executor equals onnxruntime's
     /// output (an outside oracle, same rule as the Swift executor's oracle tests), and the Swift
     /// executor, unfolded and folded.

@@ -3763,7 +3763,7 @@ const ProtobufCMessageDescriptor cnnconv__v1__channel_shuffle__descriptor =
   (ProtobufCMessageInit) cnnconv__v1__channel_shuffle__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cnnconv__v1__resize__field_descriptors[5] =
+static const ProtobufCFieldDescriptor cnnconv__v1__resize__field_descriptors[14] =
 {
   {
     "mode",
@@ -3825,18 +3825,135 @@ static const ProtobufCFieldDescriptor cnnconv__v1__resize__field_descriptors[5] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cubic_coefficient",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, cubic_coefficient),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exclude_outside",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, exclude_outside),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "antialias",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, antialias),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "crop_top",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, crop_top),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "crop_left",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, crop_left),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "crop_bottom",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, crop_bottom),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "crop_right",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, crop_right),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "extrapolation_value",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, extrapolation_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "round_output_size",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cnnconv__V1__Resize, round_output_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cnnconv__v1__resize__field_indices_by_name[] = {
+  7,   /* field[7] = antialias */
   3,   /* field[3] = coordinate_transform */
+  10,   /* field[10] = crop_bottom */
+  9,   /* field[9] = crop_left */
+  11,   /* field[11] = crop_right */
+  8,   /* field[8] = crop_top */
+  5,   /* field[5] = cubic_coefficient */
+  6,   /* field[6] = exclude_outside */
+  12,   /* field[12] = extrapolation_value */
   0,   /* field[0] = mode */
   4,   /* field[4] = nearest_rounding */
+  13,   /* field[13] = round_output_size */
   1,   /* field[1] = scale_h */
   2,   /* field[2] = scale_w */
 };
 static const ProtobufCIntRange cnnconv__v1__resize__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor cnnconv__v1__resize__descriptor =
 {
@@ -3846,7 +3963,7 @@ const ProtobufCMessageDescriptor cnnconv__v1__resize__descriptor =
   "Cnnconv__V1__Resize",
   "cnnconv.v1",
   sizeof(Cnnconv__V1__Resize),
-  5,
+  14,
   cnnconv__v1__resize__field_descriptors,
   cnnconv__v1__resize__field_indices_by_name,
   1,  cnnconv__v1__resize__number_ranges,
@@ -4902,17 +5019,19 @@ const ProtobufCEnumDescriptor cnnconv__v1__pool_kind__descriptor =
   cnnconv__v1__pool_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue cnnconv__v1__resize_mode__enum_values_by_number[2] =
+static const ProtobufCEnumValue cnnconv__v1__resize_mode__enum_values_by_number[3] =
 {
   { "RESIZE_MODE_NEAREST", "CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_NEAREST", 0 },
   { "RESIZE_MODE_BILINEAR", "CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_BILINEAR", 1 },
+  { "RESIZE_MODE_CUBIC", "CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_CUBIC", 2 },
 };
 static const ProtobufCIntRange cnnconv__v1__resize_mode__value_ranges[] = {
-{0, 0},{0, 2}
+{0, 0},{0, 3}
 };
-static const ProtobufCEnumValueIndex cnnconv__v1__resize_mode__enum_values_by_name[2] =
+static const ProtobufCEnumValueIndex cnnconv__v1__resize_mode__enum_values_by_name[3] =
 {
   { "RESIZE_MODE_BILINEAR", 1 },
+  { "RESIZE_MODE_CUBIC", 2 },
   { "RESIZE_MODE_NEAREST", 0 },
 };
 const ProtobufCEnumDescriptor cnnconv__v1__resize_mode__descriptor =
@@ -4922,30 +5041,34 @@ const ProtobufCEnumDescriptor cnnconv__v1__resize_mode__descriptor =
   "ResizeMode",
   "Cnnconv__V1__ResizeMode",
   "cnnconv.v1",
-  2,
+  3,
   cnnconv__v1__resize_mode__enum_values_by_number,
-  2,
+  3,
   cnnconv__v1__resize_mode__enum_values_by_name,
   1,
   cnnconv__v1__resize_mode__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue cnnconv__v1__coordinate_transform__enum_values_by_number[4] =
+static const ProtobufCEnumValue cnnconv__v1__coordinate_transform__enum_values_by_number[6] =
 {
   { "COORDINATE_TRANSFORM_HALF_PIXEL", "CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL", 0 },
   { "COORDINATE_TRANSFORM_ASYMMETRIC", "CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_ASYMMETRIC", 1 },
   { "COORDINATE_TRANSFORM_ALIGN_CORNERS", "CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_ALIGN_CORNERS", 2 },
   { "COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL", "CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL", 3 },
+  { "COORDINATE_TRANSFORM_HALF_PIXEL_SYMMETRIC", "CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL_SYMMETRIC", 4 },
+  { "COORDINATE_TRANSFORM_TF_CROP_AND_RESIZE", "CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_TF_CROP_AND_RESIZE", 5 },
 };
 static const ProtobufCIntRange cnnconv__v1__coordinate_transform__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex cnnconv__v1__coordinate_transform__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex cnnconv__v1__coordinate_transform__enum_values_by_name[6] =
 {
   { "COORDINATE_TRANSFORM_ALIGN_CORNERS", 2 },
   { "COORDINATE_TRANSFORM_ASYMMETRIC", 1 },
   { "COORDINATE_TRANSFORM_HALF_PIXEL", 0 },
+  { "COORDINATE_TRANSFORM_HALF_PIXEL_SYMMETRIC", 4 },
   { "COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL", 3 },
+  { "COORDINATE_TRANSFORM_TF_CROP_AND_RESIZE", 5 },
 };
 const ProtobufCEnumDescriptor cnnconv__v1__coordinate_transform__descriptor =
 {
@@ -4954,9 +5077,9 @@ const ProtobufCEnumDescriptor cnnconv__v1__coordinate_transform__descriptor =
   "CoordinateTransform",
   "Cnnconv__V1__CoordinateTransform",
   "cnnconv.v1",
-  4,
+  6,
   cnnconv__v1__coordinate_transform__enum_values_by_number,
-  4,
+  6,
   cnnconv__v1__coordinate_transform__enum_values_by_name,
   1,
   cnnconv__v1__coordinate_transform__value_ranges,

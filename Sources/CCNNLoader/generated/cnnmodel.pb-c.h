@@ -128,7 +128,11 @@ typedef enum _Cnnconv__V1__PoolKind {
 } Cnnconv__V1__PoolKind;
 typedef enum _Cnnconv__V1__ResizeMode {
   CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_NEAREST = 0,
-  CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_BILINEAR = 1
+  CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_BILINEAR = 1,
+  /*
+   * Keys cubic convolution (ONNX mode "cubic")
+   */
+  CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_CUBIC = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CNNCONV__V1__RESIZE_MODE)
 } Cnnconv__V1__ResizeMode;
 /*
@@ -139,7 +143,12 @@ typedef enum _Cnnconv__V1__CoordinateTransform {
   CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL = 0,
   CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_ASYMMETRIC = 1,
   CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_ALIGN_CORNERS = 2,
-  CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL = 3
+  CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL = 3,
+  CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL_SYMMETRIC = 4,
+  /*
+   * samples crop_* of the input
+   */
+  CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_TF_CROP_AND_RESIZE = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CNNCONV__V1__COORDINATE_TRANSFORM)
 } Cnnconv__V1__CoordinateTransform;
 typedef enum _Cnnconv__V1__NearestRounding {
@@ -658,7 +667,8 @@ struct  Cnnconv__V1__ChannelShuffle
 
 
 /*
- * Spatial resize of NCHW by scale factors; output size is floor(input * scale).
+ * Spatial resize of NCHW by scale factors; output size is floor(input * scale), or
+ * floor(input * scale + 0.5) when round_output_size is set.
  */
 struct  Cnnconv__V1__Resize
 {
@@ -668,10 +678,37 @@ struct  Cnnconv__V1__Resize
   double scale_w;
   Cnnconv__V1__CoordinateTransform coordinate_transform;
   Cnnconv__V1__NearestRounding nearest_rounding;
+  /*
+   * Cubic mode's coefficient a (ONNX cubic_coeff_a, usually -0.75); written for every cubic Resize.
+   */
+  double cubic_coefficient;
+  /*
+   * Taps outside the input get weight 0 and the rest are renormalized (ONNX exclude_outside).
+   */
+  protobuf_c_boolean exclude_outside;
+  /*
+   * Linear and cubic downsampling widen the filter by 1/scale (ONNX antialias).
+   */
+  protobuf_c_boolean antialias;
+  /*
+   * tf_crop_and_resize's region, fractions of the input extent (ONNX roi for H and W).
+   */
+  double crop_top;
+  double crop_left;
+  double crop_bottom;
+  double crop_right;
+  /*
+   * The value of tf_crop_and_resize samples outside the input (ONNX extrapolation_value).
+   */
+  double extrapolation_value;
+  /*
+   * Output size rounds half up (ONNX keep_aspect_ratio_policy not_larger / not_smaller).
+   */
+  protobuf_c_boolean round_output_size;
 };
 #define CNNCONV__V1__RESIZE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cnnconv__v1__resize__descriptor) \
-    , CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_NEAREST, 0, 0, CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL, CNNCONV__V1__NEAREST_ROUNDING__NEAREST_ROUNDING_FLOOR }
+    , CNNCONV__V1__RESIZE_MODE__RESIZE_MODE_NEAREST, 0, 0, CNNCONV__V1__COORDINATE_TRANSFORM__COORDINATE_TRANSFORM_HALF_PIXEL, CNNCONV__V1__NEAREST_ROUNDING__NEAREST_ROUNDING_FLOOR, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*

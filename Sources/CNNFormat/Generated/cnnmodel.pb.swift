@@ -241,6 +241,9 @@ package nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIt
   package typealias RawValue = Int
   case nearest // = 0
   case bilinear // = 1
+
+  /// Keys cubic convolution (ONNX mode "cubic")
+  case cubic // = 2
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -251,6 +254,7 @@ package nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIt
     switch rawValue {
     case 0: self = .nearest
     case 1: self = .bilinear
+    case 2: self = .cubic
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -259,6 +263,7 @@ package nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIt
     switch self {
     case .nearest: return 0
     case .bilinear: return 1
+    case .cubic: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -267,6 +272,7 @@ package nonisolated enum Cnnconv_V1_ResizeMode: SwiftProtobuf.Enum, Swift.CaseIt
   package static let allCases: [Cnnconv_V1_ResizeMode] = [
     .nearest,
     .bilinear,
+    .cubic,
   ]
 
 }
@@ -279,6 +285,10 @@ package nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swi
   case asymmetric // = 1
   case alignCorners // = 2
   case pytorchHalfPixel // = 3
+  case halfPixelSymmetric // = 4
+
+  /// samples crop_* of the input
+  case tfCropAndResize // = 5
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -291,6 +301,8 @@ package nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swi
     case 1: self = .asymmetric
     case 2: self = .alignCorners
     case 3: self = .pytorchHalfPixel
+    case 4: self = .halfPixelSymmetric
+    case 5: self = .tfCropAndResize
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -301,6 +313,8 @@ package nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swi
     case .asymmetric: return 1
     case .alignCorners: return 2
     case .pytorchHalfPixel: return 3
+    case .halfPixelSymmetric: return 4
+    case .tfCropAndResize: return 5
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -311,6 +325,8 @@ package nonisolated enum Cnnconv_V1_CoordinateTransform: SwiftProtobuf.Enum, Swi
     .asymmetric,
     .alignCorners,
     .pytorchHalfPixel,
+    .halfPixelSymmetric,
+    .tfCropAndResize,
   ]
 
 }
@@ -980,7 +996,8 @@ package nonisolated struct Cnnconv_V1_ChannelShuffle: Sendable {
   package init() {}
 }
 
-/// Spatial resize of NCHW by scale factors; output size is floor(input * scale).
+/// Spatial resize of NCHW by scale factors; output size is floor(input * scale), or
+/// floor(input * scale + 0.5) when round_output_size is set.
 package nonisolated struct Cnnconv_V1_Resize: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -995,6 +1012,30 @@ package nonisolated struct Cnnconv_V1_Resize: Sendable {
   package var coordinateTransform: Cnnconv_V1_CoordinateTransform = .halfPixel
 
   package var nearestRounding: Cnnconv_V1_NearestRounding = .floor
+
+  /// Cubic mode's coefficient a (ONNX cubic_coeff_a, usually -0.75); written for every cubic Resize.
+  package var cubicCoefficient: Double = 0
+
+  /// Taps outside the input get weight 0 and the rest are renormalized (ONNX exclude_outside).
+  package var excludeOutside: Bool = false
+
+  /// Linear and cubic downsampling widen the filter by 1/scale (ONNX antialias).
+  package var antialias: Bool = false
+
+  /// tf_crop_and_resize's region, fractions of the input extent (ONNX roi for H and W).
+  package var cropTop: Double = 0
+
+  package var cropLeft: Double = 0
+
+  package var cropBottom: Double = 0
+
+  package var cropRight: Double = 0
+
+  /// The value of tf_crop_and_resize samples outside the input (ONNX extrapolation_value).
+  package var extrapolationValue: Double = 0
+
+  /// Output size rounds half up (ONNX keep_aspect_ratio_policy not_larger / not_smaller).
+  package var roundOutputSize: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1477,11 +1518,11 @@ nonisolated extension Cnnconv_V1_PoolKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Cnnconv_V1_ResizeMode: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RESIZE_MODE_NEAREST\0\u{1}RESIZE_MODE_BILINEAR\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RESIZE_MODE_NEAREST\0\u{1}RESIZE_MODE_BILINEAR\0\u{1}RESIZE_MODE_CUBIC\0")
 }
 
 nonisolated extension Cnnconv_V1_CoordinateTransform: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COORDINATE_TRANSFORM_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_ASYMMETRIC\0\u{1}COORDINATE_TRANSFORM_ALIGN_CORNERS\0\u{1}COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COORDINATE_TRANSFORM_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_ASYMMETRIC\0\u{1}COORDINATE_TRANSFORM_ALIGN_CORNERS\0\u{1}COORDINATE_TRANSFORM_PYTORCH_HALF_PIXEL\0\u{1}COORDINATE_TRANSFORM_HALF_PIXEL_SYMMETRIC\0\u{1}COORDINATE_TRANSFORM_TF_CROP_AND_RESIZE\0")
 }
 
 nonisolated extension Cnnconv_V1_NearestRounding: SwiftProtobuf._ProtoNameProviding {
@@ -2772,7 +2813,7 @@ nonisolated extension Cnnconv_V1_ChannelShuffle: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Resize"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{3}scale_h\0\u{3}scale_w\0\u{3}coordinate_transform\0\u{3}nearest_rounding\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}mode\0\u{3}scale_h\0\u{3}scale_w\0\u{3}coordinate_transform\0\u{3}nearest_rounding\0\u{3}cubic_coefficient\0\u{3}exclude_outside\0\u{1}antialias\0\u{3}crop_top\0\u{3}crop_left\0\u{3}crop_bottom\0\u{3}crop_right\0\u{3}extrapolation_value\0\u{3}round_output_size\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2785,6 +2826,15 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.scaleW) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.coordinateTransform) }()
       case 5: try { try decoder.decodeSingularEnumField(value: &self.nearestRounding) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.cubicCoefficient) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.excludeOutside) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.antialias) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.cropTop) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.cropLeft) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.cropBottom) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.cropRight) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.extrapolationValue) }()
+      case 14: try { try decoder.decodeSingularBoolField(value: &self.roundOutputSize) }()
       default: break
       }
     }
@@ -2806,6 +2856,33 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.nearestRounding != .floor {
       try visitor.visitSingularEnumField(value: self.nearestRounding, fieldNumber: 5)
     }
+    if self.cubicCoefficient.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cubicCoefficient, fieldNumber: 6)
+    }
+    if self.excludeOutside != false {
+      try visitor.visitSingularBoolField(value: self.excludeOutside, fieldNumber: 7)
+    }
+    if self.antialias != false {
+      try visitor.visitSingularBoolField(value: self.antialias, fieldNumber: 8)
+    }
+    if self.cropTop.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cropTop, fieldNumber: 9)
+    }
+    if self.cropLeft.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cropLeft, fieldNumber: 10)
+    }
+    if self.cropBottom.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cropBottom, fieldNumber: 11)
+    }
+    if self.cropRight.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.cropRight, fieldNumber: 12)
+    }
+    if self.extrapolationValue.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.extrapolationValue, fieldNumber: 13)
+    }
+    if self.roundOutputSize != false {
+      try visitor.visitSingularBoolField(value: self.roundOutputSize, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2815,6 +2892,15 @@ nonisolated extension Cnnconv_V1_Resize: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.scaleW != rhs.scaleW {return false}
     if lhs.coordinateTransform != rhs.coordinateTransform {return false}
     if lhs.nearestRounding != rhs.nearestRounding {return false}
+    if lhs.cubicCoefficient != rhs.cubicCoefficient {return false}
+    if lhs.excludeOutside != rhs.excludeOutside {return false}
+    if lhs.antialias != rhs.antialias {return false}
+    if lhs.cropTop != rhs.cropTop {return false}
+    if lhs.cropLeft != rhs.cropLeft {return false}
+    if lhs.cropBottom != rhs.cropBottom {return false}
+    if lhs.cropRight != rhs.cropRight {return false}
+    if lhs.extrapolationValue != rhs.extrapolationValue {return false}
+    if lhs.roundOutputSize != rhs.roundOutputSize {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
