@@ -193,6 +193,12 @@ public struct AtomicFileWriter: ~Copyable {
 
     /// fsyncs, renames over the target, fsyncs the folder.
     public consuming func commit() throws(FormatError) {
+        try commit(holdingReplaced: ReplacedFiles.isHolding)
+    }
+
+    /// `commit()`; with `holdingReplaced`, a file it replaces is kept open for
+    /// `ReplacedFiles.releaseAtExit()` instead of being freed inside `rename`.
+    consuming func commit(holdingReplaced: Bool) throws(FormatError) {
         finished = true
         defer { TemporaryFiles.unregister(cleanupSlot) }
         guard fsync(fd) == 0 else {
@@ -201,13 +207,18 @@ public struct AtomicFileWriter: ~Copyable {
             throw .ioError("cannot sync \(destination): " + message)
         }
         close(fd)
+        // The file being replaced, held so that the rename does not free its blocks (when the
+        // process opted in: ReplacedFiles).
+        let replaced = holdingReplaced ? ReplacedFiles.openForHolding(target) : nil
         guard rename(temporaryPath, target) == 0 else {
             let message = posixMessage(errno)
+            if let replaced { close(replaced) }
             unlink(temporaryPath)
             throw .ioError("cannot write \(destination): " + message)
         }
         let dirfd = open(OutputPath.folder(of: target), O_RDONLY | O_DIRECTORY)
         if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+        if let replaced { ReplacedFiles.hold(replaced) }
     }
 
     deinit {
