@@ -8,13 +8,16 @@
 // command has reported. Nothing is written and no path is created; the rename and both fsyncs
 // are unchanged, so a crash still leaves the old or the new complete file (an orphaned inode is
 // freed by the file system's recovery).
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
 
+/// The files this process's atomic writes replaced, still referenced after their rename until
+/// `releaseAtExit()` hands them to a child that frees them. Process-wide because exit is.
 public enum ReplacedFiles {
     nonisolated(unsafe) private static var enabled = false
     nonisolated(unsafe) private static var held: [Int32] = []

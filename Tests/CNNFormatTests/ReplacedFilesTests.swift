@@ -1,10 +1,11 @@
 // ReplacedFiles: a file an atomic write replaces stays referenced past the rename (so that
 // `rename` does not free its blocks on the command's critical path) until it is handed off;
 // a write that replaces nothing, or a process that did not opt in, holds nothing.
-@testable import CNNFormat
 import CNNTestSupport
 import Foundation
 import Testing
+
+@testable import CNNFormat
 
 @Suite(.serialized) struct ReplacedFilesTests {
     static func replace(_ path: String, with bytes: [UInt8], holding: Bool) throws {
