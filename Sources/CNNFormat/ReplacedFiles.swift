@@ -78,6 +78,7 @@ public enum ReplacedFiles {
             var pipeEnds: [Int32] = [-1, -1]
             if pipe(&pipeEnds) == 0 {
                 let keep = (fds + [pipeEnds[0]]).sorted()  // made before fork: the child allocates nothing
+                let signals = TemporaryFiles.signals
                 let child = fork()
                 if child == 0 {
                     // The child: async-signal-safe calls only. Keep the held references and the
@@ -85,6 +86,8 @@ public enum ReplacedFiles {
                     // the command's output waits for this child), wait until the parent has
                     // closed the write end (its references are closed before it), then exit: the
                     // last references go, and the kernel frees the old files' blocks here.
+                    // The parent's temporary-file cleanup is not the child's to run.
+                    for sig in signals { signal(sig, SIG_DFL) }
                     var fd: Int32 = 0
                     for k in keep {
                         if k > fd { _ = linuxCloseRange(UInt32(fd), UInt32(k - 1), 0) }
