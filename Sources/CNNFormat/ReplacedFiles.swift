@@ -79,6 +79,8 @@ public enum ReplacedFiles {
             if pipe(&pipeEnds) == 0 {
                 let keep = (fds + [pipeEnds[0]]).sorted()  // made before fork: the child allocates nothing
                 let signals = TemporaryFiles.signals
+                var unblocked = sigset_t()
+                sigemptyset(&unblocked)
                 let child = fork()
                 if child == 0 {
                     // The child: async-signal-safe calls only. Keep the held references and the
@@ -86,8 +88,10 @@ public enum ReplacedFiles {
                     // the command's output waits for this child), wait until the parent has
                     // closed the write end (its references are closed before it), then exit: the
                     // last references go, and the kernel frees the old files' blocks here.
-                    // The parent's temporary-file cleanup is not the child's to run.
+                    // The parent's temporary-file cleanup is not the child's to run, and the
+                    // child stays killable (the forking thread may have had signals blocked).
                     for sig in signals { signal(sig, SIG_DFL) }
+                    sigprocmask(SIG_SETMASK, &unblocked, nil)
                     var fd: Int32 = 0
                     for k in keep {
                         if k > fd { _ = linuxCloseRange(UInt32(fd), UInt32(k - 1), 0) }

@@ -1,7 +1,7 @@
 // `cnnconv fold` over an existing output: the replaced file is freed by a short-lived child after
 // the command has reported (ReplacedFiles). The written bytes, the report and the directory must
-// be exactly those of a fold to a new path; a child that flushed the parent's buffered stdout
-// again (exit instead of _exit) would print the report twice.
+// be exactly those of a fold to a new path, and the child must be gone soon after (it keeps the
+// parent's command line, which names this test's temporary folder).
 import CNNTestSupport
 import Foundation
 import Testing
@@ -24,9 +24,27 @@ import Testing
             let files = try FileManager.default.contentsOfDirectory(atPath: tmp.path).sorted()
             #expect(files == ["model.cnnm", "out.cnnm"])
         }
+        #expect(Self.processesNaming(tmp.path, within: 10) == 0)
         // --in-place replaces the input, which the command has mapped.
         let inPlace = try CLI.run(["fold", model, "--in-place", "--no-verify"])
         #expect(inPlace.status == 0, "\(inPlace.stderr)")
         #expect(readBytes(model) == expected)
+        #expect(Self.processesNaming(tmp.path, within: 10) == 0)
+    }
+
+    /// How many processes still have `text` in their command line after waiting up to `seconds`
+    /// for there to be none.
+    static func processesNaming(_ text: String, within seconds: Double) -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            let count = pids.filter { pid in
+                guard pid.allSatisfy(\.isNumber) else { return false }
+                let bytes = readBytes("/proc/\(pid)/cmdline").map { $0 == 0 ? UInt8(ascii: " ") : $0 }
+                return String(decoding: bytes, as: UTF8.self).contains(text)
+            }.count
+            if count == 0 || Date() > deadline { return count }
+            usleep(20_000)
+        }
     }
 }
