@@ -10,7 +10,8 @@
 # --baseline BIN times another cnnconv binary (a release build of main, say) in the same run, on
 # the same input, for a before/after; --only fold skips the compression and MC dropout rows
 # (and the cnnconv-bench build). The fold is timed twice: replacing the output a previous run
-# left (the usual case when re-running), and with no output there (removed before each run).
+# left (the usual case when re-running), and with no output there (removed before each run);
+# process start + exit is timed alone (`--version`). The binaries run interleaved (A B A B …).
 #
 # Needs /work/venv-style Python (PYTHON=…, default /work/venv/bin/python) with onnx,
 # onnxruntime and numpy; the models come from scripts/make_zoo_models.py into DIR (default
@@ -33,13 +34,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -z "$ONLY" ] || [ "$ONLY" = fold ] || { echo "--only takes: fold" >&2; exit 2; }
+# The shipped build (README): Swift runtime and Foundation linked in, which halves process start.
+BUILD=(swift build -c release --static-swift-stdlib)
 if [ -z "$CNNCONV" ]; then
-    swift build -c release --product cnnconv >&2
-    CNNCONV="$(swift build -c release --show-bin-path)/cnnconv"
+    "${BUILD[@]}" --product cnnconv >&2
+    CNNCONV="$("${BUILD[@]}" --show-bin-path)/cnnconv"
 fi
 if [ -z "$BENCH" ] && [ -z "$ONLY" ]; then
-    swift build -c release --product cnnconv-bench >&2
-    BENCH="$(swift build -c release --show-bin-path)/cnnconv-bench"
+    "${BUILD[@]}" --product cnnconv-bench >&2
+    BENCH="$("${BUILD[@]}" --show-bin-path)/cnnconv-bench"
 fi
 mkdir -p "$DIR"
 [ -f "$DIR/resnet50.onnx" ] && [ -f "$DIR/resnet18.onnx" ] || "$PYTHON" scripts/make_zoo_models.py "$DIR" --models resnet18,resnet50 >&2
@@ -51,16 +54,31 @@ echo "binary: $CNNCONV ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 
 # --- fold ---------------------------------------------------------------------------------
 OUT="$DIR/resnet50.folded.cnnm"
-# Best wall time of REPEAT whole `fold --no-verify` processes of BIN; with "fresh", no output
-# exists when each starts.
-best_fold() {
-    local bin="$1" mode="$2" best="" t
+BINS=("$CNNCONV" ${BASELINE:+"$BASELINE"})
+# Wall seconds of one command (bash's microsecond clock; /usr/bin/time rounds to 10 ms).
+wall() {
+    local t0=$EPOCHREALTIME
+    "$@" >/dev/null
+    awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f", b - a}'
+}
+# Best of REPEAT runs per binary, the binaries interleaved (A B A B …) so that a change of load
+# hits both: `best MODE` prints one best per binary of BINS, in order. MODE: "over" (replacing
+# the output the previous run left), "fresh" (no output when each starts), "start" (process
+# start + exit alone: `--version`).
+best() {
+    local mode="$1" i t
+    local -a bests=()
     for _ in $(seq "$REPEAT"); do
-        [ "$mode" = fresh ] && rm -f "$OUT"
-        t=$( { /usr/bin/time -f '%e' "$bin" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" >/dev/null; } 2>&1 | tail -1)
-        best=$(printf '%s\n%s\n' "$best" "$t" | grep . | sort -g | head -1)
+        for i in "${!BINS[@]}"; do
+            case "$mode" in
+                start) t=$(wall "${BINS[$i]}" --version) ;;
+                *) [ "$mode" = fresh ] && rm -f "$OUT"
+                   t=$(wall "${BINS[$i]}" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT") ;;
+            esac
+            bests[i]=$(printf '%s\n%s\n' "${bests[i]:-}" "$t" | grep . | sort -g | head -1)
+        done
     done
-    echo "$best"
+    echo "${bests[@]}"
 }
 # fsync and rename (the durable part), from one traced run: seconds spent inside the calls.
 durable() {
@@ -69,7 +87,6 @@ durable() {
     printf '%s\n' "$trace" | grep -E 'fsync\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f ", s}'
     printf '%s\n' "$trace" | grep -E 'rename\(' | sed -E 's/.*<([0-9.]+)>$/\1/' | awk '{s+=$1} END {printf "%.3f", s}'
 }
-start_s=$( { /usr/bin/time -f '%e' "$CNNCONV" --help >/dev/null; } 2>&1 | tail -1 || true)
 ort=$("$PYTHON" - "$DIR/resnet50.onnx" "$REPEAT" <<'PY'
 import sys, time, os, onnxruntime as ort
 path, n = sys.argv[1], int(sys.argv[2])
@@ -86,16 +103,20 @@ print(f"{best:.3f}")
 PY
 )
 echo
-echo "fold --no-verify, ResNet-50 ($(stat -c %s "$DIR/resnet50.cnnm") bytes), best of $REPEAT:"
-for bin in "$CNNCONV" ${BASELINE:+"$BASELINE"}; do
-    label=$([ "$bin" = "$CNNCONV" ] && echo "cnnconv" || echo "baseline")
-    [ "$bin" = "$CNNCONV" ] || echo "  baseline: $bin"
-    over=$(best_fold "$bin" over)
+echo "fold --no-verify, ResNet-50 ($(stat -c %s "$DIR/resnet50.cnnm") bytes), best of $REPEAT, binaries interleaved:"
+read -r -a starts <<<"$(best start)"
+"${BINS[0]}" fold "$DIR/resnet50.cnnm" --no-verify -o "$OUT" >/dev/null  # an output to replace
+read -r -a overs <<<"$(best over)"
+read -r -a freshes <<<"$(best fresh)"
+for i in "${!BINS[@]}"; do
+    bin="${BINS[$i]}"
+    label=$([ "$i" = 0 ] && echo "cnnconv" || echo "baseline")
+    [ "$i" = 0 ] || echo "  baseline: $bin"
     read -r fsync_s rename_s <<<"$(durable "$bin")"
-    fresh=$(best_fold "$bin" fresh)
-    awk -v c="$over" -v n="$fresh" -v o="$ort" -v f="$fsync_s" -v r="$rename_s" -v s="$start_s" -v l="$label" 'BEGIN {
-        printf "  %-8s fold, replacing the output %6.0f ms   (fsync %.0f ms + rename %.0f ms in one traced run; process start+exit %.0f ms)\n", l, c*1000, f*1000, r*1000, s*1000
+    awk -v c="${overs[i]}" -v n="${freshes[i]}" -v o="$ort" -v f="$fsync_s" -v r="$rename_s" -v s="${starts[i]}" -v l="$label" 'BEGIN {
+        printf "  %-8s fold, replacing the output %6.0f ms   (fsync %.0f ms + rename %.0f ms in one traced run)\n", l, c*1000, f*1000, r*1000
         printf "  %-8s fold, no output there      %6.0f ms\n", l, n*1000
+        printf "  %-8s process start+exit alone   %6.1f ms   (--version)\n", l, s*1000
         printf "  %-8s speed vs onnxruntime       %6.2fx replacing, %.2fx new (goal >= 2x); without fsync+rename %.2fx\n", l, o/c, o/n, o/(c-f-r) }'
 done
 echo "  onnxruntime ORT_ENABLE_BASIC          %ORT ms   (in-process session creation with optimized_model_filepath)" | sed "s/%ORT/$(awk -v o="$ort" 'BEGIN{printf "%6.0f", o*1000}')/"

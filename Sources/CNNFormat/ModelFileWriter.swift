@@ -33,6 +33,7 @@ public enum ModelFileWriter {
         do {
             let plan = try Plan(header: header, tensors: tensors)
             var file = try AtomicFileWriter(destination: path)
+            file.reserve(Int(plan.preamble.dataOffset + plan.preamble.dataLength))
             try plan.emit { bytes in try file.write(bytes) }
             try file.commit()
         } catch let error as FormatError {
