@@ -437,18 +437,27 @@ private final class Built {
             values.withUnsafeBytes { handle.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             return m
         }
-        let wUser = try filled(&wPlain, c.weight)
-        let wConv = try memory(wMD, nil)
-        let wReorder = try reorder(wUser, &wPlain, wConv, wMD)
-        defer { cdnnl_primitive_destroy(wReorder) }
-        var wArgs = [
-            dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: wUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: wConv),
-        ]
-        try check(cdnnl_primitive_execute(wReorder, stream, 2, &wArgs), "execute (weights reorder)")
-        try check(cdnnl_stream_wait(stream), "stream_wait")
-        memories.removeAll { $0 == wUser }  // the plain copy is not needed any more
-        cdnnl_memory_destroy(wUser)
-        allocatedBytes -= c.weight.count * 4
+        /// A oneDNN-owned memory of layout `md` holding `values` (given in layout `plain`), reordered once.
+        func reordered(
+            _ values: [Float], from plain: UnsafePointer<dnnl_memory_desc_t>, to md: UnsafePointer<dnnl_memory_desc_t>
+        )
+            throws(OneDNNError) -> dnnl_memory_t?
+        {
+            let user = try filled(plain, values)
+            let m = try memory(md, nil)
+            let r = try reorder(user, plain, m, md)
+            defer { cdnnl_primitive_destroy(r) }
+            var args = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: user), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: m),
+            ]
+            try check(cdnnl_primitive_execute(r, stream, 2, &args), "execute (weights reorder)")
+            try check(cdnnl_stream_wait(stream), "stream_wait")
+            memories.removeAll { $0 == user }  // the plain copy is not needed any more
+            cdnnl_memory_destroy(user)
+            allocatedBytes -= values.count * 4
+            return m
+        }
+        let wConv = try reordered(c.weight, from: &wPlain, to: wMD)
 
         let srcUser = try memory(&srcPlain, UnsafeMutableRawPointer(mutating: c.input))
         let dstUser = try memory(&dstPlain, UnsafeMutableRawPointer(c.output))
@@ -494,19 +503,7 @@ private final class Built {
             guard let dwMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, dwWeights),
                 dwMD.pointee.ndims > 0
             else { throw OneDNNError(call: "primitive_desc_query_md (dw weights)", status: -1, convolution: name) }
-            let dwUser = try filled(&dwPlain, d.weight)
-            let dwConv = try memory(dwMD, nil)
-            let dwReorder = try reorder(dwUser, &dwPlain, dwConv, dwMD)
-            defer { cdnnl_primitive_destroy(dwReorder) }
-            var dwArgs = [
-                dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: dwUser), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: dwConv),
-            ]
-            try check(cdnnl_primitive_execute(dwReorder, stream, 2, &dwArgs), "execute (dw weights reorder)")
-            try check(cdnnl_stream_wait(stream), "stream_wait")
-            memories.removeAll { $0 == dwUser }
-            cdnnl_memory_destroy(dwUser)
-            allocatedBytes -= d.weight.count * 4
-            convArgs.append(dnnl_exec_arg_t(arg: dwWeights, memory: dwConv))
+            convArgs.append(dnnl_exec_arg_t(arg: dwWeights, memory: try reordered(d.weight, from: &dwPlain, to: dwMD)))
             if let dwBiasMD = cdnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, dwBias),
                 dwBiasMD.pointee.ndims > 0
             {
