@@ -16,6 +16,8 @@ static dnnl_status_t (*p_dnnl_memory_desc_init_by_tag)(dnnl_memory_desc_t *memor
 static dnnl_status_t (*p_dnnl_memory_destroy)(dnnl_memory_t memory);
 static dnnl_status_t (*p_dnnl_memory_get_data_handle)(const_dnnl_memory_t memory, void **handle);
 static dnnl_status_t (*p_dnnl_post_ops_append_eltwise)(dnnl_post_ops_t post_ops, float scale, dnnl_alg_kind_t alg_kind, float alpha, float beta);
+static dnnl_status_t (*p_dnnl_post_ops_append_dw)(dnnl_post_ops_t post_ops, dnnl_data_type_t weights_data_type, dnnl_data_type_t bias_data_type, dnnl_data_type_t dst_data_type, dnnl_dim_t kernel_size, dnnl_dim_t stride_size, dnnl_dim_t padding_l_size, dnnl_dim_t count, int mask, const float *scales);
+static dnnl_status_t (*p_dnnl_post_ops_append_sum)(dnnl_post_ops_t post_ops, float scale);
 static dnnl_status_t (*p_dnnl_post_ops_create)(dnnl_post_ops_t *post_ops);
 static dnnl_status_t (*p_dnnl_post_ops_destroy)(dnnl_post_ops_t post_ops);
 static dnnl_status_t (*p_dnnl_primitive_attr_create)(dnnl_primitive_attr_t *attr);
@@ -57,6 +59,8 @@ static int load_all(void) {
     if (!(p_dnnl_memory_destroy = (__typeof__(p_dnnl_memory_destroy))dlsym(handle, "dnnl_memory_destroy"))) return 0;
     if (!(p_dnnl_memory_get_data_handle = (__typeof__(p_dnnl_memory_get_data_handle))dlsym(handle, "dnnl_memory_get_data_handle"))) return 0;
     if (!(p_dnnl_post_ops_append_eltwise = (__typeof__(p_dnnl_post_ops_append_eltwise))dlsym(handle, "dnnl_post_ops_append_eltwise"))) return 0;
+    if (!(p_dnnl_post_ops_append_dw = (__typeof__(p_dnnl_post_ops_append_dw))dlsym(handle, "dnnl_post_ops_append_dw"))) return 0;
+    if (!(p_dnnl_post_ops_append_sum = (__typeof__(p_dnnl_post_ops_append_sum))dlsym(handle, "dnnl_post_ops_append_sum"))) return 0;
     if (!(p_dnnl_post_ops_create = (__typeof__(p_dnnl_post_ops_create))dlsym(handle, "dnnl_post_ops_create"))) return 0;
     if (!(p_dnnl_post_ops_destroy = (__typeof__(p_dnnl_post_ops_destroy))dlsym(handle, "dnnl_post_ops_destroy"))) return 0;
     if (!(p_dnnl_primitive_attr_create = (__typeof__(p_dnnl_primitive_attr_create))dlsym(handle, "dnnl_primitive_attr_create"))) return 0;
@@ -100,6 +104,8 @@ dnnl_status_t cdnnl_memory_desc_init_by_tag(dnnl_memory_desc_t *memory_desc, int
 dnnl_status_t cdnnl_memory_destroy(dnnl_memory_t memory) { return p_dnnl_memory_destroy(memory); }
 dnnl_status_t cdnnl_memory_get_data_handle(const_dnnl_memory_t memory, void **handle) { return p_dnnl_memory_get_data_handle(memory, handle); }
 dnnl_status_t cdnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, float scale, dnnl_alg_kind_t alg_kind, float alpha, float beta) { return p_dnnl_post_ops_append_eltwise(post_ops, scale, alg_kind, alpha, beta); }
+dnnl_status_t cdnnl_post_ops_append_dw(dnnl_post_ops_t post_ops, dnnl_data_type_t weights_data_type, dnnl_data_type_t bias_data_type, dnnl_data_type_t dst_data_type, dnnl_dim_t kernel_size, dnnl_dim_t stride_size, dnnl_dim_t padding_l_size, dnnl_dim_t count, int mask, const float *scales) { return p_dnnl_post_ops_append_dw(post_ops, weights_data_type, bias_data_type, dst_data_type, kernel_size, stride_size, padding_l_size, count, mask, scales); }
+dnnl_status_t cdnnl_post_ops_append_sum(dnnl_post_ops_t post_ops, float scale) { return p_dnnl_post_ops_append_sum(post_ops, scale); }
 dnnl_status_t cdnnl_post_ops_create(dnnl_post_ops_t *post_ops) { return p_dnnl_post_ops_create(post_ops); }
 dnnl_status_t cdnnl_post_ops_destroy(dnnl_post_ops_t post_ops) { return p_dnnl_post_ops_destroy(post_ops); }
 dnnl_status_t cdnnl_primitive_attr_create(dnnl_primitive_attr_t *attr) { return p_dnnl_primitive_attr_create(attr); }

@@ -10,14 +10,21 @@ extension Executor {
         let pinned = Set(graph.inputs.map(\.name) + graph.outputs.map(\.name))
         func count(_ name: String) -> Int { shapes[name].map { $0.reduce(1, *) } ?? 0 }
 
-        var consumers: [String: Int] = [:]
-        for node in nodes { for v in Set(node.inputs) { consumers[v, default: 0] += 1 } }
+        var consumers: [String: Int] = [:], lastReader: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() {
+            for v in Set(node.inputs) {
+                consumers[v, default: 0] += 1
+                lastReader[v] = i
+            }
+        }
         // Convolutions run by oneDNN, each with the nodes fused into it (OneDNNBinding.swift).
         var chains: [Int: OneDNNChain] = [:]
         var first = 0
         while first < nodes.count {
             let chain: OneDNNChain?
-            do { chain = try oneDNNChain(first, pinned: pinned, consumers: consumers) } catch {
+            do {
+                chain = try oneDNNChain(first, pinned: pinned, consumers: consumers, lastReader: lastReader)
+            } catch {
                 throw .kernel(node: nodes[first].name, message: error.description)
             }
             chains[first] = chain
@@ -31,6 +38,13 @@ extension Executor {
         var lastUse: [String: Int] = [:]
         for (i, node) in nodes.enumerated() {
             for v in node.inputs { lastUse[v] = max(lastUse[v] ?? i, chains[i]?.last ?? i) }
+        }
+        // A fused residual Add's other operand lives until the chain's end, whose output takes its buffer.
+        var residualAt: [Int: String] = [:]
+        for chain in chains.values {
+            guard let operand = chain.residual else { continue }
+            lastUse[operand] = max(lastUse[operand] ?? chain.last, chain.last)
+            residualAt[chain.last] = operand
         }
         var readLastBefore: [Int: [String]] = [:]  // values whose last use is a chain's end, not one of its inputs
         for chain in chains.values {
@@ -54,7 +68,9 @@ extension Executor {
                     ? node.inputs.enumerated().first { k, v in
                         (k == 0 || node.op == .add) && slotOf[v] != nil && lastUse[v] == i && count(v) == needed
                     }?.element
-                    : nil
+                    : k == 0
+                        ? residualAt[i].flatMap { v in slotOf[v] != nil && count(v) == needed ? v : nil }
+                        : nil
                 if retainsAllValues || pinned.contains(out) {
                     dedicated[out] = needed
                 } else if let v = inPlaceInput {

@@ -33,6 +33,8 @@ dnnl_status_t cdnnl_memory_desc_init_by_tag(dnnl_memory_desc_t *memory_desc, int
 dnnl_status_t cdnnl_memory_destroy(dnnl_memory_t memory);
 dnnl_status_t cdnnl_memory_get_data_handle(const_dnnl_memory_t memory, void **handle);
 dnnl_status_t cdnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, float scale, dnnl_alg_kind_t alg_kind, float alpha, float beta);
+dnnl_status_t cdnnl_post_ops_append_dw(dnnl_post_ops_t post_ops, dnnl_data_type_t weights_data_type, dnnl_data_type_t bias_data_type, dnnl_data_type_t dst_data_type, dnnl_dim_t kernel_size, dnnl_dim_t stride_size, dnnl_dim_t padding_l_size, dnnl_dim_t count, int mask, const float *scales);
+dnnl_status_t cdnnl_post_ops_append_sum(dnnl_post_ops_t post_ops, float scale);
 dnnl_status_t cdnnl_post_ops_create(dnnl_post_ops_t *post_ops);
 dnnl_status_t cdnnl_post_ops_destroy(dnnl_post_ops_t post_ops);
 dnnl_status_t cdnnl_primitive_attr_create(dnnl_primitive_attr_t *attr);
