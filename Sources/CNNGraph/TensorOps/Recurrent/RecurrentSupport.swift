@@ -93,6 +93,7 @@ extension RecurrentOpDefinition {
         let x = operands[0]
         guard x.count == 3 else { throw TensorOpError("X \(formatShape(x)) must be 3-D") }
         let (steps, batch, inputs) = batchFirst ? (x[1], x[0], x[2]) : (x[0], x[1], x[2])
+        guard steps > 0 else { throw TensorOpError("X \(formatShape(x)) has no time steps") }
         let (g, gh) = hidden.multipliedReportingOverflow(by: gates)
         guard !gh, TensorShapes.count([d, g, max(inputs, hidden) * 2]) != nil,
             TensorShapes.count([steps, batch, g, 2]) != nil
@@ -115,7 +116,7 @@ extension RecurrentOpDefinition {
             guard lengths.count == batch else {
                 throw TensorOpError("sequence_lens has \(lengths.count) values for a batch of \(batch)")
             }
-            guard lengths.allSatisfy({ (1...max(steps, 1)).contains($0) }) else {
+            guard lengths.allSatisfy({ (1...steps).contains($0) }) else {
                 throw TensorOpError("sequence_lens \(lengths) must be between 1 and the \(steps) steps")
             }
         }
