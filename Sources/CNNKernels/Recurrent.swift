@@ -59,6 +59,36 @@ private func timeStep(_ step: Int, length: Int, reversed: Bool) -> Int? {
     return reversed ? length - 1 - step : step
 }
 
+/// X·Wᵀ for every step of one direction at once (`gates` outputs per row, rows in X's own
+/// order): the input half of every gate, one GEMM instead of one per step.
+@inline(__always)
+private func projectInputs<T: KernelScalar>(
+    _ g: RecurrentGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>, gates: Int, into projected: UnsafeMutablePointer<T>
+) {
+    let rows = g.sequenceLength * g.batch
+    if g.inputSize > 0 {
+        parallelGemm(
+            transposeA: false, transposeB: true, m: rows, n: gates, k: g.inputSize,
+            a: x, lda: g.inputSize, b: w, ldb: g.inputSize, beta: 0, c: projected, ldc: gates)
+    } else {
+        projected.update(repeating: 0, count: rows * gates)
+    }
+}
+
+/// Direction `d`'s initial state, one `[B, H]` row per batch entry, from `initial` (laid out as
+/// the geometry says) or zeros.
+@inline(__always)
+private func loadState<T: KernelScalar>(
+    _ g: RecurrentGeometry, _ initial: UnsafePointer<T>?, direction d: Int, into state: UnsafeMutablePointer<T>
+) {
+    let hidden = g.hiddenSize
+    for b in 0..<g.batch {
+        if let initial { (state + b * hidden).update(from: initial + g.stateRow(d, b) * hidden, count: hidden) } else {
+            (state + b * hidden).update(repeating: 0, count: hidden)
+        }
+    }
+}
+
 /// ONNX LSTM (gate order i, o, f, c in W, R, B and i, o, f in P) with activations Sigmoid, Tanh,
 /// Tanh: `i = σ(x·Wiᵀ + h·Riᵀ + Pi⊙c + bi)`, `f` alike, `o = σ(… + Po⊙c′)`,
 /// `c′ = f⊙c + i⊙tanh(x·Wcᵀ + h·Rcᵀ + bc)`, `h′ = o⊙tanh(c′)`. With `clip`, every gate's
@@ -92,29 +122,15 @@ public func lstm<T: KernelScalar>(
     for d in 0..<g.directions {
         let reversed = g.direction == .reverse || d == 1
         let wd = w + d * gates * inputs, rd = r + d * gates * hidden
-        // X·Wᵀ for every step at once, rows in X's own order.
-        if inputs > 0 {
-            parallelGemm(
-                transposeA: false, transposeB: true, m: steps * batch, n: gates, k: inputs,
-                a: x, lda: inputs, b: wd, ldb: inputs, beta: 0, c: projected, ldc: gates)
-        } else {
-            projected.update(repeating: 0, count: steps * batch * gates)
-        }
+        projectInputs(g, x: x, w: wd, gates: gates, into: projected)
         if let bias {
             let bd = bias + d * 2 * gates
             for j in 0..<gates { bsum[j] = bd[j] + bd[gates + j] }
         } else {
             bsum.update(repeating: 0, count: gates)
         }
-        for b in 0..<batch {
-            let s = g.stateRow(d, b) * hidden
-            if let initialH { (h + b * hidden).update(from: initialH + s, count: hidden) } else {
-                (h + b * hidden).update(repeating: 0, count: hidden)
-            }
-            if let initialC { (c + b * hidden).update(from: initialC + s, count: hidden) } else {
-                (c + b * hidden).update(repeating: 0, count: hidden)
-            }
-        }
+        loadState(g, initialH, direction: d, into: h)
+        loadState(g, initialC, direction: d, into: c)
         let pi = peepholes.map { $0 + d * 3 * hidden }
         for s in 0..<steps {
             for b in 0..<batch {
@@ -185,18 +201,8 @@ public func gru<T: KernelScalar>(
         let reversed = g.direction == .reverse || d == 1
         let wd = w + d * gates * inputs, rd = r + d * gates * hidden
         let wb = bias.map { $0 + d * 2 * gates }
-        if inputs > 0 {
-            parallelGemm(
-                transposeA: false, transposeB: true, m: steps * batch, n: gates, k: inputs,
-                a: x, lda: inputs, b: wd, ldb: inputs, beta: 0, c: projected, ldc: gates)
-        } else {
-            projected.update(repeating: 0, count: steps * batch * gates)
-        }
-        for b in 0..<batch {
-            if let initialH { (h + b * hidden).update(from: initialH + g.stateRow(d, b) * hidden, count: hidden) } else {
-                (h + b * hidden).update(repeating: 0, count: hidden)
-            }
-        }
+        projectInputs(g, x: x, w: wd, gates: gates, into: projected)
+        loadState(g, initialH, direction: d, into: h)
         for s in 0..<steps {
             // h·Rᵀ: all three gates when the reset applies after the product, else z and r only.
             if hidden > 0 {
