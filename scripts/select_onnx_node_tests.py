@@ -5,7 +5,7 @@ The onnx wheel ships one folder per node test (onnx/backend/test/data/node/<test
 test_data_set_0/input_*.pb, output_*.pb). A test is in scope when ALL of these hold (the rule is
 this code; nothing is picked by hand):
 
-  1. op:       its op is in DOMAIN (issue #11's list plus the ops cnnconv already imported). A
+  1. op:       its op is in DOMAIN (issue #11's list, the ops cnnconv already imported, LSTM/GRU). A
                single-node test's op is its node's op_type; a test named <base>_expanded[_verN]
                (an op written out as its function body) takes the op of <base>, and every node in
                it must be in DOMAIN or SHAPE_HELPERS (constants and shape arithmetic an importer
@@ -55,7 +55,8 @@ CNN_BEFORE = {
     "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "InstanceNormalization", "GroupNormalization",
     "LRN", "Resize", "Upsample", "Identity", "Dropout",
 }
-DOMAIN = ISSUE_11 | CNN_BEFORE
+RECURRENT = {"LSTM", "GRU"}
+DOMAIN = ISSUE_11 | CNN_BEFORE | RECURRENT
 SHAPE_HELPERS = {"Constant", "ConstantOfShape", "Shape", "Size", "CastLike", "Range"}
 CONV_POOL = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}
 FLOATS = {TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64"}
@@ -64,6 +65,7 @@ PARAM_SLOTS = {
     "Conv": {1, 2}, "ConvTranspose": {1, 2}, "BatchNormalization": {1, 2, 3, 4}, "InstanceNormalization": {1, 2},
     "LayerNormalization": {1, 2}, "GroupNormalization": {1, 2}, "PRelu": {1}, "Gemm": {1, 2}, "Clip": {1, 2},
     "Pad": {1, 2, 3}, "Resize": {1, 2, 3}, "Upsample": {1}, "Dropout": {1, 2},
+    "LSTM": {1, 2, 3, 7}, "GRU": {1, 2, 3},
 }
 EXPANDED = re.compile(r"^(.*)_expanded(_ver\d+)?$")
 

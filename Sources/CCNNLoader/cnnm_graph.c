@@ -55,7 +55,7 @@ static const char *const cnnm_tensor_op_kinds[] = {
     "Neg", "Reciprocal", "Erf", "Cast", "CastLike", "MatMul", "Gemm", "LayerNormalization", "ReduceSum",
     "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
     "ReduceLogSum", "ReduceLogSumExp", "Softmax", "LogSoftmax", "Softplus", "Mish", "Softsign", "Gelu", "Elu",
-    "Selu", "Celu", "Shrink", "PRelu", "Clip", "ThresholdedRelu",
+    "Selu", "Celu", "Shrink", "PRelu", "Clip", "ThresholdedRelu", "LSTM", "GRU",
 };
 #define CNNM_TENSOR_OP_KIND_COUNT (sizeof cnnm_tensor_op_kinds / sizeof cnnm_tensor_op_kinds[0])
 

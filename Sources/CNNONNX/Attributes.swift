@@ -53,6 +53,12 @@ struct NodeAttributes {
                 }
                 out[key] = .floats(a.floats.map(Double.init))
             case .string: out[key] = .string(String(decoding: a.s, as: UTF8.self))
+            case .strings:
+                // No string-list attribute value: the items joined by commas (ONNXNodeView says so).
+                guard a.strings.count <= TensorOps.maxAttributeValues else {
+                    throw fail(key, "has \(a.strings.count) values")
+                }
+                out[key] = .string(a.strings.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ","))
             default: break
             }
         }

@@ -153,6 +153,19 @@ struct ExportWriter {
         return n
     }
 
+    /// A 1-D int32 initializer.
+    mutating func int32s(_ name: String, _ values: [Int]) -> String {
+        let n = fresh(name)
+        initializerNames.insert(n)
+        var t = Onnx_TensorProto()
+        t.name = n
+        t.dataType = ONNXDataType.int32.rawValue
+        t.dims = [Int64(values.count)]
+        t.int32Data = values.map { Int32(clamping: $0) }
+        initializers.append(t)
+        return n
+    }
+
     mutating func param(_ t: Tensor, shape: [Int]?) -> String {
         initializer(t.name, shape: shape ?? t.shape, floats: t.array, shared: shape == nil || shape == t.shape)
     }

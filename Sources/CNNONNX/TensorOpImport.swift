@@ -67,8 +67,15 @@ extension ConvertNode {
         }
         var outputs = node.output
         while outputs.last == "" { outputs.removeLast() }
-        guard !outputs.isEmpty, !outputs.contains("") else {
-            throw fail("the node's outputs \(node.output) are not all named")
+        guard !outputs.isEmpty else { throw fail("the node names no output") }
+        // An omitted output before a named one (LSTM's Y when only Y_h is read) gets a name of
+        // its own that no value has.
+        for i in outputs.indices where outputs[i].isEmpty {
+            var unused = "\(name).output\(i)", k = 1
+            while importer.shapes[unused] != nil || importer.consts[unused] != nil {
+                unused = "\(name).output\(i)_\(k)"; k += 1
+            }
+            outputs[i] = unused
         }
         try importer.emitTensorOp(name, op, t, inputs: runtime, outputs: outputs)
     }

@@ -97,6 +97,8 @@ package protocol ONNXExportBuilder {
     mutating func initializer(_ name: String, shape: [Int], floats: [Float], shared: Bool) -> String
     /// An int64 initializer, 1-D unless `shape` says otherwise.
     mutating func ints(_ name: String, _ values: [Int], shape: [Int]?) -> String
+    /// A 1-D int32 initializer (values the caller has checked fit in 32 bits).
+    mutating func int32s(_ name: String, _ values: [Int]) -> String
     /// A parameter tensor as an initializer, reshaped when `shape` differs from its own.
     mutating func param(_ tensor: Tensor, shape: [Int]?) -> String
     /// One ONNX node; attributes are written in the order given.

@@ -68,6 +68,7 @@ extension TensorOp: OpDefinition {
                 inputs.append(operandNames[i])
             case .ints(let values): inputs.append(b.ints("\(n.name)_const", values))
             case .intTensor(let shape, let values): inputs.append(b.ints("\(n.name)_const", values, shape: shape))
+            case .int32s(let values): inputs.append(b.int32s("\(n.name)_const", values))
             case .floatTensor(let shape, let values):
                 inputs.append(b.initializer("\(n.name)_const", shape: shape, floats: values.map { Float($0) }))
             case .absent: inputs.append("")

@@ -43,7 +43,8 @@ public struct ONNXNodeView: Sendable {
     public var opType: String
     /// The model's default-domain opset.
     public var opset: Int
-    /// Integer, float, string and list attributes (tensor and graph attributes are left out).
+    /// Integer, float, string and list attributes (tensor and graph attributes are left out); a
+    /// list of strings (LSTM's `activations`) arrives as one string, its items joined by commas.
     public var attributes: [String: AttributeValue]
     /// Every input in ONNX order, resolved to absent, run-time or constant.
     public var inputs: [ONNXInput]
@@ -143,6 +144,8 @@ public enum ONNXFormInput: Sendable, Equatable {
     case ints([Int])
     /// An int64 initializer of any shape (Gather's scalar or 2-D indices).
     case intTensor(shape: [Int], values: [Int])
+    /// A 1-D int32 initializer (LSTM's and GRU's sequence_lens, which ONNX types int32).
+    case int32s([Int])
     /// A float initializer of any shape (Pad's constant_value).
     case floatTensor(shape: [Int], values: [Double])
     /// An omitted optional input (an empty name).

@@ -201,7 +201,7 @@ extension TensorOpDefinition {
 public enum TensorOps {
     /// Every kind this build knows, one entry per file in TensorOps/, by group (each group's
     /// list is in its folder's Group.swift).
-    public static let all: [any TensorOpDefinition] = movement + elementwise + math + activations
+    public static let all: [any TensorOpDefinition] = movement + elementwise + math + activations + recurrent
 
     private static let byName: [String: any TensorOpDefinition] = Dictionary(
         all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
