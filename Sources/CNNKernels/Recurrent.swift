@@ -63,7 +63,8 @@ private func timeStep(_ step: Int, length: Int, reversed: Bool) -> Int? {
 /// order): the input half of every gate, one GEMM instead of one per step.
 @inline(__always)
 private func projectInputs<T: KernelScalar>(
-    _ g: RecurrentGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>, gates: Int, into projected: UnsafeMutablePointer<T>
+    _ g: RecurrentGeometry, x: UnsafePointer<T>, w: UnsafePointer<T>, gates: Int,
+    into projected: UnsafeMutablePointer<T>
 ) {
     let rows = g.sequenceLength * g.batch
     if g.inputSize > 0 {
@@ -83,7 +84,9 @@ private func loadState<T: KernelScalar>(
 ) {
     let hidden = g.hiddenSize
     for b in 0..<g.batch {
-        if let initial { (state + b * hidden).update(from: initial + g.stateRow(d, b) * hidden, count: hidden) } else {
+        if let initial {
+            (state + b * hidden).update(from: initial + g.stateRow(d, b) * hidden, count: hidden)
+        } else {
             (state + b * hidden).update(repeating: 0, count: hidden)
         }
     }

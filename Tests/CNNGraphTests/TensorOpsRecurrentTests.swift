@@ -64,13 +64,16 @@ struct TensorOpsRecurrentTests {
             shapes(["hidden_size": .int(4), "sequence_lens": .ints([5, 6])], ok)?.contains("sequence_lens") == true)
         #expect(shapes(["hidden_size": .int(4), "sequence_lens": .ints([5])], ok)?.contains("batch of 2") == true)
         #expect(shapes(["hidden_size": .int(4), "inputs": .ints([0, 1, 2, 4])], ok)?.contains("inputs") == true)
-        #expect(shapes(["hidden_size": .int(4)], [[0, 2, 3], [1, 16, 3], [1, 16, 4]])?.contains("no time steps") == true)
+        #expect(
+            shapes(["hidden_size": .int(4)], [[0, 2, 3], [1, 16, 3], [1, 16, 4]])?.contains("no time steps") == true)
         #expect(
             shapes(["hidden_size": .int(1 << 61)], [[5, 2, 3], [1, 16, 3], [1, 16, 4]])?.contains("too large") == true)
         let gru = try definition("GRU")
         let op = TensorOp(kind: "GRU", attributes: ["hidden_size": .int(4), "linear_before_reset": .int(2)], inputs: 3)
         #expect(
-            refusal { () throws(TensorOpError) in _ = try gru.outputShapes(op, operands: [[5, 2, 3], [1, 12, 3], [1, 12, 4]]) }?
-                .contains("linear_before_reset") == true)
+            refusal { () throws(TensorOpError) in
+                _ = try gru.outputShapes(op, operands: [[5, 2, 3], [1, 12, 3], [1, 12, 4]])
+            }?
+            .contains("linear_before_reset") == true)
     }
 }

@@ -180,7 +180,9 @@ extension RecurrentOpDefinition {
             let steps = x.flatMap { $0.count == 3 ? (try? node.int("layout", default: 0)) == 1 ? $0[1] : $0[0] : nil }
             if lengths.contains(where: { $0 != steps }) { attributes["sequence_lens"] = .ints(lengths) }
         }
-        return TensorOp(kind: name, attributes: attributes, operands: try node.operands(positions, constantPrefix: name.lowercased()))
+        return TensorOp(
+            kind: name, attributes: attributes,
+            operands: try node.operands(positions, constantPrefix: name.lowercased()))
     }
 
     func exportONNX(_ op: TensorOp) throws(TensorOpError) -> ONNXNodeForm {
