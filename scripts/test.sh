@@ -11,6 +11,8 @@ scripts/install-deps.sh
 scripts/check-format.sh
 swift build --build-tests
 swift test --skip-build
+echo "== oneDNN convolutions again on oneDNN's AVX2 kernels (nChw8c), whatever the machine's widest ISA"
+ONEDNN_MAX_CPU_ISA=AVX2 swift test --skip-build --filter 'OneDNN'
 echo "== C loader: -Werror build, then ASan/UBSan on a folded model and hostile files"
 bin="$(swift build --show-bin-path)/cnnconv"
 work=$(mktemp -d)
