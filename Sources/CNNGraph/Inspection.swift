@@ -47,7 +47,8 @@ public struct InspectionReport: Codable, Sendable {
         public var outputShape: [Int]
         /// Parameter elements the node stores (weights, biases, BN statistics).
         public var parameters: Int
-        /// Multiply-accumulates at the inspected batch: the cost folding removes or keeps.
+        /// Multiply-accumulates per sample (the whole batch's divided by the model's batch): the
+        /// cost folding removes or keeps.
         public var macs: Int
         /// What the passes would do here, or why not, in words for the table.
         public var notes: [String]
@@ -226,6 +227,9 @@ public struct InspectionReport: Codable, Sendable {
                 dropout.append(entry)
             }
         }
+        // MACs are per sample: divided by the batch of the model's first input, not by each
+        // node's first dimension (an LSTM's X is time-major, T×N×C).
+        let batch = max(1, graph.inputs.first.flatMap { shapes[$0.name]?.first } ?? 1)
         nodes = graph.nodes.enumerated().map { i, node in
             let ins = node.inputs.map { shapes[$0] ?? [] }
             let out = shapes[node.output] ?? []
@@ -233,7 +237,7 @@ public struct InspectionReport: Codable, Sendable {
                 index: i, name: node.name, op: node.op.kindName, attributes: node.op.attributeSummary(inputShapes: ins),
                 inputs: node.inputs, inputShapes: ins, outputShape: out,
                 parameters: node.op.parameters.reduce(0) { $0 + $1.tensor.count },
-                macs: node.op.macs(inputShapes: ins, outputShape: out) / max(1, ins.first?.first ?? 1),
+                macs: node.op.macs(inputShapes: ins, outputShape: out) / batch,
                 notes: notesByNode[node.name] ?? [])
         }
         parameters = graph.parameterCount
