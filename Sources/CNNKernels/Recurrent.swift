@@ -32,6 +32,26 @@ public struct RecurrentGeometry: Sendable, Equatable {
     /// D: 1 or 2.
     public var directions: Int { direction == .bidirectional ? 2 : 1 }
 
+    /// Elements `lstm` (`gates` 4) or `gru` (3) allocates per call: the input projection of every
+    /// step (T·B·gates), one step's recurrent projection (B·gates), two B×H state rows and one
+    /// row of gates (an upper bound for GRU); `Int.max` when the product overflows.
+    public func scratchElements(gates: Int) -> Int {
+        let g = gates * hiddenSize
+        var total = 0
+        for factors in [[sequenceLength, batch, g], [batch, g + 2 * hiddenSize], [g]] {
+            var product = 1
+            for f in factors {
+                let (p, overflow) = product.multipliedReportingOverflow(by: f)
+                guard !overflow else { return .max }
+                product = p
+            }
+            let (t, overflow) = total.addingReportingOverflow(product)
+            guard !overflow else { return .max }
+            total = t
+        }
+        return total
+    }
+
     /// Offset of step `t`, batch `b` in X (in rows of `inputSize`).
     @inline(__always) func xRow(_ t: Int, _ b: Int) -> Int {
         batchFirst ? b * sequenceLength + t : t * batch + b

@@ -133,6 +133,7 @@ extension Executor {
 
         bufferOf = pointers
         var workspaceNeed = 0, workspaceNode = ""
+        var ownScratchNeed = 0, ownScratchNode = ""
         var skip = 0
         for (i, node) in nodes.enumerated() {
             if skip > 0 { skip -= 1; continue }
@@ -158,12 +159,16 @@ extension Executor {
             }
             if case .tensor(let t) = node.op {
                 do {
+                    let outShapes = node.outputs.map { shapes[$0]! }
                     steps.append(
                         Step(
                             node: i,
-                            body: try tensorStep(
-                                t, ins, inShapes, node.outputs.map { pointers[$0]! },
-                                node.outputs.map { shapes[$0]! })))
+                            body: try tensorStep(t, ins, inShapes, node.outputs.map { pointers[$0]! }, outShapes)))
+                    // The kernel allocates its own working memory while it runs: counted against
+                    // the limit on top of the shared scratch (one step runs at a time).
+                    let own =
+                        t.definition?.scratchElements(t, operands: t.operandShapes(inShapes), outputs: outShapes) ?? 0
+                    if own > ownScratchNeed { (ownScratchNeed, ownScratchNode) = (own, node.name) }
                 } catch {
                     throw .kernel(node: node.name, message: "\(t.kind): \(error.message)")
                 }
@@ -193,17 +198,24 @@ extension Executor {
             }
             // Extra outputs alias the first (the format allows them; they carry the same value).
         }
-        // Scratch comes on top of the activations checked above.
-        let activationBytes = bytes
-        guard let scratchBytes = workspaceNeed.multiplied(checked: MemoryLayout<Scalar>.stride),
-            activationBytes.adding(checked: scratchBytes).map({ $0 <= limits.maxActivationBytes }) == true
-        else {
-            throw .kernel(
-                node: workspaceNode,
-                message:
-                    "its scratch of \(workspaceNeed) elements on top of \(formatBytes(activationBytes)) of activation buffers "
-                    + "exceeds the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))"
-            )
+        // Scratch comes on top of the activations checked above: the shared workspace, then the
+        // largest working memory a tensor op's kernel allocates while it runs.
+        var used = bytes
+        for (need, node, what) in [
+            (workspaceNeed, workspaceNode, "scratch"), (ownScratchNeed, ownScratchNode, "working memory"),
+        ] where need > 0 {
+            guard let needBytes = need.multiplied(checked: MemoryLayout<Scalar>.stride),
+                let total = used.adding(checked: needBytes), total <= limits.maxActivationBytes
+            else {
+                throw .kernel(
+                    node: node,
+                    message:
+                        "its \(what) of \(need) elements on top of \(formatBytes(used)) of activation buffers"
+                        + (used > bytes ? " and scratch" : "")
+                        + " exceeds the limit of \(limits) (raise it with --max-memory or \(SizeLimits.environmentVariable))"
+                )
+            }
+            used = total
         }
         _ = workspace.buffer(workspaceNeed, of: Scalar.self)
     }

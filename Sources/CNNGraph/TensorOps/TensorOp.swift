@@ -171,6 +171,11 @@ public protocol TensorOpDefinition: Sendable {
     /// Multiply-accumulates of one run (0 for data movement), for inspect's FLOPs.
     func macs(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int
 
+    /// Elements of working memory the step allocates while it runs, beyond its outputs (an
+    /// upper bound; `Int.max` when it overflows). The executor counts it against its memory
+    /// limit before running, as it counts a convolution's scratch.
+    func scratchElements(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int
+
     /// The step computing the op at these shapes, in `T`. Prepares what it can once (index
     /// tables, strides); the returned closure must not allocate per element.
     func prepare<T: KernelScalar>(_ op: TensorOp, operands: [[Int]], outputs: [[Int]], as: T.Type) throws(TensorOpError)
@@ -191,6 +196,8 @@ extension TensorOpDefinition {
     public var onnxTypes: [String] { [name] }
     /// Default for data movement: no multiply-accumulates.
     public func macs(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int { 0 }
+    /// Default: the step works in its outputs only.
+    public func scratchElements(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int { 0 }
     /// Default: every attribute as "name value", sorted by name so the text is stable.
     public func describe(_ op: TensorOp) -> String {
         op.attributes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -131,6 +131,11 @@ extension RecurrentOpDefinition {
         try layout(op, operands).outputShapes
     }
 
+    func scratchElements(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int {
+        guard let l = try? layout(op, operands) else { return 0 }
+        return l.geometry.scratchElements(gates: gates)
+    }
+
     func macs(_ op: TensorOp, operands: [[Int]], outputs: [[Int]]) -> Int {
         guard let l = try? layout(op, operands) else { return 0 }
         let g = l.geometry
