@@ -32,9 +32,10 @@ public struct RecurrentGeometry: Sendable, Equatable {
     /// D: 1 or 2.
     public var directions: Int { direction == .bidirectional ? 2 : 1 }
 
-    /// Elements `lstm` (`gates` 4) or `gru` (3) allocates per call: the input projection of every
-    /// step (T·B·gates), one step's recurrent projection (B·gates), two B×H state rows and one
-    /// row of gates (an upper bound for GRU); `Int.max` when the product overflows.
+    /// Elements `lstm` (`gates` 4) or `gru` (3) allocates per call, in one block: the input
+    /// projection of every step (T·B·gates), one step's recurrent projection (B·gates), two B×H
+    /// state rows and one row of gates (LSTM's summed biases; unused by GRU); `Int.max` when the
+    /// product overflows (the executor refuses such a plan before any run).
     public func scratchElements(gates: Int) -> Int {
         let g = gates * hiddenSize
         var total = 0
@@ -134,12 +135,12 @@ public func lstm<T: KernelScalar>(
     let (steps, batch, inputs, hidden) = (g.sequenceLength, g.batch, g.inputSize, g.hiddenSize)
     let gates = 4 * hidden
     guard steps > 0, batch > 0 else { return }
-    let projected = UnsafeMutablePointer<T>.allocate(capacity: max(steps * batch * gates, 1))
-    let step = UnsafeMutablePointer<T>.allocate(capacity: batch * gates)
-    let h = UnsafeMutablePointer<T>.allocate(capacity: batch * hidden)
-    let c = UnsafeMutablePointer<T>.allocate(capacity: batch * hidden)
-    let bsum = UnsafeMutablePointer<T>.allocate(capacity: gates)
-    defer { for p in [projected, step, h, c, bsum] { p.deallocate() } }
+    // One block of the size the executor counted (`scratchElements`): the projection of every
+    // step, one step's gates, h, c, the summed biases.
+    let projected = UnsafeMutablePointer<T>.allocate(capacity: g.scratchElements(gates: 4))
+    defer { projected.deallocate() }
+    let step = projected + steps * batch * gates
+    let h = step + batch * gates, c = h + batch * hidden, bsum = c + batch * hidden
     let lo = -(clip ?? .infinity), hi = clip ?? .infinity
 
     for d in 0..<g.directions {
@@ -212,11 +213,12 @@ public func gru<T: KernelScalar>(
     let (steps, batch, inputs, hidden) = (g.sequenceLength, g.batch, g.inputSize, g.hiddenSize)
     let gates = 3 * hidden
     guard steps > 0, batch > 0 else { return }
-    let projected = UnsafeMutablePointer<T>.allocate(capacity: max(steps * batch * gates, 1))
-    let recurrent = UnsafeMutablePointer<T>.allocate(capacity: batch * gates)
-    let reset = UnsafeMutablePointer<T>.allocate(capacity: batch * hidden)
-    let h = UnsafeMutablePointer<T>.allocate(capacity: batch * hidden)
-    defer { for p in [projected, recurrent, reset, h] { p.deallocate() } }
+    // One block of the size the executor counted (`scratchElements`): the projection of every
+    // step, one step's recurrent gates, the reset-gated state, h.
+    let projected = UnsafeMutablePointer<T>.allocate(capacity: g.scratchElements(gates: 3))
+    defer { projected.deallocate() }
+    let recurrent = projected + steps * batch * gates
+    let reset = recurrent + batch * gates, h = reset + batch * hidden
     let lo = -(clip ?? .infinity), hi = clip ?? .infinity
     @inline(__always) func clamp(_ v: T) -> T { min(max(v, lo), hi) }
 
